@@ -1,0 +1,1 @@
+//! Report transports: move one 64-byte CTAPHID report at a time.

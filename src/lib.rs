@@ -1,0 +1,1 @@
+//! Passkey Kiosk as a library, so tests build the app without `main`.
