@@ -1,1 +1,7 @@
 //! Passkey Kiosk as a library, so tests build the app without `main`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod config;
+pub mod logging;
+pub mod report;
+pub mod store;

@@ -1,0 +1,541 @@
+//! `configs.json`: the proof of concept's keys, read unchanged, plus our optional ones.
+//!
+//! Every problem names the key, the value found and what is allowed, so an administrator can
+//! fix the file without reading code. Secrets never appear in an error or in `Debug`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+/// Environment variable that may hold the client secret instead of the file.
+pub const SECRET_ENV: &str = "PASSKEY_KIOSK_CLIENT_SECRET";
+
+/// A secret string: zeroized on drop, printed as `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: String) -> Self {
+        Secret(Zeroizing::new(value))
+    }
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Which Microsoft cloud the tenant lives in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloudChoice {
+    /// login.microsoftonline.com + graph.microsoft.com (also GCC moderate).
+    Global,
+    /// GCC High (L4).
+    UsGov,
+    /// DoD (L5).
+    UsGovDod,
+    /// 21Vianet.
+    China,
+    /// Explicit hosts (`loginBaseUrl` + `graphBaseUrl`), e.g. the fake tenant.
+    Custom {
+        /// Token endpoint base, e.g. `https://login.microsoftonline.com`.
+        login_base_url: String,
+        /// Graph base, e.g. `https://graph.microsoft.com`.
+        graph_base_url: String,
+    },
+}
+
+/// Graph API version used for fido2Methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphApiVersion {
+    /// `beta`: challengeTimeoutInMinutes 5..43200 is honoured.
+    Beta,
+    /// `v1.0`: challenges fixed at 5 minutes, so options are fetched just before each key.
+    V1,
+}
+
+/// How the app proves its identity to Entra ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// `client_secret` from the file or from [`SECRET_ENV`].
+    Secret(Secret),
+    /// `clientCertificate`: a signed client assertion (what Microsoft recommends).
+    Certificate {
+        /// PEM certificate path.
+        certificate: PathBuf,
+        /// PEM private-key path.
+        private_key: PathBuf,
+    },
+}
+
+/// Which group holds the people to enroll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupRef {
+    /// `usersInScopeGroup`: display name (must match exactly one group).
+    Name(String),
+    /// `usersInScopeGroupId`: object id.
+    Id(String),
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where it was read from (the journal lives next to it by default).
+    pub path: PathBuf,
+    /// `tenantName`: tenant domain or GUID.
+    pub tenant: String,
+    /// `client_id`: application (client) id.
+    pub client_id: String,
+    /// Secret or certificate.
+    pub credential: Credential,
+    /// Scope group.
+    pub group: GroupRef,
+    /// `includeNestedGroups`: members of nested groups too (transitiveMembers).
+    pub include_nested_groups: bool,
+    /// `challengeTimeoutInMinutes` (5..43200, beta only).
+    pub challenge_timeout_minutes: u32,
+    /// `deleteExistingUserFIDOCredentials`: remove a user's older keys after the new one is registered.
+    pub delete_existing_credentials: bool,
+    /// `useRandomPIN`.
+    pub use_random_pin: bool,
+    /// `useCTAP21Features`: setMinPINLength + forceChangePin after registration.
+    pub use_ctap21_features: bool,
+    /// `cloud` or explicit base URLs.
+    pub cloud: CloudChoice,
+    /// `graphApiVersion`.
+    pub graph_api_version: GraphApiVersion,
+    /// `maxConcurrentGraphRequests` (1..64, default 8).
+    pub max_concurrent_graph_requests: usize,
+    /// `journalPath`: the SQLite journal (default: next to the config file).
+    pub journal_path: PathBuf,
+    /// Keys present in the file that this version does not know (warned about, not fatal).
+    pub unknown_keys: Vec<String>,
+}
+
+/// A configuration problem, phrased so that it says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not JSON, or not a JSON object.
+    #[error("{path} is not a valid JSON object: {detail}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// Parser message (line and column).
+        detail: String,
+    },
+    /// A key has a value that is not allowed.
+    #[error("{path}: key \"{key}\": found {found}, expected {expected}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: &'static str,
+        /// What was there (never a secret).
+        found: String,
+        /// What is allowed.
+        expected: String,
+    },
+    /// A required key is absent.
+    #[error("{path}: key \"{key}\" is missing: {expected}")]
+    Missing {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: &'static str,
+        /// What to put there.
+        expected: String,
+    },
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "tenantName",
+    "client_id",
+    "client_secret",
+    "usersInScopeGroup",
+    "usersInScopeGroupId",
+    "includeNestedGroups",
+    "challengeTimeoutInMinutes",
+    "deleteExistingUserFIDOCredentials",
+    "useRandomPIN",
+    "useCTAP21Features",
+    "cloud",
+    "loginBaseUrl",
+    "graphBaseUrl",
+    "graphApiVersion",
+    "clientCertificate",
+    "maxConcurrentGraphRequests",
+    "journalPath",
+];
+
+impl Config {
+    /// Reads and validates `path`; the secret may come from [`SECRET_ENV`].
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let env_secret = std::env::var(SECRET_ENV).ok().map(Secret::new);
+        Config::parse(path, &text, env_secret)
+    }
+
+    /// Validates the text of a config file (`path` is used in messages and for relative paths).
+    pub fn parse(path: &Path, text: &str, env_secret: Option<Secret>) -> Result<Config, ConfigError> {
+        let syntax = |detail: String| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let map: BTreeMap<String, Value> = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => m.into_iter().collect(),
+            Ok(other) => return Err(syntax(format!("the top level is {}", kind(&other)))),
+            Err(e) => return Err(syntax(e.to_string())),
+        };
+        let r = Reader { path, map: &map };
+
+        let tenant = r.required_text("tenantName", "the tenant domain (contoso.onmicrosoft.com) or its GUID")?;
+        let client_id = r.required_text("client_id", "the application (client) id of the app registration")?;
+        let credential = r.credential(env_secret)?;
+        let group = match (
+            r.text("usersInScopeGroup")?,
+            r.text("usersInScopeGroupId")?,
+        ) {
+            (_, Some(id)) => GroupRef::Id(id),
+            (Some(name), None) => GroupRef::Name(name),
+            (None, None) => {
+                return Err(ConfigError::Missing {
+                    path: path.to_path_buf(),
+                    key: "usersInScopeGroup",
+                    expected: "the display name of the group whose members get keys (or usersInScopeGroupId)".into(),
+                })
+            }
+        };
+        let graph_api_version = match r.text("graphApiVersion")?.as_deref() {
+            None | Some("beta") => GraphApiVersion::Beta,
+            Some("v1.0") => GraphApiVersion::V1,
+            Some(other) => return Err(r.invalid("graphApiVersion", format!("\"{other}\""), "\"beta\" or \"v1.0\"")),
+        };
+        let challenge_timeout_minutes =
+            r.integer("challengeTimeoutInMinutes", 5, 43_200, "a whole number of minutes from 5 to 43200")?.unwrap_or(60) as u32;
+
+        let unknown_keys = map
+            .keys()
+            // Keys starting with `_` are comments (configs.example.json documents itself that way).
+            .filter(|k| !k.starts_with('_') && !KNOWN_KEYS.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        Ok(Config {
+            path: path.to_path_buf(),
+            tenant,
+            client_id,
+            credential,
+            group,
+            include_nested_groups: r.boolean("includeNestedGroups")?.unwrap_or(false),
+            challenge_timeout_minutes,
+            delete_existing_credentials: r.boolean("deleteExistingUserFIDOCredentials")?.unwrap_or(false),
+            use_random_pin: r.boolean("useRandomPIN")?.unwrap_or(false),
+            use_ctap21_features: r.boolean("useCTAP21Features")?.unwrap_or(false),
+            cloud: r.cloud()?,
+            graph_api_version,
+            max_concurrent_graph_requests: r
+                .integer("maxConcurrentGraphRequests", 1, 64, "a whole number from 1 to 64")?
+                .unwrap_or(8) as usize,
+            journal_path: r.path_relative("journalPath")?.unwrap_or_else(|| {
+                path.parent().unwrap_or(Path::new(".")).join(crate::store::DEFAULT_FILE_NAME)
+            }),
+            unknown_keys,
+        })
+    }
+
+    /// The directory holding the config file (relative paths in it are resolved from here).
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+}
+
+struct Reader<'a> {
+    path: &'a Path,
+    map: &'a BTreeMap<String, Value>,
+}
+
+impl Reader<'_> {
+    fn invalid(&self, key: &'static str, found: String, expected: &str) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            key,
+            found,
+            expected: expected.to_string(),
+        }
+    }
+
+    fn text(&self, key: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+            Some(other) => Err(self.invalid(key, describe(other), "a string")),
+        }
+    }
+
+    fn path_relative(&self, key: &'static str) -> Result<Option<PathBuf>, ConfigError> {
+        Ok(self.text(key)?.map(|p| self.path.parent().unwrap_or(Path::new(".")).join(p)))
+    }
+
+    fn required_text(&self, key: &'static str, expected: &str) -> Result<String, ConfigError> {
+        self.text(key)?.ok_or_else(|| ConfigError::Missing {
+            path: self.path.to_path_buf(),
+            key,
+            expected: expected.to_string(),
+        })
+    }
+
+    fn boolean(&self, key: &'static str) -> Result<Option<bool>, ConfigError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            // The proof of concept's users sometimes quote booleans; accept the unambiguous forms.
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(other) => Err(self.invalid(key, describe(other), "true or false")),
+        }
+    }
+
+    fn integer(&self, key: &'static str, min: i64, max: i64, expected: &str) -> Result<Option<i64>, ConfigError> {
+        let value = match self.map.get(key) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+            Some(_) => None,
+        };
+        match value {
+            Some(v) if (min..=max).contains(&v) => Ok(Some(v)),
+            _ => Err(self.invalid(key, self.map.get(key).map(describe).unwrap_or_default(), expected)),
+        }
+    }
+
+    fn credential(&self, env_secret: Option<Secret>) -> Result<Credential, ConfigError> {
+        if let Some(cert) = self.map.get("clientCertificate") {
+            let expected = "an object {\"certificate\": \"cert.pem\", \"privateKey\": \"key.pem\"} (paths relative to the config file)";
+            let Value::Object(obj) = cert else {
+                return Err(self.invalid("clientCertificate", describe(cert), expected));
+            };
+            let base = self.path.parent().unwrap_or(Path::new("."));
+            let field = |name: &str| match obj.get(name) {
+                Some(Value::String(s)) if !s.trim().is_empty() => Ok(base.join(s.trim())),
+                _ => Err(self.invalid("clientCertificate", format!("no \"{name}\" path"), expected)),
+            };
+            return Ok(Credential::Certificate {
+                certificate: field("certificate")?,
+                private_key: field("privateKey")?,
+            });
+        }
+        let from_file = match self.map.get("client_secret") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => None,
+            Some(Value::String(s)) => Some(Secret::new(s.clone())),
+            // Never echo what was there: it may be the secret in a wrong shape.
+            Some(_) => return Err(self.invalid("client_secret", "a value that is not a string".into(), "the client secret VALUE as a string")),
+        };
+        env_secret.or(from_file).map(Credential::Secret).ok_or_else(|| ConfigError::Missing {
+            path: self.path.to_path_buf(),
+            key: "client_secret",
+            expected: format!("the client secret value, or set {SECRET_ENV}, or use clientCertificate"),
+        })
+    }
+
+    fn cloud(&self) -> Result<CloudChoice, ConfigError> {
+        let login = self.text("loginBaseUrl")?;
+        let graph = self.text("graphBaseUrl")?;
+        match (login, graph) {
+            (Some(login), Some(graph)) => {
+                check_base_url(&login).map_err(|why| self.invalid("loginBaseUrl", format!("\"{login}\""), &why))?;
+                check_base_url(&graph).map_err(|why| self.invalid("graphBaseUrl", format!("\"{graph}\""), &why))?;
+                return Ok(CloudChoice::Custom {
+                    login_base_url: login.trim_end_matches('/').to_string(),
+                    graph_base_url: graph.trim_end_matches('/').to_string(),
+                });
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::Missing {
+                    path: self.path.to_path_buf(),
+                    key: "graphBaseUrl",
+                    expected: "set together with loginBaseUrl".into(),
+                })
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Missing {
+                    path: self.path.to_path_buf(),
+                    key: "loginBaseUrl",
+                    expected: "set together with graphBaseUrl".into(),
+                })
+            }
+            (None, None) => {}
+        }
+        match self.text("cloud")?.as_deref() {
+            None | Some("global") => Ok(CloudChoice::Global),
+            Some("usgov") => Ok(CloudChoice::UsGov),
+            Some("usgovdod") => Ok(CloudChoice::UsGovDod),
+            Some("china") => Ok(CloudChoice::China),
+            Some(other) => Err(self.invalid("cloud", format!("\"{other}\""), "one of \"global\", \"usgov\", \"usgovdod\", \"china\"")),
+        }
+    }
+}
+
+/// `https://…`, or `http://` only to a loopback host (the fake tenant, a local proxy).
+pub fn check_base_url(url: &str) -> Result<(), String> {
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        let host = rest.split(['/', '?']).next().unwrap_or("");
+        let host = host.rsplit_once(':').map_or(host, |(h, port)| if port.chars().all(|c| c.is_ascii_digit()) { h } else { host });
+        let loopback = host == "localhost" || host == "[::1]" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            return Err("an https:// URL (plain http:// is allowed only for 127.0.0.1, [::1] or localhost)".into());
+        }
+        rest
+    } else {
+        return Err("an https:// URL such as https://graph.microsoft.com".into());
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err("a URL with a host name".into());
+    }
+    Ok(())
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{s}\""),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => kind(other).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/etc/kiosk/configs.json"), text, None)
+    }
+
+    const SEED: &str = r#"{"tenantName":"exampletenant.com","client_id":"11111111-2222-3333-4444-555555555555",
+        "client_secret":"s3cr3t~value","usersInScopeGroup":"FIDO2","challengeTimeoutInMinutes":60,
+        "deleteExistingUserFIDOCredentials":true,"useRandomPIN":false,"useCTAP21Features":false}"#;
+
+    #[test]
+    fn seed_file_is_read_unchanged() {
+        let c = parse(SEED).unwrap();
+        assert_eq!(c.tenant, "exampletenant.com");
+        assert_eq!(c.group, GroupRef::Name("FIDO2".into()));
+        assert_eq!(c.challenge_timeout_minutes, 60);
+        assert!(c.delete_existing_credentials && !c.use_random_pin && !c.use_ctap21_features);
+        assert_eq!(c.cloud, CloudChoice::Global);
+        assert_eq!(c.graph_api_version, GraphApiVersion::Beta);
+        assert_eq!(c.max_concurrent_graph_requests, 8);
+        assert!(c.unknown_keys.is_empty());
+        assert_eq!(c.journal_path, PathBuf::from("/etc/kiosk/passkey-kiosk.journal.sqlite"));
+        assert_eq!(c.credential, Credential::Secret(Secret::new("s3cr3t~value".into())));
+    }
+
+    #[test]
+    fn secret_never_printed() {
+        let c = parse(SEED).unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+        let bad = parse(&SEED.replace("\"s3cr3t~value\"", "[\"s3cr3t~value\"]")).unwrap_err().to_string();
+        assert!(!bad.contains("s3cr3t"), "{bad}");
+        assert!(bad.contains("client_secret"), "{bad}");
+    }
+
+    #[test]
+    fn environment_secret_wins_and_file_may_omit_it() {
+        let text = SEED.replace("\"client_secret\":\"s3cr3t~value\",", "");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains(SECRET_ENV), "{err}");
+        let c = Config::parse(Path::new("c.json"), &text, Some(Secret::new("from-env".into()))).unwrap();
+        assert_eq!(c.credential, Credential::Secret(Secret::new("from-env".into())));
+    }
+
+    #[test]
+    fn errors_name_key_value_and_allowed_range() {
+        let err = parse(&SEED.replace("60", "3")).unwrap_err().to_string();
+        assert!(err.contains("challengeTimeoutInMinutes") && err.contains("found 3") && err.contains("5 to 43200"), "{err}");
+        let err = parse(&SEED.replace("\"useRandomPIN\":false", "\"useRandomPIN\":\"maybe\"")).unwrap_err().to_string();
+        assert!(err.contains("useRandomPIN") && err.contains("\"maybe\"") && err.contains("true or false"), "{err}");
+        let err = parse(&SEED.replace("\"tenantName\":\"exampletenant.com\",", "")).unwrap_err().to_string();
+        assert!(err.contains("tenantName") && err.contains("missing"), "{err}");
+        let err = parse("[1]").unwrap_err().to_string();
+        assert!(err.contains("not a valid JSON object"), "{err}");
+    }
+
+    #[test]
+    fn optional_keys_and_unknown_keys() {
+        let text = SEED.replace(
+            "\"useCTAP21Features\":false",
+            "\"useCTAP21Features\":true,\"cloud\":\"usgov\",\"graphApiVersion\":\"v1.0\",\"maxConcurrentGraphRequests\":16,\"includeNestedGroups\":true,\"colour\":\"blue\",\"_comment\":\"x\"",
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.cloud, CloudChoice::UsGov);
+        assert_eq!(c.graph_api_version, GraphApiVersion::V1);
+        assert_eq!(c.max_concurrent_graph_requests, 16);
+        assert!(c.include_nested_groups && c.use_ctap21_features);
+        assert_eq!(c.unknown_keys, vec!["colour".to_string()]);
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        let with = |login: &str, graph: &str| {
+            parse(&SEED.replace(
+                "\"useCTAP21Features\":false",
+                &format!("\"useCTAP21Features\":false,\"loginBaseUrl\":\"{login}\",\"graphBaseUrl\":\"{graph}\""),
+            ))
+        };
+        assert!(with("http://127.0.0.1:8080", "http://localhost:8080/").is_ok());
+        let err = with("http://evil.example", "https://graph.microsoft.com").unwrap_err().to_string();
+        assert!(err.contains("loginBaseUrl") && err.contains("loopback") || err.contains("127.0.0.1"), "{err}");
+        assert!(with("http://127.0.0.1.evil.example", "https://g").is_err());
+        assert!(with("ftp://x", "https://g").is_err());
+    }
+
+    #[test]
+    fn certificate_paths_are_relative_to_the_config() {
+        let text = SEED.replace(
+            "\"client_secret\":\"s3cr3t~value\",",
+            "\"clientCertificate\":{\"certificate\":\"app.pem\",\"privateKey\":\"app.key\"},",
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(
+            c.credential,
+            Credential::Certificate {
+                certificate: PathBuf::from("/etc/kiosk/app.pem"),
+                private_key: PathBuf::from("/etc/kiosk/app.key")
+            }
+        );
+    }
+}

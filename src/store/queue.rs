@@ -1,0 +1,186 @@
+//! The user queue: who is to get a key, with the creation options Graph issued for them.
+//!
+//! The options are kept whole (the CSV cannot hold excludeCredentials or extensions), so
+//! enrollment uses exactly what Graph sent.
+
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::{Journal, StoreError};
+
+/// One person waiting for a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedUser {
+    /// Entra object id.
+    pub user_id: String,
+    /// userPrincipalName.
+    pub upn: String,
+    /// Display name.
+    pub display_name: String,
+    /// `publicKey.user.id` (base64url user handle).
+    pub user_handle: String,
+    /// `publicKey.challenge`, verbatim.
+    pub challenge: String,
+    /// `challengeTimeoutDateTime`, verbatim.
+    pub challenge_expiry: String,
+    /// `publicKey.rp.id`.
+    pub rp_id: String,
+    /// Graph's whole creationOptions response body.
+    pub creation_options: serde_json::Value,
+    /// The user's fido2 method ids before enrollment (deleted after the new key is registered
+    /// when deleteExistingUserFIDOCredentials is set).
+    pub existing_method_ids: Vec<String>,
+    /// When the options were fetched (Unix seconds).
+    pub fetched_at: i64,
+}
+
+const COLUMNS: &str = "user_id, upn, display_name, user_handle, challenge, challenge_expiry, rp_id, creation_options, existing_method_ids, fetched_at";
+
+impl Journal {
+    /// Inserts or refreshes queue entries, all in one transaction.
+    pub fn upsert_queue(&mut self, users: &[QueuedUser]) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sqlite)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO queue ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT(user_id) DO UPDATE SET upn=excluded.upn, display_name=excluded.display_name,
+                       user_handle=excluded.user_handle, challenge=excluded.challenge,
+                       challenge_expiry=excluded.challenge_expiry, rp_id=excluded.rp_id,
+                       creation_options=excluded.creation_options,
+                       existing_method_ids=excluded.existing_method_ids, fetched_at=excluded.fetched_at"
+                ))
+                .map_err(sqlite)?;
+            for u in users {
+                stmt.execute(params![
+                    u.user_id,
+                    u.upn,
+                    u.display_name,
+                    u.user_handle,
+                    u.challenge,
+                    u.challenge_expiry,
+                    u.rp_id,
+                    u.creation_options.to_string(),
+                    serde_json::Value::from(u.existing_method_ids.clone()).to_string(),
+                    u.fetched_at,
+                ])
+                .map_err(sqlite)?;
+            }
+        }
+        tx.commit().map_err(sqlite)
+    }
+
+    /// The whole queue, ordered by UPN.
+    pub fn queue(&self) -> Result<Vec<QueuedUser>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM queue ORDER BY upn"))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], raw_row)
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter().map(|r| self.decode(r)).collect()
+    }
+
+    /// One queued user by object id or UPN (case-insensitive).
+    pub fn queued_user(&self, id_or_upn: &str) -> Result<Option<QueuedUser>, StoreError> {
+        let raw = self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM queue WHERE user_id = ?1 OR lower(upn) = lower(?1)"),
+                [id_or_upn],
+                raw_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        raw.map(|r| self.decode(r)).transpose()
+    }
+
+    fn decode(&self, raw: RawRow) -> Result<QueuedUser, StoreError> {
+        let creation_options = serde_json::from_str(&raw.creation_options)
+            .map_err(|e| self.corrupt(format!("creation options of {}: {e}", raw.upn)))?;
+        let existing_method_ids = serde_json::from_str(&raw.existing_method_ids)
+            .map_err(|e| self.corrupt(format!("existing method ids of {}: {e}", raw.upn)))?;
+        Ok(QueuedUser {
+            user_id: raw.user_id,
+            upn: raw.upn,
+            display_name: raw.display_name,
+            user_handle: raw.user_handle,
+            challenge: raw.challenge,
+            challenge_expiry: raw.challenge_expiry,
+            rp_id: raw.rp_id,
+            creation_options,
+            existing_method_ids,
+            fetched_at: raw.fetched_at,
+        })
+    }
+}
+
+struct RawRow {
+    user_id: String,
+    upn: String,
+    display_name: String,
+    user_handle: String,
+    challenge: String,
+    challenge_expiry: String,
+    rp_id: String,
+    creation_options: String,
+    existing_method_ids: String,
+    fetched_at: i64,
+}
+
+fn raw_row(r: &Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok(RawRow {
+        user_id: r.get(0)?,
+        upn: r.get(1)?,
+        display_name: r.get(2)?,
+        user_handle: r.get(3)?,
+        challenge: r.get(4)?,
+        challenge_expiry: r.get(5)?,
+        rp_id: r.get(6)?,
+        creation_options: r.get(7)?,
+        existing_method_ids: r.get(8)?,
+        fetched_at: r.get(9)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(n: u32, challenge: &str) -> QueuedUser {
+        QueuedUser {
+            user_id: format!("id-{n}"),
+            upn: format!("User{n}@contoso.example"),
+            display_name: format!("User {n}"),
+            user_handle: "T0Y6".into(),
+            challenge: challenge.into(),
+            challenge_expiry: "2026-08-23T10:15:00Z".into(),
+            rp_id: "login.microsoft.com".into(),
+            creation_options: serde_json::json!({"publicKey": {"challenge": challenge, "extensions": {"hmacCreateSecret": true}}}),
+            existing_method_ids: vec!["old1".into()],
+            fetched_at: 1,
+        }
+    }
+
+    #[test]
+    fn upsert_keeps_whole_options_and_refreshes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        j.upsert_queue(&[user(2, "c2"), user(1, "c1")]).unwrap();
+        j.upsert_queue(&[user(1, "c1-fresh")]).unwrap();
+        let q = j.queue().unwrap();
+        assert_eq!(q.len(), 2);
+        assert_eq!(q[0], user(1, "c1-fresh"));
+        assert_eq!(q[0].creation_options["publicKey"]["extensions"]["hmacCreateSecret"], true);
+        assert_eq!(j.queued_user("user2@CONTOSO.example").unwrap(), Some(user(2, "c2")));
+        assert_eq!(j.queued_user("id-1").unwrap().unwrap().challenge, "c1-fresh");
+        assert!(j.queued_user("nobody").unwrap().is_none());
+    }
+}

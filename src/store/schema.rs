@@ -1,0 +1,84 @@
+//! Journal schema and its migrations, versioned with SQLite's `user_version`.
+
+use super::{Journal, StoreError};
+
+/// Each entry migrates from version i to i+1; never edit a released entry, append.
+const MIGRATIONS: &[&str] = &[
+    // 1: the user queue, enrollments with their transitions, the audit log.
+    "CREATE TABLE queue (
+        user_id TEXT PRIMARY KEY,
+        upn TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        user_handle TEXT NOT NULL,
+        challenge TEXT NOT NULL,
+        challenge_expiry TEXT NOT NULL,
+        rp_id TEXT NOT NULL,
+        creation_options TEXT NOT NULL,
+        existing_method_ids TEXT NOT NULL DEFAULT '[]',
+        fetched_at INTEGER NOT NULL
+     );
+     CREATE INDEX queue_upn ON queue(upn);
+     CREATE TABLE enrollment (
+        id INTEGER PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        upn TEXT NOT NULL,
+        state TEXT NOT NULL,
+        pin TEXT,
+        pin_source TEXT,
+        serial TEXT,
+        aaguid TEXT,
+        credential_id BLOB,
+        client_data_json BLOB,
+        attestation_object BLOB,
+        method_id TEXT,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+     );
+     CREATE INDEX enrollment_user ON enrollment(user_id);
+     CREATE TABLE transition (
+        enrollment_id INTEGER NOT NULL REFERENCES enrollment(id),
+        from_state TEXT,
+        to_state TEXT NOT NULL,
+        at INTEGER NOT NULL
+     );
+     CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        operator TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT,
+        result TEXT NOT NULL,
+        request_ids TEXT NOT NULL DEFAULT ''
+     );",
+];
+
+pub(super) fn migrate(j: &mut Journal) -> Result<(), StoreError> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = j
+        .conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| j.err(e))?;
+    if found > known {
+        return Err(StoreError::TooNew {
+            path: j.path.clone(),
+            found,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = j.conn.transaction().map_err(|source| StoreError::Sqlite {
+            path: j.path.clone(),
+            source,
+        })?;
+        let version = i as i64 + 1;
+        tx.execute_batch(sql)
+            .and_then(|()| tx.execute_batch(&format!("PRAGMA user_version = {version}")))
+            .and_then(|()| tx.commit())
+            .map_err(|source| StoreError::Sqlite {
+                path: j.path.clone(),
+                source,
+            })?;
+    }
+    Ok(())
+}
