@@ -1,0 +1,3 @@
+//! The enrollment workflow shared by the kiosk and the headless commands.
+
+pub mod random_pin;
