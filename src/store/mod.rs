@@ -4,9 +4,13 @@
 //! created owner-only (0600) because enrollment rows may hold a PIN until it is delivered.
 //! Tables: the user queue (with Graph's full creation options), enrollments, audit log.
 
+mod audit;
+mod enrollment;
 mod queue;
 mod schema;
 
+pub use audit::AuditEntry;
+pub use enrollment::{Enrollment, EnrollmentState, PinSource};
 pub use queue::QueuedUser;
 
 use std::path::{Path, PathBuf};

@@ -85,7 +85,7 @@ impl Journal {
             .map_err(|e| self.err(e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
-        rows.into_iter().map(|r| self.decode(r)).collect()
+        rows.into_iter().map(|r| self.decode_queued(r)).collect()
     }
 
     /// One queued user by object id or UPN (case-insensitive).
@@ -93,16 +93,18 @@ impl Journal {
         let raw = self
             .conn
             .query_row(
-                &format!("SELECT {COLUMNS} FROM queue WHERE user_id = ?1 OR lower(upn) = lower(?1)"),
+                &format!(
+                    "SELECT {COLUMNS} FROM queue WHERE user_id = ?1 OR lower(upn) = lower(?1)"
+                ),
                 [id_or_upn],
                 raw_row,
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        raw.map(|r| self.decode(r)).transpose()
+        raw.map(|r| self.decode_queued(r)).transpose()
     }
 
-    fn decode(&self, raw: RawRow) -> Result<QueuedUser, StoreError> {
+    fn decode_queued(&self, raw: RawRow) -> Result<QueuedUser, StoreError> {
         let creation_options = serde_json::from_str(&raw.creation_options)
             .map_err(|e| self.corrupt(format!("creation options of {}: {e}", raw.upn)))?;
         let existing_method_ids = serde_json::from_str(&raw.existing_method_ids)
@@ -178,9 +180,18 @@ mod tests {
         let q = j.queue().unwrap();
         assert_eq!(q.len(), 2);
         assert_eq!(q[0], user(1, "c1-fresh"));
-        assert_eq!(q[0].creation_options["publicKey"]["extensions"]["hmacCreateSecret"], true);
-        assert_eq!(j.queued_user("user2@CONTOSO.example").unwrap(), Some(user(2, "c2")));
-        assert_eq!(j.queued_user("id-1").unwrap().unwrap().challenge, "c1-fresh");
+        assert_eq!(
+            q[0].creation_options["publicKey"]["extensions"]["hmacCreateSecret"],
+            true
+        );
+        assert_eq!(
+            j.queued_user("user2@CONTOSO.example").unwrap(),
+            Some(user(2, "c2"))
+        );
+        assert_eq!(
+            j.queued_user("id-1").unwrap().unwrap().challenge,
+            "c1-fresh"
+        );
         assert!(j.queued_user("nobody").unwrap().is_none());
     }
 }
