@@ -11,8 +11,12 @@ pub trait CtapChannel: Send {
     /// returns the response (status byte followed by CBOR). Keepalives go to `status`;
     /// when `cancel` fires the driver sends CTAPHID_CANCEL and returns
     /// `Error::Ctap(StatusCode::KeepaliveCancel)` (or whatever the key answers).
-    fn cbor(&mut self, request: &[u8], status: &dyn StatusSink, cancel: &CancelToken)
-        -> Result<Vec<u8>>;
+    fn cbor(
+        &mut self,
+        request: &[u8],
+        status: &dyn StatusSink,
+        cancel: &CancelToken,
+    ) -> Result<Vec<u8>>;
 
     /// Sends a vendor-specific CTAPHID command (`cmd` without the init bit, e.g. 0x42 for
     /// YubiKey's 0xC2) and returns its payload. A key that does not know it answers

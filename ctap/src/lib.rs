@@ -10,15 +10,26 @@
 //! Blocking and runtime-free: callers run it on a thread of their own. Status (touch needed)
 //! flows out through [`signal::StatusSink`], cancellation in through [`signal::CancelToken`].
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
+)]
 #![warn(missing_docs)]
 
+pub mod authenticator;
+pub mod cbor;
 pub mod channel;
+pub mod commands;
+pub mod device;
 pub mod error;
 pub mod handler;
 pub mod hid;
+pub mod pin;
 pub mod signal;
+#[cfg(feature = "soft")]
+pub mod soft;
 pub mod transport;
+pub mod webauthn;
 
 pub use channel::CtapChannel;
 pub use error::{Error, Result};

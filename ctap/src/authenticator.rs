@@ -1,0 +1,342 @@
+//! The high-level client: one key, the operations the enrollment workflow needs, and the
+//! interpretation of the key's errors (with getInfo) into operator-actionable [`Error`]s.
+//!
+//! Everything is blocking; run it on a thread of its own. getInfo is fetched once and
+//! refreshed after operations that change it (PIN set/changed, config, reset).
+
+use p256::PublicKey;
+
+use crate::commands::client_pin::{self, ClientPinRequest, Permissions, PinToken};
+use crate::commands::config::{ConfigRequest, SetMinPinLength};
+use crate::commands::get_assertion::GetAssertionRequest;
+use crate::commands::get_info::{GetInfo, Info};
+use crate::commands::reset::Reset;
+use crate::commands::{transact, Command};
+use crate::error::StatusCode;
+use crate::pin::{PinProtocol, SharedSecret};
+use crate::webauthn::{CreationOptions, PreparedRegistration, Registration};
+use crate::{CancelToken, CtapChannel, Error, NoStatus, Result, StatusSink};
+
+/// A CTAP2 authenticator behind a [`CtapChannel`].
+pub struct Authenticator<'c> {
+    channel: &'c mut dyn CtapChannel,
+    info: Option<Info>,
+}
+
+impl std::fmt::Debug for Authenticator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c> Authenticator<'c> {
+    /// Wraps a channel; nothing is sent until the first call.
+    pub fn new(channel: &'c mut dyn CtapChannel) -> Self {
+        Self {
+            channel,
+            info: None,
+        }
+    }
+
+    /// The underlying channel (e.g. for wink or vendor commands).
+    pub fn channel(&mut self) -> &mut dyn CtapChannel {
+        &mut *self.channel
+    }
+
+    fn send<C: Command>(&mut self, cmd: &C) -> Result<C::Response> {
+        transact(&mut *self.channel, cmd, &NoStatus, &CancelToken::new())
+    }
+
+    /// authenticatorGetInfo, cached after the first call.
+    pub fn get_info(&mut self) -> Result<&Info> {
+        if self.info.is_none() {
+            self.info = Some(self.send(&GetInfo)?);
+        }
+        self.info
+            .as_ref()
+            .ok_or_else(|| Error::Malformed("getInfo unavailable".into()))
+    }
+
+    /// authenticatorGetInfo, fetched afresh.
+    pub fn refresh_info(&mut self) -> Result<&Info> {
+        self.info = None;
+        self.get_info()
+    }
+
+    /// PIN attempts left before the key blocks (clientPIN getPINRetries).
+    pub fn pin_retries(&mut self) -> Result<u32> {
+        let protocol = self.get_info()?.preferred_pin_protocol();
+        let r = self.send(&client_pin::get_pin_retries(protocol))?;
+        r.pin_retries
+            .ok_or_else(|| Error::Malformed("clientPIN: pinRetries (0x03) is missing".into()))
+    }
+
+    fn protocol(&mut self) -> Result<PinProtocol> {
+        let info = self.get_info()?;
+        if info.option("clientPin").is_none() {
+            return Err(Error::Unsupported("PINs (clientPin)".into()));
+        }
+        info.preferred_pin_protocol()
+            .ok_or_else(|| Error::Unsupported("PIN/UV auth protocol one or two".into()))
+    }
+
+    /// getKeyAgreement + encapsulate (CTAP 2.1 §6.5.5.4).
+    fn key_agreement(&mut self, protocol: PinProtocol) -> Result<(PublicKey, SharedSecret)> {
+        let r = self.send(&client_pin::get_key_agreement(protocol))?;
+        let peer = r
+            .key_agreement
+            .ok_or_else(|| Error::Malformed("clientPIN: keyAgreement (0x01) is missing".into()))?;
+        protocol.encapsulate(&peer)
+    }
+
+    /// Turns PIN_INVALID into [`Error::PinInvalid`] with the retries left, or into
+    /// [`Error::ForcedPinChangePending`] when getInfo says a change is forced.
+    fn interpret_pin_error(&mut self, err: Error, token_request: bool) -> Error {
+        match err.status() {
+            Some(StatusCode::PinInvalid) | Some(StatusCode::PinPolicyViolation)
+                if token_request =>
+            {
+                if self
+                    .refresh_info()
+                    .map(|i| i.force_pin_change)
+                    .unwrap_or(false)
+                {
+                    return Error::ForcedPinChangePending;
+                }
+                if err.status() == Some(StatusCode::PinInvalid) {
+                    return Error::PinInvalid {
+                        retries_left: self.pin_retries().ok(),
+                    };
+                }
+                err
+            }
+            Some(StatusCode::PinInvalid) => Error::PinInvalid {
+                retries_left: self.pin_retries().ok(),
+            },
+            _ => err,
+        }
+    }
+
+    /// Sets the first PIN (clientPIN setPIN, CTAP 2.1 §6.5.5.5). Checks the PIN against the
+    /// key's minPINLength first.
+    pub fn set_pin(&mut self, new_pin: &str) -> Result<()> {
+        let protocol = self.protocol()?;
+        let info = self.get_info()?;
+        if info.option("clientPin") == Some(true) {
+            return Err(Error::PinAlreadySet);
+        }
+        let min = info.min_pin_length_or_default();
+        client_pin::check_new_pin(new_pin, min)?;
+        let (platform_key, shared) = self.key_agreement(protocol)?;
+        let req = client_pin::set_pin(protocol, &shared, platform_key, new_pin, min)?;
+        let result = self.send(&req).map(|_| ());
+        self.info = None;
+        result.map_err(|e| match e.status() {
+            // Keys refuse setPIN this way when a PIN exists; confirm with getInfo so a real
+            // authentication failure is not reported as "already has a PIN".
+            Some(StatusCode::PinAuthInvalid) | Some(StatusCode::NotAllowed)
+                if self.refresh_info().ok().and_then(|i| i.option("clientPin")) == Some(true) =>
+            {
+                Error::PinAlreadySet
+            }
+            _ => e,
+        })
+    }
+
+    /// Changes the PIN (clientPIN changePIN, CTAP 2.1 §6.5.5.6); also clears a forced change.
+    pub fn change_pin(&mut self, current_pin: &str, new_pin: &str) -> Result<()> {
+        let protocol = self.protocol()?;
+        let info = self.get_info()?;
+        if info.option("clientPin") == Some(false) {
+            return Err(Error::Ctap(StatusCode::PinNotSet));
+        }
+        let min = info.min_pin_length_or_default();
+        client_pin::check_new_pin(new_pin, min)?;
+        // CTAP 2.1 §6.5.5.6: a forced change must pick a different PIN.
+        if info.force_pin_change && current_pin == new_pin {
+            return Err(Error::PinRules(
+                "the new PIN must differ from the current one".into(),
+            ));
+        }
+        let (platform_key, shared) = self.key_agreement(protocol)?;
+        let req =
+            client_pin::change_pin(protocol, &shared, platform_key, current_pin, new_pin, min)?;
+        let result = self.send(&req).map(|_| ());
+        let result = result.map_err(|e| self.interpret_pin_error(e, false));
+        self.info = None;
+        result
+    }
+
+    /// A PIN token (CTAP 2.1 §6.5.5.7): getPinUvAuthTokenUsingPinWithPermissions when the key
+    /// has the pinUvAuthToken option, else the CTAP 2.0 getPinToken. Protocol two preferred.
+    /// Use it at once: keys expire unused tokens within seconds.
+    pub fn token(
+        &mut self,
+        pin: &str,
+        permissions: Permissions,
+        rp_id: Option<&str>,
+    ) -> Result<PinToken> {
+        let protocol = self.protocol()?;
+        let info = self.get_info()?;
+        if info.option("clientPin") == Some(false) {
+            return Err(Error::Ctap(StatusCode::PinNotSet));
+        }
+        let with_permissions = info.option("pinUvAuthToken") == Some(true);
+        let (platform_key, shared) = self.key_agreement(protocol)?;
+        let req: ClientPinRequest = if with_permissions {
+            client_pin::get_pin_uv_auth_token_using_pin_with_permissions(
+                protocol,
+                &shared,
+                platform_key,
+                pin,
+                permissions,
+                rp_id,
+            )?
+        } else {
+            client_pin::get_pin_token(protocol, &shared, platform_key, pin)?
+        };
+        match self.send(&req) {
+            Ok(r) => client_pin::decrypt_token(protocol, &shared, &r),
+            Err(e) => Err(self.interpret_pin_error(e, true)),
+        }
+    }
+
+    /// setMinPINLength (authenticatorConfig, CTAP 2.1 §6.11.4), optionally forcing a PIN
+    /// change. Do it last: a forced change blocks PIN tokens until the PIN is changed.
+    pub fn set_min_pin_length(
+        &mut self,
+        pin: &str,
+        new_min_pin_length: Option<u32>,
+        rp_ids: &[String],
+        force_change_pin: bool,
+    ) -> Result<()> {
+        let info = self.get_info()?;
+        if info.option("authnrCfg") != Some(true) || info.option("setMinPINLength") != Some(true) {
+            return Err(Error::Unsupported(
+                "setting a minimum PIN length (setMinPINLength)".into(),
+            ));
+        }
+        if let Some(max) = info.max_rpids_for_set_min_pin_length {
+            if rp_ids.len() > max as usize {
+                return Err(Error::Unsupported(format!(
+                    "more than {max} RP ids for minPinLength"
+                )));
+            }
+        } else if !rp_ids.is_empty() {
+            return Err(Error::Unsupported("RP ids for minPinLength".into()));
+        }
+        if let (Some(new), Some(cur)) = (new_min_pin_length, info.min_pin_length) {
+            if new < cur {
+                return Err(Error::InvalidInput(format!(
+                    "the minimum PIN length can only grow (now {cur})"
+                )));
+            }
+        }
+        let token = self.token(pin, Permissions::AUTHENTICATOR_CONFIG, None)?;
+        let params = SetMinPinLength {
+            new_min_pin_length,
+            rp_ids: rp_ids.to_vec(),
+            force_change_pin,
+        };
+        let result = self.send(&ConfigRequest::set_min_pin_length(&params, &token));
+        self.info = None;
+        result
+    }
+
+    /// Creates a passkey from Graph's creation options (authenticatorMakeCredential, CTAP 2.1
+    /// §6.1). With `pin`, a token with the mc permission is fetched right before the request.
+    /// Touch prompts go to `status`; `cancel` aborts the wait for a touch.
+    pub fn make_credential(
+        &mut self,
+        options: &CreationOptions,
+        pin: Option<&str>,
+        status: &dyn StatusSink,
+        cancel: &CancelToken,
+    ) -> Result<Registration> {
+        let info = self.get_info()?.clone();
+        let mut prepared = options.prepare(&info)?;
+        // Decide how the user is verified before the key is touched.
+        match pin {
+            Some(_) => {}
+            None if info.option("uv") == Some(true) => prepared.request.user_verification = true,
+            None if prepared.user_verification_required
+                || info.option("clientPin") == Some(true) =>
+            {
+                return Err(Error::InvalidInput(
+                    "the key's PIN is needed to create the passkey".into(),
+                ))
+            }
+            None => {}
+        }
+        self.fit_exclude_list(&mut prepared, &info, status, cancel)?;
+        // The token comes last: keys expire unused tokens within seconds.
+        if let Some(pin) = pin {
+            let token = self.token(pin, Permissions::MAKE_CREDENTIAL, Some(&options.rp.id))?;
+            prepared.request.authorize(&token);
+        }
+        let response = transact(&mut *self.channel, &prepared.request, status, cancel)?;
+        Registration::from_response(&prepared, &response)
+    }
+
+    /// Makes the exclude list fit the key (CTAP 2.1 §6.4 maxCredentialIdLength and
+    /// maxCredentialCountInList). Ids longer than the key's maximum cannot be its own and are
+    /// dropped. A list still too long is checked in batches with silent getAssertion probes
+    /// (up = false, no touch); a hit means the key is already registered
+    /// (CREDENTIAL_EXCLUDED), no hit means none of the ids is on the key and the list is
+    /// cleared.
+    fn fit_exclude_list(
+        &mut self,
+        prepared: &mut PreparedRegistration,
+        info: &Info,
+        status: &dyn StatusSink,
+        cancel: &CancelToken,
+    ) -> Result<()> {
+        let request = &mut prepared.request;
+        if let Some(max_len) = info.max_credential_id_length {
+            request
+                .exclude_list
+                .retain(|id| id.len() <= max_len as usize);
+        }
+        let Some(max) = info.max_credential_count_in_list.map(|m| m.max(1) as usize) else {
+            return Ok(());
+        };
+        if request.exclude_list.len() <= max {
+            return Ok(());
+        }
+        let ids = std::mem::take(&mut request.exclude_list);
+        for batch in ids.chunks(max) {
+            let probe = GetAssertionRequest {
+                rp_id: request.rp.id.clone(),
+                client_data_hash: request.client_data_hash,
+                allow_list: batch.to_vec(),
+                user_presence: false,
+            };
+            match transact(&mut *self.channel, &probe, status, cancel) {
+                Ok(_) => return Err(Error::Ctap(StatusCode::CredentialExcluded)),
+                Err(e) if e.status() == Some(StatusCode::NoCredentials) => {}
+                // A key without getAssertion (the test key) gets the whole list and decides.
+                Err(e) if e.status() == Some(StatusCode::InvalidCommand) => {
+                    request.exclude_list = ids;
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Factory reset (authenticatorReset, CTAP 2.1 §6.6): wipes credentials and the PIN.
+    /// Keys accept it only shortly after insertion and with a touch.
+    pub fn reset(&mut self, status: &dyn StatusSink, cancel: &CancelToken) -> Result<()> {
+        let result = transact(&mut *self.channel, &Reset, status, cancel);
+        self.info = None;
+        result.map_err(|e| match e.status() {
+            Some(StatusCode::NotAllowed) | Some(StatusCode::OperationDenied) => {
+                Error::ResetNotAllowed
+            }
+            _ => e,
+        })
+    }
+}

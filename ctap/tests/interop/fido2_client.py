@@ -1,0 +1,196 @@
+"""python-fido2 (v2.x) as the CLIENT of the software CTAP 2.1 key, over CTAPHID-in-UDP.
+
+Usage: python3 fido2_client.py <udp-port> [expected-serial]
+
+Each 64-byte CTAPHID report travels as one UDP datagram to 127.0.0.1:<port> (the
+SoloKeys-simulator convention the kiosk's UDP transport uses). Everything the key says is
+checked with python-fido2's own parsers and PackedAttestation().verify, so this is an
+independent implementation judging ours. Exits non-zero on the first failed check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import struct
+import sys
+
+from fido2.attestation import PackedAttestation
+from fido2.ctap import CtapError, STATUS
+from fido2.ctap2 import ClientPin, Config, Ctap2
+from fido2.ctap2.pin import PinProtocolV1, PinProtocolV2
+from fido2.hid import CtapHidDevice
+from fido2.hid.base import CtapHidConnection, HidDescriptor
+
+RP = "login.microsoft.com"
+AAGUID = b"PasskeyKioskSoft"
+REPORT = 64
+YUBIKEY_READ_CONFIG = 0x42
+
+checks = 0
+
+
+def check(cond: bool, what: str) -> None:
+    global checks
+    if not cond:
+        raise AssertionError(what)
+    checks += 1
+    print(f"ok   {what}", flush=True)
+
+
+def expect_error(code: CtapError.ERR, what: str, fn, *args, **kwargs) -> None:
+    try:
+        fn(*args, **kwargs)
+    except CtapError as e:
+        check(e.code == code, f"{what}: {code.name} (got {e.code.name})")
+        return
+    raise AssertionError(f"{what}: expected {code.name}, got success")
+
+
+class UdpConnection(CtapHidConnection):
+    """One CTAPHID report per UDP datagram."""
+
+    def __init__(self, port: int):
+        self.addr = ("127.0.0.1", port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.settimeout(15)
+
+    def write_packet(self, data: bytes) -> None:
+        self.sock.sendto(bytes(data).ljust(REPORT, b"\0")[:REPORT], self.addr)
+
+    def read_packet(self) -> bytes:
+        data, _ = self.sock.recvfrom(4096)
+        return data
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def main() -> int:
+    port = int(sys.argv[1])
+    serial = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    desc = HidDescriptor(f"udp:{port}", 0x1050, 0x0407, REPORT, REPORT, "Soft key", None)
+    dev = CtapHidDevice(desc, UdpConnection(port))
+    ctap = Ctap2(dev)
+
+    # getInfo as python-fido2 parses it.
+    info = ctap.info
+    check("FIDO_2_1" in info.versions, "versions include FIDO_2_1")
+    check(bytes(info.aaguid) == AAGUID, "AAGUID is the test AAGUID")
+    check(info.options.get("clientPin") is False, "clientPin false on a fresh key")
+    check(info.options.get("pinUvAuthToken") is True, "pinUvAuthToken supported")
+    check(info.options.get("authnrCfg") is True, "authnrCfg supported")
+    check(list(info.pin_uv_protocols) == [2, 1], "pinUvAuthProtocols [2, 1]")
+    check(info.max_msg_size == 1200, "maxMsgSize 1200")
+    check(info.min_pin_length == 4, "minPINLength 4")
+    check(set(info.extensions) >= {"credProtect", "hmac-secret", "minPinLength"}, "extensions")
+
+    # Vendor command 0x42 (YubiKey read config), page 0: serial under TLV tag 0x02.
+    page = dev.call(YUBIKEY_READ_CONFIG, b"\x00")
+    tlv, found = page[1 : 1 + page[0]], None
+    while len(tlv) >= 2:
+        tag, length = tlv[0], tlv[1]
+        if tag == 0x02:
+            found = struct.unpack(">I", tlv[2 : 2 + length])[0]
+        tlv = tlv[2 + length :]
+    if serial is None:
+        check(found is not None, f"serial {found} from vendor command 0x42")
+    else:
+        check(found == serial, f"serial {serial} from vendor command 0x42")
+
+    # setPIN, then changePIN with each protocol.
+    v2 = ClientPin(ctap, PinProtocolV2())
+    v1 = ClientPin(ctap, PinProtocolV1())
+    v2.set_pin("123456")
+    check(ctap.get_info().options.get("clientPin") is True, "clientPin true after setPIN")
+    expect_error(CtapError.ERR.NOT_ALLOWED, "setPIN twice", v2.set_pin, "654321")
+    check(v2.get_pin_retries()[0] == 8, "8 PIN retries")
+    v1.change_pin("123456", "24681357")
+    v2.change_pin("24681357", "13572468")
+    pin = "13572468"
+    expect_error(CtapError.ERR.PIN_INVALID, "wrong PIN", v2.get_pin_token, "00000000",
+                 ClientPin.PERMISSION.MAKE_CREDENTIAL, RP)
+    check(v2.get_pin_retries()[0] == 7, "a wrong PIN costs a retry")
+
+    # Tokens with permissions; authenticatorConfig setMinPINLength.
+    acfg = v2.get_pin_token(pin, ClientPin.PERMISSION.AUTHENTICATOR_CFG)
+    check(v2.get_pin_retries()[0] == 8, "the right PIN restores the retries")
+    Config(ctap, v2.protocol, acfg).set_min_pin_length(min_pin_length=6, rp_ids=[RP])
+    info = ctap.get_info()
+    check(info.min_pin_length == 6, "minPINLength raised to 6")
+    check(not info.force_pin_change, "an 8-digit PIN needs no change")
+    expect_error(CtapError.ERR.PIN_POLICY_VIOLATION, "minPINLength cannot decrease",
+                 Config(ctap, v2.protocol, acfg).set_min_pin_length, min_pin_length=5)
+    mc_only = v2.get_pin_token(pin, ClientPin.PERMISSION.MAKE_CREDENTIAL, RP)
+    expect_error(CtapError.ERR.PIN_AUTH_INVALID, "config with an mc-only token",
+                 Config(ctap, v2.protocol, mc_only).set_min_pin_length, min_pin_length=7)
+
+    # makeCredential: rk, credProtect, hmac-secret, minPinLength, UV by PIN token.
+    for client_pin in (v2, v1):
+        proto = client_pin.protocol
+        token = client_pin.get_pin_token(
+            pin, ClientPin.PERMISSION.MAKE_CREDENTIAL | ClientPin.PERMISSION.GET_ASSERTION, RP
+        )
+        cdh = hashlib.sha256(b'{"type":"webauthn.create","challenge":"x"}').digest()
+        statuses = []
+        att = ctap.make_credential(
+            cdh,
+            {"id": RP, "name": "Microsoft"},
+            {"id": b"user-handle-1", "name": "ada@contoso.com", "displayName": "Ada"},
+            [{"type": "public-key", "alg": -7}],
+            extensions={"credProtect": 2, "hmac-secret": True, "minPinLength": True},
+            options={"rk": True},
+            pin_uv_param=proto.authenticate(token, cdh),
+            pin_uv_protocol=proto.VERSION,
+            on_keepalive=statuses.append,
+        )
+        name = f"makeCredential (protocol {proto.VERSION})"
+        check(att.fmt == "packed", f"{name}: packed attestation")
+        result = PackedAttestation().verify(att.att_stmt, att.auth_data, cdh)
+        check(len(result.trust_path) == 1, f"{name}: PackedAttestation().verify with x5c")
+        ad = att.auth_data
+        check(ad.rp_id_hash == hashlib.sha256(RP.encode()).digest(), f"{name}: rpIdHash")
+        check(ad.is_user_present() and ad.is_user_verified(), f"{name}: UP and UV")
+        check(ad.is_attested() and ad.has_extension_data(), f"{name}: AT and ED")
+        check(bytes(ad.credential_data.aaguid) == AAGUID, f"{name}: AAGUID in authData")
+        check(
+            ad.extensions == {"credProtect": 2, "hmac-secret": True, "minPinLength": 6},
+            f"{name}: extension outputs {ad.extensions}",
+        )
+        check(STATUS.UPNEEDED in statuses, f"{name}: keepalive UPNEEDED while waiting for touch")
+        # The mc permission is used up by one makeCredential.
+        expect_error(
+            CtapError.ERR.PIN_AUTH_INVALID, f"{name}: token reuse", ctap.make_credential,
+            cdh, {"id": RP}, {"id": b"user-handle-2"}, [{"type": "public-key", "alg": -7}],
+            pin_uv_param=proto.authenticate(token, cdh), pin_uv_protocol=proto.VERSION,
+        )
+        # excludeList with the new credential: CREDENTIAL_EXCLUDED.
+        token = client_pin.get_pin_token(pin, ClientPin.PERMISSION.MAKE_CREDENTIAL, RP)
+        expect_error(
+            CtapError.ERR.CREDENTIAL_EXCLUDED, f"{name}: excludeList", ctap.make_credential,
+            cdh, {"id": RP}, {"id": b"user-handle-1"}, [{"type": "public-key", "alg": -7}],
+            exclude_list=[{"type": "public-key", "id": ad.credential_data.credential_id}],
+            pin_uv_param=proto.authenticate(token, cdh), pin_uv_protocol=proto.VERSION,
+        )
+    expect_error(CtapError.ERR.PUAT_REQUIRED, "makeCredential without a token",
+                 ctap.make_credential, b"\0" * 32, {"id": RP}, {"id": b"u"},
+                 [{"type": "public-key", "alg": -7}])
+
+    # forceChangePin last: tokens are refused until the PIN changes.
+    acfg = v1.get_pin_token(pin, ClientPin.PERMISSION.AUTHENTICATOR_CFG)
+    Config(ctap, v1.protocol, acfg).set_min_pin_length(force_change_pin=True)
+    check(ctap.get_info().force_pin_change is True, "getInfo forcePINChange true")
+    expect_error(CtapError.ERR.PIN_POLICY_VIOLATION, "token while a change is forced",
+                 v2.get_pin_token, pin, ClientPin.PERMISSION.MAKE_CREDENTIAL, RP)
+    v2.change_pin(pin, "97531864")
+    check(ctap.get_info().force_pin_change is False, "forcePINChange cleared by changePIN")
+    v2.get_pin_token("97531864", ClientPin.PERMISSION.MAKE_CREDENTIAL, RP)
+    check(True, "token after the forced change")
+
+    # Not "N passed, M failed": that shape would pass for a test runner's closing line.
+    print(f"fido2 interop: all {checks} checks ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

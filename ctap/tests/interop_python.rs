@@ -1,0 +1,97 @@
+//! Interop: python-fido2 (an independent CTAP 2.1 client) drives the software key over
+//! CTAPHID-in-UDP and verifies its answers, including packed attestation with
+//! `PackedAttestation().verify`. Skips (with the reason printed) only when python3 or the
+//! `fido2` module is missing.
+#![cfg(feature = "soft")]
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ctap::hid::server::serve_udp;
+use ctap::soft::{SoftAuthenticator, SoftConfig, TouchPolicy};
+
+/// Why interop cannot run here, or `None` when python3 with fido2 2.x is available.
+fn missing_python() -> Option<String> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import fido2, sys, importlib.metadata as m; sys.stdout.write(m.version('fido2'))",
+        ])
+        .output();
+    match out {
+        Err(e) => Some(format!("python3 not runnable: {e}")),
+        Ok(o) if !o.status.success() => Some(format!(
+            "python3 has no fido2 module (pip install fido2): {}",
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        )),
+        Ok(o) => {
+            let version = String::from_utf8_lossy(&o.stdout).to_string();
+            (!version.starts_with('2')).then(|| format!("fido2 {version} found, 2.x needed"))
+        }
+    }
+}
+
+#[test]
+fn python_fido2_client_against_the_soft_key_over_udp() {
+    if let Some(reason) = missing_python() {
+        eprintln!("SKIPPED interop_python: {reason}");
+        return;
+    }
+    let serial = 4_242_424;
+    let key = SoftAuthenticator::new(SoftConfig {
+        serial,
+        // A short real wait so the client sees keepalive UPNEEDED.
+        touch: TouchPolicy::Delay(Duration::from_millis(250)),
+        ..SoftConfig::default()
+    })
+    .unwrap();
+    let server = serve_udp("127.0.0.1:0".parse().unwrap(), key.clone()).unwrap();
+    let port = server.local_addr().port();
+
+    let script: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "tests",
+        "interop",
+        "fido2_client.py",
+    ]
+    .iter()
+    .collect();
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .arg(port.to_string())
+        .arg(serial.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        out.status.success(),
+        "python-fido2 client failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("fido2 interop: all "));
+
+    // The key's own view agrees with what the client did: two resident credentials for
+    // the same user overwrite each other, one remains.
+    let creds = key.resident_credentials();
+    assert_eq!(creds.len(), 1);
+    assert_eq!(creds[0].user_id, b"user-handle-1");
+    assert_eq!(key.pin_retries(), 8);
+    server.stop();
+}
