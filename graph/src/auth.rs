@@ -1,0 +1,560 @@
+//! App-only sign-in to the Microsoft identity platform (client credentials grant) with a client
+//! secret or a certificate assertion (PS256, `x5t#S256` per the current docs, `x5t` too for older
+//! tenants). The token is cached, refreshed before it expires and once after a 401.
+
+use crate::error::{Error, Result};
+use crate::retry::{parse_retry_after, Decision, Idempotency, Outcome, RetryPolicy};
+use crate::secret::SecretString;
+use crate::wire::{b64url, snippet, OAuthErrorBody, TokenResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
+use rsa::signature::{RandomizedSigner, SignatureEncoding};
+use rsa::RsaPrivateKey;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use url::Url;
+use x509_cert::der::{Decode, Encode};
+
+/// Lifetime of a client assertion (docs: 5–10 minutes).
+const ASSERTION_LIFETIME: Duration = Duration::from_secs(600);
+/// Refresh this long before expiry (or at half the lifetime, if shorter).
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// An RSA private key; `Debug` prints `***`, memory is wiped on drop (by `rsa`).
+#[derive(Clone)]
+pub struct RsaKey(Arc<RsaPrivateKey>);
+
+impl std::fmt::Debug for RsaKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl RsaKey {
+    /// Wraps a key.
+    pub fn new(key: RsaPrivateKey) -> Self {
+        RsaKey(Arc::new(key))
+    }
+
+    /// Reads a PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`).
+    /// Encrypted keys are refused with a hint. The text may also hold certificates.
+    pub fn from_pem(pem: &str) -> Result<Self> {
+        for (label, der) in pem_blocks(pem) {
+            let key = match label.as_str() {
+                "PRIVATE KEY" => RsaPrivateKey::from_pkcs8_der(&der).map_err(|e| e.to_string()),
+                "RSA PRIVATE KEY" => RsaPrivateKey::from_pkcs1_der(&der).map_err(|e| e.to_string()),
+                "ENCRYPTED PRIVATE KEY" => {
+                    return Err(Error::Credential(
+                        "the private key is encrypted; export it unencrypted (e.g. `openssl pkcs8 -topk8 -nocrypt`) \
+                         and protect the file with permissions"
+                            .into(),
+                    ))
+                }
+                _ => continue,
+            };
+            // The parser's text describes the structure only, never key material.
+            return key
+                .map(RsaKey::new)
+                .map_err(|e| Error::Credential(format!("cannot read the RSA private key: {e}")));
+        }
+        Err(Error::Credential(
+            "no RSA private key found (expected PEM 'BEGIN PRIVATE KEY' or 'BEGIN RSA PRIVATE KEY')".into(),
+        ))
+    }
+}
+
+/// How the app proves who it is.
+#[derive(Clone)]
+pub enum Credentials {
+    /// Client secret VALUE (not its id).
+    Secret(SecretString),
+    /// Certificate uploaded to the app registration, and its private key.
+    Certificate {
+        /// DER of the certificate (thumbprints are computed from it).
+        cert_der: Vec<u8>,
+        /// The matching RSA private key.
+        key: RsaKey,
+    },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Secret(_) => f.write_str("Credentials::Secret(***)"),
+            Credentials::Certificate { cert_der, .. } => write!(
+                f,
+                "Credentials::Certificate {{ x5t#S256: {}, key: *** }}",
+                thumbprint_sha256(cert_der)
+            ),
+        }
+    }
+}
+
+impl Credentials {
+    /// A client secret.
+    pub fn secret(value: impl Into<String>) -> Self {
+        Credentials::Secret(SecretString::new(value))
+    }
+
+    /// Certificate + key from PEM texts (both may be the same combined file). Checks that the key
+    /// belongs to the certificate and that the certificate has not expired, so the operator gets a
+    /// clear message instead of AADSTS700027.
+    pub fn certificate_from_pem(cert_pem: &str, key_pem: &str) -> Result<Self> {
+        let cert_der = pem_blocks(cert_pem)
+            .into_iter()
+            .find(|(l, _)| l == "CERTIFICATE")
+            .map(|(_, d)| d)
+            .ok_or_else(|| Error::Credential("no 'BEGIN CERTIFICATE' PEM block found".into()))?;
+        let key = RsaKey::from_pem(key_pem)?;
+        check_cert_matches_key(&cert_der, &key, SystemTime::now())?;
+        Ok(Credentials::Certificate { cert_der, key })
+    }
+
+    /// Reads [`Credentials::certificate_from_pem`] from files.
+    pub fn certificate_from_files(cert: &std::path::Path, key: &std::path::Path) -> Result<Self> {
+        let read = |p: &std::path::Path| {
+            std::fs::read_to_string(p)
+                .map_err(|e| Error::Credential(format!("cannot read {}: {e}", p.display())))
+        };
+        let key_text = zeroize::Zeroizing::new(read(key)?);
+        Self::certificate_from_pem(&read(cert)?, &key_text)
+    }
+}
+
+/// `x5t#S256`: base64url(SHA-256(DER)).
+pub fn thumbprint_sha256(cert_der: &[u8]) -> String {
+    b64url(&Sha256::digest(cert_der))
+}
+
+/// `x5t`: base64url(SHA-1(DER)) — the raw 20 bytes, not the hex text.
+pub fn thumbprint_sha1(cert_der: &[u8]) -> String {
+    b64url(&Sha1::digest(cert_der))
+}
+
+fn check_cert_matches_key(cert_der: &[u8], key: &RsaKey, now: SystemTime) -> Result<()> {
+    let cert = x509_cert::Certificate::from_der(cert_der)
+        .map_err(|e| Error::Credential(format!("cannot parse the certificate: {e}")))?;
+    let spki = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| Error::Credential(format!("cannot read the certificate's public key: {e}")))?;
+    let ours = key
+        .0
+        .to_public_key()
+        .to_public_key_der()
+        .map_err(|e| Error::Credential(format!("cannot encode the key's public half: {e}")))?;
+    if spki != ours.as_bytes() {
+        return Err(Error::Credential(
+            "the private key does not belong to the certificate; configure the matching pair"
+                .into(),
+        ));
+    }
+    let not_after = cert.tbs_certificate.validity.not_after.to_system_time();
+    if not_after < now {
+        return Err(Error::Credential(format!(
+            "the certificate expired on {}; create a new one and upload it to the app registration",
+            httpdate::fmt_http_date(not_after)
+        )));
+    }
+    Ok(())
+}
+
+/// All PEM blocks of a text, as (label, DER). Tolerates CRLF, indentation and other text around.
+fn pem_blocks(text: &str) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut lines = text.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        let Some(label) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        let end = format!("-----END {label}-----");
+        let mut b64 = zeroize::Zeroizing::new(String::new());
+        let mut closed = false;
+        for l in lines.by_ref() {
+            if l == end {
+                closed = true;
+                break;
+            }
+            // Skip RFC 1421 headers such as "Proc-Type:" (encrypted legacy keys).
+            if !l.contains(':') {
+                b64.push_str(l);
+            }
+        }
+        if closed {
+            if let Ok(der) = STANDARD.decode(b64.as_bytes()) {
+                out.push((label.to_owned(), der));
+            }
+        }
+    }
+    out
+}
+
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Builds a signed client assertion (compact JWS, PS256) for `aud` = the token endpoint URL.
+pub fn client_assertion(
+    cert_der: &[u8],
+    key: &RsaKey,
+    client_id: &str,
+    audience: &str,
+    now: SystemTime,
+) -> Result<SecretString> {
+    let header = serde_json::json!({
+        "alg": "PS256",
+        "typ": "JWT",
+        "x5t#S256": thumbprint_sha256(cert_der),
+        "x5t": thumbprint_sha1(cert_der),
+    });
+    let nbf = unix_secs(now);
+    let claims = serde_json::json!({
+        "aud": audience,
+        "iss": client_id,
+        "sub": client_id,
+        "jti": uuid::Uuid::new_v4().to_string(),
+        "nbf": nbf,
+        "iat": nbf,
+        "exp": nbf + ASSERTION_LIFETIME.as_secs(),
+    });
+    let signing_input = format!(
+        "{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(claims.to_string().as_bytes())
+    );
+    // PSS with salt length = hash length (RFC 7518 §3.5); blinded against timing attacks.
+    let signer = rsa::pss::BlindedSigningKey::<Sha256>::new(RsaPrivateKey::clone(&key.0));
+    let sig = signer
+        .try_sign_with_rng(&mut rand::thread_rng(), signing_input.as_bytes())
+        .map_err(|e| Error::Credential(format!("cannot sign the client assertion: {e}")))?;
+    Ok(SecretString::new(format!(
+        "{signing_input}.{}",
+        b64url(&sig.to_bytes())
+    )))
+}
+
+/// True when a token of `lifetime` obtained `elapsed` ago should be replaced: 5 minutes before
+/// expiry, or at half its lifetime when it is short.
+pub fn refresh_due(lifetime: Duration, elapsed: Duration) -> bool {
+    let margin = REFRESH_MARGIN.min(lifetime / 2);
+    elapsed.saturating_add(margin) >= lifetime
+}
+
+/// A bearer token handed to requests; `generation` lets a 401 invalidate only the token it used.
+#[derive(Clone)]
+pub(crate) struct AccessToken {
+    pub(crate) secret: Arc<SecretString>,
+    generation: u64,
+}
+
+struct Cached {
+    token: AccessToken,
+    obtained: Instant,
+    lifetime: Duration,
+}
+
+#[derive(Default)]
+struct TokenState {
+    cached: Option<Cached>,
+    generation: u64,
+}
+
+/// Fetches and caches app-only tokens. One fetch at a time: concurrent callers wait for it.
+pub(crate) struct TokenProvider {
+    pub(crate) http: reqwest::Client,
+    pub(crate) token_url: Url,
+    pub(crate) client_id: String,
+    pub(crate) scope: String,
+    pub(crate) credentials: Credentials,
+    pub(crate) policy: RetryPolicy,
+    state: tokio::sync::Mutex<TokenState>,
+}
+
+impl TokenProvider {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        token_url: Url,
+        client_id: String,
+        scope: String,
+        credentials: Credentials,
+        policy: RetryPolicy,
+    ) -> Self {
+        TokenProvider {
+            http,
+            token_url,
+            client_id,
+            scope,
+            credentials,
+            policy,
+            state: tokio::sync::Mutex::new(TokenState::default()),
+        }
+    }
+
+    /// A valid token, from cache or freshly fetched.
+    pub(crate) async fn token(&self) -> Result<AccessToken> {
+        let mut st = self.state.lock().await;
+        if let Some(c) = &st.cached {
+            if !refresh_due(c.lifetime, c.obtained.elapsed()) {
+                return Ok(c.token.clone());
+            }
+        }
+        let obtained = Instant::now();
+        let resp = self.fetch().await?;
+        st.generation += 1;
+        let token = AccessToken {
+            secret: Arc::new(resp.access_token),
+            generation: st.generation,
+        };
+        tracing::debug!(expires_in = resp.expires_in, "obtained Graph access token");
+        st.cached = Some(Cached {
+            token: token.clone(),
+            obtained,
+            lifetime: Duration::from_secs(resp.expires_in),
+        });
+        Ok(token)
+    }
+
+    /// Drops the cached token if it is the one that was refused (not a newer one).
+    pub(crate) async fn invalidate(&self, used: &AccessToken) {
+        let mut st = self.state.lock().await;
+        if st
+            .cached
+            .as_ref()
+            .is_some_and(|c| c.token.generation == used.generation)
+        {
+            st.cached = None;
+        }
+    }
+
+    async fn fetch(&self) -> Result<TokenResponse> {
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let crid = uuid::Uuid::new_v4().to_string();
+            let secret_or_assertion = match &self.credentials {
+                Credentials::Secret(s) => s.clone(),
+                Credentials::Certificate { cert_der, key } => client_assertion(
+                    cert_der,
+                    key,
+                    &self.client_id,
+                    self.token_url.as_str(),
+                    SystemTime::now(),
+                )?,
+            };
+            let mut form: Vec<(&str, &str)> = vec![
+                ("client_id", &self.client_id),
+                ("scope", &self.scope),
+                ("grant_type", "client_credentials"),
+            ];
+            match &self.credentials {
+                Credentials::Secret(_) => {
+                    form.push(("client_secret", secret_or_assertion.expose_secret()))
+                }
+                Credentials::Certificate { .. } => {
+                    form.push((
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ));
+                    form.push(("client_assertion", secret_or_assertion.expose_secret()));
+                }
+            }
+            let sent = self
+                .http
+                .post(self.token_url.clone())
+                .header("client-request-id", &crid)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(&form)
+                .send()
+                .await;
+            let (status, retry_after, body) = match sent {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let ra = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                    match resp.bytes().await {
+                        Ok(b) => (status, ra, b),
+                        Err(e) => {
+                            self.transport_retry(attempts, e, &crid).await?;
+                            continue;
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.transport_retry(attempts, e, &crid).await?;
+                    continue;
+                }
+            };
+            if status == 200 {
+                let tr: TokenResponse =
+                    serde_json::from_slice(&body).map_err(|e| Error::Decode {
+                        what: "token response",
+                        status,
+                        // The error text of serde names positions/types only, never values.
+                        detail: e.to_string(),
+                        snippet: "(withheld: may contain a token)".into(),
+                        request_id: None,
+                    })?;
+                if !tr.token_type.is_empty() && !tr.token_type.eq_ignore_ascii_case("bearer") {
+                    return Err(Error::Decode {
+                        what: "token response",
+                        status,
+                        detail: format!("token_type {:?} is not Bearer", tr.token_type),
+                        snippet: "(withheld: may contain a token)".into(),
+                        request_id: None,
+                    });
+                }
+                return Ok(tr);
+            }
+            let parsed: Option<OAuthErrorBody> = serde_json::from_slice(&body).ok();
+            if crate::retry::is_retryable_status(status) {
+                let outcome = Outcome::Status {
+                    status,
+                    retry_after,
+                };
+                if let Decision::Retry(d) =
+                    self.policy
+                        .decide(attempts, outcome, Idempotency::Idempotent, rand::random())
+                {
+                    tracing::warn!(
+                        status,
+                        delay_ms = d.as_millis() as u64,
+                        "token endpoint busy; retrying"
+                    );
+                    tokio::time::sleep(d).await;
+                    continue;
+                }
+                if parsed.is_none() {
+                    return Err(Error::Throttled {
+                        status,
+                        attempts,
+                        retry_after,
+                        request_id: None,
+                    });
+                }
+            }
+            return Err(match parsed {
+                Some(e) => Error::Auth(Box::new(e.into_auth_error(status))),
+                None => Error::Decode {
+                    what: "token endpoint error",
+                    status,
+                    detail: "not an OAuth error body; check the cloud / login base URL".into(),
+                    snippet: snippet(&body),
+                    request_id: None,
+                },
+            });
+        }
+    }
+
+    async fn transport_retry(&self, attempts: u32, e: reqwest::Error, crid: &str) -> Result<()> {
+        let outcome = Outcome::Transport {
+            connect: e.is_connect(),
+        };
+        match self
+            .policy
+            .decide(attempts, outcome, Idempotency::Idempotent, rand::random())
+        {
+            Decision::Retry(d) => {
+                tracing::warn!(error = %e, delay_ms = d.as_millis() as u64, "token request failed; retrying");
+                tokio::time::sleep(d).await;
+                Ok(())
+            }
+            Decision::Stop => Err(Error::Http {
+                operation: "token request",
+                timeout: e.is_timeout(),
+                connect: e.is_connect(),
+                client_request_id: crid.to_owned(),
+                source: e,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CERT: &str = "-----BEGIN CERTIFICATE-----
+MIIDHTCCAgWgAwIBAgIUIgHU8mBn4J9nm+7wEOVQ6EJ6c3gwDQYJKoZIhvcNAQEL
+BQAwHTEbMBkGA1UEAwwScGFzc2tleS1raW9zay10ZXN0MCAXDTI2MTEyMzE1Mzgw
+MloYDzIxMjYxMDMwMTUzODAyWjAdMRswGQYDVQQDDBJwYXNza2V5LWtpb3NrLXRl
+c3QwggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQCoc5Aob3RVBuds8pxq
+Alxc5tPXBr7PYogPHlS7CwlVIc8GoaLgXT3Gf1tBMkrDFFVg6h3KGhQIlVceVlqQ
+2ENm8b1fhPjTkioErr/lESQqKBSFGr8jIUh93aQoFcY5DRwY4B0ptVMu+A0BZzDD
+W1bx095XkytcAcpYXflunqyY/WrtPtGm8PC5prcisKt2k/cwjL66+9DUNGa5jbnJ
+1nTVbnsw+GoQBkFY6kktCSApd7IBOzyNZa42DuAsHJtOquRX7rZ2DetQd4irAyzJ
+OzCyn5ZGM+ld+5MQWAHjOBOvQQECXeNx84A3XeLE9Zx67nbmpPN0abLMpIX6eBr7
+geMpAgMBAAGjUzBRMB0GA1UdDgQWBBT66waJyY0Xj/zXiMGOaMath2lY4zAfBgNV
+HSMEGDAWgBT66waJyY0Xj/zXiMGOaMath2lY4zAPBgNVHRMBAf8EBTADAQH/MA0G
+CSqGSIb3DQEBCwUAA4IBAQCOG5VnIEFhNJtVzcY1wJzKbw9HLL9UfSYYsrsWQCME
+5QAfk3PS0F00SF1LVqEjwpc7Q0zSwDOhlJ2vYkmpRQFSNh/rbBcjQTLdgRXRyiNB
+jz5wP74S9iFfc5jTI1KEjF8VzzterHJAh0axn2bBLuYfQ4P190XYX9KfGrolVqlQ
+iesmLzLGiDFQ4RxUDTY2IJ4WZokITuFef0Y/g05FWsq/McnBXmiFpXj1EkGadehB
+UxELiqCBjD8gkDyxlefQOKRaDbLwXG1Zu16JtSmrvLCUuydgcv/ZrnJ3YTqv/owk
+se7Tp8/JGJz42fP8Gld3vl3H22rIgMqax0mOlqh/QJJJ
+-----END CERTIFICATE-----
+";
+    const KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCoc5Aob3RVBuds
+8pxqAlxc5tPXBr7PYogPHlS7CwlVIc8GoaLgXT3Gf1tBMkrDFFVg6h3KGhQIlVce
+VlqQ2ENm8b1fhPjTkioErr/lESQqKBSFGr8jIUh93aQoFcY5DRwY4B0ptVMu+A0B
+ZzDDW1bx095XkytcAcpYXflunqyY/WrtPtGm8PC5prcisKt2k/cwjL66+9DUNGa5
+jbnJ1nTVbnsw+GoQBkFY6kktCSApd7IBOzyNZa42DuAsHJtOquRX7rZ2DetQd4ir
+AyzJOzCyn5ZGM+ld+5MQWAHjOBOvQQECXeNx84A3XeLE9Zx67nbmpPN0abLMpIX6
+eBr7geMpAgMBAAECggEAIQDDNajgeegoX0gJLRvZTLpMtswzhh4f2hZvM1YuNeex
+z/LLHnomKEW7c0KPMzlAoQQ9YeNKGYRo1SDGDarRSdIC8Dv1JD52zQQPxKlfFINV
+wd5DpHZY5ZAPIWtisrrGznjaPdmwunsO0T+OZjf3CNohrba/v/75zeZbgDjGSBLM
+j6LWpw80yLnZEKfN8i5GTCY3bX5tYv8fTX2pRgqHaPmuvO6d7vXpQaML4YHklEdz
+OClw2qjy9wZgp8a9sgeMZPwvy3tmxuB1BvrsYa2EJGGyVO6Z/vws/+A057enQxsX
+76Ifjtk6YYWqKu21J78lt7e/xgBAVTuL3UNfxDbkgQKBgQDnVbiC9nd90rPdlXKN
+U1BV+S/xVb8l1mR8W0sJq6BBQZd+/7Eana6f4Xfn3AYUUv0EAHcrVVbweh0y4age
+rXEhG75S33+TaB016ILNt7aPaZR7Zx2GUJBc8tbvvXmeuMeprwJgBF6x7fS5CZSF
+HNAegahiogUm2ylnx5GLE4iMFQKBgQC6aXDPDN5WMXaP+Lq3YREO565lU5M4SAzM
+m+N9e3G/Ek2AIL49yk996CDsoUkbBuMpyLAb+7rkA9o8j18p/hxJSRjY1A9Vyec+
+rH3Al3YoqhA8EznRUOylr4D5vsZK9XhSziHzD0zYmXrLS5I3UZd1IJxle3bDVypj
+aAejX6B7xQKBgGS4Z8ttb/0yXemeBfAOVC36fqs+wCjDPaD/Rp6BQRbobgN3ZC7I
+dJ1b1471txfmQg8Z/Mi7MU0mfcwHf+FLdrQJlkYS1ULi08UC5OCYmj26pFFORgaS
+0SgG+xoKjwdSQGxarFgNzwT9K83co/OI5fxCS4QWMtQGG/L5ax74dD05AoGAZhiV
+1nDf3SleHGBIM2OQai9uDsUFXs/nYrEGmZVgqRunIsPMLh9+BiF61t9HIOxWwm3O
+NqVaqMOLZZvIrUEl0OWeHDOY6o2Yf3UNssvBxWfPWHfXNNMzqVNEOoTIKgnjisan
+RW5d0kvNO0b6oB2p7FaeEd7bHwXAi41QkaQwS1kCgYEA5n4LvaKxn3iLrSOpZGnR
+I9t7UfWkxx/1iCfLJHxtn07ByAyUF3Wg/kLzBHDo1jfKbH9vWGWT+7cVgM6qZThZ
+0HZm0uTL9RDPO574515JQLXHSDD/bPpdNwj1WAhDv//9+3zJOzL0wy7cu08CiB1A
+Bbogs5/beclnM7EB72kQX8I=
+-----END PRIVATE KEY-----
+";
+
+    #[test]
+    fn expired_certificate_is_refused_with_remedy() {
+        let der = pem_blocks(CERT).remove(0).1;
+        let key = RsaKey::from_pem(KEY).expect("key");
+        assert!(check_cert_matches_key(&der, &key, SystemTime::now()).is_ok());
+        // The test certificate is valid for 100 years; look at it from further ahead.
+        let later = SystemTime::now() + Duration::from_secs(200 * 365 * 86_400);
+        let e = check_cert_matches_key(&der, &key, later).expect_err("expired");
+        assert!(e.to_string().contains("expired"), "{e}");
+    }
+
+    #[test]
+    fn pem_blocks_tolerate_crlf_and_noise() {
+        let text = format!("junk\r\n{}\r\nmore", CERT.replace('\n', "\r\n  "));
+        let blocks = pem_blocks(&text);
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].0, "CERTIFICATE");
+        assert_eq!(format!("{:?}", key_debug()), "\"***\"");
+    }
+
+    fn key_debug() -> String {
+        format!("{:?}", RsaKey::from_pem(KEY).expect("key"))
+    }
+}
