@@ -196,7 +196,11 @@ impl Config {
     }
 
     /// Validates the text of a config file (`path` is used in messages and for relative paths).
-    pub fn parse(path: &Path, text: &str, env_secret: Option<Secret>) -> Result<Config, ConfigError> {
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        env_secret: Option<Secret>,
+    ) -> Result<Config, ConfigError> {
         let syntax = |detail: String| ConfigError::Syntax {
             path: path.to_path_buf(),
             detail,
@@ -208,30 +212,45 @@ impl Config {
         };
         let r = Reader { path, map: &map };
 
-        let tenant = r.required_text("tenantName", "the tenant domain (contoso.onmicrosoft.com) or its GUID")?;
-        let client_id = r.required_text("client_id", "the application (client) id of the app registration")?;
+        let tenant = r.required_text(
+            "tenantName",
+            "the tenant domain (contoso.onmicrosoft.com) or its GUID",
+        )?;
+        let client_id = r.required_text(
+            "client_id",
+            "the application (client) id of the app registration",
+        )?;
         let credential = r.credential(env_secret)?;
-        let group = match (
-            r.text("usersInScopeGroup")?,
-            r.text("usersInScopeGroupId")?,
-        ) {
+        let group = match (r.text("usersInScopeGroup")?, r.text("usersInScopeGroupId")?) {
             (_, Some(id)) => GroupRef::Id(id),
             (Some(name), None) => GroupRef::Name(name),
-            (None, None) => {
-                return Err(ConfigError::Missing {
-                    path: path.to_path_buf(),
-                    key: "usersInScopeGroup",
-                    expected: "the display name of the group whose members get keys (or usersInScopeGroupId)".into(),
-                })
-            }
+            (None, None) => return Err(ConfigError::Missing {
+                path: path.to_path_buf(),
+                key: "usersInScopeGroup",
+                expected:
+                    "the display name of the group whose members get keys (or usersInScopeGroupId)"
+                        .into(),
+            }),
         };
         let graph_api_version = match r.text("graphApiVersion")?.as_deref() {
             None | Some("beta") => GraphApiVersion::Beta,
             Some("v1.0") => GraphApiVersion::V1,
-            Some(other) => return Err(r.invalid("graphApiVersion", format!("\"{other}\""), "\"beta\" or \"v1.0\"")),
+            Some(other) => {
+                return Err(r.invalid(
+                    "graphApiVersion",
+                    format!("\"{other}\""),
+                    "\"beta\" or \"v1.0\"",
+                ))
+            }
         };
-        let challenge_timeout_minutes =
-            r.integer("challengeTimeoutInMinutes", 5, 43_200, "a whole number of minutes from 5 to 43200")?.unwrap_or(60) as u32;
+        let challenge_timeout_minutes = r
+            .integer(
+                "challengeTimeoutInMinutes",
+                5,
+                43_200,
+                "a whole number of minutes from 5 to 43200",
+            )?
+            .unwrap_or(60) as u32;
 
         let unknown_keys = map
             .keys()
@@ -247,16 +266,25 @@ impl Config {
             group,
             include_nested_groups: r.boolean("includeNestedGroups")?.unwrap_or(false),
             challenge_timeout_minutes,
-            delete_existing_credentials: r.boolean("deleteExistingUserFIDOCredentials")?.unwrap_or(false),
+            delete_existing_credentials: r
+                .boolean("deleteExistingUserFIDOCredentials")?
+                .unwrap_or(false),
             use_random_pin: r.boolean("useRandomPIN")?.unwrap_or(false),
             use_ctap21_features: r.boolean("useCTAP21Features")?.unwrap_or(false),
             cloud: r.cloud()?,
             graph_api_version,
             max_concurrent_graph_requests: r
-                .integer("maxConcurrentGraphRequests", 1, 64, "a whole number from 1 to 64")?
+                .integer(
+                    "maxConcurrentGraphRequests",
+                    1,
+                    64,
+                    "a whole number from 1 to 64",
+                )?
                 .unwrap_or(8) as usize,
             journal_path: r.path_relative("journalPath")?.unwrap_or_else(|| {
-                path.parent().unwrap_or(Path::new(".")).join(crate::store::DEFAULT_FILE_NAME)
+                path.parent()
+                    .unwrap_or(Path::new("."))
+                    .join(crate::store::DEFAULT_FILE_NAME)
             }),
             unknown_keys,
         })
@@ -293,7 +321,9 @@ impl Reader<'_> {
     }
 
     fn path_relative(&self, key: &'static str) -> Result<Option<PathBuf>, ConfigError> {
-        Ok(self.text(key)?.map(|p| self.path.parent().unwrap_or(Path::new(".")).join(p)))
+        Ok(self
+            .text(key)?
+            .map(|p| self.path.parent().unwrap_or(Path::new(".")).join(p)))
     }
 
     fn required_text(&self, key: &'static str, expected: &str) -> Result<String, ConfigError> {
@@ -315,7 +345,13 @@ impl Reader<'_> {
         }
     }
 
-    fn integer(&self, key: &'static str, min: i64, max: i64, expected: &str) -> Result<Option<i64>, ConfigError> {
+    fn integer(
+        &self,
+        key: &'static str,
+        min: i64,
+        max: i64,
+        expected: &str,
+    ) -> Result<Option<i64>, ConfigError> {
         let value = match self.map.get(key) {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::Number(n)) => n.as_i64(),
@@ -324,7 +360,11 @@ impl Reader<'_> {
         };
         match value {
             Some(v) if (min..=max).contains(&v) => Ok(Some(v)),
-            _ => Err(self.invalid(key, self.map.get(key).map(describe).unwrap_or_default(), expected)),
+            _ => Err(self.invalid(
+                key,
+                self.map.get(key).map(describe).unwrap_or_default(),
+                expected,
+            )),
         }
     }
 
@@ -337,7 +377,9 @@ impl Reader<'_> {
             let base = self.path.parent().unwrap_or(Path::new("."));
             let field = |name: &str| match obj.get(name) {
                 Some(Value::String(s)) if !s.trim().is_empty() => Ok(base.join(s.trim())),
-                _ => Err(self.invalid("clientCertificate", format!("no \"{name}\" path"), expected)),
+                _ => {
+                    Err(self.invalid("clientCertificate", format!("no \"{name}\" path"), expected))
+                }
             };
             return Ok(Credential::Certificate {
                 certificate: field("certificate")?,
@@ -349,13 +391,24 @@ impl Reader<'_> {
             Some(Value::String(s)) if s.is_empty() => None,
             Some(Value::String(s)) => Some(Secret::new(s.clone())),
             // Never echo what was there: it may be the secret in a wrong shape.
-            Some(_) => return Err(self.invalid("client_secret", "a value that is not a string".into(), "the client secret VALUE as a string")),
+            Some(_) => {
+                return Err(self.invalid(
+                    "client_secret",
+                    "a value that is not a string".into(),
+                    "the client secret VALUE as a string",
+                ))
+            }
         };
-        env_secret.or(from_file).map(Credential::Secret).ok_or_else(|| ConfigError::Missing {
-            path: self.path.to_path_buf(),
-            key: "client_secret",
-            expected: format!("the client secret value, or set {SECRET_ENV}, or use clientCertificate"),
-        })
+        env_secret
+            .or(from_file)
+            .map(Credential::Secret)
+            .ok_or_else(|| ConfigError::Missing {
+                path: self.path.to_path_buf(),
+                key: "client_secret",
+                expected: format!(
+                    "the client secret value, or set {SECRET_ENV}, or use clientCertificate"
+                ),
+            })
     }
 
     fn cloud(&self) -> Result<CloudChoice, ConfigError> {
@@ -363,8 +416,10 @@ impl Reader<'_> {
         let graph = self.text("graphBaseUrl")?;
         match (login, graph) {
             (Some(login), Some(graph)) => {
-                check_base_url(&login).map_err(|why| self.invalid("loginBaseUrl", format!("\"{login}\""), &why))?;
-                check_base_url(&graph).map_err(|why| self.invalid("graphBaseUrl", format!("\"{graph}\""), &why))?;
+                check_base_url(&login)
+                    .map_err(|why| self.invalid("loginBaseUrl", format!("\"{login}\""), &why))?;
+                check_base_url(&graph)
+                    .map_err(|why| self.invalid("graphBaseUrl", format!("\"{graph}\""), &why))?;
                 return Ok(CloudChoice::Custom {
                     login_base_url: login.trim_end_matches('/').to_string(),
                     graph_base_url: graph.trim_end_matches('/').to_string(),
@@ -391,7 +446,11 @@ impl Reader<'_> {
             Some("usgov") => Ok(CloudChoice::UsGov),
             Some("usgovdod") => Ok(CloudChoice::UsGovDod),
             Some("china") => Ok(CloudChoice::China),
-            Some(other) => Err(self.invalid("cloud", format!("\"{other}\""), "one of \"global\", \"usgov\", \"usgovdod\", \"china\"")),
+            Some(other) => Err(self.invalid(
+                "cloud",
+                format!("\"{other}\""),
+                "one of \"global\", \"usgov\", \"usgovdod\", \"china\"",
+            )),
         }
     }
 }
@@ -402,10 +461,23 @@ pub fn check_base_url(url: &str) -> Result<(), String> {
         rest
     } else if let Some(rest) = url.strip_prefix("http://") {
         let host = rest.split(['/', '?']).next().unwrap_or("");
-        let host = host.rsplit_once(':').map_or(host, |(h, port)| if port.chars().all(|c| c.is_ascii_digit()) { h } else { host });
-        let loopback = host == "localhost" || host == "[::1]" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+        let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        });
+        let loopback = host == "localhost"
+            || host == "[::1]"
+            || host
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback());
         if !loopback {
-            return Err("an https:// URL (plain http:// is allowed only for 127.0.0.1, [::1] or localhost)".into());
+            return Err(
+                "an https:// URL (plain http:// is allowed only for 127.0.0.1, [::1] or localhost)"
+                    .into(),
+            );
         }
         rest
     } else {
@@ -460,15 +532,23 @@ mod tests {
         assert_eq!(c.graph_api_version, GraphApiVersion::Beta);
         assert_eq!(c.max_concurrent_graph_requests, 8);
         assert!(c.unknown_keys.is_empty());
-        assert_eq!(c.journal_path, PathBuf::from("/etc/kiosk/passkey-kiosk.journal.sqlite"));
-        assert_eq!(c.credential, Credential::Secret(Secret::new("s3cr3t~value".into())));
+        assert_eq!(
+            c.journal_path,
+            PathBuf::from("/etc/kiosk/passkey-kiosk.journal.sqlite")
+        );
+        assert_eq!(
+            c.credential,
+            Credential::Secret(Secret::new("s3cr3t~value".into()))
+        );
     }
 
     #[test]
     fn secret_never_printed() {
         let c = parse(SEED).unwrap();
         assert!(!format!("{c:?}").contains("s3cr3t"));
-        let bad = parse(&SEED.replace("\"s3cr3t~value\"", "[\"s3cr3t~value\"]")).unwrap_err().to_string();
+        let bad = parse(&SEED.replace("\"s3cr3t~value\"", "[\"s3cr3t~value\"]"))
+            .unwrap_err()
+            .to_string();
         assert!(!bad.contains("s3cr3t"), "{bad}");
         assert!(bad.contains("client_secret"), "{bad}");
     }
@@ -478,18 +558,43 @@ mod tests {
         let text = SEED.replace("\"client_secret\":\"s3cr3t~value\",", "");
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains(SECRET_ENV), "{err}");
-        let c = Config::parse(Path::new("c.json"), &text, Some(Secret::new("from-env".into()))).unwrap();
-        assert_eq!(c.credential, Credential::Secret(Secret::new("from-env".into())));
+        let c = Config::parse(
+            Path::new("c.json"),
+            &text,
+            Some(Secret::new("from-env".into())),
+        )
+        .unwrap();
+        assert_eq!(
+            c.credential,
+            Credential::Secret(Secret::new("from-env".into()))
+        );
     }
 
     #[test]
     fn errors_name_key_value_and_allowed_range() {
         let err = parse(&SEED.replace("60", "3")).unwrap_err().to_string();
-        assert!(err.contains("challengeTimeoutInMinutes") && err.contains("found 3") && err.contains("5 to 43200"), "{err}");
-        let err = parse(&SEED.replace("\"useRandomPIN\":false", "\"useRandomPIN\":\"maybe\"")).unwrap_err().to_string();
-        assert!(err.contains("useRandomPIN") && err.contains("\"maybe\"") && err.contains("true or false"), "{err}");
-        let err = parse(&SEED.replace("\"tenantName\":\"exampletenant.com\",", "")).unwrap_err().to_string();
-        assert!(err.contains("tenantName") && err.contains("missing"), "{err}");
+        assert!(
+            err.contains("challengeTimeoutInMinutes")
+                && err.contains("found 3")
+                && err.contains("5 to 43200"),
+            "{err}"
+        );
+        let err = parse(&SEED.replace("\"useRandomPIN\":false", "\"useRandomPIN\":\"maybe\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("useRandomPIN")
+                && err.contains("\"maybe\"")
+                && err.contains("true or false"),
+            "{err}"
+        );
+        let err = parse(&SEED.replace("\"tenantName\":\"exampletenant.com\",", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tenantName") && err.contains("missing"),
+            "{err}"
+        );
         let err = parse("[1]").unwrap_err().to_string();
         assert!(err.contains("not a valid JSON object"), "{err}");
     }
@@ -517,8 +622,13 @@ mod tests {
             ))
         };
         assert!(with("http://127.0.0.1:8080", "http://localhost:8080/").is_ok());
-        let err = with("http://evil.example", "https://graph.microsoft.com").unwrap_err().to_string();
-        assert!(err.contains("loginBaseUrl") && err.contains("loopback") || err.contains("127.0.0.1"), "{err}");
+        let err = with("http://evil.example", "https://graph.microsoft.com")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("loginBaseUrl") && err.contains("loopback") || err.contains("127.0.0.1"),
+            "{err}"
+        );
         assert!(with("http://127.0.0.1.evil.example", "https://g").is_err());
         assert!(with("ftp://x", "https://g").is_err());
     }

@@ -1,8 +1,13 @@
 //! Passkey Kiosk as a library, so tests build the app without `main`.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
+pub mod cli;
 pub mod config;
+pub mod engine;
+pub mod keys;
 pub mod logging;
 pub mod report;
 pub mod store;
-pub mod engine;

@@ -33,13 +33,17 @@ pub fn generate(length: usize) -> Zeroizing<String> {
 /// All one digit, a run up or down (012345, 987654), a repeated short block (121212,
 /// 123123), a deny-listed value, or one that starts with a deny-listed value.
 pub fn is_trivial(pin: &str) -> bool {
-    let d: Vec<i16> = pin.bytes().map(|b| i16::from(b) - i16::from(b'0')).collect();
+    let d: Vec<i16> = pin
+        .bytes()
+        .map(|b| i16::from(b) - i16::from(b'0'))
+        .collect();
     if d.len() < 2 {
         return true;
     }
     let steps: Vec<i16> = d.windows(2).map(|w| (w[1] - w[0]).rem_euclid(10)).collect();
     let constant_step = steps.iter().all(|s| *s == steps[0]) && matches!(steps[0], 0 | 1 | 9);
-    let repeated_block = (1..=d.len() / 2).any(|p| d.len() % p == 0 && d.chunks(p).all(|c| c == &d[..p]));
+    let repeated_block =
+        (1..=d.len() / 2).any(|p| d.len().is_multiple_of(p) && d.chunks(p).all(|c| c == &d[..p]));
     constant_step || repeated_block || DENY_LIST.iter().any(|bad| pin.starts_with(bad))
 }
 
@@ -49,7 +53,19 @@ mod tests {
 
     #[test]
     fn trivial_pins_are_recognised() {
-        for pin in ["000000", "111111", "123456", "234567", "890123", "987654", "121212", "123123", "159753", "1234567890", "12121212"] {
+        for pin in [
+            "000000",
+            "111111",
+            "123456",
+            "234567",
+            "890123",
+            "987654",
+            "121212",
+            "123123",
+            "159753",
+            "1234567890",
+            "12121212",
+        ] {
             assert!(is_trivial(pin), "{pin}");
         }
         for pin in ["480213", "905127", "316640", "27183142"] {
@@ -67,7 +83,10 @@ mod tests {
             assert!(!is_trivial(&pin));
             seen.insert(pin.to_string());
         }
-        assert!(seen.len() > 190, "200 draws from 10^6 should almost never collide");
+        assert!(
+            seen.len() > 190,
+            "200 draws from 10^6 should almost never collide"
+        );
         assert_eq!(generate(8).len(), 8);
         assert_eq!(generate(2).len(), MIN_LENGTH);
     }

@@ -85,8 +85,16 @@ pub fn read<R: Read>(input: R) -> Result<(Vec<UserRow>, Vec<ReadError>), ReadErr
                 found: h.iter().collect::<Vec<_>>().join(","),
             })
         }
-        Some(Err(e)) => return Err(ReadError::Header { found: e.to_string() }),
-        None => return Err(ReadError::Header { found: String::new() }),
+        Some(Err(e)) => {
+            return Err(ReadError::Header {
+                found: e.to_string(),
+            })
+        }
+        None => {
+            return Err(ReadError::Header {
+                found: String::new(),
+            })
+        }
     }
     let (mut rows, mut errors) = (Vec::new(), Vec::new());
     for record in records {
@@ -122,7 +130,10 @@ fn parse_row(rec: &csv::StringRecord) -> Result<UserRow, String> {
     let field = |i: usize| -> Result<String, String> {
         let v = rec.get(i).unwrap_or("").trim();
         if v.is_empty() && i != 1 {
-            Err(format!("column {} is empty", HEADER[i].trim_start_matches('#')))
+            Err(format!(
+                "column {} is empty",
+                HEADER[i].trim_start_matches('#')
+            ))
         } else {
             Ok(v.to_string())
         }
@@ -183,16 +194,28 @@ mod tests {
             HEADER.join(",")
         );
         let (rows, errors) = read(text.as_bytes()).unwrap();
-        assert_eq!(rows.iter().map(|r| r.upn.as_str()).collect::<Vec<_>>(), ["u1@x", "u4@x"]);
+        assert_eq!(
+            rows.iter().map(|r| r.upn.as_str()).collect::<Vec<_>>(),
+            ["u1@x", "u4@x"]
+        );
         let msgs: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(msgs.len(), 2, "{msgs:?}");
-        assert!(msgs[0].starts_with("line 3:") && msgs[0].contains("found 3"), "{msgs:?}");
-        assert!(msgs[1].starts_with("line 4:") && msgs[1].contains("User.ID"), "{msgs:?}");
+        assert!(
+            msgs[0].starts_with("line 3:") && msgs[0].contains("found 3"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs[1].starts_with("line 4:") && msgs[1].contains("User.ID"),
+            "{msgs:?}"
+        );
     }
 
     #[test]
     fn wrong_header_is_refused() {
         let err = read("upn,methodId\n".as_bytes()).unwrap_err().to_string();
-        assert!(err.contains("line 1") && err.contains("#User.Name"), "{err}");
+        assert!(
+            err.contains("line 1") && err.contains("#User.Name"),
+            "{err}"
+        );
     }
 }
