@@ -1,0 +1,254 @@
+//! The engine's interface: commands in (from the kiosk UI or the headless CLI), events out.
+//!
+//! Plain data (`Debug + Clone + PartialEq`) so tests can build and compare them; secrets are
+//! wrapped in [`Pin`], which prints `***`. Every reply the engine waits for (a typed PIN, a
+//! retry) comes back as a command keyed by the [`JobId`] the engine gave out.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+use crate::keys::KeySummary;
+
+/// One enrollment attempt (one person, one key). Unique for the life of the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(pub u64);
+
+/// A PIN in transit between the UI and the engine: zeroized on drop, printed as `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pin(Zeroizing<String>);
+
+impl Pin {
+    /// Wraps a PIN.
+    pub fn new(pin: impl Into<String>) -> Self {
+        Pin(Zeroizing::new(pin.into()))
+    }
+    /// The PIN itself, for the key or for display to the person it belongs to.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pin(***)")
+    }
+}
+
+/// UI → engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Reload the queue (journal, or live from the group).
+    RefreshQueue,
+    /// Start enrolling this person (Entra object id) with the key that is in, or the next one.
+    Enroll {
+        /// The person.
+        user_id: String,
+    },
+    /// Answer to [`Event::PinNeeded`].
+    ProvidePin {
+        /// The job that asked.
+        job: JobId,
+        /// The PIN typed.
+        pin: Pin,
+    },
+    /// Stop the job (sends CTAPHID_CANCEL if the key is waiting for a touch).
+    Cancel {
+        /// The job.
+        job: JobId,
+    },
+    /// Retry a failed job from where it stopped (e.g. after a Graph 503).
+    Retry {
+        /// The job.
+        job: JobId,
+    },
+    /// The operator confirmed the random PIN was handed over: purge it from the journal.
+    PinDelivered {
+        /// The job.
+        job: JobId,
+    },
+    /// Factory-reset the inserted key (re-issue of a returned key).
+    ResetKey,
+    /// Demo and training: plug a fresh software key in.
+    InsertSoftKey,
+    /// Demo and training: unplug the software key.
+    RemoveSoftKey,
+    /// Finish what is in flight and stop.
+    Shutdown,
+}
+
+/// A person in the queue, as the UI lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// Entra object id.
+    pub user_id: String,
+    /// UPN.
+    pub upn: String,
+    /// Display name.
+    pub display_name: String,
+    /// Where they stand.
+    pub status: PersonStatus,
+    /// When their challenge expires (Unix seconds), if options are held.
+    pub challenge_expires_at: Option<i64>,
+}
+
+/// Queue state of a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonStatus {
+    /// No options fetched yet.
+    Waiting,
+    /// Options held and valid: a key can be issued now.
+    Ready,
+    /// Being enrolled.
+    InProgress,
+    /// Has a key from this station.
+    Enrolled,
+    /// Last attempt failed (see the journal).
+    Failed,
+}
+
+/// Steps of the per-key workflow, shown in the step bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    /// Waiting for a key to be inserted.
+    WaitingForKey,
+    /// Reading the key (getInfo, serial).
+    CheckingKey,
+    /// Setting or changing the PIN.
+    SettingPin,
+    /// Fetching fresh creation options (challenge about to expire).
+    RefreshingChallenge,
+    /// makeCredential sent; the key may ask for a touch.
+    CreatingPasskey,
+    /// POST fido2Methods.
+    Registering,
+    /// setMinPINLength / forceChangePin.
+    Hardening,
+    /// Deleting the person's older methods (deleteExistingUserFIDOCredentials).
+    RemovingOldKeys,
+    /// Journal + keysRegistered.csv.
+    Recording,
+}
+
+/// What PIN the engine needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinRequest {
+    /// The key already has a PIN: its current PIN (`retries_left` when known).
+    Current {
+        /// Attempts left before the key blocks.
+        retries_left: Option<u32>,
+    },
+    /// A new PIN to set (operator- or person-typed mode), at least `min_length` digits.
+    New {
+        /// The key's minimum PIN length.
+        min_length: u32,
+    },
+}
+
+/// An error as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorError {
+    /// Short stable code, e.g. `graph-503`, `pin-invalid`, `key-removed`.
+    pub code: String,
+    /// What happened.
+    pub message: String,
+    /// What to do next.
+    pub remedy: String,
+    /// Graph's request-id, for every Graph error.
+    pub request_id: Option<String>,
+    /// Whether [`Command::Retry`] can succeed.
+    pub retry_possible: bool,
+}
+
+/// Result of a start-up check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked, e.g. "Sign-in to Entra ID".
+    pub name: String,
+    /// Passed?
+    pub ok: bool,
+    /// Detail or remedy.
+    pub detail: String,
+}
+
+/// An enrollment a previous run left unfinished, as the recovery screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    /// Journal row id.
+    pub enrollment_id: i64,
+    /// The person.
+    pub upn: String,
+    /// Where it stopped (journal state name).
+    pub state: String,
+    /// What the engine did or what the operator must do.
+    pub resolution: String,
+}
+
+/// A finished enrollment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    /// The person.
+    pub upn: String,
+    /// Graph's method id.
+    pub method_id: String,
+    /// Key serial, when known.
+    pub serial: Option<String>,
+    /// The random PIN to hand over (None when typed by someone).
+    pub pin: Option<Pin>,
+}
+
+/// Engine → UI.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Results of the start-up checks, in order.
+    StartupChecks(Vec<Check>),
+    /// Enrollments found unfinished at start, with what was done about them.
+    Recovered(Vec<Unfinished>),
+    /// The whole queue (sent on start and after RefreshQueue).
+    Queue(Vec<Person>),
+    /// One person changed.
+    PersonChanged(Person),
+    /// A key was inserted and read.
+    KeyInserted(KeySummary),
+    /// The key was removed.
+    KeyRemoved,
+    /// A job moved to a step.
+    Progress {
+        /// The job.
+        job: JobId,
+        /// The person.
+        user_id: String,
+        /// The step.
+        step: Step,
+    },
+    /// The job needs a PIN: answer with [`Command::ProvidePin`].
+    PinNeeded {
+        /// The job.
+        job: JobId,
+        /// Which PIN.
+        request: PinRequest,
+    },
+    /// The key waits for a touch (keepalive UPNEEDED).
+    TouchNeeded {
+        /// The job.
+        job: JobId,
+    },
+    /// Done: show the PIN (if random) and "remove the key".
+    Finished {
+        /// The job.
+        job: JobId,
+        /// What was issued.
+        issued: Issued,
+    },
+    /// Stopped with an error; nothing done is lost.
+    Failed {
+        /// The job.
+        job: JobId,
+        /// What to tell the operator.
+        error: OperatorError,
+    },
+    /// The inserted key was factory-reset.
+    KeyReset,
+    /// An error not tied to a job (e.g. journal not writable).
+    Problem(OperatorError),
+}
