@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use graph::{ApiVersion, Cloud};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -32,35 +33,6 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
     }
-}
-
-/// Which Microsoft cloud the tenant lives in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CloudChoice {
-    /// login.microsoftonline.com + graph.microsoft.com (also GCC moderate).
-    Global,
-    /// GCC High (L4).
-    UsGov,
-    /// DoD (L5).
-    UsGovDod,
-    /// 21Vianet.
-    China,
-    /// Explicit hosts (`loginBaseUrl` + `graphBaseUrl`), e.g. the fake tenant.
-    Custom {
-        /// Token endpoint base, e.g. `https://login.microsoftonline.com`.
-        login_base_url: String,
-        /// Graph base, e.g. `https://graph.microsoft.com`.
-        graph_base_url: String,
-    },
-}
-
-/// Graph API version used for fido2Methods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GraphApiVersion {
-    /// `beta`: challengeTimeoutInMinutes 5..43200 is honoured.
-    Beta,
-    /// `v1.0`: challenges fixed at 5 minutes, so options are fetched just before each key.
-    V1,
 }
 
 /// How the app proves its identity to Entra ID.
@@ -109,10 +81,10 @@ pub struct Config {
     pub use_random_pin: bool,
     /// `useCTAP21Features`: setMinPINLength + forceChangePin after registration.
     pub use_ctap21_features: bool,
-    /// `cloud` or explicit base URLs.
-    pub cloud: CloudChoice,
-    /// `graphApiVersion`.
-    pub graph_api_version: GraphApiVersion,
+    /// `cloud` or explicit base URLs (`loginBaseUrl` + `graphBaseUrl`).
+    pub cloud: Cloud,
+    /// `graphApiVersion`: beta (long challenges) or v1.0 (5-minute challenges).
+    pub graph_api_version: ApiVersion,
     /// `maxConcurrentGraphRequests` (1..64, default 8).
     pub max_concurrent_graph_requests: usize,
     /// `journalPath`: the SQLite journal (default: next to the config file).
@@ -233,8 +205,8 @@ impl Config {
             }),
         };
         let graph_api_version = match r.text("graphApiVersion")?.as_deref() {
-            None | Some("beta") => GraphApiVersion::Beta,
-            Some("v1.0") => GraphApiVersion::V1,
+            None | Some("beta") => ApiVersion::Beta,
+            Some("v1.0") => ApiVersion::V1,
             Some(other) => {
                 return Err(r.invalid(
                     "graphApiVersion",
@@ -411,82 +383,44 @@ impl Reader<'_> {
             })
     }
 
-    fn cloud(&self) -> Result<CloudChoice, ConfigError> {
+    fn cloud(&self) -> Result<Cloud, ConfigError> {
         let login = self.text("loginBaseUrl")?;
         let graph = self.text("graphBaseUrl")?;
-        match (login, graph) {
-            (Some(login), Some(graph)) => {
-                check_base_url(&login)
-                    .map_err(|why| self.invalid("loginBaseUrl", format!("\"{login}\""), &why))?;
-                check_base_url(&graph)
-                    .map_err(|why| self.invalid("graphBaseUrl", format!("\"{graph}\""), &why))?;
-                return Ok(CloudChoice::Custom {
-                    login_base_url: login.trim_end_matches('/').to_string(),
-                    graph_base_url: graph.trim_end_matches('/').to_string(),
-                });
+        let missing = |key, other| ConfigError::Missing {
+            path: self.path.to_path_buf(),
+            key,
+            expected: format!("set together with {other}"),
+        };
+        let cloud = match (login, graph) {
+            (Some(login_base), Some(graph_base)) => Cloud::Custom {
+                login_base,
+                graph_base,
+            },
+            (Some(_), None) => return Err(missing("graphBaseUrl", "loginBaseUrl")),
+            (None, Some(_)) => return Err(missing("loginBaseUrl", "graphBaseUrl")),
+            (None, None) => {
+                return match self.text("cloud")?.as_deref() {
+                    None => Ok(Cloud::Global),
+                    Some(name) => Cloud::from_name(name).ok_or_else(|| {
+                        self.invalid(
+                            "cloud",
+                            format!("\"{name}\""),
+                            "one of \"global\", \"usgov\", \"usgovdod\", \"china\"",
+                        )
+                    }),
+                }
             }
-            (Some(_), None) => {
-                return Err(ConfigError::Missing {
-                    path: self.path.to_path_buf(),
-                    key: "graphBaseUrl",
-                    expected: "set together with loginBaseUrl".into(),
-                })
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError::Missing {
-                    path: self.path.to_path_buf(),
-                    key: "loginBaseUrl",
-                    expected: "set together with graphBaseUrl".into(),
-                })
-            }
-            (None, None) => {}
-        }
-        match self.text("cloud")?.as_deref() {
-            None | Some("global") => Ok(CloudChoice::Global),
-            Some("usgov") => Ok(CloudChoice::UsGov),
-            Some("usgovdod") => Ok(CloudChoice::UsGovDod),
-            Some("china") => Ok(CloudChoice::China),
-            Some(other) => Err(self.invalid(
-                "cloud",
-                format!("\"{other}\""),
-                "one of \"global\", \"usgov\", \"usgovdod\", \"china\"",
-            )),
-        }
+        };
+        // One rule for every URL the station calls: https, or http only to loopback.
+        cloud.validate().map_err(|e| {
+            self.invalid(
+                "loginBaseUrl/graphBaseUrl",
+                format!("{}, {}", cloud.login_base(), cloud.graph_base()),
+                &e.to_string(),
+            )
+        })?;
+        Ok(cloud)
     }
-}
-
-/// `https://…`, or `http://` only to a loopback host (the fake tenant, a local proxy).
-pub fn check_base_url(url: &str) -> Result<(), String> {
-    let rest = if let Some(rest) = url.strip_prefix("https://") {
-        rest
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', '?']).next().unwrap_or("");
-        let host = host.rsplit_once(':').map_or(host, |(h, port)| {
-            if port.chars().all(|c| c.is_ascii_digit()) {
-                h
-            } else {
-                host
-            }
-        });
-        let loopback = host == "localhost"
-            || host == "[::1]"
-            || host
-                .parse::<std::net::Ipv4Addr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if !loopback {
-            return Err(
-                "an https:// URL (plain http:// is allowed only for 127.0.0.1, [::1] or localhost)"
-                    .into(),
-            );
-        }
-        rest
-    } else {
-        return Err("an https:// URL such as https://graph.microsoft.com".into());
-    };
-    if rest.is_empty() || rest.starts_with('/') {
-        return Err("a URL with a host name".into());
-    }
-    Ok(())
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -528,8 +462,8 @@ mod tests {
         assert_eq!(c.group, GroupRef::Name("FIDO2".into()));
         assert_eq!(c.challenge_timeout_minutes, 60);
         assert!(c.delete_existing_credentials && !c.use_random_pin && !c.use_ctap21_features);
-        assert_eq!(c.cloud, CloudChoice::Global);
-        assert_eq!(c.graph_api_version, GraphApiVersion::Beta);
+        assert_eq!(c.cloud, Cloud::Global);
+        assert_eq!(c.graph_api_version, ApiVersion::Beta);
         assert_eq!(c.max_concurrent_graph_requests, 8);
         assert!(c.unknown_keys.is_empty());
         assert_eq!(
@@ -606,8 +540,8 @@ mod tests {
             "\"useCTAP21Features\":true,\"cloud\":\"usgov\",\"graphApiVersion\":\"v1.0\",\"maxConcurrentGraphRequests\":16,\"includeNestedGroups\":true,\"colour\":\"blue\",\"_comment\":\"x\"",
         );
         let c = parse(&text).unwrap();
-        assert_eq!(c.cloud, CloudChoice::UsGov);
-        assert_eq!(c.graph_api_version, GraphApiVersion::V1);
+        assert_eq!(c.cloud, Cloud::UsGov);
+        assert_eq!(c.graph_api_version, ApiVersion::V1);
         assert_eq!(c.max_concurrent_graph_requests, 16);
         assert!(c.include_nested_groups && c.use_ctap21_features);
         assert_eq!(c.unknown_keys, vec!["colour".to_string()]);

@@ -11,3 +11,4 @@ pub mod keys;
 pub mod logging;
 pub mod report;
 pub mod store;
+pub mod tenant;
