@@ -23,6 +23,9 @@ use crate::{KeepaliveStatus, Result};
 
 /// How often a running CBOR request is announced with CTAPHID_KEEPALIVE.
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long after a request starts the server checks for its reply every millisecond.
+const FAST_POLL_WINDOW: Duration = Duration::from_millis(200);
 /// How long the server waits for the rest of a half-sent message before ERR_MSG_TIMEOUT.
 pub const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(1);
 /// Capabilities announced in CTAPHID_INIT: CBOR and WINK; NMSG because CTAPHID_MSG (U2F) is
@@ -58,6 +61,7 @@ struct Busy {
     cid: u32,
     presence: Arc<Presence>,
     done: Receiver<Vec<u8>>,
+    started: Instant,
     last_keepalive: Instant,
 }
 
@@ -178,10 +182,12 @@ impl<T: ReportTransport, H: CtapHandler + 'static> Server<T, H> {
         while !stop.load(Ordering::SeqCst) {
             self.poll_worker();
             self.check_rx_timeout();
-            let wait = if self.busy.is_some() {
-                Duration::from_millis(20)
-            } else {
-                Duration::from_millis(50)
+            // The worker's reply is noticed only between reads: poll tightly while a request
+            // is young (most finish in a few ms), then relax for long touch waits.
+            let wait = match &self.busy {
+                Some(b) if b.started.elapsed() < FAST_POLL_WINDOW => Duration::from_millis(1),
+                Some(_) => Duration::from_millis(20),
+                None => Duration::from_millis(50),
             };
             if let Some(report) = self.port.recv(wait)? {
                 self.on_report(&report);
@@ -428,6 +434,7 @@ impl<T: ReportTransport, H: CtapHandler + 'static> Server<T, H> {
                     cid,
                     presence,
                     done,
+                    started: Instant::now(),
                     last_keepalive: Instant::now(),
                 })
             }
