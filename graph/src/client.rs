@@ -21,6 +21,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use url::Url;
 
+// The policy read lives in its own file but needs this module's request plumbing.
+#[path = "policy.rs"]
+pub mod policy;
+
 /// Everything but RFC 3986 unreserved characters is escaped in path segments and query values.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')

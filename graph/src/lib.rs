@@ -46,6 +46,7 @@ pub mod wire;
 pub mod fake;
 
 pub use auth::{Credentials, RsaKey};
+pub use client::policy::{Fido2Policy, KeyRestrictions};
 pub use client::{ApiVersion, DeleteOutcome, GraphClient, GraphConfig, Registration, Timeouts};
 pub use cloud::Cloud;
 pub use error::{AuthError, Error, GraphError, GroupCandidate, Result};

@@ -26,6 +26,7 @@
 mod directory;
 mod fido2;
 mod http;
+mod policy;
 mod router;
 mod state;
 mod token;
@@ -41,6 +42,7 @@ use sha2::Digest as _;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+pub use policy::FakePolicy;
 pub use state::{FakeMethod, FakeUser};
 
 /// How the 429 fault states its `Retry-After` header.
@@ -218,6 +220,7 @@ pub(crate) struct Shared {
     pub requests: AtomicU64,
     pub throttled: AtomicU64,
     pub faulted: AtomicU64,
+    pub policy: Mutex<policy::FakePolicy>,
 }
 
 impl Shared {
@@ -268,6 +271,7 @@ impl FakeTenant {
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             faulted: AtomicU64::new(0),
+            policy: Mutex::new(policy::FakePolicy::default()),
         });
         let task = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(FakeTenant { shared, addr, task })
@@ -502,16 +506,6 @@ pub fn spawn_in_thread(cfg: FakeConfig) -> std::io::Result<FakeTenantHandle> {
             "fake tenant thread exited before starting",
         )),
     }
-}
-
-/// Runs a fake tenant until Ctrl-C, printing how to reach it on stdout (for
-/// `passkey-kiosk fake-tenant --port N --users N`).
-pub async fn serve_forever(cfg: FakeConfig) -> std::io::Result<()> {
-    let tenant = FakeTenant::start(cfg).await?;
-    println!("{}", tenant.connection_info());
-    tokio::signal::ctrl_c().await?;
-    drop(tenant);
-    Ok(())
 }
 
 impl FakeTenant {

@@ -14,7 +14,7 @@ use rand::Rng as _;
 use serde_json::json;
 
 use super::http::{self, graph_error, Body, Ctx};
-use super::{directory, fido2, token, RetryAfterStyle, Shared};
+use super::{directory, fido2, policy, token, RetryAfterStyle, Shared};
 
 /// Largest request body accepted (a POST fido2Methods body is a few KB).
 const MAX_BODY: usize = 1 << 20;
@@ -230,6 +230,17 @@ fn route(
         2 if is(segs.first(), "users") => {
             if get {
                 directory::get_user(g, &segs[1])
+            } else {
+                not_allowed()
+            }
+        }
+        4 if is(segs.first(), "policies")
+            && is(segs.get(1), "authenticationMethodsPolicy")
+            && is(segs.get(2), "authenticationMethodConfigurations")
+            && is(segs.get(3), "fido2") =>
+        {
+            if get {
+                policy::get(g)
             } else {
                 not_allowed()
             }
