@@ -89,6 +89,16 @@ pub struct Config {
     pub max_concurrent_graph_requests: usize,
     /// `journalPath`: the SQLite journal (default: next to the config file).
     pub journal_path: PathBuf,
+    /// `randomPinLength`: digits of a random PIN (6..12, default 6).
+    pub random_pin_length: usize,
+    /// `minimumPinLength`: setMinPINLength applied when useCTAP21Features (4..63, default 6).
+    pub minimum_pin_length: u32,
+    /// `forcePinChange`: forceChangePin applied when useCTAP21Features (default true).
+    pub force_pin_change: bool,
+    /// `keepPinsInJournal`: keep random PINs in the journal after they are recorded (default false).
+    pub keep_pins_in_journal: bool,
+    /// `operatorName`: who operates the station, for the audit log (default: the OS user).
+    pub operator_name: Option<String>,
     /// Keys present in the file that this version does not know (warned about, not fatal).
     pub unknown_keys: Vec<String>,
 }
@@ -154,6 +164,11 @@ const KNOWN_KEYS: &[&str] = &[
     "clientCertificate",
     "maxConcurrentGraphRequests",
     "journalPath",
+    "randomPinLength",
+    "minimumPinLength",
+    "forcePinChange",
+    "keepPinsInJournal",
+    "operatorName",
 ];
 
 impl Config {
@@ -258,6 +273,20 @@ impl Config {
                     .unwrap_or(Path::new("."))
                     .join(crate::store::DEFAULT_FILE_NAME)
             }),
+            random_pin_length: r
+                .integer(
+                    "randomPinLength",
+                    6,
+                    12,
+                    "a whole number of digits from 6 to 12",
+                )?
+                .unwrap_or(6) as usize,
+            minimum_pin_length: r
+                .integer("minimumPinLength", 4, 63, "a whole number from 4 to 63")?
+                .unwrap_or(6) as u32,
+            force_pin_change: r.boolean("forcePinChange")?.unwrap_or(true),
+            keep_pins_in_journal: r.boolean("keepPinsInJournal")?.unwrap_or(false),
+            operator_name: r.text("operatorName")?,
             unknown_keys,
         })
     }
@@ -545,6 +574,33 @@ mod tests {
         assert_eq!(c.max_concurrent_graph_requests, 16);
         assert!(c.include_nested_groups && c.use_ctap21_features);
         assert_eq!(c.unknown_keys, vec!["colour".to_string()]);
+    }
+
+    #[test]
+    fn enrollment_keys_have_defaults_and_ranges() {
+        let c = parse(SEED).unwrap();
+        assert_eq!(c.random_pin_length, 6);
+        assert_eq!(c.minimum_pin_length, 6);
+        assert!(c.force_pin_change && !c.keep_pins_in_journal);
+        assert_eq!(c.operator_name, None);
+        let text = SEED.replace(
+            "\"useCTAP21Features\":false",
+            "\"useCTAP21Features\":false,\"randomPinLength\":8,\"minimumPinLength\":8,\"forcePinChange\":false,\"keepPinsInJournal\":true,\"operatorName\":\"Desk 3\"",
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!((c.random_pin_length, c.minimum_pin_length), (8, 8));
+        assert!(!c.force_pin_change && c.keep_pins_in_journal);
+        assert_eq!(c.operator_name.as_deref(), Some("Desk 3"));
+        let err = parse(&SEED.replace(
+            "\"useRandomPIN\":false",
+            "\"useRandomPIN\":false,\"randomPinLength\":4",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("randomPinLength") && err.contains("6 to 12"),
+            "{err}"
+        );
     }
 
     #[test]

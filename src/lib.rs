@@ -9,6 +9,8 @@ pub mod config;
 pub mod engine;
 pub mod keys;
 pub mod logging;
+pub mod prefetch;
 pub mod report;
 pub mod store;
 pub mod tenant;
+pub mod ui;

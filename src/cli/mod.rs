@@ -1,8 +1,13 @@
 //! The command line: one module per subcommand; `main.rs` only parses and calls [`run`].
 
 pub mod devices;
+pub mod enroll;
+pub mod export;
+pub mod fake_tenant;
 pub mod key;
+pub mod kiosk;
 pub mod pin_input;
+pub mod prefetch;
 pub mod soft_key;
 
 use std::process::ExitCode;
@@ -15,28 +20,55 @@ use ctap::device::{self, AnyChannel, DeviceDescriptor, DeviceSpec};
 #[derive(Debug, Parser)]
 #[command(name = "passkey-kiosk", version, about)]
 pub struct Cli {
-    /// What to do.
+    /// What to do (the kiosk when omitted).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The full-screen enrollment station (the default).
+    Kiosk(kiosk::KioskArgs),
+    /// The station against a local fake tenant with software keys: no account, no key needed.
+    Demo(kiosk::DemoArgs),
+    /// Set the local operator passcode (app-only sign-in); its argon2 hash goes next to the config.
+    SetPasscode(kiosk::SetPasscodeArgs),
     /// List the security keys present, with model, AAGUID, firmware, PIN state and serial.
     Devices(devices::DevicesArgs),
     /// Key administration for the enrollment desk: info, set-pin, change-pin, min-pin-length, reset.
     Key(key::KeyArgs),
     /// Run a software CTAP 2.1 security key on UDP (training, simulators, tests).
     SoftKey(soft_key::SoftKeyArgs),
+    /// Fetch every in-scope user's creation options from Graph and write usersToRegister.csv
+    /// (the proof of concept's step 1). Existing keys are recorded, never deleted here.
+    #[command(long_about = prefetch::LONG_ABOUT)]
+    Prefetch(prefetch::PrefetchArgs),
+    /// Run a local fake Entra ID + Microsoft Graph tenant, and print a configs.json for it.
+    FakeTenant(fake_tenant::FakeTenantArgs),
+    /// Enroll the queued people (the proof of concept's step 2): PIN, passkey, registration,
+    /// policy, record; waits for a new key for each person.
+    Enroll(enroll::EnrollArgs),
+    /// Export keysRegistered.csv (or the audit log with --audit) from the journal.
+    Export(export::ExportArgs),
 }
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return kiosk::run(&kiosk::KioskArgs::default());
+    };
+    match command {
+        Command::Kiosk(args) => kiosk::run(&args),
+        Command::Demo(args) => kiosk::run_demo(&args),
+        Command::SetPasscode(args) => kiosk::set_passcode(&args),
         Command::Devices(args) => devices::run(&args),
         Command::Key(args) => key::run(&args),
         Command::SoftKey(args) => soft_key::run(&args),
+        Command::Prefetch(args) => prefetch::run(&args),
+        Command::FakeTenant(args) => fake_tenant::run(&args),
+        Command::Enroll(args) => enroll::run(&args),
+        Command::Export(args) => export::run(&args),
     }
 }
 

@@ -75,6 +75,14 @@ pub enum Command {
     RemoveSoftKey,
     /// Finish what is in flight and stop.
     Shutdown,
+    /// An operator signed in at the station (kiosk UI, issue 5): their name goes on every audit
+    /// entry from now on.
+    OperatorSignedIn {
+        /// Operator name as entered (app-only mode) or the signed-in UPN (delegated mode).
+        operator: String,
+    },
+    /// The operator signed out (or the lock screen switched operator).
+    OperatorSignedOut,
 }
 
 /// A person in the queue, as the UI lists them.

@@ -1,6 +1,21 @@
 //! The enrollment workflow shared by the kiosk and the headless commands.
 //!
-//! [`api`] is the whole interface: commands in, events out.
+//! [`api`] is the whole interface: commands in, events out. [`Engine::start`] runs it: one
+//! loop thread ([`core`]), a job thread per key ([`job`]), Graph calls on a tokio runtime,
+//! write-ahead commits to the journal, recovery of what a crash left ([`recovery`]).
 
 pub mod api;
+pub mod core;
+pub mod crash;
+pub mod errors;
+pub mod job;
+pub mod key_source;
+pub mod options;
+pub mod policy_check;
+pub mod queue_view;
 pub mod random_pin;
+pub mod recovery;
+pub mod steps;
+
+pub use self::core::{Emitter, Engine, EngineHandle, EngineSetup};
+pub use key_source::KeySource;

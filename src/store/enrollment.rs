@@ -252,6 +252,22 @@ impl Journal {
         })
     }
 
+    /// Forgets the PINs older enrollments of the same key still hold (an interrupted attempt
+    /// whose PIN was since replaced), once enrollment `keep_id` of that key is recorded.
+    pub fn purge_older_pins_of_key(
+        &mut self,
+        serial: &str,
+        keep_id: i64,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE enrollment SET pin = NULL WHERE serial = ?1 AND id < ?2 AND state IN ('recorded', 'failed')",
+                params![serial, keep_id],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
     /// Notes a problem without changing state (e.g. a retryable Graph error).
     pub fn note_error(&mut self, id: i64, error: &str) -> Result<(), StoreError> {
         self.conn
@@ -342,7 +358,12 @@ impl Journal {
     ) -> Result<(), StoreError> {
         let now = now_unix();
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| sqlite(&path, e))?;
+        // IMMEDIATE: this transaction reads, then writes. A deferred one fails at once with
+        // SQLITE_BUSY when another connection (a background registration) wrote in between.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| sqlite(&path, e))?;
         let from: Option<String> = tx
             .query_row("SELECT state FROM enrollment WHERE id = ?1", [id], |r| {
                 r.get(0)

@@ -1,0 +1,459 @@
+//! `passkey-kiosk enroll`: the proof of concept's step 2, headless. For each person in the
+//! journal's queue (or the given usersToRegister.csv) it waits for a new key and runs the
+//! engine's workflow; one line per key, a summary, exit status 1 when anyone failed.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+
+use super::{pin_input, DeviceArg};
+use crate::config::Config;
+use crate::engine::api::{Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Step};
+use crate::engine::job::key_needed_after_registration;
+use crate::engine::{options, Engine, EngineHandle, EngineSetup, KeySource};
+use crate::keys::KeySummary;
+use crate::report::users_to_register;
+use crate::store::{EnrollmentState, Journal, QueuedUser};
+
+/// `enroll` options.
+#[derive(Debug, clap::Args)]
+pub struct EnrollArgs {
+    /// The configs.json to use.
+    #[arg(long, default_value = "configs.json")]
+    pub config: PathBuf,
+    /// A usersToRegister.csv (proof-of-concept format) to enroll instead of the whole queue.
+    #[arg(long = "in")]
+    pub input: Option<PathBuf>,
+    /// keysRegistered.csv to append to (created 0600).
+    #[arg(long, default_value = "keysRegistered.csv")]
+    pub out: PathBuf,
+    /// Only this person (UPN or object id).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Try again people whose last enrollment failed.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Confirm deleting people's older FIDO2 keys (deleteExistingUserFIDOCredentials).
+    #[arg(long)]
+    pub yes: bool,
+    /// Operator name for the audit log (default: operatorName in the config, else the OS user).
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Which key(s) to use.
+    #[command(flatten)]
+    pub device: DeviceArg,
+}
+
+/// Runs `enroll`.
+pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
+    let config = Config::load(&args.config)?;
+    for key in &config.unknown_keys {
+        eprintln!(
+            "warning: {}: unknown key \"{key}\" ignored",
+            args.config.display()
+        );
+    }
+    if config.delete_existing_credentials && !args.yes {
+        bail!(
+            "deleteExistingUserFIDOCredentials is true: each person's older FIDO2 keys are deleted once the new key is registered; pass --yes to confirm"
+        );
+    }
+    let graph = crate::tenant::connect(&config)?;
+    let mut failures: Vec<String> = Vec::new();
+    let mut order: Option<Vec<String>> = None;
+    if let Some(csv) = &args.input {
+        order = Some(import_csv(&config, &graph, csv, &mut failures)?);
+    }
+    let operator = args
+        .operator
+        .clone()
+        .or_else(|| config.operator_name.clone())
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "operator".into());
+    let journal_path = config.journal_path.clone();
+    let rules = config.clone();
+    let engine = Engine::start(EngineSetup {
+        config,
+        graph,
+        journal_path: journal_path.clone(),
+        keys_registered: args.out.clone(),
+        operator,
+        key_source: KeySource::Device(args.device.device.clone()),
+        wake: Arc::new(|| {}),
+    })?;
+    start_up(&engine)?;
+
+    let journal = Journal::open(&journal_path)?;
+    let queue = journal.queue()?;
+    let mut people: Vec<QueuedUser> = match &order {
+        Some(upns) => upns
+            .iter()
+            .filter_map(|u| {
+                queue
+                    .iter()
+                    .find(|q| q.upn.eq_ignore_ascii_case(u))
+                    .cloned()
+            })
+            .collect(),
+        None => queue,
+    };
+    if let Some(only) = &args.user {
+        people.retain(|q| q.user_id == *only || q.upn.eq_ignore_ascii_case(only));
+        if people.is_empty() {
+            bail!("{only} is not in the queue: run prefetch, or give the CSV with --in");
+        }
+    }
+    if people.is_empty() && failures.is_empty() {
+        println!("nobody to enroll: the queue is empty (run `passkey-kiosk prefetch` first)");
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let mut tally = Tally {
+        enrolled: 0,
+        failures,
+        background: HashMap::new(),
+    };
+    let mut skipped = 0usize;
+    let total = people.len();
+    for (i, person) in people.iter().enumerate() {
+        let history = journal.enrollments_of(&person.user_id)?;
+        if history.iter().any(|e| e.state == EnrollmentState::Recorded) {
+            println!(
+                "[{}/{total}] {}: already enrolled, skipped",
+                i + 1,
+                person.upn
+            );
+            skipped += 1;
+            continue;
+        }
+        if let Some(last) = history
+            .last()
+            .filter(|e| e.state == EnrollmentState::Failed)
+        {
+            if !args.retry_failed {
+                let why = last.last_error.as_deref().unwrap_or("failed");
+                println!(
+                    "[{}/{total}] {}: failed before ({why}); not retried without --retry-failed",
+                    i + 1,
+                    person.upn
+                );
+                tally.failures.push(format!("{}: {why}", person.upn));
+                continue;
+            }
+        }
+        println!(
+            "[{}/{total}] insert a new key for {} ({})",
+            i + 1,
+            person.display_name,
+            person.upn
+        );
+        enroll_one(&engine, person, &rules, &mut tally);
+    }
+    // Registrations still running in the background.
+    while !tally.background.is_empty() {
+        match engine.recv() {
+            Some(event) => {
+                if !tally.settle(&event) {
+                    if let Event::Problem(e) = event {
+                        println!("  ! {}", describe(&e));
+                    }
+                }
+            }
+            None => break,
+        }
+    }
+    drop(engine);
+    let failures = tally.failures;
+    println!(
+        "summary: {} enrolled, {skipped} already enrolled, {} failed",
+        tally.enrolled,
+        failures.len()
+    );
+    for f in &failures {
+        println!("  failed: {f}");
+    }
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Results so far, and the registrations finishing in the background (job -> UPN).
+struct Tally {
+    enrolled: usize,
+    failures: Vec<String>,
+    background: HashMap<JobId, String>,
+}
+
+impl Tally {
+    fn done(&mut self, line: String) {
+        println!("  ✓ {line}");
+        self.enrolled += 1;
+    }
+
+    fn failed(&mut self, upn: &str, e: &OperatorError) {
+        println!("  ✗ {upn}: {}", describe(e));
+        self.failures.push(format!("{upn}: {}", describe(e)));
+    }
+
+    /// Prints the end of a background registration; false if `event` is not one.
+    fn settle(&mut self, event: &Event) -> bool {
+        match event {
+            Event::Finished { job, issued } => match self.background.remove(job) {
+                Some(_) => {
+                    self.done(issued_line(issued));
+                    true
+                }
+                None => false,
+            },
+            Event::Failed { job, error } => match self.background.remove(job) {
+                Some(upn) => {
+                    self.failed(&upn, error);
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+fn issued_line(issued: &Issued) -> String {
+    let pin = if issued.pin.is_some() {
+        "  random PIN in the CSV"
+    } else {
+        ""
+    };
+    format!(
+        "{}  method {}  serial {}{pin}",
+        issued.upn,
+        issued.method_id,
+        issued.serial.as_deref().unwrap_or("-")
+    )
+}
+
+fn describe(e: &OperatorError) -> String {
+    let rid = e
+        .request_id
+        .as_deref()
+        .map(|r| format!(" (request-id {r})"))
+        .unwrap_or_default();
+    format!("{} — {}{rid}", e.message, e.remedy)
+}
+
+/// Prints what recovery did and the start-up checks; a failed sign-in stops the run.
+fn start_up(engine: &EngineHandle) -> Result<()> {
+    loop {
+        match engine.recv() {
+            Some(Event::Recovered(list)) => {
+                for u in list {
+                    println!(
+                        "recovered: {} (interrupted at {}): {}",
+                        u.upn, u.state, u.resolution
+                    );
+                }
+            }
+            Some(Event::StartupChecks(checks)) => {
+                for c in &checks {
+                    let mark = if c.ok { "ok" } else { "WARNING" };
+                    println!("check: {}: {mark}: {}", c.name, c.detail);
+                }
+                if let Some(c) = checks
+                    .iter()
+                    .find(|c| c.name.starts_with("Sign-in") && !c.ok)
+                {
+                    bail!("cannot sign in to Entra ID: {}", c.detail);
+                }
+                return Ok(());
+            }
+            Some(Event::Problem(e)) => eprintln!("  ! {}", describe(&e)),
+            Some(_) => {}
+            None => bail!("the engine stopped during start-up"),
+        }
+    }
+}
+
+/// Drives one person's job until it ends, or until its key is released with the
+/// registration going on in the background (then the result comes later, via `tally`).
+fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally: &mut Tally) {
+    engine.send(Command::Enroll {
+        user_id: person.user_id.clone(),
+    });
+    let mut job = None;
+    let mut key: Option<KeySummary> = None;
+    loop {
+        let Some(event) = engine.recv() else {
+            tally.failed(
+                &person.upn,
+                &OperatorError {
+                    code: "engine".into(),
+                    message: "the engine stopped".into(),
+                    remedy: "see the messages above".into(),
+                    request_id: None,
+                    retry_possible: true,
+                },
+            );
+            return;
+        };
+        if tally.settle(&event) {
+            continue;
+        }
+        match event {
+            Event::Progress {
+                job: j,
+                user_id,
+                step,
+            } if user_id == person.user_id => {
+                job = Some(j);
+                match step {
+                    Step::RefreshingChallenge => println!("  fetching a fresh challenge"),
+                    Step::Registering => {
+                        if key
+                            .as_ref()
+                            .is_some_and(|k| !key_needed_after_registration(rules, k))
+                        {
+                            println!("  remove the key; registering in Entra ID in the background");
+                            tally.background.insert(j, person.upn.clone());
+                            return;
+                        }
+                        println!("  registering in Entra ID");
+                    }
+                    Step::Hardening => println!("  applying the PIN policy"),
+                    Step::RemovingOldKeys => println!("  removing older keys"),
+                    _ => {}
+                }
+            }
+            Event::KeyInserted(k) => {
+                println!(
+                    "  key: {} serial {} AAGUID {}",
+                    k.model,
+                    k.serial.as_deref().unwrap_or("(none)"),
+                    k.aaguid
+                );
+                key = Some(k);
+            }
+            Event::TouchNeeded { .. } => println!("  touch the key"),
+            Event::Recovered(list) => {
+                for u in list {
+                    println!(
+                        "  recovered: {} (interrupted at {}): {}",
+                        u.upn, u.state, u.resolution
+                    );
+                }
+            }
+            Event::PinNeeded { job: j, request } => {
+                let pin = match request {
+                    PinRequest::Current { retries_left } => {
+                        let prompt = match retries_left {
+                            Some(n) => format!("Current PIN of the key ({n} attempts left): "),
+                            None => "Current PIN of the key: ".into(),
+                        };
+                        pin_input::current_pin(&prompt)
+                    }
+                    PinRequest::New { .. } => pin_input::new_pin(),
+                };
+                match pin {
+                    Ok(p) => engine.send(Command::ProvidePin {
+                        job: j,
+                        pin: Pin::new(p.as_str()),
+                    }),
+                    Err(e) => {
+                        eprintln!("  ! {e:#}");
+                        engine.send(Command::Cancel { job: j });
+                    }
+                }
+            }
+            Event::Problem(e) => println!("  ! {}", describe(&e)),
+            Event::Finished { job: j, issued } if Some(j) == job || job.is_none() => {
+                tally.done(issued_line(&issued));
+                return;
+            }
+            Event::Failed { job: j, error } if job.is_none() || Some(j) == job => {
+                tally.failed(&person.upn, &error);
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Puts the CSV's people in the queue: Graph's whole options when Graph answers (the CSV
+/// lacks excludeCredentials and extensions), else the row itself as the proof of concept
+/// used it. Returns the UPNs in file order; bad rows and unknown users go to `failures`.
+fn import_csv(
+    config: &Config,
+    graph: &graph::GraphClient,
+    path: &std::path::Path,
+    failures: &mut Vec<String>,
+) -> Result<Vec<String>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let (rows, errors) =
+        users_to_register::read(file).with_context(|| format!("reading {}", path.display()))?;
+    let name = path.display();
+    for e in errors {
+        println!("  ✗ {name}: {e}");
+        failures.push(format!("{name}: {e}"));
+    }
+    let mut journal = Journal::open(&config.journal_path)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting a runtime")?;
+    let mut upns = Vec::new();
+    for row in rows {
+        if journal.queued_user(&row.upn)?.is_some() {
+            upns.push(row.upn);
+            continue;
+        }
+        let fetched = rt.block_on(async {
+            let opts = graph
+                .creation_options(&row.upn, config.challenge_timeout_minutes)
+                .await?;
+            let existing = if config.delete_existing_credentials {
+                graph
+                    .list_fido2_methods(&row.upn)
+                    .await?
+                    .into_iter()
+                    .map(|m| m.id)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok::<_, graph::Error>((opts, existing))
+        });
+        let queued = match fetched {
+            Ok((opts, existing)) => {
+                let mut q = options::queued_from_options(&row.upn, &opts)?;
+                q.upn.clone_from(&row.upn);
+                q.existing_method_ids = existing;
+                q
+            }
+            Err(e) if e.graph_status() == Some(404) => {
+                let msg = format!(
+                    "{name}: row for {}: no such user in the tenant{}",
+                    row.upn,
+                    e.request_id()
+                        .map(|r| format!(" (request-id {r})"))
+                        .unwrap_or_default()
+                );
+                println!("  ✗ {msg}");
+                failures.push(msg);
+                continue;
+            }
+            Err(e) => {
+                println!(
+                    "  ! {name}: row for {}: fresh options unavailable ({e}); using the CSV's challenge as the proof of concept did (no excludeCredentials)",
+                    row.upn
+                );
+                options::queued_from_csv_row(&row)
+            }
+        };
+        journal.upsert_queue(&[queued])?;
+        upns.push(row.upn);
+    }
+    Ok(upns)
+}

@@ -1,0 +1,627 @@
+//! `kiosk` (the default), `demo` and `set-passcode`: build the engine set-up and run the
+//! full-screen station (eframe, glow renderer). `--windowed` is for development.
+//!
+//! All of the station's I/O is here or in the engine: the UI (`crate::ui`) only renders state.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use ctap::device::DeviceSpec;
+use graph::fake::{FakeConfig, FakeTenantHandle};
+
+use crate::config::Config;
+use crate::engine::api::{Check, Command, Event, Person, PersonStatus};
+use crate::engine::{Engine, EngineHandle, EngineSetup, KeySource};
+use crate::ui::operator::{self, OperatorAuth};
+use crate::ui::{EngineLink, KioskApp, State};
+
+/// Arguments of `kiosk` (also what runs with no subcommand).
+#[derive(Debug, Clone, clap::Args)]
+pub struct KioskArgs {
+    /// The configuration file.
+    #[arg(long, default_value = "configs.json")]
+    pub config: PathBuf,
+    /// Where keys are: `hid` (USB), `hid:PATH`, or `udp:HOST:PORT` (a simulator).
+    #[arg(long, default_value = "hid")]
+    pub device: DeviceSpec,
+    /// keysRegistered.csv to append to (default: next to the config).
+    #[arg(long)]
+    pub keys_registered: Option<PathBuf>,
+    /// A normal window with decorations instead of full screen (development).
+    #[arg(long)]
+    pub windowed: bool,
+}
+
+impl Default for KioskArgs {
+    fn default() -> Self {
+        KioskArgs {
+            config: PathBuf::from("configs.json"),
+            device: DeviceSpec::AllHid,
+            keys_registered: None,
+            windowed: false,
+        }
+    }
+}
+
+/// Arguments of `demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Keep the demo's files (journal, keysRegistered.csv, configs.json) in this directory
+    /// instead of a temporary one that is removed on exit.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// People in the fake tenant's scope group.
+    #[arg(long, default_value_t = 300)]
+    pub users: usize,
+    /// A normal window with decorations instead of full screen (development).
+    #[arg(long)]
+    pub windowed: bool,
+    /// Benchmark instead of the demo: fill the queue with 100,000 people, type searches for
+    /// this many frames, print frame-time percentiles and peak memory, exit.
+    #[arg(long)]
+    pub bench_frames: Option<usize>,
+    /// Show one scripted screen (see `ui::scenes`) with no engine: for screenshots.
+    #[arg(long, hide = true)]
+    pub scene: Option<String>,
+}
+
+/// Arguments of `set-passcode`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SetPasscodeArgs {
+    /// The configuration file; the hash is written next to it.
+    #[arg(long, default_value = "configs.json")]
+    pub config: PathBuf,
+}
+
+/// Kiosk settings the engine does not need: how operators sign in, idle lock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StationSettings {
+    /// Sign-in mode.
+    pub auth: OperatorAuth,
+    /// Idle lock (None = never).
+    pub idle_lock_minutes: Option<u32>,
+}
+
+/// Reads `operatorSignIn`, `operatorPasscodeHash` (or the passcode file next to the config)
+/// and `idleLockMinutes` from the config file.
+pub fn station_settings(config_path: &Path) -> Result<StationSettings> {
+    let text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", config_path.display()))?;
+    let field = |key: &str| json.get(key).filter(|v| !v.is_null());
+    let idle_lock_minutes = match field(operator::IDLE_LOCK_KEY) {
+        None => Some(operator::DEFAULT_IDLE_LOCK_MINUTES),
+        Some(v) => match v.as_u64() {
+            Some(0) => None,
+            Some(m) if m <= 24 * 60 => Some(m as u32),
+            _ => bail!(
+                "{}: key \"{}\": found {v}, expected minutes from 0 (never) to 1440",
+                config_path.display(),
+                operator::IDLE_LOCK_KEY
+            ),
+        },
+    };
+    let auth = match field(operator::SIGN_IN_KEY).and_then(|v| v.as_str()) {
+        None | Some("app-only") => {
+            let from_config = field(operator::PASSCODE_KEY)
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
+            let file = passcode_file(config_path);
+            let from_file = std::fs::read_to_string(&file)
+                .ok()
+                .map(|s| s.trim().to_string());
+            let hash = from_config.or(from_file).filter(|h| !h.is_empty());
+            if let Some(h) = &hash {
+                if !operator::hash_is_well_formed(h) {
+                    bail!(
+                        "{}: the operator passcode hash is not an argon2 PHC string: run `passkey-kiosk set-passcode` again",
+                        config_path.display()
+                    );
+                }
+            }
+            OperatorAuth::AppOnly {
+                passcode_hash: hash,
+            }
+        }
+        Some("delegated") => OperatorAuth::Delegated,
+        Some(other) => bail!(
+            "{}: key \"{}\": found \"{other}\", expected \"app-only\" or \"delegated\"",
+            config_path.display(),
+            operator::SIGN_IN_KEY
+        ),
+    };
+    Ok(StationSettings {
+        auth,
+        idle_lock_minutes,
+    })
+}
+
+fn passcode_file(config_path: &Path) -> PathBuf {
+    config_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(operator::PASSCODE_FILE)
+}
+
+/// `set-passcode`: asks for the operator passcode twice and writes its argon2 hash next to
+/// the config (0600).
+pub fn set_passcode(args: &SetPasscodeArgs) -> Result<ExitCode> {
+    let first = zeroize::Zeroizing::new(
+        rpassword::prompt_password("New operator passcode (at least 8 characters): ")
+            .context("reading the passcode")?,
+    );
+    if first.chars().count() < 8 {
+        bail!("the passcode is too short: use at least 8 characters");
+    }
+    let again = zeroize::Zeroizing::new(
+        rpassword::prompt_password("Again: ").context("reading the passcode")?,
+    );
+    if *first != *again {
+        bail!("the two passcodes differ; nothing was changed");
+    }
+    let hash = operator::hash_passcode(&first).map_err(|e| anyhow!(e))?;
+    let file = passcode_file(&args.config);
+    write_private(&file, &format!("{hash}\n"))?;
+    println!(
+        "Operator passcode hash written to {} (or put it in configs.json as \"{}\").",
+        file.display(),
+        operator::PASSCODE_KEY
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The engine behind the UI's [`EngineLink`].
+struct Link(EngineHandle);
+
+impl EngineLink for Link {
+    fn send(&mut self, command: Command) {
+        self.0.send(command);
+    }
+    fn try_recv(&mut self) -> Option<Event> {
+        self.0.try_recv()
+    }
+}
+
+/// Wraps a running engine for the UI (tests use this with kittest).
+pub fn link(handle: EngineHandle) -> Box<dyn EngineLink> {
+    Box::new(Link(handle))
+}
+
+/// The repaint callback the engine calls after every event.
+pub fn waker(ctx: &egui::Context) -> Arc<dyn Fn() + Send + Sync> {
+    let ctx = ctx.clone();
+    Arc::new(move || ctx.request_repaint())
+}
+
+fn native_options(windowed: bool) -> eframe::NativeOptions {
+    let viewport = egui::ViewportBuilder::default()
+        .with_title("Passkey Kiosk")
+        .with_inner_size([1280.0, 800.0])
+        .with_min_inner_size([1024.0, 700.0])
+        .with_fullscreen(!windowed)
+        .with_decorations(windowed);
+    eframe::NativeOptions {
+        viewport,
+        renderer: eframe::Renderer::Glow,
+        // Flat colours gain nothing from dithering, and software GL pays for it per pixel.
+        dithering: false,
+        ..Default::default()
+    }
+}
+
+/// `kiosk`: the station for the tenant in the config.
+pub fn run(args: &KioskArgs) -> Result<ExitCode> {
+    let settings = station_settings(&args.config);
+    let config = Config::load(&args.config);
+    let (auth, idle) = match &settings {
+        Ok(s) => (s.auth.clone(), s.idle_lock_minutes),
+        Err(_) => (
+            OperatorAuth::AppOnly {
+                passcode_hash: None,
+            },
+            None,
+        ),
+    };
+    let mut state = State::new(auth, false);
+    state.idle_lock_secs = idle.map(|m| f64::from(m) * 60.0);
+    // A station that cannot start still shows why, with the remedy, instead of vanishing.
+    let early_failure = match (&config, &settings) {
+        (Err(e), _) => Some((
+            "Configuration valid",
+            format!(
+                "{e}. Fix the file (every key is documented in configs.example.json), or start \
+                 with `passkey-kiosk kiosk --config PATH`."
+            ),
+        )),
+        (_, Err(e)) => Some(("Station settings valid", format!("{e:#}"))),
+        _ => None,
+    };
+    if let Some((name, detail)) = early_failure {
+        state.apply(Event::StartupChecks(vec![Check {
+            name: name.into(),
+            ok: false,
+            detail,
+        }]));
+    }
+    let setup = match config {
+        Ok(config) => {
+            let graph = crate::tenant::connect(&config)?;
+            let keys_registered = args
+                .keys_registered
+                .clone()
+                .unwrap_or_else(|| config.dir().join("keysRegistered.csv"));
+            Some((config, graph, keys_registered))
+        }
+        Err(_) => None,
+    };
+    let device = args.device.clone();
+    eframe::run_native(
+        "Passkey Kiosk",
+        native_options(args.windowed),
+        Box::new(move |cc| {
+            let link = match setup {
+                Some((config, graph, keys_registered)) => {
+                    let engine = Engine::start(EngineSetup {
+                        journal_path: config.journal_path.clone(),
+                        config,
+                        graph,
+                        keys_registered,
+                        operator: String::new(),
+                        key_source: KeySource::Device(device),
+                        wake: waker(&cc.egui_ctx),
+                    })?;
+                    Some(link(engine))
+                }
+                None => None,
+            };
+            Ok(Box::new(KioskApp::new(&cc.egui_ctx, state, link)))
+        }),
+    )
+    .map_err(|e| anyhow!("the kiosk window failed: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A demo's world: a fake tenant on 127.0.0.1 and a directory with its config and journal.
+pub struct DemoWorld {
+    /// The fake Entra ID + Graph.
+    pub tenant: FakeTenantHandle,
+    /// The validated config pointing at it.
+    pub config: Config,
+    /// Where the demo's files are.
+    pub dir: PathBuf,
+    remove_on_drop: bool,
+}
+
+impl Drop for DemoWorld {
+    fn drop(&mut self) {
+        if self.remove_on_drop {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+impl DemoWorld {
+    /// Starts a fake tenant with `users` people and writes its config into `dir` (a fresh
+    /// temporary directory, removed on drop, when `None`).
+    pub fn start(dir: Option<&Path>, users: usize) -> Result<DemoWorld> {
+        let (dir, remove_on_drop) = match dir {
+            Some(d) => (d.to_path_buf(), false),
+            None => (
+                std::env::temp_dir().join(format!(
+                    "passkey-kiosk-demo-{}-{}",
+                    std::process::id(),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.subsec_nanos())
+                )),
+                true,
+            ),
+        };
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let tenant = graph::fake::spawn_in_thread(FakeConfig {
+            users,
+            ..FakeConfig::default()
+        })
+        .context("starting the demo's fake tenant")?;
+        let config_path = dir.join("configs.json");
+        let text = super::fake_tenant::configs_json(&tenant);
+        std::fs::write(&config_path, &text)
+            .with_context(|| format!("writing {}", config_path.display()))?;
+        let config = Config::parse(&config_path, &text, None)
+            .map_err(|e| anyhow!("the demo's config is invalid: {e}"))?;
+        prefetch_into_journal(&config, &dir)?;
+        Ok(DemoWorld {
+            tenant,
+            config,
+            dir,
+            remove_on_drop,
+        })
+    }
+
+    /// The engine set-up for this world: software keys, journal and CSV in the directory.
+    pub fn engine_setup(&self, wake: Arc<dyn Fn() + Send + Sync>) -> Result<EngineSetup> {
+        Ok(EngineSetup {
+            config: self.config.clone(),
+            graph: crate::tenant::connect(&self.config)?,
+            journal_path: self.config.journal_path.clone(),
+            keys_registered: self.dir.join("keysRegistered.csv"),
+            operator: String::new(),
+            key_source: KeySource::Soft,
+            wake,
+        })
+    }
+}
+
+/// The demo's queue comes the way a real station's does: `prefetch` into the journal.
+fn prefetch_into_journal(config: &Config, dir: &Path) -> Result<()> {
+    let client = crate::tenant::connect(config)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the demo's prefetch runtime")?;
+    let request = crate::prefetch::PrefetchRequest::from_config(config);
+    let report = runtime
+        .block_on(crate::prefetch::prefetch(&client, &request, &mut |_| {}))
+        .context("prefetching the demo's queue")?;
+    let mut journal = crate::store::Journal::open(&config.journal_path)
+        .with_context(|| format!("opening {}", config.journal_path.display()))?;
+    report.save(&dir.join("usersToRegister.csv"), &mut journal)
+}
+
+/// `demo`: the station against a fake tenant with software keys.
+pub fn run_demo(args: &DemoArgs) -> Result<ExitCode> {
+    if let Some(frames) = args.bench_frames {
+        return bench::run(frames, args.windowed);
+    }
+    if let Some(name) = &args.scene {
+        return run_scene(name, args.windowed);
+    }
+    let world = DemoWorld::start(args.dir.as_deref(), args.users)?;
+    eprintln!("demo files in {}", world.dir.display());
+    let setup_world = &world;
+    let mut state = State::new(OperatorAuth::Demo, true);
+    state.sign_in.name = "Demo operator".into();
+    let result = eframe::run_native(
+        "Passkey Kiosk (demo)",
+        native_options(args.windowed),
+        Box::new(move |cc| {
+            let engine = Engine::start(setup_world.engine_setup(waker(&cc.egui_ctx))?)?;
+            Ok(Box::new(KioskApp::new(
+                &cc.egui_ctx,
+                state,
+                Some(link(engine)),
+            )))
+        }),
+    );
+    drop(world);
+    result.map_err(|e| anyhow!("the kiosk window failed: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_scene(name: &str, windowed: bool) -> Result<ExitCode> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let state = crate::ui::scenes::scene(name, now).ok_or_else(|| {
+        anyhow!(
+            "no scene \"{name}\"; scenes: {}",
+            crate::ui::scenes::SCENES.join(", ")
+        )
+    })?;
+    eframe::run_native(
+        "Passkey Kiosk",
+        native_options(windowed),
+        Box::new(move |cc| {
+            let mut app = KioskApp::new(&cc.egui_ctx, state, None);
+            app.set_now(now);
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow!("the kiosk window failed: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// People for the benchmark and screenshots: `n` generated names.
+pub fn generated_people(n: usize, now: i64) -> Vec<Person> {
+    const FIRST: [&str; 12] = [
+        "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim",
+        "Margaret", "Dennis",
+    ];
+    const LAST: [&str; 10] = [
+        "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson",
+        "Perlman", "Hamilton",
+    ];
+    (0..n)
+        .map(|i| {
+            let first = FIRST[i % FIRST.len()];
+            let last = LAST[(i / FIRST.len()) % LAST.len()];
+            Person {
+                user_id: format!("{:08x}-0000-4000-8000-{:012x}", i, i),
+                upn: format!("{}.{}{}@contoso.example", first, last, i).to_lowercase(),
+                display_name: format!("{first} {last} {i}"),
+                status: match i % 11 {
+                    0 => PersonStatus::Enrolled,
+                    1 => PersonStatus::Waiting,
+                    7 => PersonStatus::Failed,
+                    _ => PersonStatus::Ready,
+                },
+                challenge_expires_at: Some(now + 300 + (i as i64 % 5000)),
+            }
+        })
+        .collect()
+}
+
+mod bench {
+    //! `demo --bench-frames N`: frame times with 100,000 people while a search is typed.
+
+    use super::*;
+
+    struct BenchApp {
+        inner: KioskApp,
+        frames: usize,
+        intervals_ms: Vec<f64>,
+        ui_ms: Vec<f64>,
+        last: Option<Instant>,
+        typed: usize,
+        cpu_ms: Vec<f64>,
+        /// Repaint without typing: the renderer's floor, for comparison.
+        static_frames: bool,
+    }
+
+    /// What is typed, one character per frame; `\u{8}` is Backspace, and it starts over.
+    const SCRIPT: &str = "ada lovelace 4\u{8}\u{8}\u{8}\u{8}\u{8}\u{8}\u{8}\u{8}\u{8}\u{8}\u{8}\u{8}\u{8}\u{8}grace 9\u{8}\u{8}\u{8}\u{8}\u{8}\u{8}\u{8}";
+
+    impl eframe::App for BenchApp {
+        fn raw_input_hook(&mut self, _ctx: &egui::Context, raw: &mut egui::RawInput) {
+            if self.static_frames {
+                return;
+            }
+            let c = SCRIPT.chars().nth(self.typed % SCRIPT.chars().count());
+            self.typed += 1;
+            match c {
+                Some('\u{8}') => {
+                    for pressed in [true, false] {
+                        raw.events.push(egui::Event::Key {
+                            key: egui::Key::Backspace,
+                            physical_key: None,
+                            pressed,
+                            repeat: false,
+                            modifiers: egui::Modifiers::NONE,
+                        });
+                    }
+                }
+                Some(c) => raw.events.push(egui::Event::Text(c.to_string())),
+                None => {}
+            }
+        }
+
+        fn logic(&mut self, ctx: &egui::Context, frame: &mut eframe::Frame) {
+            let now = Instant::now();
+            if let Some(last) = self.last {
+                self.intervals_ms
+                    .push(now.duration_since(last).as_secs_f64() * 1e3);
+            }
+            self.last = Some(now);
+            if let Some(cpu) = frame.info().cpu_usage {
+                self.cpu_ms.push(f64::from(cpu) * 1e3);
+            }
+            self.inner.logic(ctx, frame);
+            ctx.request_repaint();
+        }
+
+        fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+            self.inner.clear_color(visuals)
+        }
+
+        fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+            let start = Instant::now();
+            self.inner.ui(ui, frame);
+            self.ui_ms.push(start.elapsed().as_secs_f64() * 1e3);
+            if self.ui_ms.len() == self.frames {
+                report(&mut self.intervals_ms, &mut self.ui_ms, &mut self.cpu_ms);
+                self.inner.state.exit_chosen = true;
+                ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+
+    fn percentile(sorted: &[f64], p: f64) -> f64 {
+        if sorted.is_empty() {
+            return 0.0;
+        }
+        let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+        sorted[i.min(sorted.len() - 1)]
+    }
+
+    fn report(intervals: &mut [f64], ui: &mut [f64], cpu: &mut [f64]) {
+        // The first frames include font atlas and shader set-up: not what typing costs.
+        let skip = 10.min(intervals.len());
+        let intervals = &mut intervals[skip..];
+        let ui_skip = skip.min(ui.len());
+        let ui = &mut ui[ui_skip..];
+        intervals.sort_by(f64::total_cmp);
+        ui.sort_by(f64::total_cmp);
+        println!("frames measured: {}", intervals.len());
+        println!(
+            "frame interval (ui + tessellate + paint + swap), ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+            percentile(intervals, 0.5),
+            percentile(intervals, 0.9),
+            percentile(intervals, 0.99),
+            percentile(intervals, 1.0)
+        );
+        println!(
+            "ui pass (search + layout), ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+            percentile(ui, 0.5),
+            percentile(ui, 0.9),
+            percentile(ui, 0.99),
+            percentile(ui, 1.0)
+        );
+        let cpu_skip = skip.min(cpu.len());
+        let cpu = &mut cpu[cpu_skip..];
+        cpu.sort_by(f64::total_cmp);
+        println!(
+            "eframe frame CPU time (ui + tessellate + GL calls, no swap), ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+            percentile(cpu, 0.5),
+            percentile(cpu, 0.9),
+            percentile(cpu, 0.99),
+            percentile(cpu, 1.0)
+        );
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+            for line in status.lines() {
+                if line.starts_with("VmHWM") || line.starts_with("VmRSS") {
+                    println!("{line}");
+                }
+            }
+        }
+    }
+
+    pub fn run(frames: usize, windowed: bool) -> Result<ExitCode> {
+        let mut state = State::new(OperatorAuth::Demo, true);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        state.apply(Event::StartupChecks(vec![]));
+        state.apply(Event::Queue(generated_people(100_000, now)));
+        state.operator = Some("bench".into());
+        let mut options = native_options(windowed);
+        options.glow_options.vsync = false;
+        eframe::run_native(
+            "Passkey Kiosk (bench)",
+            options,
+            Box::new(move |cc| {
+                Ok(Box::new(BenchApp {
+                    inner: KioskApp::new(&cc.egui_ctx, state, None),
+                    frames: frames.max(20),
+                    intervals_ms: Vec::new(),
+                    ui_ms: Vec::new(),
+                    last: None,
+                    typed: 0,
+                    cpu_ms: Vec::new(),
+                    static_frames: std::env::var_os("PASSKEY_KIOSK_BENCH_STATIC").is_some(),
+                }))
+            }),
+        )
+        .map_err(|e| anyhow!("the bench window failed: {e}"))?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,212 @@
+//! `passkey-kiosk prefetch`: the proof of concept's step 1. Fetches every in-scope user's
+//! creation options, writes `usersToRegister.csv` in the seed's format and keeps Graph's whole
+//! options in the journal queue; prints a summary and exits non-zero if any user failed.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::config::{Config, GroupRef};
+use crate::prefetch::{self, describe_skipped, PrefetchReport, PrefetchRequest, Progress};
+use crate::store::Journal;
+
+/// File name of the step-1 output, next to the config by default.
+pub const DEFAULT_OUT: &str = "usersToRegister.csv";
+
+/// `prefetch --help`: what it does, how it differs from the proof of concept, exit status.
+pub const LONG_ABOUT: &str =
+    "Fetch WebAuthn creation options from Microsoft Graph for every user of the \
+usersInScopeGroup (the proof of concept's step 1), write usersToRegister.csv in its exact format, \
+and keep Graph's whole options (excludeCredentials, extensions) in the journal's queue.\n\n\
+Non-users and guests in the group are reported and skipped. Requests run in parallel \
+(maxConcurrentGraphRequests, or --concurrency) and honour throttling.\n\n\
+Unlike the proof of concept, deleteExistingUserFIDOCredentials does NOT delete anything here: \
+each user's existing FIDO2 method ids are recorded, and deleted only after that user's new key \
+is registered, so nobody is ever left without a key.\n\n\
+Exit status: 0 when every user's options were fetched, 1 when some users failed (listed with \
+Graph's request-id), 2 when nothing could be done (configuration, sign-in, group).";
+
+/// Arguments of `prefetch`.
+#[derive(Debug, clap::Args)]
+pub struct PrefetchArgs {
+    /// The proof of concept's configs.json (plus our optional keys).
+    #[arg(long, default_value = "configs.json")]
+    pub config: PathBuf,
+    /// Where to write the CSV [default: usersToRegister.csv next to the config].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Graph requests in flight at once (overrides maxConcurrentGraphRequests; 1 = sequential).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
+}
+
+/// Runs `prefetch`.
+pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
+    let mut config = Config::load(&args.config).context("loading the configuration")?;
+    for key in &config.unknown_keys {
+        eprintln!(
+            "warning: {}: unknown key \"{key}\" is ignored (misspelt?)",
+            config.path.display()
+        );
+    }
+    if let Some(n) = args.concurrency {
+        config.max_concurrent_graph_requests = usize::from(n);
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| config.dir().join(DEFAULT_OUT));
+    let client = crate::tenant::connect(&config)?;
+    let request = PrefetchRequest::from_config(&config);
+
+    // Opened first: an unwritable journal must stop us before minutes of Graph calls.
+    let mut journal = Journal::open(&config.journal_path).context("opening the journal")?;
+    let bar = progress_bar();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(prefetch::prefetch(&client, &request, &mut |p| match p {
+        Progress::Members { users, .. } => {
+            bar.set_length(users as u64);
+            bar.set_position(0);
+            bar.set_style(bar_style());
+            bar.set_message("");
+        }
+        Progress::UserDone { .. } => bar.inc(1),
+    }));
+    bar.finish_and_clear();
+
+    let operator = operator();
+    let report = match result {
+        Ok(report) => report,
+        Err(err) => {
+            let text = format!("failed: {err:#}");
+            let request_id = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<graph::Error>())
+                .and_then(graph::Error::request_id);
+            let ids: Vec<&str> = request_id.into_iter().collect();
+            if let Err(audit) = journal.audit(
+                &operator,
+                "prefetch",
+                Some(&group_label(&config)),
+                &text,
+                &ids,
+            ) {
+                eprintln!("warning: could not write the audit entry: {audit}");
+            }
+            return Err(err);
+        }
+    };
+    report.save(&out, &mut journal)?;
+    let failures = report.failures().count();
+    let result_text = if failures == 0 {
+        format!("ok: {} users", report.outcomes.len())
+    } else {
+        format!(
+            "{failures} of {} users failed: {}",
+            report.outcomes.len(),
+            report
+                .failures()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    };
+    journal
+        .audit(
+            &operator,
+            "prefetch",
+            Some(&group_label(&config)),
+            &result_text,
+            &report.failure_request_ids(),
+        )
+        .context("writing the audit entry")?;
+    print_summary(&report, &config, &out);
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn progress_bar() -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(None, target);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message("signing in and listing the group's members...");
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("{bar:40} {pos}/{len} users  {elapsed} elapsed, ~{eta} left")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+/// Who ran the command, for the audit log.
+fn operator() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
+fn group_label(config: &Config) -> String {
+    match &config.group {
+        GroupRef::Name(name) => format!("group {name:?}"),
+        GroupRef::Id(id) => format!("group {id}"),
+    }
+}
+
+fn print_summary(report: &PrefetchReport, config: &Config, out: &Path) {
+    let fetched = report.fetched().count();
+    let failures: Vec<_> = report.failures().collect();
+    println!(
+        "Group {:?} ({}), {}:",
+        report.group.display_name.as_deref().unwrap_or(""),
+        report.group.id,
+        if report.transitive {
+            "members including nested groups"
+        } else {
+            "direct members"
+        }
+    );
+    println!("  users:                     {}", report.outcomes.len());
+    println!("  non-users/guests skipped:  {}", report.skipped.len());
+    for m in &report.skipped {
+        println!("    - {}", describe_skipped(m));
+    }
+    println!("  creation options fetched:  {fetched}");
+    if config.delete_existing_credentials {
+        let (ids, users) = report.fetched().fold((0, 0), |(ids, users), f| {
+            let n = f.existing_method_ids.len();
+            (ids + n, users + usize::from(n > 0))
+        });
+        println!(
+            "  existing FIDO2 methods:    {ids} on {users} users, recorded (not deleted): each is \
+             deleted only after that user's new key is registered"
+        );
+    }
+    println!("  failures:                  {}", failures.len());
+    for f in &failures {
+        println!("    - {f}");
+    }
+    println!(
+        "Wrote {} ({fetched} rows) and the journal queue in {}.",
+        out.display(),
+        config.journal_path.display()
+    );
+}

@@ -1,0 +1,739 @@
+//! The engine loop: commands in, events out, one thread that owns the key state and the
+//! queue, jobs on threads of their own, Graph work on a tokio runtime.
+//!
+//! The loop blocks on its inbox (commands, key watcher reports, finished jobs): idle costs
+//! nothing. Every event is followed by the `wake` callback so a GUI can repaint.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use ctap::CancelToken;
+use graph::GraphClient;
+
+use super::api::{Command, Event, Issued, JobId, OperatorError, Step};
+use super::job::{start_fresh, FreshOptions, Job, JobInput, JobResult};
+use super::key_source::{self, KeyEvent, KeySource, PresentKey};
+use super::steps::Shared;
+use super::{options, policy_check, recovery};
+use crate::config::Config;
+use crate::report::keys_registered::KeysRegisteredFile;
+use crate::store::{EnrollmentState, Journal, QueuedUser};
+
+/// How many people after the current one get their options refreshed in the background.
+pub const PREFETCH_AHEAD: usize = 3;
+
+/// Sends events and wakes the UI.
+#[derive(Clone)]
+pub struct Emitter {
+    tx: Sender<Event>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Emitter {
+    /// Sends one event, then wakes the receiver.
+    pub fn emit(&self, event: Event) {
+        let _ = self.tx.send(event);
+        (self.wake)();
+    }
+}
+
+/// What the engine is started with.
+pub struct EngineSetup {
+    /// The configuration (PIN mode, hardening, deletion, timeouts).
+    pub config: Config,
+    /// Graph client for the tenant (`tenant::connect`).
+    pub graph: GraphClient,
+    /// The journal (usually `config.journal_path`).
+    pub journal_path: PathBuf,
+    /// keysRegistered.csv to append to.
+    pub keys_registered: PathBuf,
+    /// Operator name for the audit log.
+    pub operator: String,
+    /// Where keys come from.
+    pub key_source: KeySource,
+    /// Called after every event (egui: `ctx.request_repaint()`).
+    pub wake: Arc<dyn Fn() + Send + Sync>,
+}
+
+/// The running engine: send commands, receive events.
+pub struct EngineHandle {
+    tx: Sender<Msg>,
+    events: Receiver<Event>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EngineHandle {
+    /// Sends a command (never blocks).
+    pub fn send(&self, command: Command) {
+        let _ = self.tx.send(Msg::Cmd(command));
+    }
+    /// The next event, if one is waiting.
+    pub fn try_recv(&self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+    /// The next event, waiting up to `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
+        self.events.recv_timeout(timeout).ok()
+    }
+    /// The next event; `None` once the engine has stopped.
+    pub fn recv(&self) -> Option<Event> {
+        self.events.recv().ok()
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Msg::Cmd(Command::Shutdown));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+enum Msg {
+    Cmd(Command),
+    Key(KeyEvent),
+    /// A job no longer needs its key (registration continues in the background).
+    Released(JobId, String),
+    JobDone(JobResult),
+}
+
+fn key_msg(e: KeyEvent) -> Msg {
+    Msg::Key(e)
+}
+
+/// The engine.
+pub struct Engine;
+
+impl Engine {
+    /// Opens the journal, finishes what a previous run left unfinished (`Event::Recovered`),
+    /// runs the start-up checks and starts the loop.
+    pub fn start(setup: EngineSetup) -> Result<EngineHandle> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("engine-graph")
+            .enable_all()
+            .build()
+            .context("starting the engine's runtime")?;
+        let journal = Journal::open(&setup.journal_path)
+            .with_context(|| format!("opening the journal {}", setup.journal_path.display()))?;
+        let (tx, inbox) = mpsc::channel();
+        let (etx, events) = mpsc::channel();
+        let emitter = Emitter {
+            tx: etx,
+            wake: setup.wake,
+        };
+        let shared = Arc::new(Shared {
+            config: setup.config,
+            graph: setup.graph,
+            rt: rt.handle().clone(),
+            journal_path: setup.journal_path,
+            csv: KeysRegisteredFile::new(setup.keys_registered),
+            csv_lock: Mutex::new(()),
+            operator: Mutex::new(setup.operator.clone()),
+        });
+        let busy = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let watcher = match &setup.key_source {
+            KeySource::Device(spec) => Some(
+                key_source::spawn_watcher(
+                    spec.clone(),
+                    tx.clone(),
+                    key_msg,
+                    Arc::clone(&busy),
+                    Arc::clone(&stop),
+                )
+                .context("starting the key watcher")?,
+            ),
+            KeySource::Soft => None,
+        };
+        let mut core = Core {
+            shared,
+            emitter,
+            journal,
+            tx: tx.clone(),
+            busy,
+            next_job: 1,
+            waiting: None,
+            key: None,
+            refused: None,
+            last_identity: None,
+            running: None,
+            jobs: HashMap::new(),
+            refreshing: Arc::new(Mutex::new(HashSet::new())),
+            policy: None,
+            default_operator: setup.operator,
+            live: 0,
+        };
+        let thread = std::thread::Builder::new()
+            .name("engine".into())
+            .spawn(move || {
+                core.start_up();
+                core.run(&inbox);
+                stop.store(true, Ordering::SeqCst);
+                if let Some(w) = watcher {
+                    w.thread().unpark();
+                    let _ = w.join();
+                }
+                // Background refreshes finish or are dropped with the runtime.
+                rt.shutdown_timeout(Duration::from_secs(5));
+            })
+            .context("starting the engine thread")?;
+        Ok(EngineHandle {
+            tx,
+            events,
+            thread: Some(thread),
+        })
+    }
+}
+
+struct Running {
+    id: JobId,
+    input: Sender<JobInput>,
+    cancel: CancelToken,
+}
+
+struct Core {
+    shared: Arc<Shared>,
+    emitter: Emitter,
+    journal: Journal,
+    tx: Sender<Msg>,
+    busy: Arc<AtomicBool>,
+    next_job: u64,
+    /// The person waiting for a key, with their fresh options if being fetched.
+    waiting: Option<(JobId, QueuedUser, Option<FreshOptions>)>,
+    /// A key that is in and not yet used.
+    key: Option<PresentKey>,
+    /// The key last refused (kept so it can be reset and issued).
+    refused: Option<PresentKey>,
+    /// The key last issued (or tried): a new person needs a different one.
+    last_identity: Option<String>,
+    running: Option<Running>,
+    /// Who each job was for (Retry).
+    jobs: HashMap<JobId, String>,
+    refreshing: Arc<Mutex<HashSet<String>>>,
+    policy: Option<graph::Fido2Policy>,
+    /// The operator named at start (audit entries when nobody is signed in).
+    default_operator: String,
+    /// Jobs whose thread has not ended (the running one and background registrations).
+    live: usize,
+}
+
+impl Core {
+    fn emit(&self, e: Event) {
+        self.emitter.emit(e);
+    }
+
+    fn problem(&self, code: &str, message: String, remedy: &str) {
+        self.emit(Event::Problem(OperatorError {
+            code: code.into(),
+            message,
+            remedy: remedy.into(),
+            request_id: None,
+            retry_possible: false,
+        }));
+    }
+
+    fn start_up(&mut self) {
+        let recovered = recovery::recover(&self.shared, &mut self.journal);
+        self.emit(Event::Recovered(recovered));
+        let (checks, policy) = policy_check::run(&self.shared);
+        self.policy = policy;
+        self.emit(Event::StartupChecks(checks));
+        self.send_queue();
+    }
+
+    fn send_queue(&self) {
+        match super::queue_view::people(&self.journal) {
+            Ok(people) => self.emit(Event::Queue(people)),
+            Err(e) => self.problem("journal", e.to_string(), "check the journal file"),
+        }
+    }
+
+    fn run(&mut self, inbox: &Receiver<Msg>) {
+        while let Ok(msg) = inbox.recv() {
+            match msg {
+                Msg::Cmd(Command::Shutdown) => {
+                    if let Some(r) = &self.running {
+                        r.cancel.cancel();
+                        let _ = r.input.send(JobInput::Cancel);
+                    }
+                    // Let every job (background registrations too) record what it did.
+                    while self.live > 0 {
+                        match inbox.recv() {
+                            Ok(Msg::JobDone(_)) => self.live -= 1,
+                            Ok(_) => {}
+                            Err(_) => break,
+                        }
+                    }
+                    return;
+                }
+                Msg::Cmd(c) => self.command(c),
+                Msg::Key(KeyEvent::Present(k)) => self.key_present(*k),
+                Msg::Key(KeyEvent::Removed) => {
+                    self.key = None;
+                    self.refused = None;
+                    self.emit(Event::KeyRemoved);
+                }
+                Msg::Released(id, identity) => self.release_device(id, identity),
+                Msg::JobDone(r) => {
+                    self.live = self.live.saturating_sub(1);
+                    self.release_device(r.id, r.identity);
+                    tracing::debug!(job = r.id.0, "job done");
+                    self.send_queue();
+                }
+            }
+        }
+    }
+
+    /// Factory-resets the inserted key (re-issue of a returned key) on a thread of its own;
+    /// the key must have been plugged in within the last seconds and is touched.
+    fn reset_key(&mut self) {
+        if self.running.is_some() {
+            self.problem(
+                "busy",
+                "a key is being enrolled".into(),
+                "wait until it is finished",
+            );
+            return;
+        }
+        let Some(mut key) = self.key.take().or_else(|| self.refused.take()) else {
+            self.problem(
+                "no-key",
+                "no key to reset: insert the returned key (a key just issued is not reset here)"
+                    .into(),
+                "insert the key, then reset within 10 seconds",
+            );
+            return;
+        };
+        if self.last_identity.as_deref() == Some(key.identity.as_str()) {
+            self.last_identity = None;
+        }
+        let events = self.emitter.clone();
+        let back = self.tx.clone();
+        let operator = self.shared.operator();
+        let journal_path = self.shared.journal_path.clone();
+        let name = key
+            .summary
+            .serial
+            .clone()
+            .unwrap_or_else(|| key.summary.model.clone());
+        let spawned = std::thread::Builder::new()
+            .name("key-reset".into())
+            .spawn(move || {
+                let touch = |s: ctap::KeepaliveStatus| {
+                    if s == ctap::KeepaliveStatus::UpNeeded {
+                        events.emit(Event::TouchNeeded { job: JobId(0) });
+                    }
+                };
+                let result = ctap::authenticator::Authenticator::new(&mut *key.channel)
+                    .reset(&touch, &CancelToken::new());
+                let text = match &result {
+                    Ok(()) => "ok".to_owned(),
+                    Err(e) => e.to_string(),
+                };
+                if let Ok(j) = Journal::open(&journal_path) {
+                    let _ = j.audit(&operator, "reset-key", Some(&name), &text, &[]);
+                }
+                match result {
+                    Ok(()) => {
+                        events.emit(Event::KeyReset);
+                        // Back to the engine as the factory-fresh key it now is.
+                        if let Ok(summary) = crate::keys::inspect(&key.desc, &mut *key.channel) {
+                            key.summary = summary;
+                            let _ = back.send(Msg::Key(KeyEvent::Present(Box::new(key))));
+                        }
+                    }
+                    Err(e) => events.emit(Event::Problem(super::errors::operator_error(
+                        &super::errors::JobError::Ctap(e),
+                    ))),
+                }
+            });
+        if let Err(e) = spawned {
+            self.problem("thread", e.to_string(), "restart the station");
+        }
+    }
+
+    /// The job's key is free: the next person's key may start.
+    fn release_device(&mut self, id: JobId, identity: String) {
+        if self.running.as_ref().is_some_and(|r| r.id == id) {
+            self.running = None;
+            self.last_identity = Some(identity);
+            self.busy.store(false, Ordering::SeqCst);
+            self.try_start();
+        }
+    }
+
+    fn command(&mut self, c: Command) {
+        match c {
+            Command::RefreshQueue => self.send_queue(),
+            Command::Enroll { user_id } => {
+                let id = JobId(self.next_job);
+                self.next_job += 1;
+                self.enroll(id, &user_id);
+            }
+            Command::Retry { job } => {
+                if let Some(user) = self.jobs.get(&job).cloned() {
+                    self.enroll(job, &user);
+                }
+            }
+            Command::ProvidePin { job, pin } => match &self.running {
+                Some(r) if r.id == job => {
+                    let _ = r.input.send(JobInput::Pin(pin));
+                }
+                _ => self.problem(
+                    "no-such-job",
+                    format!("job {} is not waiting for a PIN", job.0),
+                    "none",
+                ),
+            },
+            Command::Cancel { job } => {
+                if let Some(r) = self.running.as_ref().filter(|r| r.id == job) {
+                    r.cancel.cancel();
+                    let _ = r.input.send(JobInput::Cancel);
+                } else if self.waiting.as_ref().is_some_and(|(id, _, _)| *id == job) {
+                    self.waiting = None;
+                    self.emit(Event::Failed {
+                        job,
+                        error: OperatorError {
+                            code: "cancelled".into(),
+                            message: "cancelled before a key was inserted".into(),
+                            remedy: "start again when ready".into(),
+                            request_id: None,
+                            retry_possible: true,
+                        },
+                    });
+                }
+            }
+            Command::PinDelivered { job } => {
+                let _ = self.journal.audit(
+                    &self.shared.operator(),
+                    "pin-delivered",
+                    self.jobs.get(&job).map(String::as_str),
+                    "ok",
+                    &[],
+                );
+            }
+            Command::InsertSoftKey => match key_source::soft_key() {
+                Ok(k) => self.key_present(k),
+                Err(e) => self.problem("soft-key", format!("{e:#}"), "restart the demo"),
+            },
+            Command::RemoveSoftKey => {
+                self.key = None;
+                self.last_identity = None;
+                self.emit(Event::KeyRemoved);
+            }
+            Command::ResetKey => self.reset_key(),
+            Command::OperatorSignedIn { operator } => {
+                if let Ok(mut o) = self.shared.operator.lock() {
+                    *o = operator;
+                }
+            }
+            Command::OperatorSignedOut => {
+                if let Ok(mut o) = self.shared.operator.lock() {
+                    o.clone_from(&self.default_operator);
+                }
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    fn enroll(&mut self, id: JobId, user_id: &str) {
+        if self.waiting.is_some() {
+            self.problem(
+                "busy",
+                "another person is already waiting for a key".into(),
+                "cancel that first",
+            );
+            return;
+        }
+        let user = match self.journal.queued_user(user_id) {
+            Ok(Some(u)) => u,
+            Ok(None) => {
+                self.emit(Event::Failed {
+                    job: id,
+                    error: OperatorError {
+                        code: "unknown-user".into(),
+                        message: format!("{user_id} is not in the queue"),
+                        remedy: "run prefetch (or give the CSV with --in) first".into(),
+                        request_id: None,
+                        retry_possible: false,
+                    },
+                });
+                return;
+            }
+            Err(e) => {
+                self.problem("journal", e.to_string(), "check the journal file");
+                return;
+            }
+        };
+        self.jobs.insert(id, user.user_id.clone());
+        if !self.settle_earlier(id, &user) {
+            return;
+        }
+        self.emit(Event::Progress {
+            job: id,
+            user_id: user.user_id.clone(),
+            step: Step::WaitingForKey,
+        });
+        self.prefetch_ahead(&user);
+        // Fetched while the operator inserts the key.
+        let fresh = start_fresh(&self.shared, &user);
+        self.waiting = Some((id, user, fresh));
+        self.try_start();
+    }
+
+    /// An earlier enrollment of this person left open (e.g. Graph unreachable after the POST)
+    /// is settled first: never a second passkey while the first may be registered. Returns
+    /// whether a new enrollment may start.
+    fn settle_earlier(&mut self, id: JobId, user: &QueuedUser) -> bool {
+        let open = self
+            .journal
+            .enrollments_of(&user.user_id)
+            .map(|es| es.iter().any(|e| !e.state.is_terminal()))
+            .unwrap_or(false);
+        if !open {
+            return true;
+        }
+        let settled = recovery::recover_user(&self.shared, &mut self.journal, &user.user_id);
+        self.emit(Event::Recovered(settled.clone()));
+        let latest = self
+            .journal
+            .enrollments_of(&user.user_id)
+            .ok()
+            .and_then(|mut es| es.pop());
+        match latest {
+            Some(e) if e.state == EnrollmentState::Recorded => {
+                self.emit(Event::Finished {
+                    job: id,
+                    issued: Issued {
+                        upn: e.upn,
+                        method_id: e.method_id.unwrap_or_default(),
+                        serial: e.serial,
+                        pin: None,
+                    },
+                });
+                false
+            }
+            Some(e) if !e.state.is_terminal() => {
+                let why = settled
+                    .last()
+                    .map(|u| u.resolution.clone())
+                    .unwrap_or_default();
+                self.emit(Event::Failed {
+                    job: id,
+                    error: OperatorError {
+                        code: "recovery-pending".into(),
+                        message: format!("an earlier enrollment of {} is unsettled: {why}", e.upn),
+                        remedy: "retry when Microsoft Graph is reachable".into(),
+                        request_id: None,
+                        retry_possible: true,
+                    },
+                });
+                false
+            }
+            _ => true,
+        }
+    }
+
+    fn key_present(&mut self, key: PresentKey) {
+        if self.last_identity.as_deref() == Some(key.identity.as_str()) {
+            // The key just issued (or tried) is still in: "remove the key".
+            self.key = None;
+            return;
+        }
+        self.emit(Event::KeyInserted(key.summary.clone()));
+        self.key = Some(key);
+        self.try_start();
+    }
+
+    /// Starts the waiting person's job when a new key is in and no job holds the device.
+    fn try_start(&mut self) {
+        if self.running.is_some() || self.waiting.is_none() {
+            return;
+        }
+        let Some(key) = self.key.take() else {
+            return;
+        };
+        if self.last_identity.as_deref() == Some(key.identity.as_str()) {
+            return;
+        }
+        if let Some(why) = self.refusal(&key) {
+            self.last_identity = Some(key.identity.clone());
+            let name = key.summary.serial.as_deref().map_or_else(
+                || key.summary.model.clone(),
+                |s| format!("{} serial {s}", key.summary.model),
+            );
+            let _ = self.journal.audit(
+                &self.shared.operator(),
+                "refuse-key",
+                Some(&name),
+                &why,
+                &[],
+            );
+            self.emit(Event::Problem(OperatorError {
+                code: "key-refused".into(),
+                message: format!("key {name} ({}) refused: {why}", key.desc.address),
+                remedy: "remove it and insert another key".into(),
+                request_id: None,
+                retry_possible: false,
+            }));
+            // Kept: the operator may reset it (a returned key) and issue it then.
+            self.refused = Some(key);
+            return;
+        }
+        let Some((id, user, fresh)) = self.waiting.take() else {
+            return;
+        };
+        self.start_job(id, user, key, fresh);
+    }
+
+    /// Why this key may not be issued: unsuitable model, already issued by this station,
+    /// or not allowed by the tenant's FIDO2 key restrictions. Checked before anything is
+    /// written to the key.
+    fn refusal(&self, key: &PresentKey) -> Option<String> {
+        if let Some(why) = key.summary.refusal() {
+            return Some(why);
+        }
+        // A returned key that was factory-reset (no PIN) may be issued again.
+        let reset = key.summary.pin == crate::keys::PinState::NotSet;
+        if let Some(serial) = key.summary.serial.as_ref().filter(|_| !reset) {
+            if let Ok(all) = self.journal.enrollments() {
+                if let Some(e) = all.iter().find(|e| {
+                    e.serial.as_deref() == Some(serial.as_str())
+                        && e.state == EnrollmentState::Recorded
+                }) {
+                    return Some(format!(
+                        "this key was already issued to {} (method {}); reset it to issue it again",
+                        e.upn,
+                        e.method_id.as_deref().unwrap_or("?")
+                    ));
+                }
+            }
+        }
+        self.policy
+            .as_ref()
+            .and_then(|p| policy_check::aaguid_refusal(p, &key.summary.aaguid))
+    }
+
+    fn start_job(
+        &mut self,
+        id: JobId,
+        user: QueuedUser,
+        key: PresentKey,
+        fresh: Option<FreshOptions>,
+    ) {
+        self.busy.store(true, Ordering::SeqCst);
+        let (input_tx, input) = mpsc::channel();
+        let cancel = CancelToken::new();
+        let job = Job {
+            id,
+            user,
+            key,
+            shared: Arc::clone(&self.shared),
+            events: self.emitter.clone(),
+            input,
+            cancel: cancel.clone(),
+            fresh,
+            release: None,
+        };
+        let released = self.tx.clone();
+        let identity = job.key.identity.clone();
+        let job = Job {
+            release: Some(Box::new(move || {
+                let _ = released.send(Msg::Released(id, identity));
+            })),
+            ..job
+        };
+        let done = self.tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("job-{}", id.0))
+            .spawn(move || {
+                let result = job.run();
+                let _ = done.send(Msg::JobDone(result));
+            });
+        match spawned {
+            Ok(_) => {
+                self.live += 1;
+                self.running = Some(Running {
+                    id,
+                    input: input_tx,
+                    cancel,
+                })
+            }
+            Err(e) => {
+                self.busy.store(false, Ordering::SeqCst);
+                self.problem("thread", e.to_string(), "restart the station");
+            }
+        }
+    }
+
+    /// Refreshes, in the background, the options of the next people in the queue whose
+    /// challenge would expire within the margin, so their keys never wait for Graph.
+    fn prefetch_ahead(&self, current: &QueuedUser) {
+        let Ok(queue) = self.journal.queue() else {
+            return;
+        };
+        let api = self.shared.graph.api_version();
+        let next = queue
+            .into_iter()
+            .skip_while(|q| q.user_id != current.user_id)
+            .skip(1)
+            .filter(|q| !self.is_recorded(&q.user_id))
+            .take(PREFETCH_AHEAD)
+            .filter(|q| {
+                // v1.0 challenges are fetched in the job itself (five minutes is too short
+                // to keep ahead of the desk).
+                api == graph::ApiVersion::Beta
+                    && options::needs_fresh(q, api, options::EXPIRY_MARGIN)
+            });
+        for q in next {
+            {
+                let mut set = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
+                if !set.insert(q.user_id.clone()) {
+                    continue;
+                }
+            }
+            let shared = Arc::clone(&self.shared);
+            let refreshing = Arc::clone(&self.refreshing);
+            self.shared.rt.spawn(async move {
+                let result = options::refresh(
+                    &shared.graph,
+                    &q,
+                    shared.config.challenge_timeout_minutes,
+                )
+                .await;
+                match result {
+                    Ok(fresh) => {
+                        let path = shared.journal_path.clone();
+                        let saved = tokio::task::spawn_blocking(move || {
+                            Journal::open(&path).and_then(|mut j| j.upsert_queue(&[fresh]))
+                        })
+                        .await;
+                        if let Ok(Err(e)) = saved {
+                            tracing::warn!(error = %e, "saving refreshed options");
+                        }
+                    }
+                    Err(e) => tracing::warn!(upn = %q.upn, error = %e, "background options refresh failed"),
+                }
+                refreshing
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&q.user_id);
+            });
+        }
+    }
+
+    fn is_recorded(&self, user_id: &str) -> bool {
+        self.journal
+            .enrollments_of(user_id)
+            .map(|es| es.iter().any(|e| e.state == EnrollmentState::Recorded))
+            .unwrap_or(false)
+    }
+}

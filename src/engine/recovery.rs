@@ -1,0 +1,280 @@
+//! On start: every enrollment a previous run left unfinished is finished where that needs no
+//! key (register a stored attestation while its challenge is valid, look the method up after
+//! an ambiguous POST, delete older methods, record), or failed with what the operator must do.
+//! A random PIN committed to the journal is never dropped here.
+
+use graph::RegisterRequest;
+
+use super::api::Unfinished;
+use super::steps::{self, Shared};
+use crate::store::{Enrollment, EnrollmentState, Journal, PinSource, QueuedUser};
+
+/// How one unfinished enrollment ended up.
+enum Outcome {
+    /// Finished (what was done).
+    Done(String),
+    /// Needs the key or the operator: marked failed with what to do.
+    Failed(String),
+    /// Could not be settled now (Graph unreachable): left as it is, tried again later.
+    Pending(String),
+}
+
+/// Finishes or marks every unfinished enrollment; returns what was done, for the operator.
+pub fn recover(shared: &Shared, journal: &mut Journal) -> Vec<Unfinished> {
+    match journal.unfinished_enrollments() {
+        Ok(list) => settle(shared, journal, list),
+        Err(e) => vec![Unfinished {
+            enrollment_id: 0,
+            upn: String::new(),
+            state: "unknown".into(),
+            resolution: format!("the journal could not be read: {e}"),
+        }],
+    }
+}
+
+/// The same for one person's unfinished enrollments (before they are enrolled again).
+pub fn recover_user(shared: &Shared, journal: &mut Journal, user_id: &str) -> Vec<Unfinished> {
+    match journal.enrollments_of(user_id) {
+        Ok(list) => {
+            let open = list
+                .into_iter()
+                .filter(|e| !e.state.is_terminal())
+                .collect();
+            settle(shared, journal, open)
+        }
+        Err(e) => vec![Unfinished {
+            enrollment_id: 0,
+            upn: user_id.to_owned(),
+            state: "unknown".into(),
+            resolution: format!("the journal could not be read: {e}"),
+        }],
+    }
+}
+
+fn settle(shared: &Shared, journal: &mut Journal, list: Vec<Enrollment>) -> Vec<Unfinished> {
+    list.into_iter()
+        .map(|e| {
+            let resolution = match finish(shared, journal, &e) {
+                Outcome::Done(done) => done,
+                Outcome::Failed(todo) => {
+                    let _ = journal.failed(e.id, &todo);
+                    todo
+                }
+                Outcome::Pending(why) => {
+                    let _ = journal.note_error(e.id, &why);
+                    why
+                }
+            };
+            let _ = journal.audit(
+                &shared.operator(),
+                "recover",
+                Some(&e.upn),
+                &resolution,
+                &[],
+            );
+            Unfinished {
+                enrollment_id: e.id,
+                upn: e.upn.clone(),
+                state: e.state.as_str().to_owned(),
+                resolution,
+            }
+        })
+        .collect()
+}
+
+fn key_name(e: &Enrollment) -> String {
+    match &e.serial {
+        Some(s) => format!("key serial {s}"),
+        None => "the key".to_owned(),
+    }
+}
+
+fn retry_hint(e: &Enrollment) -> String {
+    format!(
+        "re-insert {} and run `passkey-kiosk enroll --retry-failed --user {}`",
+        key_name(e),
+        e.upn
+    )
+}
+
+fn finish(shared: &Shared, journal: &mut Journal, e: &Enrollment) -> Outcome {
+    let pin_note = if e.pin.is_some() {
+        " Its random PIN is kept in the journal and opens the key."
+    } else {
+        ""
+    };
+    match e.state {
+        EnrollmentState::KeyReady => Outcome::Failed(format!(
+            "interrupted before anything was written to {}: enroll {} again",
+            key_name(e),
+            e.upn
+        )),
+        EnrollmentState::PinCommitted => Outcome::Failed(format!(
+            "interrupted while setting the PIN of {} (the PIN may or may not be set).{pin_note} To finish: {}",
+            key_name(e),
+            retry_hint(e)
+        )),
+        EnrollmentState::PinSet => Outcome::Failed(format!(
+            "interrupted after the PIN of {} was set, before the passkey was created.{pin_note} To finish: {}",
+            key_name(e),
+            retry_hint(e)
+        )),
+        EnrollmentState::CredentialCreated | EnrollmentState::Registering => {
+            register_stored(shared, journal, e, pin_note)
+        }
+        EnrollmentState::Registered | EnrollmentState::Hardened => match e.method_id.clone() {
+            Some(method) => complete(shared, journal, e, &method, String::new()),
+            None => Outcome::Failed("registered without a method id".into()),
+        },
+        EnrollmentState::Recorded | EnrollmentState::Failed => {
+            Outcome::Done("nothing to do".into())
+        }
+    }
+}
+
+fn queued(journal: &Journal, e: &Enrollment) -> Option<QueuedUser> {
+    journal.queued_user(&e.user_id).ok().flatten()
+}
+
+/// Graph could not be asked: the enrollment stays as it is and is looked at again on the
+/// next start, or when the person is enrolled again (never a second passkey meanwhile).
+fn pending(e: &Enrollment, what: &str, err: impl std::fmt::Display) -> Outcome {
+    Outcome::Pending(format!(
+        "{what}: {err}. Left as it is: the station checks again at its next start or when {} is enrolled again",
+        e.upn
+    ))
+}
+
+fn register_stored(
+    shared: &Shared,
+    journal: &mut Journal,
+    e: &Enrollment,
+    pin_note: &str,
+) -> Outcome {
+    let (Some(cred), Some(cdj), Some(att)) = (
+        e.credential_id.as_deref(),
+        e.client_data_json.as_deref(),
+        e.attestation_object.as_deref(),
+    ) else {
+        return Outcome::Failed(format!(
+            "the stored attestation is incomplete.{pin_note} To finish: {}",
+            retry_hint(e)
+        ));
+    };
+    let user = queued(journal, e).unwrap_or_else(|| QueuedUser {
+        user_id: e.user_id.clone(),
+        upn: e.upn.clone(),
+        display_name: String::new(),
+        user_handle: String::new(),
+        challenge: String::new(),
+        challenge_expiry: String::new(),
+        rp_id: String::new(),
+        creation_options: serde_json::Value::Null,
+        existing_method_ids: Vec::new(),
+        fetched_at: 0,
+    });
+    if e.state == EnrollmentState::Registering {
+        // The POST may have landed: look before anything else.
+        match shared
+            .rt
+            .block_on(shared.graph.find_registered_method(&e.user_id, cred))
+        {
+            Ok(Some(m)) => {
+                if let Err(err) = journal.registered(e.id, &m.id) {
+                    return pending(e, "the journal could not be written", err);
+                }
+                let done = format!(
+                    "the interrupted registration had reached Graph (method {}); ",
+                    m.id
+                );
+                return complete(shared, journal, e, &m.id, done);
+            }
+            Ok(None) => {}
+            Err(err) => {
+                return pending(
+                    e,
+                    "could not check whether the registration reached Graph",
+                    err,
+                )
+            }
+        }
+    }
+    // The stored attestation answers the challenge in its clientDataJSON: only that one,
+    // and only while it is valid.
+    let challenge_matches = std::str::from_utf8(cdj)
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+        .and_then(|v| {
+            v.get("challenge")
+                .and_then(|c| c.as_str())
+                .map(str::to_owned)
+        })
+        .is_some_and(|c| c == user.challenge);
+    if !challenge_matches || !super::options::challenge_still_valid(&user) {
+        return Outcome::Failed(format!(
+            "the passkey created on {} was never registered and its challenge is no longer valid.{pin_note} To finish: {} (a new passkey is created)",
+            key_name(e),
+            retry_hint(e)
+        ));
+    }
+    let request = RegisterRequest {
+        display_name: steps::display_name(e.serial.as_deref(), "Security key"),
+        credential_id: cred.to_vec(),
+        client_data_json: cdj.to_vec(),
+        attestation_object: att.to_vec(),
+        client_extension_results: steps::extension_results(&user, att),
+    };
+    match steps::register(shared, journal, e.id, &user, &request) {
+        Ok(method) => {
+            let done = format!("registered the stored passkey (method {method}); ");
+            complete(shared, journal, e, &method, done)
+        }
+        Err(err) if steps::outcome_open(&err) => {
+            pending(e, "registering the stored passkey did not finish", err)
+        }
+        Err(err) => Outcome::Failed(format!(
+            "registering the stored passkey failed: {err}.{pin_note} To finish: {}",
+            retry_hint(e)
+        )),
+    }
+}
+
+/// Older methods removed and the record written; the PIN policy needs the key, so it is
+/// left for the operator when it was due.
+fn complete(
+    shared: &Shared,
+    journal: &mut Journal,
+    e: &Enrollment,
+    method: &str,
+    done: String,
+) -> Outcome {
+    if let Some(user) = queued(journal, e) {
+        for w in steps::remove_old_methods(shared, journal, &user, method) {
+            tracing::warn!("{w}");
+        }
+    }
+    let pin = (e.pin_source == Some(PinSource::Random))
+        .then_some(e.pin.as_ref())
+        .flatten();
+    if let Err(err) = steps::record(
+        shared,
+        journal,
+        e.id,
+        &e.upn,
+        method,
+        e.serial.as_deref(),
+        pin,
+    ) {
+        return pending(e, "the record could not be written", err);
+    }
+    let hardening_due = shared.config.use_ctap21_features && e.state != EnrollmentState::Hardened;
+    Outcome::Done(if hardening_due {
+        format!(
+            "{done}recorded in {}. The PIN policy (minimum length, forced change) was not applied: apply it with `passkey-kiosk key min-pin-length` on {}",
+            shared.csv.path().display(),
+            key_name(e)
+        )
+    } else {
+        format!("{done}recorded in {}", shared.csv.path().display())
+    })
+}

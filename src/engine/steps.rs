@@ -1,0 +1,244 @@
+//! Workflow steps that do not need the key, shared by a live job and by recovery after a
+//! crash: registering a stored attestation, deleting the person's older methods, recording.
+
+use std::sync::Mutex;
+
+use graph::{GraphClient, RegisterRequest};
+use zeroize::Zeroizing;
+
+use super::crash;
+use super::errors::JobError;
+use super::options;
+use crate::config::Config;
+use crate::report::keys_registered::{KeyRow, KeysRegisteredFile};
+use crate::store::{Journal, QueuedUser};
+
+/// What every job and the recovery pass share.
+pub struct Shared {
+    /// The validated configuration.
+    pub config: Config,
+    /// Graph (clones share token and limits).
+    pub graph: GraphClient,
+    /// The engine's runtime, for Graph calls from device threads.
+    pub rt: tokio::runtime::Handle,
+    /// The journal file (each thread opens its own connection).
+    pub journal_path: std::path::PathBuf,
+    /// keysRegistered.csv.
+    pub csv: KeysRegisteredFile,
+    /// Serialises appends to keysRegistered.csv.
+    pub csv_lock: Mutex<()>,
+    /// Operator name for the audit log (changes when operators sign in and out).
+    pub operator: Mutex<String>,
+}
+
+impl Shared {
+    /// The operator now at the station.
+    pub fn operator(&self) -> String {
+        self.operator
+            .lock()
+            .map(|o| o.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+}
+
+/// `Serial: {serial} {YYYY-MM-DD}` as the proof of concept named methods, or the model when
+/// the key reports no serial (Graph truncates to 30 characters; so does the client).
+pub fn display_name(serial: Option<&str>, model: &str) -> String {
+    let date = time::OffsetDateTime::now_utc().date();
+    match serial {
+        Some(s) => format!("Serial: {s} {date}"),
+        None => format!("{model} {date}"),
+    }
+}
+
+/// Whether a registration error leaves the outcome open (Graph may hold the method): the
+/// enrollment then stays `registering`, to be looked up before anything else is tried.
+pub fn outcome_open(e: &JobError) -> bool {
+    matches!(e, JobError::Graph(g) if g.is_transient() || matches!(g, graph::Error::RegistrationOutcomeUnknown { .. }))
+}
+
+/// Whether Graph refused the POST because of the challenge (expired, consumed, unknown).
+pub fn challenge_rejected(e: &graph::Error) -> bool {
+    matches!(e, graph::Error::Graph(g) if g.status == 400 && g.message.to_ascii_lowercase().contains("challenge"))
+}
+
+/// clientExtensionResults for a stored attestation (recovery has no live registration):
+/// `hmacCreateSecret` when the options asked for it, as the key's authData says.
+pub fn extension_results(user: &QueuedUser, attestation_object: &[u8]) -> serde_json::Value {
+    let requested = user
+        .creation_options
+        .pointer("/publicKey/extensions/hmacCreateSecret")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    if !requested {
+        return serde_json::json!({});
+    }
+    let created = ctap::cbor::from_slice(attestation_object)
+        .ok()
+        .and_then(|v| {
+            ctap::cbor::map_get_text(&v, "authData")
+                .and_then(|a| a.as_bytes())
+                .and_then(|b| ctap::commands::make_credential::AuthData::parse(b).ok())
+        })
+        .and_then(|a| a.extension("hmac-secret").and_then(|x| x.as_bool()))
+        .unwrap_or(false);
+    serde_json::json!({ "hmacCreateSecret": created })
+}
+
+/// POSTs the stored attestation of enrollment `id`, recognising our method after an
+/// ambiguous failure (never a blind re-post); commits `registering` before and the method
+/// id as soon as Graph answers.
+pub fn register(
+    shared: &Shared,
+    journal: &mut Journal,
+    id: i64,
+    user: &QueuedUser,
+    request: &RegisterRequest,
+) -> Result<String, JobError> {
+    journal.registering(id)?;
+    crash::point("registering");
+    let result = shared
+        .rt
+        .block_on(
+            shared
+                .graph
+                .register_fido2_method_safely(&user.user_id, request, || {
+                    options::challenge_still_valid(user)
+                }),
+        );
+    match result {
+        Ok(done) => {
+            crash::point("post_sent");
+            journal.registered(id, &done.method.id)?;
+            let note = if done.recovered {
+                "ok (answer lost; method found by listing)"
+            } else {
+                "ok"
+            };
+            let _ = journal.audit(&shared.operator(), "register", Some(&user.upn), note, &[]);
+            crash::point("registered");
+            Ok(done.method.id)
+        }
+        Err(e) => {
+            let rid: Vec<&str> = e.request_id().into_iter().collect();
+            let _ = journal.audit(
+                &shared.operator(),
+                "register",
+                Some(&user.upn),
+                &e.to_string(),
+                &rid,
+            );
+            Err(e.into())
+        }
+    }
+}
+
+/// Deletes the person's older FIDO2 methods (recorded by prefetch) now that the new one is
+/// registered. Returns warnings for the operator; a failure here leaves the new key valid.
+pub fn remove_old_methods(
+    shared: &Shared,
+    journal: &Journal,
+    user: &QueuedUser,
+    new_method_id: &str,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if !shared.config.delete_existing_credentials {
+        return warnings;
+    }
+    for old in user
+        .existing_method_ids
+        .iter()
+        .filter(|m| m.as_str() != new_method_id)
+    {
+        let result = shared
+            .rt
+            .block_on(shared.graph.delete_fido2_method(&user.user_id, old));
+        let (text, rid) = match &result {
+            Ok(outcome) => (format!("ok ({outcome:?}) {old}"), None),
+            Err(e) => {
+                warnings.push(format!(
+                    "could not delete the older method {old} of {}: {e}",
+                    user.upn
+                ));
+                (e.to_string(), e.request_id())
+            }
+        };
+        let rid: Vec<&str> = rid.into_iter().collect();
+        let _ = journal.audit(
+            &shared.operator(),
+            "delete-old-method",
+            Some(&user.upn),
+            &text,
+            &rid,
+        );
+    }
+    warnings
+}
+
+/// Whether keysRegistered.csv already has a row for this method (a crash between the row
+/// and the journal commit must not write it twice).
+fn csv_has_method(path: &std::path::Path, method_id: &str) -> bool {
+    let Ok(mut reader) = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_path(path)
+    else {
+        return false;
+    };
+    reader
+        .records()
+        .flatten()
+        .any(|r| r.get(1) == Some(method_id))
+}
+
+/// Appends the keysRegistered.csv row (once) and marks the enrollment recorded, purging a
+/// random PIN from the journal unless the config keeps it.
+pub fn record(
+    shared: &Shared,
+    journal: &mut Journal,
+    id: i64,
+    upn: &str,
+    method_id: &str,
+    serial: Option<&str>,
+    random_pin: Option<&Zeroizing<String>>,
+) -> Result<(), JobError> {
+    {
+        let _guard = shared.csv_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if !csv_has_method(shared.csv.path(), method_id) {
+            shared
+                .csv
+                .append(&KeyRow {
+                    upn: upn.to_owned(),
+                    method_id: method_id.to_owned(),
+                    serial: serial.unwrap_or("").to_owned(),
+                    pin: random_pin.cloned(),
+                })
+                .map_err(|e| {
+                    JobError::Other(
+                        anyhow::Error::new(e)
+                            .context(format!("appending to {}", shared.csv.path().display())),
+                    )
+                })?;
+        }
+    }
+    crash::point("csv_written");
+    let keep = shared.config.keep_pins_in_journal;
+    journal.recorded(id, keep)?;
+    if let (false, Some(serial)) = (keep, serial) {
+        journal.purge_older_pins_of_key(serial, id)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_fit_graph() {
+        let n = display_name(Some("12345678"), "YubiKey 5");
+        assert!(n.starts_with("Serial: 12345678 20"), "{n}");
+        assert!(n.chars().count() <= 30);
+        assert!(display_name(None, "Key").starts_with("Key 20"));
+    }
+}

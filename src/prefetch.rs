@@ -1,0 +1,327 @@
+//! Step 1 of the proof of concept as a library call: resolve the scope group, list its user
+//! members, and fetch each user's WebAuthn creation options (and, when older keys are to be
+//! replaced, record their existing FIDO2 method ids) concurrently through the Graph client's
+//! shared limit. The CLI (`passkey-kiosk prefetch`) prints and saves the result; the kiosk can
+//! call the same function for its queue.
+//!
+//! Existing methods are only RECORDED here, never deleted: deletion belongs after the user's new
+//! key is registered, so nobody is ever left without a key (the proof of concept deleted first).
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use graph::{CreationOptions, GraphClient, Group, SkipReason, SkippedMember, User};
+
+use crate::config::{Config, GroupRef};
+use crate::report::users_to_register::{self, UserRow};
+use crate::store::{now_unix, Journal, QueuedUser};
+
+/// What to prefetch (the relevant part of `configs.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefetchRequest {
+    /// Scope group, by name or id.
+    pub group: GroupRef,
+    /// `transitiveMembers` instead of `members`.
+    pub include_nested_groups: bool,
+    /// `challengeTimeoutInMinutes` asked of Graph.
+    pub challenge_timeout_minutes: u32,
+    /// List and record each user's existing FIDO2 method ids (deleteExistingUserFIDOCredentials).
+    pub record_existing_methods: bool,
+}
+
+impl PrefetchRequest {
+    /// The request a config describes.
+    pub fn from_config(config: &Config) -> Self {
+        PrefetchRequest {
+            group: config.group.clone(),
+            include_nested_groups: config.include_nested_groups,
+            challenge_timeout_minutes: config.challenge_timeout_minutes,
+            record_existing_methods: config.delete_existing_credentials,
+        }
+    }
+}
+
+/// A user whose creation options were fetched.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The member as Graph listed it.
+    pub user: User,
+    /// Graph's creation options, whole.
+    pub options: CreationOptions,
+    /// Method ids the user had before (empty unless `record_existing_methods`).
+    pub existing_method_ids: Vec<String>,
+    /// When the options arrived (Unix seconds).
+    pub fetched_at: i64,
+}
+
+/// A user for whom prefetch failed; the others are unaffected.
+#[derive(Debug)]
+pub struct Failure {
+    /// The member as Graph listed it.
+    pub user: User,
+    /// What was being done.
+    pub step: &'static str,
+    /// Why (its text carries Graph's request-id when there was an answer).
+    pub error: graph::Error,
+}
+
+impl Failure {
+    /// Graph's request-id of the failed answer, if any.
+    pub fn request_id(&self) -> Option<&str> {
+        self.error.request_id()
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: {}", upn(&self.user), self.step, self.error)
+    }
+}
+
+/// One member user's result.
+#[derive(Debug)]
+pub enum UserOutcome {
+    /// Options fetched.
+    Fetched(Box<Fetched>),
+    /// Something failed for this user.
+    Failed(Box<Failure>),
+}
+
+/// Everything a prefetch found, users in member order.
+#[derive(Debug)]
+pub struct PrefetchReport {
+    /// The scope group.
+    pub group: Group,
+    /// Whether nested groups were flattened.
+    pub transitive: bool,
+    /// Members that are not users, and guests.
+    pub skipped: Vec<SkippedMember>,
+    /// One outcome per member user, in member order.
+    pub outcomes: Vec<UserOutcome>,
+}
+
+/// Progress notifications, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Members listed: this many users will be fetched.
+    Members {
+        /// Member users.
+        users: usize,
+        /// Non-users and guests skipped.
+        skipped: usize,
+    },
+    /// One user finished.
+    UserDone {
+        /// Options fetched (false: a failure).
+        ok: bool,
+    },
+}
+
+/// The UPN of a member, or its object id when Graph gave none.
+pub fn upn(user: &User) -> &str {
+    user.user_principal_name.as_deref().unwrap_or(&user.id)
+}
+
+/// How a skipped member is described to the operator.
+pub fn describe_skipped(m: &SkippedMember) -> String {
+    let name = m.display_name.as_deref().unwrap_or(&m.id);
+    match &m.reason {
+        SkipReason::Guest => format!("guest {name} ({})", m.id),
+        SkipReason::NotAUser(Some(t)) => {
+            format!(
+                "{} {name} ({})",
+                t.trim_start_matches("#microsoft.graph."),
+                m.id
+            )
+        }
+        SkipReason::NotAUser(None) => format!("object of unknown type {name} ({})", m.id),
+    }
+}
+
+/// The scope group: by id, or by display name (exactly one must match).
+pub async fn resolve_group(client: &GraphClient, group: &GroupRef) -> graph::Result<Group> {
+    match group {
+        GroupRef::Id(id) => client.group_by_id(id).await,
+        GroupRef::Name(name) => client.find_group_by_name(name).await,
+    }
+}
+
+/// Signs in, resolves the group, lists members and fetches every user's options concurrently
+/// (bounded by the client's shared limit). Per-user failures are in the report; sign-in, group
+/// and member-listing failures are errors.
+pub async fn prefetch(
+    client: &GraphClient,
+    request: &PrefetchRequest,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<PrefetchReport> {
+    client.sign_in().await.context("signing in to Entra ID")?;
+    let group = resolve_group(client, &request.group)
+        .await
+        .context("finding the users-in-scope group")?;
+    let members = client
+        .members(&group.id, request.include_nested_groups)
+        .await
+        .with_context(|| format!("listing the members of group {}", group.id))?;
+    progress(Progress::Members {
+        users: members.users.len(),
+        skipped: members.skipped.len(),
+    });
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, user) in members.users.into_iter().enumerate() {
+        let client = client.clone();
+        let request = request.clone();
+        tasks.spawn(async move { (index, fetch_one(&client, &request, user).await) });
+    }
+    let mut slots: Vec<Option<UserOutcome>> = Vec::new();
+    slots.resize_with(tasks.len(), || None);
+    while let Some(joined) = tasks.join_next().await {
+        let (index, outcome) = joined.context("a prefetch task stopped unexpectedly")?;
+        progress(Progress::UserDone {
+            ok: matches!(outcome, UserOutcome::Fetched(_)),
+        });
+        if let Some(slot) = slots.get_mut(index) {
+            *slot = Some(outcome);
+        }
+    }
+    Ok(PrefetchReport {
+        group,
+        transitive: request.include_nested_groups,
+        skipped: members.skipped,
+        outcomes: slots.into_iter().flatten().collect(),
+    })
+}
+
+async fn fetch_one(client: &GraphClient, request: &PrefetchRequest, user: User) -> UserOutcome {
+    let mut existing_method_ids = Vec::new();
+    if request.record_existing_methods {
+        match client.list_fido2_methods(&user.id).await {
+            Ok(methods) => existing_method_ids = methods.into_iter().map(|m| m.id).collect(),
+            Err(error) => {
+                return UserOutcome::Failed(Box::new(Failure {
+                    user,
+                    step: "listing existing FIDO2 methods",
+                    error,
+                }))
+            }
+        }
+    }
+    match client
+        .creation_options(&user.id, request.challenge_timeout_minutes)
+        .await
+    {
+        Ok(options) => UserOutcome::Fetched(Box::new(Fetched {
+            user,
+            options,
+            existing_method_ids,
+            fetched_at: now_unix(),
+        })),
+        Err(error) => UserOutcome::Failed(Box::new(Failure {
+            user,
+            step: "fetching creation options",
+            error,
+        })),
+    }
+}
+
+impl PrefetchReport {
+    /// Users whose options were fetched, in member order.
+    pub fn fetched(&self) -> impl Iterator<Item = &Fetched> {
+        self.outcomes.iter().filter_map(|o| match o {
+            UserOutcome::Fetched(f) => Some(f.as_ref()),
+            UserOutcome::Failed(_) => None,
+        })
+    }
+
+    /// Users for whom something failed, in member order.
+    pub fn failures(&self) -> impl Iterator<Item = &Failure> {
+        self.outcomes.iter().filter_map(|o| match o {
+            UserOutcome::Failed(f) => Some(f.as_ref()),
+            UserOutcome::Fetched(_) => None,
+        })
+    }
+
+    /// Graph request-ids of the failures (for the audit log).
+    pub fn failure_request_ids(&self) -> Vec<&str> {
+        self.failures().filter_map(Failure::request_id).collect()
+    }
+
+    /// `usersToRegister.csv` rows, from what Graph sent (as the proof of concept wrote them).
+    pub fn csv_rows(&self) -> Vec<UserRow> {
+        self.fetched()
+            .map(|f| UserRow {
+                upn: or_else(f.options.user_name(), upn(&f.user)),
+                display_name: or_else(
+                    f.options.user_display_name(),
+                    f.user.display_name.as_deref().unwrap_or(""),
+                ),
+                user_handle: f.options.user_id().to_owned(),
+                challenge: f.options.challenge().to_owned(),
+                challenge_expiry: f
+                    .options
+                    .challenge_timeout_date_time()
+                    .unwrap_or("")
+                    .to_owned(),
+                rp_id: f.options.rp_id().to_owned(),
+            })
+            .collect()
+    }
+
+    /// Journal queue entries holding Graph's whole creation options.
+    pub fn queued_users(&self) -> Result<Vec<QueuedUser>> {
+        self.fetched()
+            .map(|f| {
+                Ok(QueuedUser {
+                    user_id: f.user.id.clone(),
+                    upn: upn(&f.user).to_owned(),
+                    display_name: or_else(
+                        f.user.display_name.as_deref().unwrap_or(""),
+                        f.options.user_display_name(),
+                    ),
+                    user_handle: f.options.user_id().to_owned(),
+                    challenge: f.options.challenge().to_owned(),
+                    challenge_expiry: f
+                        .options
+                        .challenge_timeout_date_time()
+                        .unwrap_or("")
+                        .to_owned(),
+                    rp_id: f.options.rp_id().to_owned(),
+                    creation_options: serde_json::to_value(&f.options)
+                        .with_context(|| format!("encoding the options of {}", upn(&f.user)))?,
+                    existing_method_ids: f.existing_method_ids.clone(),
+                    fetched_at: f.fetched_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Saves the result: the whole options into the journal's queue first (enrollment reads
+    /// them there), then `usersToRegister.csv`, replaced atomically.
+    pub fn save(&self, csv_path: &Path, journal: &mut Journal) -> Result<()> {
+        journal
+            .upsert_queue(&self.queued_users()?)
+            .context("saving the creation options in the journal queue")?;
+        write_csv_atomically(csv_path, &self.csv_rows())
+    }
+}
+
+fn or_else(first: &str, fallback: &str) -> String {
+    if first.is_empty() { fallback } else { first }.to_owned()
+}
+
+/// Writes next to the target and renames, so a crash never leaves a half-written CSV.
+fn write_csv_atomically(path: &Path, rows: &[UserRow]) -> Result<()> {
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".partial");
+    let tmp = path.with_file_name(tmp_name);
+    let write = || -> Result<()> {
+        let file = std::fs::File::create(&tmp)?;
+        let mut out = std::io::BufWriter::new(&file);
+        users_to_register::write(&mut out, rows)?;
+        drop(out);
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    };
+    write().with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,86 @@
+//! The PIN pad: touch digits or the keyboard, masked, and the key's minimum length enforced
+//! before anything is sent.
+
+use egui::{RichText, Ui, Vec2};
+use zeroize::Zeroizing;
+
+use super::{theme, widgets};
+
+/// CTAP 2.1 §6.5.5.7: a PIN is at most 63 bytes of UTF-8.
+pub const MAX_PIN_BYTES: usize = 63;
+
+/// Renders the pad; returns the PIN when it is complete and submitted (the entry is cleared).
+pub fn show(
+    ui: &mut Ui,
+    entry: &mut Zeroizing<String>,
+    min_len: usize,
+    submit_label: &str,
+) -> Option<Zeroizing<String>> {
+    // Field and action on the left, the pad on the right: fits a 1280x800 screen.
+    let mut submit = false;
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(620.0);
+            let field = widgets::labelled_field(ui, "PIN", entry, true, 360.0);
+            truncate(entry);
+            let entered = widgets::submitted(ui, &field);
+            if !entered && ui.memory(|m| m.focused().is_none()) {
+                field.request_focus();
+            }
+            let len = entry.chars().count();
+            let long_enough = len >= min_len;
+            ui.label(
+                RichText::new(format!("{len} typed · at least {min_len} needed"))
+                    .color(if long_enough { theme::OK } else { theme::MUTED }),
+            );
+            ui.add_space(12.0);
+            submit = entered && long_enough;
+            submit |= widgets::primary(ui, long_enough, submit_label).clicked();
+        });
+        ui.add_space(24.0);
+        pad(ui, entry);
+    });
+    truncate(entry);
+    if submit && entry.chars().count() >= min_len {
+        Some(std::mem::replace(entry, Zeroizing::new(String::new())))
+    } else {
+        None
+    }
+}
+
+fn pad(ui: &mut Ui, entry: &mut Zeroizing<String>) {
+    let key = Vec2::new(96.0, 64.0);
+    egui::Grid::new("pin_pad")
+        .spacing([12.0, 10.0])
+        .show(ui, |ui| {
+            for row in [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"]] {
+                for digit in row {
+                    if digit_button(ui, digit, key) {
+                        entry.push_str(digit);
+                    }
+                }
+                ui.end_row();
+            }
+            if ui.add(egui::Button::new("Clear").min_size(key)).clicked() {
+                entry.clear();
+            }
+            if digit_button(ui, "0", key) {
+                entry.push('0');
+            }
+            if ui.add(egui::Button::new("Delete").min_size(key)).clicked() {
+                entry.pop();
+            }
+            ui.end_row();
+        });
+}
+
+fn digit_button(ui: &mut Ui, digit: &str, size: Vec2) -> bool {
+    ui.add(egui::Button::new(RichText::new(digit).size(32.0).strong()).min_size(size))
+        .clicked()
+}
+
+fn truncate(entry: &mut Zeroizing<String>) {
+    while entry.len() > MAX_PIN_BYTES {
+        entry.pop();
+    }
+}

@@ -1,0 +1,237 @@
+//! The queue as the kiosk searches it: up to 100,000 people, filtered as the operator types.
+//!
+//! Lowercase haystacks are built once per queue update, so a keystroke costs one substring scan
+//! (and only over the previous matches when the query grows, which is what typing does) and a
+//! frame costs nothing but the visible rows.
+
+use std::collections::HashMap;
+
+use crate::engine::api::{Person, PersonStatus};
+
+/// People, their search haystacks and the current matches.
+#[derive(Debug, Default)]
+pub struct QueueIndex {
+    people: Vec<Person>,
+    haystacks: Vec<Box<str>>,
+    by_id: HashMap<String, usize>,
+    counts: StatusCounts,
+    query: String,
+    matches: Vec<u32>,
+}
+
+/// How many people are in each state (for the header line).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StatusCounts {
+    /// No options yet.
+    pub waiting: usize,
+    /// Options held.
+    pub ready: usize,
+    /// Being enrolled.
+    pub in_progress: usize,
+    /// Has a key.
+    pub enrolled: usize,
+    /// Last attempt failed.
+    pub failed: usize,
+}
+
+impl StatusCounts {
+    fn slot(&mut self, status: PersonStatus) -> &mut usize {
+        match status {
+            PersonStatus::Waiting => &mut self.waiting,
+            PersonStatus::Ready => &mut self.ready,
+            PersonStatus::InProgress => &mut self.in_progress,
+            PersonStatus::Enrolled => &mut self.enrolled,
+            PersonStatus::Failed => &mut self.failed,
+        }
+    }
+}
+
+fn haystack(p: &Person) -> Box<str> {
+    format!("{}\u{1f}{}\u{1f}{}", p.display_name, p.upn, p.user_id)
+        .to_lowercase()
+        .into_boxed_str()
+}
+
+impl QueueIndex {
+    /// Replaces the whole queue (Event::Queue), keeping the current query.
+    pub fn replace(&mut self, people: Vec<Person>) {
+        self.haystacks = people.iter().map(haystack).collect();
+        self.by_id = people
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.user_id.clone(), i))
+            .collect();
+        self.counts = StatusCounts::default();
+        for p in &people {
+            *self.counts.slot(p.status) += 1;
+        }
+        self.people = people;
+        let query = std::mem::take(&mut self.query);
+        self.rescan(query);
+    }
+
+    /// Updates one person (Event::PersonChanged); a new person is appended.
+    pub fn update(&mut self, person: Person) {
+        match self.by_id.get(&person.user_id).copied() {
+            Some(i) => {
+                *self.counts.slot(self.people[i].status) -= 1;
+                *self.counts.slot(person.status) += 1;
+                self.haystacks[i] = haystack(&person);
+                self.people[i] = person;
+            }
+            None => {
+                let i = self.people.len();
+                *self.counts.slot(person.status) += 1;
+                self.by_id.insert(person.user_id.clone(), i);
+                self.haystacks.push(haystack(&person));
+                self.people.push(person);
+                if self.haystacks[i].contains(self.query.as_str()) {
+                    self.matches.push(i as u32);
+                }
+            }
+        }
+    }
+
+    /// Sets the search text; a query that extends the previous one only rescans its matches.
+    pub fn set_query(&mut self, query: &str) {
+        let query = query.trim().to_lowercase();
+        if query == self.query {
+            return;
+        }
+        if !self.query.is_empty() && query.starts_with(self.query.as_str()) {
+            let haystacks = &self.haystacks;
+            self.matches
+                .retain(|&i| haystacks[i as usize].contains(query.as_str()));
+            self.query = query;
+        } else {
+            self.rescan(query);
+        }
+    }
+
+    fn rescan(&mut self, query: String) {
+        self.matches.clear();
+        if query.is_empty() {
+            self.matches.extend(0..self.people.len() as u32);
+        } else {
+            self.matches.extend(
+                self.haystacks
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, h)| h.contains(query.as_str()))
+                    .map(|(i, _)| i as u32),
+            );
+        }
+        self.query = query;
+    }
+
+    /// Indices (into [`Self::person`]) of the people matching the query, in queue order.
+    pub fn matches(&self) -> &[u32] {
+        &self.matches
+    }
+
+    /// The person at `index`.
+    pub fn person(&self, index: u32) -> Option<&Person> {
+        self.people.get(index as usize)
+    }
+
+    /// The person with this Entra object id.
+    pub fn by_user_id(&self, user_id: &str) -> Option<&Person> {
+        self.by_id.get(user_id).and_then(|&i| self.people.get(i))
+    }
+
+    /// Everyone.
+    pub fn len(&self) -> usize {
+        self.people.len()
+    }
+
+    /// No one in the queue.
+    pub fn is_empty(&self) -> bool {
+        self.people.is_empty()
+    }
+
+    /// People per state.
+    pub fn counts(&self) -> StatusCounts {
+        self.counts
+    }
+
+    /// What a badge scan (or Enter in the search field) designates: an exact object id, UPN or
+    /// UPN user part (case-insensitive), else the only match of the query.
+    pub fn resolve_scan(&self, text: &str) -> Option<&Person> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        if let Some(p) = self.by_user_id(text) {
+            return Some(p);
+        }
+        let exact = self.people.iter().find(|p| {
+            p.upn.eq_ignore_ascii_case(text)
+                || p.upn
+                    .split_once('@')
+                    .is_some_and(|(user, _)| user.eq_ignore_ascii_case(text))
+        });
+        if exact.is_some() {
+            return exact;
+        }
+        match self.matches.as_slice() {
+            [only] => self.person(*only),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(i: usize, status: PersonStatus) -> Person {
+        Person {
+            user_id: format!("id-{i}"),
+            upn: format!("user{i}@contoso.com"),
+            display_name: format!("User Number {i}"),
+            status,
+            challenge_expires_at: None,
+        }
+    }
+
+    #[test]
+    fn incremental_search_matches_full_rescan() {
+        let mut q = QueueIndex::default();
+        q.replace((0..1000).map(|i| person(i, PersonStatus::Ready)).collect());
+        q.set_query("user1");
+        q.set_query("user12");
+        let incremental = q.matches().to_vec();
+        q.set_query("");
+        q.set_query("USER12");
+        assert_eq!(incremental, q.matches());
+        assert_eq!(q.matches().len(), 11); // 12, 120..129
+    }
+
+    #[test]
+    fn update_keeps_counts_and_matches() {
+        let mut q = QueueIndex::default();
+        q.replace(vec![person(1, PersonStatus::Waiting)]);
+        q.set_query("number");
+        q.update(person(1, PersonStatus::Enrolled));
+        q.update(person(2, PersonStatus::Failed));
+        assert_eq!(q.counts().enrolled, 1);
+        assert_eq!(q.counts().failed, 1);
+        assert_eq!(q.counts().waiting, 0);
+        assert_eq!(q.matches(), &[0, 1]);
+    }
+
+    #[test]
+    fn scan_resolves_upn_user_part_and_id() {
+        let mut q = QueueIndex::default();
+        q.replace((0..20).map(|i| person(i, PersonStatus::Ready)).collect());
+        assert_eq!(
+            q.resolve_scan("USER7").map(|p| p.user_id.as_str()),
+            Some("id-7")
+        );
+        assert_eq!(
+            q.resolve_scan("id-3").map(|p| p.user_id.as_str()),
+            Some("id-3")
+        );
+        assert!(q.resolve_scan("nobody").is_none());
+    }
+}

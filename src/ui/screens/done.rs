@@ -1,0 +1,98 @@
+//! The done page: the random PIN in large digits behind Reveal, "remove the key", next person.
+
+use egui::{RichText, Ui};
+
+use crate::engine::api::Command;
+
+use super::super::state::{Phase, State};
+use super::super::{theme, widgets};
+
+/// Renders the done page of `state.job`.
+pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
+    let Some(view) = state.job.as_mut() else {
+        return;
+    };
+    let Phase::Done(issued) = &view.phase else {
+        return;
+    };
+    let has_pin = issued.pin.is_some();
+    let mut next = false;
+    // Two columns so the PIN and the way on both fit a 1280x800 screen.
+    ui.columns(2, |cols| {
+        let ui = &mut cols[0];
+        ui.label(
+            RichText::new(format!("Key issued to {}", view.display_name))
+                .size(34.0)
+                .strong()
+                .color(theme::OK),
+        );
+        if let Some(serial) = &issued.serial {
+            ui.label(RichText::new(format!("Key serial {serial}")).color(theme::MUTED));
+        }
+        // Method ids are long unbroken strings: one line, cut, never wrapped letter by letter.
+        ui.add(
+            egui::Label::new(
+                RichText::new(format!("Entra ID method {}", issued.method_id))
+                    .color(theme::MUTED)
+                    .small(),
+            )
+            .truncate(),
+        );
+        ui.add_space(16.0);
+        ui.label(
+            RichText::new("Remove the key and give it to the person.")
+                .size(28.0)
+                .strong(),
+        );
+        ui.add_space(16.0);
+        // Until the PIN was shown, moving on would lose it for good.
+        let can_leave = !has_pin || view.revealed;
+        next = widgets::primary(ui, can_leave, "Next person").clicked();
+        if !can_leave {
+            ui.label(RichText::new("Reveal the PIN first.").color(theme::MUTED));
+        }
+
+        let ui = &mut cols[1];
+        egui::Frame::new()
+            .fill(theme::SURFACE)
+            .corner_radius(12)
+            .inner_margin(20)
+            .show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                match (&issued.pin, view.revealed) {
+                    (Some(pin), true) => {
+                        ui.label(RichText::new("PIN for this key").strong());
+                        // Spaced digits are easier to read out and to copy by hand.
+                        let spaced: String = pin.expose().chars().flat_map(|c| [c, ' ']).collect();
+                        ui.add(
+                            egui::Label::new(
+                                RichText::new(spaced.trim_end())
+                                    .size(theme::PIN_DIGITS)
+                                    .monospace()
+                                    .strong(),
+                            )
+                            .wrap_mode(egui::TextWrapMode::Extend),
+                        );
+                        ui.label("Hand it over privately; it is not shown again.");
+                    }
+                    (Some(_), false) => {
+                        ui.label(RichText::new("The key has a new random PIN.").strong());
+                        ui.label("Reveal it only to the person it belongs to.");
+                        ui.add_space(8.0);
+                        if widgets::primary(ui, true, "Reveal PIN").clicked() {
+                            view.revealed = true;
+                        }
+                    }
+                    (None, _) => {
+                        ui.label("The PIN was typed at the station: the person already knows it.");
+                    }
+                }
+            });
+    });
+    if next {
+        if let (true, Some(job)) = (has_pin, view.job) {
+            out.push(Command::PinDelivered { job });
+        }
+        state.close_job();
+    }
+}

@@ -1,0 +1,265 @@
+//! One module per screen, plus the frame around them: DEMO banner, operator bar, key line,
+//! problem banner and the dialogs (reset, exit).
+
+pub mod done;
+pub mod history;
+pub mod lock;
+pub mod queue;
+pub mod recovery;
+pub mod sign_in;
+pub mod startup;
+pub mod wizard;
+
+use egui::{RichText, Ui};
+
+use crate::engine::api::Command;
+
+use super::state::{ResetFlow, Screen, State};
+use super::{theme, widgets};
+
+/// Renders the whole station for the current state; commands go to `out`.
+pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
+    let screen = state.screen();
+    if state.demo {
+        demo_banner(ui, state, out);
+    }
+    if matches!(screen, Screen::Queue | Screen::Wizard | Screen::History) {
+        operator_bar(ui, state, screen);
+    }
+    egui::Panel::bottom("key_line")
+        .frame(
+            egui::Frame::new()
+                .fill(theme::SURFACE)
+                .inner_margin(egui::Margin::symmetric(24, 10)),
+        )
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let text = match &state.key {
+                    Some(k) => wizard::key_line(k),
+                    None => "No key inserted".to_string(),
+                };
+                ui.label(RichText::new(text).strong());
+                if state.close_refused {
+                    ui.label(
+                        RichText::new("  The station closes only with Exit (operator bar).")
+                            .color(theme::BAD),
+                    );
+                }
+            });
+        });
+    egui::CentralPanel::default()
+        .frame(
+            // No fill: the window is cleared to white (KioskApp::clear_color). A full-screen
+            // quad less matters on software renderers, which pay per pixel.
+            egui::Frame::new().inner_margin(egui::Margin::symmetric(32, 16)),
+        )
+        .show(ui, |ui| {
+            banners(ui, state, screen);
+            match screen {
+                Screen::Startup => startup::show(ui, state, out),
+                Screen::Recovery => recovery::show(ui, state, out),
+                Screen::SignIn => sign_in::show(ui, state, out),
+                Screen::Lock => lock::show(ui, state, out),
+                Screen::Queue => queue::show(ui, state, out),
+                Screen::Wizard => wizard::show(ui, state, out),
+                Screen::History => history::show(ui, state, out),
+            }
+        });
+    reset_dialog(ui, state, out);
+    exit_dialog(ui, state, out);
+}
+
+fn demo_banner(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
+    egui::Panel::top("demo_banner")
+        .frame(
+            egui::Frame::new()
+                .fill(theme::DEMO_BG)
+                .inner_margin(egui::Margin::symmetric(24, 8)),
+        )
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("DEMO").size(30.0).strong().color(theme::TEXT));
+                ui.label(
+                    RichText::new("Fake tenant and software keys: nothing here is real.")
+                        .color(theme::TEXT),
+                );
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let signed_in = state.operator.is_some() && !state.locked;
+                    if widgets::button_enabled(
+                        ui,
+                        signed_in && state.key.is_some(),
+                        "Remove the key",
+                    )
+                    .clicked()
+                    {
+                        out.push(Command::RemoveSoftKey);
+                    }
+                    if widgets::button_enabled(ui, signed_in, "Insert a new key").clicked() {
+                        out.push(Command::InsertSoftKey);
+                    }
+                });
+            });
+        });
+}
+
+fn operator_bar(ui: &mut Ui, state: &mut State, screen: Screen) {
+    egui::Panel::top("operator_bar")
+        .frame(
+            egui::Frame::new()
+                .fill(theme::SURFACE)
+                .inner_margin(egui::Margin::symmetric(24, 8)),
+        )
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("Passkey Kiosk").size(28.0).strong());
+                ui.add_space(16.0);
+                let free = screen != Screen::Wizard;
+                if ui
+                    .add_enabled(
+                        free,
+                        egui::Button::selectable(screen == Screen::Queue, "Queue")
+                            .min_size(egui::vec2(120.0, theme::TOUCH)),
+                    )
+                    .clicked()
+                {
+                    state.show_history = false;
+                }
+                if ui
+                    .add_enabled(
+                        free,
+                        egui::Button::selectable(screen == Screen::History, "History")
+                            .min_size(egui::vec2(120.0, theme::TOUCH)),
+                    )
+                    .clicked()
+                {
+                    state.show_history = true;
+                }
+                if widgets::button_enabled(ui, free && state.key.is_some(), "Re-issue a key")
+                    .clicked()
+                {
+                    state.reset = ResetFlow::Confirm;
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if widgets::button(ui, "Exit").clicked() {
+                        state.exit_confirm = true;
+                    }
+                    if widgets::button(ui, "Lock").clicked() {
+                        state.locked = true;
+                    }
+                    if let Some(op) = &state.operator {
+                        ui.label(RichText::new(format!("Operator: {op}")).strong());
+                    }
+                });
+            });
+        });
+}
+
+fn banners(ui: &mut Ui, state: &mut State, screen: Screen) {
+    if let Some(problem) = state.problem.clone() {
+        widgets::error_box(ui, &problem);
+        if widgets::button(ui, "Dismiss").clicked() {
+            state.problem = None;
+        }
+        ui.add_space(8.0);
+    }
+    if screen != Screen::Queue {
+        return;
+    }
+    if !state.pending_done.is_empty() && state.job.is_none() {
+        state.close_job(); // brings the next PIN to hand over on screen
+    }
+    let mut open = None;
+    for (i, (_, upn, error)) in state.background_failures.iter().enumerate() {
+        ui.horizontal(|ui| {
+            ui.label(
+                RichText::new(format!("Enrollment of {upn} failed: {}", error.message))
+                    .color(theme::BAD)
+                    .strong(),
+            );
+            if widgets::button(ui, &format!("Open {upn}")).clicked() {
+                open = Some(i);
+            }
+        });
+    }
+    if let Some(i) = open {
+        state.open_background_failure(i);
+    }
+}
+
+fn reset_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
+    if state.reset == ResetFlow::Idle {
+        return;
+    }
+    egui::Modal::new(egui::Id::unique("reset_dialog"))
+        .frame(widgets::dialog_frame())
+        .show(ui.ctx(), |ui| {
+            ui.set_width(640.0);
+            match state.reset {
+                ResetFlow::Confirm => {
+                    widgets::title(ui, "Erase this key?");
+                    if let Some(key) = &state.key {
+                        ui.label(wizard::key_line(key));
+                    }
+                    ui.label(
+                        RichText::new(
+                            "A factory reset deletes every passkey and the PIN on the key. \
+                         Use it only for a returned key.",
+                        )
+                        .color(theme::BAD),
+                    );
+                    ui.horizontal(|ui| {
+                        if widgets::primary(ui, true, "Erase the key").clicked() {
+                            out.push(Command::ResetKey);
+                            state.reset = ResetFlow::Waiting;
+                        }
+                        if widgets::button(ui, "Keep the key").clicked() {
+                            state.reset = ResetFlow::Idle;
+                        }
+                    });
+                }
+                ResetFlow::Waiting => {
+                    widgets::title(ui, "Re-insert and touch the key");
+                    ui.label(
+                        RichText::new(
+                            "Remove the key, insert it again, and touch it within 10 seconds.",
+                        )
+                        .size(28.0)
+                        .strong(),
+                    );
+                    ui.label("Keys accept a reset only just after they are plugged in.");
+                    ui.spinner();
+                }
+                ResetFlow::Done => {
+                    widgets::title(ui, "Key reset");
+                    ui.label("The key is empty and can be issued to someone again.");
+                    if widgets::primary(ui, true, "OK").clicked() {
+                        state.reset = ResetFlow::Idle;
+                    }
+                }
+                ResetFlow::Idle => {}
+            }
+        });
+}
+
+fn exit_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
+    if !state.exit_confirm {
+        return;
+    }
+    egui::Modal::new(egui::Id::unique("exit_dialog"))
+        .frame(widgets::dialog_frame())
+        .show(ui.ctx(), |ui| {
+            ui.set_width(560.0);
+            widgets::title(ui, "Exit the station?");
+            ui.label("Work in progress is finished first; nothing is lost.");
+            ui.horizontal(|ui| {
+                if widgets::primary(ui, true, "Exit the station").clicked() {
+                    out.push(Command::Shutdown);
+                    state.exit_chosen = true;
+                    state.exit_confirm = false;
+                }
+                if widgets::button(ui, "Stay").clicked() {
+                    state.exit_confirm = false;
+                }
+            });
+        });
+}

@@ -1,0 +1,58 @@
+//! Start-up checks, each with its remedy, before anything else.
+
+use egui::{RichText, Ui};
+
+use crate::engine::api::Command;
+
+use super::super::state::State;
+use super::super::{theme, widgets};
+
+/// Renders the checks (or a spinner until they arrive).
+pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
+    widgets::title(ui, "Starting the station");
+    let Some(checks) = &state.checks else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Running the start-up checks…");
+        });
+        return;
+    };
+    egui::ScrollArea::vertical()
+        .max_height(ui.available_height() - 2.0 * theme::TOUCH)
+        .show(ui, |ui| {
+            for check in checks {
+                ui.horizontal(|ui| {
+                    if check.ok {
+                        widgets::chip_fixed(ui, "OK", theme::OK, 96.0);
+                    } else {
+                        widgets::chip_fixed(ui, "FAILED", theme::BAD, 96.0);
+                    }
+                    ui.vertical(|ui| {
+                        ui.label(RichText::new(&check.name).strong());
+                        if !check.detail.is_empty() {
+                            let color = if check.ok { theme::MUTED } else { theme::BAD };
+                            ui.label(RichText::new(&check.detail).color(color));
+                        }
+                    });
+                });
+                ui.add_space(6.0);
+            }
+        });
+    if checks.iter().any(|c| !c.ok) {
+        ui.label(
+            RichText::new(
+                "Fix what failed (see the remedies above), then restart the station. \
+                 Continuing lets you look around, but issuing keys may fail.",
+            )
+            .strong(),
+        );
+        ui.horizontal(|ui| {
+            if widgets::button(ui, "Continue anyway").clicked() {
+                state.checks_done = true;
+            }
+            if widgets::button(ui, "Exit").clicked() {
+                state.exit_confirm = true;
+            }
+        });
+    }
+}

@@ -1,0 +1,444 @@
+//! Everything the kiosk shows, and [`State::apply`]: the one place engine events change it.
+//!
+//! Pure: no I/O, no egui. Screens read this and mutate only the view fields (search text, PIN
+//! being typed, dialogs); everything else changes through `apply`.
+
+use std::collections::{HashMap, VecDeque};
+
+use zeroize::Zeroizing;
+
+use crate::engine::api::{
+    Check, Event, Issued, JobId, OperatorError, PinRequest, Step, Unfinished,
+};
+use crate::keys::KeySummary;
+
+use super::operator::OperatorAuth;
+use super::queue_index::QueueIndex;
+
+/// Which screen is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// Start-up checks (until all pass or the operator continues).
+    Startup,
+    /// Unfinished enrollments from a previous run.
+    Recovery,
+    /// Operator sign-in.
+    SignIn,
+    /// Idle lock.
+    Lock,
+    /// The searchable queue.
+    Queue,
+    /// The enrollment wizard (including its done and error pages).
+    Wizard,
+    /// What this station issued.
+    History,
+}
+
+/// The steps of the step bar, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// Person chosen.
+    Person,
+    /// Insert (and read) the key.
+    Key,
+    /// PIN.
+    Pin,
+    /// makeCredential: touch.
+    Touch,
+    /// Graph registration, hardening, journal.
+    Registering,
+    /// Done.
+    Done,
+}
+
+impl Stage {
+    /// All stages, for the step bar.
+    pub const ALL: [Stage; 6] = [
+        Stage::Person,
+        Stage::Key,
+        Stage::Pin,
+        Stage::Touch,
+        Stage::Registering,
+        Stage::Done,
+    ];
+
+    /// Step-bar label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Person => "Person",
+            Stage::Key => "Insert key",
+            Stage::Pin => "PIN",
+            Stage::Touch => "Touch",
+            Stage::Registering => "Registering",
+            Stage::Done => "Done",
+        }
+    }
+
+    fn of_step(step: Step) -> Stage {
+        match step {
+            Step::WaitingForKey | Step::CheckingKey => Stage::Key,
+            Step::SettingPin => Stage::Pin,
+            Step::RefreshingChallenge | Step::CreatingPasskey => Stage::Touch,
+            Step::Registering | Step::Hardening | Step::RemovingOldKeys | Step::Recording => {
+                Stage::Registering
+            }
+        }
+    }
+}
+
+/// Where the current job stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    /// The engine is working (see [`JobView::step`]).
+    Working,
+    /// Waiting for a PIN to be typed.
+    Pin(PinRequest),
+    /// Waiting for a touch on the key.
+    Touch,
+    /// Cancel sent; waiting for the engine to confirm.
+    Cancelling,
+    /// Stopped with an error.
+    Failed(OperatorError),
+    /// Issued.
+    Done(Issued),
+}
+
+/// The enrollment on screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobView {
+    /// Entra object id.
+    pub user_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// UPN.
+    pub upn: String,
+    /// The engine's id, once it reported progress.
+    pub job: Option<JobId>,
+    /// Last step reported.
+    pub step: Option<Step>,
+    /// What is happening.
+    pub phase: Phase,
+    /// The random PIN is shown (done page).
+    pub revealed: bool,
+}
+
+impl JobView {
+    /// Where the step bar stands.
+    pub fn stage(&self) -> Stage {
+        match &self.phase {
+            Phase::Done(_) => Stage::Done,
+            Phase::Pin(_) => Stage::Pin,
+            Phase::Touch => Stage::Touch,
+            _ => self.step.map(Stage::of_step).unwrap_or(Stage::Key),
+        }
+    }
+}
+
+/// One line of the history screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// The person.
+    pub upn: String,
+    /// Outcome, e.g. "issued, serial 1234" or "failed: graph-503".
+    pub outcome: String,
+    /// Succeeded?
+    pub ok: bool,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// Re-issue of a returned key (factory reset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResetFlow {
+    /// Nothing going on.
+    Idle,
+    /// "Erase this key?" dialog.
+    Confirm,
+    /// ResetKey sent: "re-insert and touch within seconds".
+    Waiting,
+    /// KeyReset received.
+    Done,
+}
+
+/// The sign-in and lock forms.
+#[derive(Default)]
+pub struct SignInForm {
+    /// Operator name being typed.
+    pub name: String,
+    /// Passcode being typed (zeroized on drop).
+    pub passcode: Zeroizing<String>,
+    /// Last refusal.
+    pub error: Option<String>,
+}
+
+/// The kiosk's whole state.
+pub struct State {
+    /// Demo mode: banner and soft-key controls.
+    pub demo: bool,
+    /// How operators sign in.
+    pub auth: OperatorAuth,
+    /// Signed-in operator.
+    pub operator: Option<String>,
+    /// Idle lock after this many seconds (None = never).
+    pub idle_lock_secs: Option<f64>,
+    /// Locked by idleness or by the operator.
+    pub locked: bool,
+    /// Sign-in / unlock form.
+    pub sign_in: SignInForm,
+    /// Start-up checks, once reported.
+    pub checks: Option<Vec<Check>>,
+    /// Start-up screen passed (all checks OK, or the operator continued).
+    pub checks_done: bool,
+    /// Enrollments found unfinished at start.
+    pub recovered: Vec<Unfinished>,
+    /// Recovery screen acknowledged.
+    pub recovery_done: bool,
+    /// The queue.
+    pub queue: QueueIndex,
+    /// Search field text.
+    pub search: String,
+    /// The key in the reader.
+    pub key: Option<KeySummary>,
+    /// The enrollment on screen.
+    pub job: Option<JobView>,
+    /// Finished jobs with a PIN to hand over, waiting for the wizard to be free.
+    pub pending_done: VecDeque<(JobId, String, Issued)>,
+    /// Background jobs that failed while another was on screen.
+    pub background_failures: Vec<(JobId, String, OperatorError)>,
+    /// PIN being typed (zeroized on drop).
+    pub pin_entry: Zeroizing<String>,
+    /// Outcomes seen this session, newest last.
+    pub history: Vec<HistoryEntry>,
+    /// Error not tied to a job (banner).
+    pub problem: Option<OperatorError>,
+    /// Queue or history (when no job is on screen).
+    pub show_history: bool,
+    /// Re-issue flow.
+    pub reset: ResetFlow,
+    /// "Exit the station?" dialog.
+    pub exit_confirm: bool,
+    /// The window manager asked to close and was refused.
+    pub close_refused: bool,
+    /// The operator chose Exit: the window may close.
+    pub exit_chosen: bool,
+    /// Current time (Unix seconds), for challenge expiry.
+    pub now: i64,
+    /// Which person each job is for (background failures name the person).
+    job_people: HashMap<JobId, String>,
+}
+
+impl State {
+    /// A fresh station.
+    pub fn new(auth: OperatorAuth, demo: bool) -> Self {
+        State {
+            demo,
+            auth,
+            operator: None,
+            idle_lock_secs: None,
+            locked: false,
+            sign_in: SignInForm::default(),
+            checks: None,
+            checks_done: false,
+            recovered: Vec::new(),
+            recovery_done: false,
+            queue: QueueIndex::default(),
+            search: String::new(),
+            key: None,
+            job: None,
+            pending_done: VecDeque::new(),
+            background_failures: Vec::new(),
+            pin_entry: Zeroizing::new(String::new()),
+            history: Vec::new(),
+            problem: None,
+            show_history: false,
+            reset: ResetFlow::Idle,
+            exit_confirm: false,
+            close_refused: false,
+            exit_chosen: false,
+            now: 0,
+            job_people: HashMap::new(),
+        }
+    }
+
+    /// The screen to show.
+    pub fn screen(&self) -> Screen {
+        if !self.checks_done {
+            Screen::Startup
+        } else if !self.recovery_done && !self.recovered.is_empty() {
+            Screen::Recovery
+        } else if self.operator.is_none() {
+            Screen::SignIn
+        } else if self.locked {
+            Screen::Lock
+        } else if self.job.is_some() {
+            Screen::Wizard
+        } else if self.show_history {
+            Screen::History
+        } else {
+            Screen::Queue
+        }
+    }
+
+    /// Opens the wizard for a person (the caller sends `Command::Enroll`).
+    pub fn begin(&mut self, user_id: &str) {
+        let (display_name, upn) = match self.queue.by_user_id(user_id) {
+            Some(p) => (p.display_name.clone(), p.upn.clone()),
+            None => (user_id.to_string(), String::new()),
+        };
+        self.job = Some(JobView {
+            user_id: user_id.to_string(),
+            display_name,
+            upn,
+            job: None,
+            step: None,
+            phase: Phase::Working,
+            revealed: false,
+        });
+        self.pin_entry = Zeroizing::new(String::new());
+    }
+
+    /// Closes the wizard and brings up the next PIN to hand over, if any.
+    pub fn close_job(&mut self) {
+        self.job = None;
+        self.pin_entry = Zeroizing::new(String::new());
+        if let Some((job, upn, issued)) = self.pending_done.pop_front() {
+            self.job = Some(JobView {
+                user_id: String::new(),
+                display_name: upn.clone(),
+                upn,
+                job: Some(job),
+                step: None,
+                phase: Phase::Done(issued),
+                revealed: false,
+            });
+        }
+    }
+
+    /// Opens a background failure in the wizard (its Retry is then on screen).
+    pub fn open_background_failure(&mut self, index: usize) {
+        if self.job.is_some() || index >= self.background_failures.len() {
+            return;
+        }
+        let (job, upn, error) = self.background_failures.remove(index);
+        self.job = Some(JobView {
+            user_id: String::new(),
+            display_name: upn.clone(),
+            upn,
+            job: Some(job),
+            step: None,
+            phase: Phase::Failed(error),
+            revealed: false,
+        });
+    }
+
+    fn current(&mut self, job: JobId) -> Option<&mut JobView> {
+        self.job.as_mut().filter(|v| v.job == Some(job))
+    }
+
+    fn upn_of_job(&self, job: JobId) -> String {
+        self.job_people
+            .get(&job)
+            .and_then(|id| self.queue.by_user_id(id))
+            .map(|p| p.upn.clone())
+            .unwrap_or_else(|| format!("job {}", job.0))
+    }
+
+    /// Applies one engine event.
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::StartupChecks(checks) => {
+                // All green: straight on; otherwise the operator reads the remedies first.
+                self.checks_done = checks.iter().all(|c| c.ok);
+                self.checks = Some(checks);
+            }
+            Event::Recovered(list) => {
+                self.recovery_done = list.is_empty();
+                self.recovered = list;
+            }
+            Event::Queue(people) => self.queue.replace(people),
+            Event::PersonChanged(person) => self.queue.update(person),
+            Event::KeyInserted(key) => {
+                if self.reset == ResetFlow::Done {
+                    self.reset = ResetFlow::Idle;
+                }
+                self.key = Some(key);
+            }
+            Event::KeyRemoved => self.key = None,
+            Event::Progress { job, user_id, step } => {
+                self.job_people.insert(job, user_id.clone());
+                let adopt = matches!(&self.job, Some(v) if v.user_id == user_id
+                    && (v.job.is_none() || v.job == Some(job)));
+                if adopt {
+                    if let Some(v) = self.job.as_mut() {
+                        v.job = Some(job);
+                        v.step = Some(step);
+                        if !matches!(v.phase, Phase::Cancelling) {
+                            v.phase = Phase::Working;
+                        }
+                    }
+                } else if self.job.is_none() {
+                    // A job the engine runs on its own (recovery, retry of a background job).
+                    self.begin(&user_id);
+                    if let Some(v) = self.job.as_mut() {
+                        v.job = Some(job);
+                        v.step = Some(step);
+                    }
+                }
+            }
+            Event::PinNeeded { job, request } => {
+                if let Some(v) = self.current(job) {
+                    v.phase = Phase::Pin(request);
+                    self.pin_entry = Zeroizing::new(String::new());
+                }
+            }
+            Event::TouchNeeded { job } => {
+                if let Some(v) = self.current(job) {
+                    v.phase = Phase::Touch;
+                }
+            }
+            Event::Finished { job, issued } => {
+                self.history.push(HistoryEntry {
+                    upn: issued.upn.clone(),
+                    outcome: match &issued.serial {
+                        Some(s) => format!("key issued (serial {s})"),
+                        None => "key issued".to_string(),
+                    },
+                    ok: true,
+                    at: self.now,
+                });
+                if let Some(v) = self.current(job) {
+                    v.phase = Phase::Done(issued);
+                    v.revealed = false;
+                } else if issued.pin.is_some() {
+                    // Finished in the background: its PIN must still reach the person.
+                    self.pending_done
+                        .push_back((job, issued.upn.clone(), issued));
+                }
+            }
+            Event::Failed { job, error } => {
+                let upn = match self.job.as_ref().filter(|v| v.job == Some(job)) {
+                    Some(v) => v.upn.clone(),
+                    None => self.upn_of_job(job),
+                };
+                self.history.push(HistoryEntry {
+                    upn: upn.clone(),
+                    outcome: format!("failed: {} ({})", error.message, error.code),
+                    ok: false,
+                    at: self.now,
+                });
+                if let Some(v) = self.current(job) {
+                    v.phase = Phase::Failed(error);
+                } else {
+                    self.background_failures.push((job, upn, error));
+                }
+            }
+            Event::KeyReset => self.reset = ResetFlow::Done,
+            Event::Problem(error) => {
+                if self.reset == ResetFlow::Waiting {
+                    self.reset = ResetFlow::Idle;
+                }
+                self.problem = Some(error);
+            }
+        }
+    }
+}

