@@ -18,20 +18,24 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true),
 );
 
-/// Every plausible byte string for an id as Graph wrote it, most likely first; empty when
-/// it decodes under no rule.
-pub fn decode_credential_id(id: &str) -> Vec<Vec<u8>> {
-    let trimmed = id.trim();
-    let had_padding = trimmed.ends_with('=');
-    let normalized: String = trimmed
-        .trim_end_matches('=')
+/// Base64 in either alphabet, padded or not, as unpadded base64url (Graph mixes them).
+pub(crate) fn normalize_base64url(s: &str) -> String {
+    s.trim_end_matches('=')
         .chars()
         .map(|c| match c {
             '+' => '-',
             '/' => '_',
             c => c,
         })
-        .collect();
+        .collect()
+}
+
+/// Every plausible byte string for an id as Graph wrote it, most likely first; empty when
+/// it decodes under no rule.
+pub fn decode_credential_id(id: &str) -> Vec<Vec<u8>> {
+    let trimmed = id.trim();
+    let had_padding = trimmed.ends_with('=');
+    let normalized = normalize_base64url(trimmed);
     let mut out: Vec<Vec<u8>> = Vec::new();
     if !had_padding {
         if let Some(digit @ ('0' | '1' | '2')) = normalized.chars().last() {

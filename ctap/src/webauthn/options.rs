@@ -157,17 +157,7 @@ impl CreationOptions {
 
     /// The user handle bytes (user.id is base64url; padded or std alphabet tolerated).
     pub fn user_handle(&self) -> Result<Vec<u8>> {
-        let normalized: String = self
-            .user
-            .id
-            .trim_end_matches('=')
-            .chars()
-            .map(|c| match c {
-                '+' => '-',
-                '/' => '_',
-                c => c,
-            })
-            .collect();
+        let normalized = super::credential_id::normalize_base64url(&self.user.id);
         let id = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(normalized)
             .map_err(|_| {
