@@ -47,7 +47,25 @@ pub enum Credential {
         /// PEM private-key path.
         private_key: PathBuf,
     },
+    /// `operatorSignIn: "delegated"`: no app credential on the station (a public client); Graph
+    /// is called with the token of the operator who signed in with the device code.
+    Delegated,
 }
+
+/// `operatorSignIn`: how operators sign in at the kiosk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OperatorSignIn {
+    /// `app-only` (default): operator name + the station's local passcode; Graph is called with
+    /// the app's identity (client secret or certificate).
+    #[default]
+    AppOnly,
+    /// `delegated`: the operator signs in to Entra ID with the device code and Graph is called
+    /// with their own rights (Authentication Administrator); no app secret on the station.
+    Delegated,
+}
+
+/// Idle lock when the config says nothing.
+pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 5;
 
 /// Which group holds the people to enroll.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +117,14 @@ pub struct Config {
     pub keep_pins_in_journal: bool,
     /// `operatorName`: who operates the station, for the audit log (default: the OS user).
     pub operator_name: Option<String>,
+    /// `operatorSignIn`: `app-only` (default) or `delegated`.
+    pub operator_sign_in: OperatorSignIn,
+    /// `operatorPasscodeHash`: argon2 PHC string of the app-only passcode (else the file
+    /// written by `set-passcode` next to the config is used).
+    pub operator_passcode_hash: Option<String>,
+    /// `idleLockMinutes`: lock the kiosk after this many idle minutes (0 in the file = never,
+    /// `None` here; default 5; at most 1440). In delegated mode the lock signs the operator out.
+    pub idle_lock_minutes: Option<u32>,
     /// Keys present in the file that this version does not know (warned about, not fatal).
     pub unknown_keys: Vec<String>,
 }
@@ -169,6 +195,9 @@ const KNOWN_KEYS: &[&str] = &[
     "forcePinChange",
     "keepPinsInJournal",
     "operatorName",
+    "operatorSignIn",
+    "operatorPasscodeHash",
+    "idleLockMinutes",
 ];
 
 impl Config {
@@ -207,7 +236,41 @@ impl Config {
             "client_id",
             "the application (client) id of the app registration",
         )?;
-        let credential = r.credential(env_secret)?;
+        let operator_sign_in = match r.text("operatorSignIn")?.as_deref() {
+            None | Some("app-only") => OperatorSignIn::AppOnly,
+            Some("delegated") => OperatorSignIn::Delegated,
+            Some(other) => {
+                return Err(r.invalid(
+                    "operatorSignIn",
+                    format!("\"{other}\""),
+                    "\"app-only\" (operator name + local passcode) or \"delegated\" (Entra ID device-code sign-in)",
+                ))
+            }
+        };
+        let credential = match operator_sign_in {
+            OperatorSignIn::AppOnly => r.credential(env_secret)?,
+            OperatorSignIn::Delegated => r.no_app_credential()?,
+        };
+        let operator_passcode_hash = r.text("operatorPasscodeHash")?;
+        if let Some(h) = &operator_passcode_hash {
+            if !crate::ui::operator::hash_is_well_formed(h) {
+                return Err(r.invalid(
+                    "operatorPasscodeHash",
+                    "a value that is not an argon2 PHC string".into(),
+                    "the argon2 hash written by `passkey-kiosk set-passcode` ($argon2id$v=19$...)",
+                ));
+            }
+        }
+        let idle_lock_minutes = match r.integer(
+            "idleLockMinutes",
+            0,
+            24 * 60,
+            "minutes from 0 (never lock) to 1440",
+        )? {
+            None => Some(DEFAULT_IDLE_LOCK_MINUTES),
+            Some(0) => None,
+            Some(m) => Some(m as u32),
+        };
         let group = match (r.text("usersInScopeGroup")?, r.text("usersInScopeGroupId")?) {
             (_, Some(id)) => GroupRef::Id(id),
             (Some(name), None) => GroupRef::Name(name),
@@ -287,6 +350,9 @@ impl Config {
             force_pin_change: r.boolean("forcePinChange")?.unwrap_or(true),
             keep_pins_in_journal: r.boolean("keepPinsInJournal")?.unwrap_or(false),
             operator_name: r.text("operatorName")?,
+            operator_sign_in,
+            operator_passcode_hash,
+            idle_lock_minutes,
             unknown_keys,
         })
     }
@@ -410,6 +476,27 @@ impl Reader<'_> {
                     "the client secret value, or set {SECRET_ENV}, or use clientCertificate"
                 ),
             })
+    }
+
+    /// Delegated mode keeps no app secret on the station: a secret or certificate in the file is
+    /// refused rather than silently unused. (The environment secret is ignored.)
+    fn no_app_credential(&self) -> Result<Credential, ConfigError> {
+        for key in ["client_secret", "clientCertificate"] {
+            let present = match self.map.get(key) {
+                None | Some(Value::Null) => false,
+                Some(Value::String(s)) => !s.is_empty(),
+                Some(_) => true,
+            };
+            if present {
+                return Err(self.invalid(
+                    key,
+                    "an app credential".into(),
+                    "no app credential with \"operatorSignIn\": \"delegated\" (Graph is called with the \
+                     operator's own rights): remove it, or use \"operatorSignIn\": \"app-only\"",
+                ));
+            }
+        }
+        Ok(Credential::Delegated)
     }
 
     fn cloud(&self) -> Result<Cloud, ConfigError> {
@@ -621,6 +708,77 @@ mod tests {
         );
         assert!(with("http://127.0.0.1.evil.example", "https://g").is_err());
         assert!(with("ftp://x", "https://g").is_err());
+    }
+
+    #[test]
+    fn kiosk_keys_are_typed_with_defaults() {
+        let c = parse(SEED).unwrap();
+        assert_eq!(c.operator_sign_in, OperatorSignIn::AppOnly);
+        assert_eq!(c.operator_passcode_hash, None);
+        assert_eq!(c.idle_lock_minutes, Some(DEFAULT_IDLE_LOCK_MINUTES));
+        let hash = crate::ui::operator::hash_passcode("correct horse").unwrap();
+        let c = parse(&SEED.replace(
+            "\"useCTAP21Features\":false",
+            &format!("\"useCTAP21Features\":false,\"operatorSignIn\":\"app-only\",\"operatorPasscodeHash\":\"{hash}\",\"idleLockMinutes\":0"),
+        ))
+        .unwrap();
+        assert_eq!(c.operator_passcode_hash.as_deref(), Some(hash.as_str()));
+        assert_eq!(c.idle_lock_minutes, None);
+        assert!(c.unknown_keys.is_empty(), "{:?}", c.unknown_keys);
+        let with = |extra: &str| {
+            parse(&SEED.replace(
+                "\"useCTAP21Features\":false",
+                &format!("\"useCTAP21Features\":false,{extra}"),
+            ))
+            .unwrap_err()
+            .to_string()
+        };
+        let err = with("\"idleLockMinutes\":2000");
+        assert!(
+            err.contains("idleLockMinutes") && err.contains("found 2000") && err.contains("1440"),
+            "{err}"
+        );
+        let err = with("\"operatorSignIn\":\"sso\"");
+        assert!(
+            err.contains("operatorSignIn") && err.contains("\"sso\"") && err.contains("delegated"),
+            "{err}"
+        );
+        let err = with("\"operatorPasscodeHash\":\"hunter2\"");
+        assert!(
+            err.contains("operatorPasscodeHash") && !err.contains("hunter2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn delegated_mode_needs_no_app_secret_and_refuses_one() {
+        let without = SEED.replace("\"client_secret\":\"s3cr3t~value\",", "");
+        let delegated = |text: &str, env: Option<Secret>| {
+            Config::parse(
+                Path::new("/etc/kiosk/configs.json"),
+                &text.replace(
+                    "\"useCTAP21Features\":false",
+                    "\"useCTAP21Features\":false,\"operatorSignIn\":\"delegated\"",
+                ),
+                env,
+            )
+        };
+        let c = delegated(&without, Some(Secret::new("from-env".into()))).unwrap();
+        assert_eq!(c.operator_sign_in, OperatorSignIn::Delegated);
+        assert_eq!(c.credential, Credential::Delegated);
+        let err = delegated(SEED, None).unwrap_err().to_string();
+        assert!(
+            err.contains("client_secret") && err.contains("delegated") && !err.contains("s3cr3t"),
+            "{err}"
+        );
+        let cert = without.replace(
+            "\"usersInScopeGroup\"",
+            "\"clientCertificate\":{\"certificate\":\"a.pem\",\"privateKey\":\"a.key\"},\"usersInScopeGroup\"",
+        );
+        let err = delegated(&cert, None).unwrap_err().to_string();
+        assert!(err.contains("clientCertificate"), "{err}");
+        // App-only still requires one.
+        assert!(parse(&without).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use graph::{CreationOptions, GraphClient, Group, SkipReason, SkippedMember, User};
 
 use crate::config::{Config, GroupRef};
+use crate::engine::options;
 use crate::report::users_to_register::{self, UserRow};
 use crate::store::{now_unix, Journal, QueuedUser};
 
@@ -267,30 +268,22 @@ impl PrefetchReport {
             .collect()
     }
 
-    /// Journal queue entries holding Graph's whole creation options.
+    /// Journal queue entries holding Graph's whole creation options (built as every queue
+    /// entry is, by [`options::queued_from_options`]), with the member's UPN and name as
+    /// Graph listed them and what prefetch recorded.
     pub fn queued_users(&self) -> Result<Vec<QueuedUser>> {
         self.fetched()
             .map(|f| {
-                Ok(QueuedUser {
-                    user_id: f.user.id.clone(),
-                    upn: upn(&f.user).to_owned(),
-                    display_name: or_else(
-                        f.user.display_name.as_deref().unwrap_or(""),
-                        f.options.user_display_name(),
-                    ),
-                    user_handle: f.options.user_id().to_owned(),
-                    challenge: f.options.challenge().to_owned(),
-                    challenge_expiry: f
-                        .options
-                        .challenge_timeout_date_time()
-                        .unwrap_or("")
-                        .to_owned(),
-                    rp_id: f.options.rp_id().to_owned(),
-                    creation_options: serde_json::to_value(&f.options)
-                        .with_context(|| format!("encoding the options of {}", upn(&f.user)))?,
-                    existing_method_ids: f.existing_method_ids.clone(),
-                    fetched_at: f.fetched_at,
-                })
+                let mut q = options::queued_from_options(&f.user.id, &f.options)
+                    .with_context(|| format!("encoding the options of {}", upn(&f.user)))?;
+                q.upn = upn(&f.user).to_owned();
+                q.display_name = or_else(
+                    f.user.display_name.as_deref().unwrap_or(""),
+                    f.options.user_display_name(),
+                );
+                q.existing_method_ids.clone_from(&f.existing_method_ids);
+                q.fetched_at = f.fetched_at;
+                Ok(q)
             })
             .collect()
     }

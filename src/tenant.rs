@@ -10,6 +10,9 @@ use crate::config::{Config, Credential};
 pub fn graph_config(config: &Config) -> Result<GraphConfig> {
     let credentials = match &config.credential {
         Credential::Secret(secret) => Credentials::secret(secret.expose()),
+        // The operator signs in at the kiosk (device code); until then Graph calls fail with
+        // `graph::Error::NotSignedIn`.
+        Credential::Delegated => Credentials::Delegated,
         Credential::Certificate {
             certificate,
             private_key,

@@ -13,7 +13,7 @@ use ctap::authenticator::Authenticator;
 use enroll_support::{pin_opens, soft_key, Station};
 use graph::fake::FakeConfig;
 use passkey_kiosk::config::Config;
-use passkey_kiosk::engine::api::{Command, Event, Pin, PinRequest, Step};
+use passkey_kiosk::engine::api::{Command, Event, PersonStatus, Pin, PinRequest, Step};
 use passkey_kiosk::engine::{Engine, EngineSetup, KeySource};
 use passkey_kiosk::store::Journal;
 
@@ -55,6 +55,7 @@ fn engine_interface_with_a_typed_pin() {
     assert!(matches!(next(), Event::Recovered(r) if r.is_empty()));
     assert!(matches!(next(), Event::StartupChecks(c) if c.iter().all(|c| c.ok)));
     assert!(matches!(next(), Event::Queue(q) if q.len() == 2));
+    assert!(matches!(next(), Event::History(h) if h.is_empty()));
 
     engine.send(Command::Enroll {
         user_id: user.user_id.clone(),
@@ -65,6 +66,10 @@ fn engine_interface_with_a_typed_pin() {
             step: Step::WaitingForKey,
             ..
         }
+    ));
+    assert!(matches!(
+        next(),
+        Event::PersonChanged(p) if p.user_id == user.user_id && p.status == PersonStatus::InProgress
     ));
     engine.send(Command::InsertSoftKey);
     let mut steps = Vec::new();
@@ -149,4 +154,67 @@ fn random_pin_replaces_an_existing_pin() {
         pin_opens(&key, &rows[0][3]),
         "the random PIN replaced the old one"
     );
+}
+
+#[test]
+fn typed_mode_hands_over_a_station_pin_the_key_still_has() {
+    let st = Station::new(small(), r#","useRandomPIN":false"#);
+    st.prefetch();
+    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    // An earlier attempt (random PINs then) set the key's PIN and failed before the person
+    // got it: the journal still holds that PIN.
+    let key = soft_key(88_000_002);
+    {
+        let mut ch = ctap::hid::server::in_process(key.clone()).unwrap();
+        Authenticator::new(&mut ch).set_pin("905127").unwrap();
+    }
+    {
+        let mut j = Journal::open(&st.journal).unwrap();
+        let id = j
+            .begin_enrollment(&queue[1].user_id, &queue[1].upn, Some("88000002"), None)
+            .unwrap();
+        j.commit_pin(id, "905127").unwrap();
+        j.failed(id, "key removed: re-insert it").unwrap();
+    }
+    st.slot.insert(Some(key.clone()));
+
+    let config = Config::load(&st.config).unwrap();
+    let engine = Engine::start(EngineSetup {
+        graph: passkey_kiosk::tenant::connect(&config).unwrap(),
+        journal_path: st.journal.clone(),
+        config,
+        keys_registered: st.out.clone(),
+        operator: "Desk 1".into(),
+        key_source: KeySource::Device(st.device.parse().unwrap()),
+        wake: Arc::new(|| {}),
+    })
+    .unwrap();
+    engine.send(Command::Enroll {
+        user_id: queue[0].user_id.clone(),
+    });
+    let issued = loop {
+        match engine
+            .recv_timeout(Duration::from_secs(60))
+            .expect("an event")
+        {
+            Event::PinNeeded { request, .. } => {
+                panic!("nobody knows this key's PIN, yet it was asked for: {request:?}")
+            }
+            Event::Finished { issued, .. } => break issued,
+            Event::Failed { error, .. } => panic!("{error:?}"),
+            _ => {}
+        }
+    };
+    drop(engine);
+    assert_eq!(issued.upn, queue[0].upn);
+    assert_eq!(
+        issued.pin.as_ref().map(Pin::expose),
+        Some("905127"),
+        "the station's PIN reaches the person"
+    );
+    let rows = st.csv_rows();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][3], "905127");
+    assert!(pin_opens(&key, "905127"));
+    assert_eq!(key.resident_credentials().len(), 1);
 }

@@ -10,7 +10,7 @@ use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use graph::fake::Faults;
 use passkey_kiosk::cli::kiosk::{link, waker, DemoWorld};
-use passkey_kiosk::engine::api::PersonStatus;
+use passkey_kiosk::engine::api::{Command, Event, PersonStatus};
 use passkey_kiosk::engine::Engine;
 use passkey_kiosk::store::{EnrollmentState, Journal};
 use passkey_kiosk::ui::operator::OperatorAuth;
@@ -152,8 +152,6 @@ fn demo_wizard_issues_a_key_that_the_tenant_and_journal_hold() {
 }
 
 #[test]
-#[ignore = "engine: after Retry the key's random PIN comes back as `existing`, so Finished has \
-            no PIN to hand over (src/engine/job.rs set_pin); un-ignore when fixed"]
 fn graph_503_shows_the_error_with_retry_and_retry_finishes() {
     let world = DemoWorld::start(None, 20).unwrap();
     let mut h = signed_in_demo(&world);
@@ -191,4 +189,52 @@ fn graph_503_shows_the_error_with_retry_and_retry_finishes() {
     let after = world.tenant.registrations(&upn);
     assert_eq!(after.len(), before + 1, "registered once: {after:?}");
     assert!(after.iter().any(|m| m.id == issued.method_id));
+}
+
+#[test]
+fn history_lists_what_a_previous_run_of_the_station_issued() {
+    let world = DemoWorld::start(None, 6).unwrap();
+    // A previous run: the engine alone issues a key to the first person, then stops.
+    let person = Journal::open(&world.config.journal_path)
+        .unwrap()
+        .queue()
+        .unwrap()
+        .remove(0);
+    let issued = {
+        let engine =
+            Engine::start(world.engine_setup(std::sync::Arc::new(|| {})).unwrap()).unwrap();
+        engine.send(Command::Enroll {
+            user_id: person.user_id.clone(),
+        });
+        engine.send(Command::InsertSoftKey);
+        loop {
+            match engine
+                .recv_timeout(Duration::from_secs(60))
+                .expect("an event")
+            {
+                Event::Finished { issued, .. } => break issued,
+                Event::Failed { error, .. } => panic!("{error:?}"),
+                _ => {}
+            }
+        }
+    };
+
+    // This run: the history screen shows it, from the journal.
+    let mut h = signed_in_demo(&world);
+    wait_until(&mut h, "the journal's history", |a| {
+        !a.state.history.is_empty()
+    });
+    h.get_by_role_and_label(Role::Button, "History").click();
+    wait_until(&mut h, "the history screen", |a| {
+        a.state.screen() == Screen::History
+    });
+    h.get_by_label(&person.upn);
+    h.get_by_label(&person.display_name);
+    h.get_by_label(issued.serial.as_deref().expect("soft keys have serials"));
+    h.get_by_label(&format!("key issued (method {})", issued.method_id));
+    let pin = issued.pin.expect("random PIN");
+    assert!(
+        h.query_by_label_contains(pin.expose()).is_none(),
+        "no PIN on the history screen"
+    );
 }

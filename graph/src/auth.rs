@@ -1,7 +1,10 @@
-//! App-only sign-in to the Microsoft identity platform (client credentials grant) with a client
-//! secret or a certificate assertion (PS256, `x5t#S256` per the current docs, `x5t` too for older
-//! tenants). The token is cached, refreshed before it expires and once after a 401.
+//! Sign-in to the Microsoft identity platform. App-only: the client credentials grant with a
+//! client secret or a certificate assertion (PS256, `x5t#S256` per the current docs, `x5t` too for
+//! older tenants). Delegated: the operator signs in with the device code
+//! ([`crate::device_code`]) and the refresh token renews the access token. Either way the token
+//! is cached, refreshed before it expires and once after a 401, by the same code.
 
+use crate::device_code::SignedInAccount;
 use crate::error::{Error, Result};
 use crate::retry::{parse_retry_after, Decision, Idempotency, Outcome, RetryPolicy};
 use crate::secret::SecretString;
@@ -12,6 +15,7 @@ use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
 use rsa::signature::{RandomizedSigner, SignatureEncoding};
 use rsa::RsaPrivateKey;
+use serde::de::DeserializeOwned;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -79,6 +83,10 @@ pub enum Credentials {
         /// The matching RSA private key.
         key: RsaKey,
     },
+    /// No app credential (a public client): Graph is called with the token of the operator who
+    /// signed in with the device code ([`crate::GraphClient::start_device_sign_in`]). The app
+    /// registration must allow public client flows.
+    Delegated,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -90,6 +98,7 @@ impl std::fmt::Debug for Credentials {
                 "Credentials::Certificate {{ x5t#S256: {}, key: *** }}",
                 thumbprint_sha256(cert_der)
             ),
+            Credentials::Delegated => f.write_str("Credentials::Delegated"),
         }
     }
 }
@@ -261,13 +270,24 @@ struct Cached {
     lifetime: Duration,
 }
 
+/// Delegated mode: who signed in, and the refresh token that renews their access token.
+struct Session {
+    account: SignedInAccount,
+    refresh: Option<SecretString>,
+}
+
 #[derive(Default)]
 struct TokenState {
     cached: Option<Cached>,
     generation: u64,
+    session: Option<Session>,
 }
 
-/// Fetches and caches app-only tokens. One fetch at a time: concurrent callers wait for it.
+/// Form values of a token request; values are zeroized on drop and print as `***`.
+pub(crate) type Form = Vec<(&'static str, SecretString)>;
+
+/// Fetches and caches tokens (app-only, or the signed-in operator's). One fetch at a time:
+/// concurrent callers wait for it.
 pub(crate) struct TokenProvider {
     pub(crate) http: reqwest::Client,
     pub(crate) token_url: Url,
@@ -298,16 +318,48 @@ impl TokenProvider {
         }
     }
 
-    /// A valid token, from cache or freshly fetched.
+    /// A valid token, from cache or freshly fetched (app-only), or renewed with the refresh
+    /// token (delegated; `NotSignedIn` when nobody is signed in).
     pub(crate) async fn token(&self) -> Result<AccessToken> {
         let mut st = self.state.lock().await;
         if let Some(c) = &st.cached {
-            if !refresh_due(c.lifetime, c.obtained.elapsed()) {
+            let elapsed = c.obtained.elapsed();
+            // Without a refresh token a delegated token is used until it really expires.
+            let renewable =
+                !self.is_delegated() || st.session.as_ref().is_some_and(|s| s.refresh.is_some());
+            if !refresh_due(c.lifetime, elapsed) || (!renewable && elapsed < c.lifetime) {
                 return Ok(c.token.clone());
             }
         }
         let obtained = Instant::now();
-        let resp = self.fetch().await?;
+        let resp = if self.is_delegated() {
+            let Some(refresh) = st.session.as_ref().and_then(|s| s.refresh.clone()) else {
+                st.cached = None;
+                st.session = None;
+                return Err(Error::NotSignedIn);
+            };
+            match self.redeem_refresh_token(&refresh).await {
+                Ok(r) => r,
+                Err(e @ Error::Auth(_)) => {
+                    // Refused (expired, revoked, password changed): the operator signs in again.
+                    tracing::warn!(error = %e, "refresh token refused; operator signed out");
+                    st.cached = None;
+                    st.session = None;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
+        } else {
+            self.fetch().await?
+        };
+        Ok(Self::store(&mut st, resp, obtained))
+    }
+
+    /// Caches a fresh token response (and a rotated refresh token) and returns the token.
+    fn store(st: &mut TokenState, mut resp: TokenResponse, obtained: Instant) -> AccessToken {
+        if let (Some(rt), Some(session)) = (resp.refresh_token.take(), st.session.as_mut()) {
+            session.refresh = Some(rt);
+        }
         st.generation += 1;
         let token = AccessToken {
             secret: Arc::new(resp.access_token),
@@ -319,7 +371,56 @@ impl TokenProvider {
             obtained,
             lifetime: Duration::from_secs(resp.expires_in),
         });
-        Ok(token)
+        token
+    }
+
+    /// True for a public client (operator sign-in).
+    pub(crate) fn is_delegated(&self) -> bool {
+        matches!(self.credentials, Credentials::Delegated)
+    }
+
+    /// Delegated: keeps the tokens of a completed sign-in (replacing any earlier operator's).
+    pub(crate) async fn install_session(
+        &self,
+        mut resp: TokenResponse,
+        obtained: Instant,
+        account: SignedInAccount,
+    ) {
+        let mut st = self.state.lock().await;
+        st.session = Some(Session {
+            account,
+            refresh: resp.refresh_token.take(),
+        });
+        Self::store(&mut st, resp, obtained);
+    }
+
+    /// Delegated: who is signed in.
+    pub(crate) async fn account(&self) -> Option<SignedInAccount> {
+        let st = self.state.lock().await;
+        st.session.as_ref().map(|s| s.account.clone())
+    }
+
+    /// Drops every token (access and refresh) and the signed-in account.
+    pub(crate) async fn sign_out(&self) {
+        let mut st = self.state.lock().await;
+        st.cached = None;
+        st.session = None;
+        st.generation += 1;
+    }
+
+    async fn redeem_refresh_token(&self, refresh: &SecretString) -> Result<TokenResponse> {
+        let form = || {
+            Ok(vec![
+                ("client_id", SecretString::new(self.client_id.clone())),
+                ("grant_type", SecretString::new("refresh_token")),
+                ("refresh_token", refresh.clone()),
+                ("scope", SecretString::new(self.scope.clone())),
+            ])
+        };
+        let resp: TokenResponse = self
+            .post_form(&self.token_url, "token refresh", "token response", form)
+            .await?;
+        check_bearer(resp)
     }
 
     /// Drops the cached token if it is the one that was refused (not a newer one).
@@ -335,45 +436,67 @@ impl TokenProvider {
     }
 
     async fn fetch(&self) -> Result<TokenResponse> {
+        let form = || -> Result<Form> {
+            let mut form: Form = vec![
+                ("client_id", SecretString::new(self.client_id.clone())),
+                ("scope", SecretString::new(self.scope.clone())),
+                ("grant_type", SecretString::new("client_credentials")),
+            ];
+            match &self.credentials {
+                Credentials::Secret(s) => form.push(("client_secret", s.clone())),
+                Credentials::Certificate { cert_der, key } => {
+                    // A fresh assertion (new jti) for every attempt.
+                    let assertion = client_assertion(
+                        cert_der,
+                        key,
+                        &self.client_id,
+                        self.token_url.as_str(),
+                        SystemTime::now(),
+                    )?;
+                    form.push((
+                        "client_assertion_type",
+                        SecretString::new("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                    ));
+                    form.push(("client_assertion", assertion));
+                }
+                Credentials::Delegated => return Err(Error::NotSignedIn),
+            }
+            Ok(form)
+        };
+        let resp: TokenResponse = self
+            .post_form(&self.token_url, "token request", "token response", form)
+            .await?;
+        check_bearer(resp)
+    }
+
+    /// POSTs a form to a login endpoint with retries (transport, 429/5xx); 200 is parsed as `T`
+    /// (the body is never quoted: it may hold a token), an OAuth error body becomes `Error::Auth`.
+    pub(crate) async fn post_form<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        operation: &'static str,
+        what: &'static str,
+        form: impl Fn() -> Result<Form>,
+    ) -> Result<T> {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
             let crid = uuid::Uuid::new_v4().to_string();
-            let secret_or_assertion = match &self.credentials {
-                Credentials::Secret(s) => s.clone(),
-                Credentials::Certificate { cert_der, key } => client_assertion(
-                    cert_der,
-                    key,
-                    &self.client_id,
-                    self.token_url.as_str(),
-                    SystemTime::now(),
-                )?,
-            };
-            let mut form: Vec<(&str, &str)> = vec![
-                ("client_id", &self.client_id),
-                ("scope", &self.scope),
-                ("grant_type", "client_credentials"),
-            ];
-            match &self.credentials {
-                Credentials::Secret(_) => {
-                    form.push(("client_secret", secret_or_assertion.expose_secret()))
-                }
-                Credentials::Certificate { .. } => {
-                    form.push((
-                        "client_assertion_type",
-                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                    ));
-                    form.push(("client_assertion", secret_or_assertion.expose_secret()));
-                }
-            }
+            let values = form()?;
+            let pairs: Vec<(&str, &str)> = values
+                .iter()
+                .map(|(k, v)| (*k, v.expose_secret()))
+                .collect();
             let sent = self
                 .http
-                .post(self.token_url.clone())
+                .post(url.clone())
                 .header("client-request-id", &crid)
                 .header(reqwest::header::ACCEPT, "application/json")
-                .form(&form)
+                .form(&pairs)
                 .send()
                 .await;
+            drop(pairs);
+            drop(values);
             let (status, retry_after, body) = match sent {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -385,36 +508,25 @@ impl TokenProvider {
                     match resp.bytes().await {
                         Ok(b) => (status, ra, b),
                         Err(e) => {
-                            self.transport_retry(attempts, e, &crid).await?;
+                            self.transport_retry(operation, attempts, e, &crid).await?;
                             continue;
                         }
                     }
                 }
                 Err(e) => {
-                    self.transport_retry(attempts, e, &crid).await?;
+                    self.transport_retry(operation, attempts, e, &crid).await?;
                     continue;
                 }
             };
             if status == 200 {
-                let tr: TokenResponse =
-                    serde_json::from_slice(&body).map_err(|e| Error::Decode {
-                        what: "token response",
-                        status,
-                        // The error text of serde names positions/types only, never values.
-                        detail: e.to_string(),
-                        snippet: "(withheld: may contain a token)".into(),
-                        request_id: None,
-                    })?;
-                if !tr.token_type.is_empty() && !tr.token_type.eq_ignore_ascii_case("bearer") {
-                    return Err(Error::Decode {
-                        what: "token response",
-                        status,
-                        detail: format!("token_type {:?} is not Bearer", tr.token_type),
-                        snippet: "(withheld: may contain a token)".into(),
-                        request_id: None,
-                    });
-                }
-                return Ok(tr);
+                return serde_json::from_slice(&body).map_err(|e| Error::Decode {
+                    what,
+                    status,
+                    // The error text of serde names positions/types only, never values.
+                    detail: e.to_string(),
+                    snippet: "(withheld: may contain a token)".into(),
+                    request_id: None,
+                });
             }
             let parsed: Option<OAuthErrorBody> = serde_json::from_slice(&body).ok();
             if crate::retry::is_retryable_status(status) {
@@ -428,8 +540,9 @@ impl TokenProvider {
                 {
                     tracing::warn!(
                         status,
+                        operation,
                         delay_ms = d.as_millis() as u64,
-                        "token endpoint busy; retrying"
+                        "login endpoint busy; retrying"
                     );
                     tokio::time::sleep(d).await;
                     continue;
@@ -446,7 +559,7 @@ impl TokenProvider {
             return Err(match parsed {
                 Some(e) => Error::Auth(Box::new(e.into_auth_error(status))),
                 None => Error::Decode {
-                    what: "token endpoint error",
+                    what: "login endpoint error",
                     status,
                     detail: "not an OAuth error body; check the cloud / login base URL".into(),
                     snippet: snippet(&body),
@@ -456,7 +569,13 @@ impl TokenProvider {
         }
     }
 
-    async fn transport_retry(&self, attempts: u32, e: reqwest::Error, crid: &str) -> Result<()> {
+    async fn transport_retry(
+        &self,
+        operation: &'static str,
+        attempts: u32,
+        e: reqwest::Error,
+        crid: &str,
+    ) -> Result<()> {
         let outcome = Outcome::Transport {
             connect: e.is_connect(),
         };
@@ -465,12 +584,12 @@ impl TokenProvider {
             .decide(attempts, outcome, Idempotency::Idempotent, rand::random())
         {
             Decision::Retry(d) => {
-                tracing::warn!(error = %e, delay_ms = d.as_millis() as u64, "token request failed; retrying");
+                tracing::warn!(operation, error = %e, delay_ms = d.as_millis() as u64, "login request failed; retrying");
                 tokio::time::sleep(d).await;
                 Ok(())
             }
             Decision::Stop => Err(Error::Http {
-                operation: "token request",
+                operation,
                 timeout: e.is_timeout(),
                 connect: e.is_connect(),
                 client_request_id: crid.to_owned(),
@@ -478,6 +597,20 @@ impl TokenProvider {
             }),
         }
     }
+}
+
+/// A token response must be a bearer token.
+pub(crate) fn check_bearer(tr: TokenResponse) -> Result<TokenResponse> {
+    if !tr.token_type.is_empty() && !tr.token_type.eq_ignore_ascii_case("bearer") {
+        return Err(Error::Decode {
+            what: "token response",
+            status: 200,
+            detail: format!("token_type {:?} is not Bearer", tr.token_type),
+            snippet: "(withheld: may contain a token)".into(),
+            request_id: None,
+        });
+    }
+    Ok(tr)
 }
 
 #[cfg(test)]

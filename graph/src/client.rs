@@ -5,6 +5,7 @@
 
 use crate::auth::{AccessToken, Credentials, TokenProvider};
 use crate::cloud::{check_transport, Cloud};
+use crate::device_code::{DeviceAuthorization, SignedInAccount};
 use crate::error::{Error, GraphError, GroupCandidate, Result};
 use crate::retry::{
     is_retryable_status, parse_retry_after, Decision, Idempotency, Outcome, RetryPolicy,
@@ -232,7 +233,10 @@ impl GraphClient {
             http.clone(),
             token_url,
             client_id.to_owned(),
-            config.cloud.default_scope(),
+            match config.credentials {
+                Credentials::Delegated => config.cloud.delegated_scopes(),
+                _ => config.cloud.default_scope(),
+            },
             config.credentials,
             config.retry.clone(),
         );
@@ -255,8 +259,44 @@ impl GraphClient {
     }
 
     /// Gets a token now: a cheap way to check tenant, client id and credentials at startup.
+    /// Delegated: succeeds while an operator is signed in (renewing the token if due), else
+    /// `Error::NotSignedIn`.
     pub async fn sign_in(&self) -> Result<()> {
         self.inner.tokens.token().await.map(|_| ())
+    }
+
+    // ------------------------------------------------------------------ delegated sign-in
+
+    /// True when Graph is called with a signed-in operator's token ([`Credentials::Delegated`]).
+    pub fn is_delegated(&self) -> bool {
+        self.inner.tokens.is_delegated()
+    }
+
+    /// Starts a device-code sign-in (delegated mode only): show `user_code` and
+    /// `verification_uri` to the operator, then call [`Self::finish_device_sign_in`].
+    pub async fn start_device_sign_in(&self) -> Result<DeviceAuthorization> {
+        self.inner.tokens.start_device_flow().await
+    }
+
+    /// Polls until the operator approves; from then on every clone of this client calls Graph
+    /// with the operator's token (renewed with the refresh token before it expires). Stops with
+    /// `Error::DeviceSignIn` when declined, unknown or expired. Cancel by dropping the future.
+    pub async fn finish_device_sign_in(
+        &self,
+        authorization: &DeviceAuthorization,
+    ) -> Result<SignedInAccount> {
+        self.inner.tokens.poll_device_flow(authorization).await
+    }
+
+    /// The operator signed in (delegated mode), if any.
+    pub async fn signed_in_account(&self) -> Option<SignedInAccount> {
+        self.inner.tokens.account().await
+    }
+
+    /// Drops the cached access token, the refresh token and the signed-in account. In delegated
+    /// mode Graph calls then fail with `Error::NotSignedIn` until someone signs in again.
+    pub async fn sign_out(&self) {
+        self.inner.tokens.sign_out().await;
     }
 
     // ------------------------------------------------------------------ groups
@@ -404,7 +444,7 @@ impl GraphClient {
             )
             .await?;
         if a.status != 200 {
-            return Err(graph_error(&a));
+            return Err(self.provisioning_error(&a, user));
         }
         parse_creation_options(&a.body, a.status).map_err(|e| with_request_id(e, &a))
     }
@@ -474,7 +514,19 @@ impl GraphClient {
                 client_request_id: a.client_request_id.clone(),
                 request_id: a.request_id.clone(),
             }),
-            _ => Err(graph_error(&a)),
+            _ => Err(self.provisioning_error(&a, user)),
+        }
+    }
+
+    /// A refused creationOptions/registration. With a delegated token, 405 means the operator
+    /// targeted their own account (self-service provisioning is not supported).
+    fn provisioning_error(&self, a: &Answer, user: &str) -> Error {
+        match graph_error(a) {
+            Error::Graph(g) if g.status == 405 && self.is_delegated() => Error::SelfProvisioning {
+                user: user.to_owned(),
+                graph: g,
+            },
+            e => e,
         }
     }
 

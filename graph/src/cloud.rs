@@ -73,6 +73,24 @@ impl Cloud {
         }
     }
 
+    /// Delegated scopes of the operator sign-in (device code): provisioning passkeys and reading
+    /// group members with the operator's own rights, plus `openid profile` (the ID token names
+    /// who signed in) and `offline_access` (a refresh token). Custom bases use the global host.
+    pub fn delegated_scopes(&self) -> String {
+        let host = match self {
+            Cloud::Custom { .. } => Cloud::Global.graph_base(),
+            c => c.graph_base(),
+        };
+        format!(
+            "{host}/UserAuthMethod-Passkey.ReadWrite.All {host}/GroupMember.Read.All openid profile offline_access"
+        )
+    }
+
+    /// Device authorization endpoint for a tenant (CONTRACT.md §1e).
+    pub fn device_code_url(&self, tenant: &str) -> String {
+        format!("{}/{}/oauth2/v2.0/devicecode", self.login_base(), tenant)
+    }
+
     /// Token endpoint for a tenant; also the `aud` of certificate assertions.
     pub fn token_url(&self, tenant: &str) -> String {
         format!("{}/{}/oauth2/v2.0/token", self.login_base(), tenant)
@@ -150,6 +168,14 @@ mod tests {
             "https://login.chinacloudapi.cn/t/oauth2/v2.0/token"
         );
         assert_eq!(Cloud::from_name("GCC-High"), Some(Cloud::UsGov));
+        assert_eq!(
+            Cloud::UsGov.delegated_scopes(),
+            "https://graph.microsoft.us/UserAuthMethod-Passkey.ReadWrite.All https://graph.microsoft.us/GroupMember.Read.All openid profile offline_access"
+        );
+        assert_eq!(
+            Cloud::China.device_code_url("t"),
+            "https://login.chinacloudapi.cn/t/oauth2/v2.0/devicecode"
+        );
     }
 
     #[test]

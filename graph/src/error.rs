@@ -108,6 +108,35 @@ pub enum Error {
         /// Graph's `request-id`, if an answer (5xx) arrived.
         request_id: Option<String>,
     },
+    /// A device-code sign-in stopped: declined, wrong code, or expired. Start a new one.
+    #[error("{}{}", .failure.operator_text(), fmt_auth_ids(.auth))]
+    DeviceSignIn {
+        /// Why it stopped.
+        failure: crate::device_code::DeviceFlowFailure,
+        /// The identity platform's answer (AADSTS code, trace and correlation ids), when it
+        /// came from one (not when the code ran out on the station's clock).
+        auth: Option<Box<AuthError>>,
+    },
+    /// Delegated mode and no operator is signed in (never was, signed out, or the sign-in
+    /// ran out): Graph cannot be called until an operator signs in.
+    #[error("no operator is signed in to Entra ID (delegated mode); sign in at the station with the device code, then retry")]
+    NotSignedIn,
+    /// Delegated mode: Graph refused to provision this account with the signed-in operator's
+    /// token (HTTP 405): an administrator cannot provision their own account.
+    #[error(
+        "Microsoft Graph refused to provision {user} with the signed-in operator's account (HTTP {} {}): \
+         an administrator cannot issue a key to their own account; another operator must enroll this person{}{}",
+        .graph.status,
+        .graph.code,
+        fmt_request_id(&.graph.request_id),
+        .graph.client_request_id.as_deref().map(|c| format!(" (client-request-id {c})")).unwrap_or_default()
+    )]
+    SelfProvisioning {
+        /// User id or UPN the request was for.
+        user: String,
+        /// Graph's answer.
+        graph: Box<GraphError>,
+    },
 }
 
 /// One group among several with the same name.
@@ -154,7 +183,10 @@ impl AuthError {
             Some(7000112) => "the application is disabled in this tenant: re-enable its enterprise application",
             Some(7000229) => "the app has no service principal in this tenant: grant admin consent so the enterprise application is created",
             Some(53003) => "blocked by Conditional Access: exclude this workload identity or adjust the policy",
+            Some(50076) | Some(50079) => "multi-factor authentication is required: sign in again and complete MFA",
+            Some(7000218) if self.error == "invalid_client" => "the app registration must allow public client flows (Authentication > Allow public client flows) for the device-code sign-in",
             Some(50034) | Some(50053) | Some(50126) => "the account cannot sign in: check the admin account",
+            _ if self.error == "invalid_grant" => "the operator's sign-in is no longer valid (expired, revoked or password changed): sign in again",
             _ if self.error == "invalid_client" => "the client credentials were rejected: check client_id, secret or certificate",
             _ => "see the Entra ID description; check tenant, client_id, credentials and cloud",
         }
@@ -263,6 +295,7 @@ impl Error {
             Error::Throttled { request_id, .. }
             | Error::Decode { request_id, .. }
             | Error::RegistrationOutcomeUnknown { request_id, .. } => request_id.as_deref(),
+            Error::SelfProvisioning { graph, .. } => graph.request_id.as_deref(),
             _ => None,
         }
     }
@@ -271,6 +304,7 @@ impl Error {
     pub fn graph_status(&self) -> Option<u16> {
         match self {
             Error::Graph(g) => Some(g.status),
+            Error::SelfProvisioning { graph, .. } => Some(graph.status),
             _ => None,
         }
     }
@@ -281,6 +315,27 @@ fn fmt_request_id(id: &Option<String>) -> String {
         Some(id) => format!(" (request-id {id})"),
         None => " (no request-id)".to_owned(),
     }
+}
+
+fn fmt_auth_ids(auth: &Option<Box<AuthError>>) -> String {
+    let Some(a) = auth else {
+        return String::new();
+    };
+    let mut s = format!(" (HTTP {}, {}", a.status, a.error);
+    if let Some(code) = a.aadsts {
+        s.push_str(&format!(", AADSTS{code}"));
+    }
+    if let Some(t) = &a.trace_id {
+        s.push_str(&format!(", trace id {t}"));
+    }
+    if let Some(c) = &a.correlation_id {
+        s.push_str(&format!(", correlation id {c}"));
+    }
+    if let Some(t) = &a.timestamp {
+        s.push_str(&format!(", {t}"));
+    }
+    s.push(')');
+    s
 }
 
 fn fmt_retry_after(ra: &Option<Duration>) -> String {

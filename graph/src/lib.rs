@@ -1,6 +1,7 @@
 //! Microsoft Graph and identity-platform client for FIDO2 provisioning on behalf of users.
 //!
-//! [`GraphClient`] signs in app-only ([`Credentials`]: secret or certificate), resolves the
+//! [`GraphClient`] signs in app-only ([`Credentials`]: secret or certificate) or with a signed-in
+//! operator's rights (device code, [`device_code`]), resolves the
 //! provisioning group, lists its user members, fetches WebAuthn creation options, registers the
 //! attestation and lists/deletes FIDO2 methods, following `shared/graph-spec/CONTRACT.md`.
 //! Retries honour Retry-After; the registration POST is never blindly repeated.
@@ -37,6 +38,7 @@
 pub mod auth;
 pub mod client;
 pub mod cloud;
+pub mod device_code;
 pub mod error;
 pub mod retry;
 pub mod secret;
@@ -49,6 +51,7 @@ pub use auth::{Credentials, RsaKey};
 pub use client::policy::{Fido2Policy, KeyRestrictions};
 pub use client::{ApiVersion, DeleteOutcome, GraphClient, GraphConfig, Registration, Timeouts};
 pub use cloud::Cloud;
+pub use device_code::{DeviceAuthorization, DeviceFlowFailure, SignedInAccount};
 pub use error::{AuthError, Error, GraphError, GroupCandidate, Result};
 pub use retry::RetryPolicy;
 pub use secret::SecretString;

@@ -27,6 +27,12 @@ pub struct TokenResponse {
     pub expires_in: u64,
     /// The token, opaque.
     pub access_token: SecretString,
+    /// Delegated grants with `offline_access`: the refresh token (rotates on every use).
+    #[serde(default)]
+    pub refresh_token: Option<SecretString>,
+    /// Delegated grants with `openid`: the ID token (who signed in).
+    #[serde(default)]
+    pub id_token: Option<SecretString>,
 }
 
 /// OAuth error body of the token endpoint.

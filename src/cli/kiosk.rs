@@ -5,15 +5,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use ctap::device::DeviceSpec;
 use graph::fake::{FakeConfig, FakeTenantHandle};
 
-use crate::config::Config;
-use crate::engine::api::{Check, Command, Event, Person, PersonStatus};
+use crate::config::{Config, OperatorSignIn};
+use crate::engine::api::{Check, Command, Event, OperatorError, Person, PersonStatus};
 use crate::engine::{Engine, EngineHandle, EngineSetup, KeySource};
 use crate::ui::operator::{self, OperatorAuth};
 use crate::ui::{EngineLink, KioskApp, State};
@@ -63,6 +63,10 @@ pub struct DemoArgs {
     /// this many frames, print frame-time percentiles and peak memory, exit.
     #[arg(long)]
     pub bench_frames: Option<usize>,
+    /// Delegated operator sign-in: the fake tenant's device-code flow shows a code, approves it
+    /// after a few polls, and Graph is called with the demo administrator's token.
+    #[arg(long)]
+    pub delegated: bool,
     /// Show one scripted screen (see `ui::scenes`) with no engine: for screenshots.
     #[arg(long, hide = true)]
     pub scene: Option<String>,
@@ -85,41 +89,24 @@ pub struct StationSettings {
     pub idle_lock_minutes: Option<u32>,
 }
 
-/// Reads `operatorSignIn`, `operatorPasscodeHash` (or the passcode file next to the config)
-/// and `idleLockMinutes` from the config file.
-pub fn station_settings(config_path: &Path) -> Result<StationSettings> {
-    let text = std::fs::read_to_string(config_path)
-        .with_context(|| format!("reading {}", config_path.display()))?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid JSON", config_path.display()))?;
-    let field = |key: &str| json.get(key).filter(|v| !v.is_null());
-    let idle_lock_minutes = match field(operator::IDLE_LOCK_KEY) {
-        None => Some(operator::DEFAULT_IDLE_LOCK_MINUTES),
-        Some(v) => match v.as_u64() {
-            Some(0) => None,
-            Some(m) if m <= 24 * 60 => Some(m as u32),
-            _ => bail!(
-                "{}: key \"{}\": found {v}, expected minutes from 0 (never) to 1440",
-                config_path.display(),
-                operator::IDLE_LOCK_KEY
-            ),
-        },
-    };
-    let auth = match field(operator::SIGN_IN_KEY).and_then(|v| v.as_str()) {
-        None | Some("app-only") => {
-            let from_config = field(operator::PASSCODE_KEY)
-                .and_then(|v| v.as_str())
-                .map(str::to_string);
-            let file = passcode_file(config_path);
-            let from_file = std::fs::read_to_string(&file)
-                .ok()
-                .map(|s| s.trim().to_string());
-            let hash = from_config.or(from_file).filter(|h| !h.is_empty());
+/// The station settings from the validated config: `operatorSignIn`, `operatorPasscodeHash`
+/// (or the passcode file `set-passcode` wrote next to the config) and `idleLockMinutes`.
+pub fn station_settings(config: &Config) -> Result<StationSettings> {
+    let auth = match config.operator_sign_in {
+        OperatorSignIn::Delegated => OperatorAuth::Delegated,
+        OperatorSignIn::AppOnly => {
+            let from_file = || {
+                std::fs::read_to_string(passcode_file(&config.path))
+                    .ok()
+                    .map(|s| s.trim().to_string())
+                    .filter(|h| !h.is_empty())
+            };
+            let hash = config.operator_passcode_hash.clone().or_else(from_file);
             if let Some(h) = &hash {
                 if !operator::hash_is_well_formed(h) {
                     bail!(
                         "{}: the operator passcode hash is not an argon2 PHC string: run `passkey-kiosk set-passcode` again",
-                        config_path.display()
+                        passcode_file(&config.path).display()
                     );
                 }
             }
@@ -127,16 +114,10 @@ pub fn station_settings(config_path: &Path) -> Result<StationSettings> {
                 passcode_hash: hash,
             }
         }
-        Some("delegated") => OperatorAuth::Delegated,
-        Some(other) => bail!(
-            "{}: key \"{}\": found \"{other}\", expected \"app-only\" or \"delegated\"",
-            config_path.display(),
-            operator::SIGN_IN_KEY
-        ),
     };
     Ok(StationSettings {
         auth,
-        idle_lock_minutes,
+        idle_lock_minutes: config.idle_lock_minutes,
     })
 }
 
@@ -231,18 +212,18 @@ fn native_options(windowed: bool) -> eframe::NativeOptions {
 
 /// `kiosk`: the station for the tenant in the config.
 pub fn run(args: &KioskArgs) -> Result<ExitCode> {
-    let settings = station_settings(&args.config);
     let config = Config::load(&args.config);
+    let settings = config.as_ref().ok().map(station_settings);
     let (auth, idle) = match &settings {
-        Ok(s) => (s.auth.clone(), s.idle_lock_minutes),
-        Err(_) => (
+        Some(Ok(s)) => (s.auth.clone(), s.idle_lock_minutes),
+        _ => (
             OperatorAuth::AppOnly {
                 passcode_hash: None,
             },
             None,
         ),
     };
-    let mut state = State::new(auth, false);
+    let mut state = State::new(auth.clone(), false);
     state.idle_lock_secs = idle.map(|m| f64::from(m) * 60.0);
     // A station that cannot start still shows why, with the remedy, instead of vanishing.
     let early_failure = match (&config, &settings) {
@@ -253,7 +234,7 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
                  with `passkey-kiosk kiosk --config PATH`."
             ),
         )),
-        (_, Err(e)) => Some(("Station settings valid", format!("{e:#}"))),
+        (_, Some(Err(e))) => Some(("Station settings valid", format!("{e:#}"))),
         _ => None,
     };
     if let Some((name, detail)) = early_failure {
@@ -275,13 +256,14 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
         Err(_) => None,
     };
     let device = args.device.clone();
+    let delegated = auth == OperatorAuth::Delegated;
     eframe::run_native(
         "Passkey Kiosk",
         native_options(args.windowed),
         Box::new(move |cc| {
             let link = match setup {
                 Some((config, graph, keys_registered)) => {
-                    let engine = Engine::start(EngineSetup {
+                    let setup = EngineSetup {
                         journal_path: config.journal_path.clone(),
                         config,
                         graph,
@@ -289,8 +271,12 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
                         operator: String::new(),
                         key_source: KeySource::Device(device),
                         wake: waker(&cc.egui_ctx),
-                    })?;
-                    Some(link(engine))
+                    };
+                    Some(if delegated {
+                        delegated_link(setup)?
+                    } else {
+                        link(Engine::start(setup)?)
+                    })
                 }
                 None => None,
             };
@@ -299,6 +285,209 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
     )
     .map_err(|e| anyhow!("the kiosk window failed: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Delegated mode's runtime side: runs the device-code sign-in the UI asks for (the UI only
+/// shows the code from [`Event::DeviceCode`]), starts the engine once the first operator has
+/// signed in (its start-up checks need the operator's token), tells it who signed in, and drops
+/// the tokens on sign-out. Everything else passes through to the engine.
+struct DelegatedLink {
+    graph: graph::GraphClient,
+    rt: tokio::runtime::Runtime,
+    tx: mpsc::Sender<(u64, SignInOutcome)>,
+    rx: mpsc::Receiver<(u64, SignInOutcome)>,
+    wake: Arc<dyn Fn() + Send + Sync>,
+    setup: Option<EngineSetup>,
+    engine: Option<EngineHandle>,
+    /// The current sign-in attempt; answers of older (cancelled) ones are dropped.
+    attempt: u64,
+    flow: Option<tokio::task::JoinHandle<()>>,
+    ready: std::collections::VecDeque<Event>,
+}
+
+enum SignInOutcome {
+    Event(Event),
+    SignedIn(String),
+}
+
+/// Wraps an engine set-up whose Graph client is delegated (`Credentials::Delegated`): the engine
+/// starts after the first sign-in.
+pub fn delegated_link(setup: EngineSetup) -> Result<Box<dyn EngineLink>> {
+    if !setup.graph.is_delegated() {
+        bail!("delegated_link needs a delegated Graph client (operatorSignIn \"delegated\")");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("operator-sign-in")
+        .enable_all()
+        .build()
+        .context("starting the sign-in runtime")?;
+    let (tx, rx) = mpsc::channel();
+    let mut ready = std::collections::VecDeque::new();
+    // The Graph checks (sign-in, group, policy) run when the engine starts, after sign-in.
+    ready.push_back(Event::StartupChecks(vec![Check {
+        name: "Configuration valid".into(),
+        ok: true,
+        detail: "delegated operator sign-in: the Entra ID and Graph checks run once an operator \
+                 has signed in"
+            .into(),
+    }]));
+    Ok(Box::new(DelegatedLink {
+        graph: setup.graph.clone(),
+        wake: Arc::clone(&setup.wake),
+        rt,
+        tx,
+        rx,
+        setup: Some(setup),
+        engine: None,
+        attempt: 0,
+        flow: None,
+        ready,
+    }))
+}
+
+/// A sign-in failure as the operator sees it; AADSTS code, trace and correlation ids are in
+/// the message (Graph's request-id, when there is one, in its field).
+pub fn sign_in_error(e: &graph::Error) -> OperatorError {
+    let (code, remedy) = match e {
+        graph::Error::DeviceSignIn { failure, .. } => (
+            failure.code().to_owned(),
+            "choose \"Sign in with Entra ID\" to get a new code".to_owned(),
+        ),
+        graph::Error::Auth(a) => ("sign-in".to_owned(), a.remedy().to_owned()),
+        graph::Error::Http { .. } | graph::Error::Throttled { .. } => (
+            "network".to_owned(),
+            "check the station's network connection, then sign in again".to_owned(),
+        ),
+        _ => (
+            "sign-in".to_owned(),
+            "check the configuration (tenant, client_id, cloud), then sign in again".to_owned(),
+        ),
+    };
+    OperatorError {
+        code,
+        message: e.to_string(),
+        remedy,
+        request_id: e.request_id().map(str::to_owned),
+        retry_possible: true,
+    }
+}
+
+impl DelegatedLink {
+    fn stop_flow(&mut self) {
+        self.attempt += 1;
+        if let Some(flow) = self.flow.take() {
+            flow.abort();
+        }
+    }
+
+    fn start_flow(&mut self) {
+        self.stop_flow();
+        let attempt = self.attempt;
+        let graph = self.graph.clone();
+        let tx = self.tx.clone();
+        let wake = Arc::clone(&self.wake);
+        let send = move |o: SignInOutcome| {
+            let _ = tx.send((attempt, o));
+            wake();
+        };
+        self.flow = Some(self.rt.spawn(async move {
+            let auth = match graph.start_device_sign_in().await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "device-code sign-in could not start");
+                    return send(SignInOutcome::Event(Event::SignInFailed(sign_in_error(&e))));
+                }
+            };
+            let expires_at = auth
+                .expires_at()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            send(SignInOutcome::Event(Event::DeviceCode {
+                user_code: auth.user_code.clone(),
+                verification_uri: auth.verification_uri.clone(),
+                expires_at,
+                message: auth.message.clone(),
+            }));
+            match graph.finish_device_sign_in(&auth).await {
+                Ok(account) => send(SignInOutcome::SignedIn(account.username)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "device-code sign-in stopped");
+                    send(SignInOutcome::Event(Event::SignInFailed(sign_in_error(&e))))
+                }
+            }
+        }));
+    }
+
+    /// The operator is in: start the engine (first time) and name them on the audit log.
+    fn signed_in(&mut self, operator: String) -> Event {
+        if let Some(setup) = self.setup.take() {
+            match Engine::start(setup) {
+                Ok(engine) => self.engine = Some(engine),
+                Err(e) => self.ready.push_back(Event::StartupChecks(vec![Check {
+                    name: "Station engine started".into(),
+                    ok: false,
+                    detail: format!("{e:#}"),
+                }])),
+            }
+        }
+        if let Some(engine) = &self.engine {
+            engine.send(Command::OperatorSignedIn {
+                operator: operator.clone(),
+            });
+        }
+        Event::SignedIn { operator }
+    }
+}
+
+impl EngineLink for DelegatedLink {
+    fn send(&mut self, command: Command) {
+        match command {
+            Command::StartDelegatedSignIn => self.start_flow(),
+            Command::CancelDelegatedSignIn => self.stop_flow(),
+            Command::OperatorSignedOut => {
+                self.stop_flow();
+                let graph = self.graph.clone();
+                // Tokens dropped off the UI thread (a refresh in flight holds the cache briefly).
+                self.rt.spawn(async move { graph.sign_out().await });
+                if let Some(engine) = &self.engine {
+                    engine.send(Command::OperatorSignedOut);
+                }
+            }
+            other => {
+                if let Some(engine) = &self.engine {
+                    engine.send(other);
+                }
+            }
+        }
+    }
+
+    fn try_recv(&mut self) -> Option<Event> {
+        if let Some(e) = self.ready.pop_front() {
+            return Some(e);
+        }
+        while let Ok((attempt, outcome)) = self.rx.try_recv() {
+            if attempt != self.attempt {
+                continue;
+            }
+            return Some(match outcome {
+                SignInOutcome::Event(e) => e,
+                SignInOutcome::SignedIn(operator) => {
+                    self.flow = None;
+                    self.signed_in(operator)
+                }
+            });
+        }
+        self.engine.as_ref().and_then(EngineHandle::try_recv)
+    }
+}
+
+impl Drop for DelegatedLink {
+    fn drop(&mut self) {
+        self.stop_flow();
+        // The engine finishes what is in flight before the sign-in runtime goes away.
+        self.engine = None;
+    }
 }
 
 /// A demo's world: a fake tenant on 127.0.0.1 and a directory with its config and journal.
@@ -324,6 +513,26 @@ impl DemoWorld {
     /// Starts a fake tenant with `users` people and writes its config into `dir` (a fresh
     /// temporary directory, removed on drop, when `None`).
     pub fn start(dir: Option<&Path>, users: usize) -> Result<DemoWorld> {
+        Self::start_with(dir, users, None)
+    }
+
+    /// [`Self::start`] with delegated operator sign-in: the config has `operatorSignIn:
+    /// "delegated"` and no client secret, and the fake tenant answers the device-code polls
+    /// with pending, pending, approve, `poll_interval_secs` apart. (The queue is still
+    /// prefetched app-only, as an administrator would have done beforehand.)
+    pub fn start_delegated(
+        dir: Option<&Path>,
+        users: usize,
+        poll_interval_secs: u64,
+    ) -> Result<DemoWorld> {
+        Self::start_with(dir, users, Some(poll_interval_secs))
+    }
+
+    fn start_with(
+        dir: Option<&Path>,
+        users: usize,
+        delegated_interval: Option<u64>,
+    ) -> Result<DemoWorld> {
         let (dir, remove_on_drop) = match dir {
             Some(d) => (d.to_path_buf(), false),
             None => (
@@ -338,18 +547,34 @@ impl DemoWorld {
             ),
         };
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let tenant = graph::fake::spawn_in_thread(FakeConfig {
+        let mut fake = FakeConfig {
             users,
             ..FakeConfig::default()
-        })
-        .context("starting the demo's fake tenant")?;
+        };
+        if let Some(interval) = delegated_interval {
+            use graph::fake::DevicePoll;
+            fake.device_flow = vec![
+                DevicePoll::Pending,
+                DevicePoll::Pending,
+                DevicePoll::Approve,
+            ];
+            fake.device_interval_secs = interval;
+        }
+        let tenant =
+            graph::fake::spawn_in_thread(fake).context("starting the demo's fake tenant")?;
         let config_path = dir.join("configs.json");
-        let text = super::fake_tenant::configs_json(&tenant);
+        let app_only_text = super::fake_tenant::configs_json(&tenant);
+        let app_only = Config::parse(&config_path, &app_only_text, None)
+            .map_err(|e| anyhow!("the demo's config is invalid: {e}"))?;
+        let text = match delegated_interval {
+            None => app_only_text,
+            Some(_) => delegated_config_text(&app_only_text)?,
+        };
         std::fs::write(&config_path, &text)
             .with_context(|| format!("writing {}", config_path.display()))?;
         let config = Config::parse(&config_path, &text, None)
             .map_err(|e| anyhow!("the demo's config is invalid: {e}"))?;
-        prefetch_into_journal(&config, &dir)?;
+        prefetch_into_journal(&app_only, &dir)?;
         Ok(DemoWorld {
             tenant,
             config,
@@ -370,6 +595,15 @@ impl DemoWorld {
             wake,
         })
     }
+}
+
+/// The same config for delegated sign-in: no client secret, `operatorSignIn: "delegated"`.
+fn delegated_config_text(app_only: &str) -> Result<String> {
+    let mut map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(app_only).context("the demo's config")?;
+    map.remove("client_secret");
+    map.insert("operatorSignIn".into(), "delegated".into());
+    serde_json::to_string_pretty(&map).context("the demo's config")
 }
 
 /// The demo's queue comes the way a real station's does: `prefetch` into the journal.
@@ -396,21 +630,38 @@ pub fn run_demo(args: &DemoArgs) -> Result<ExitCode> {
     if let Some(name) = &args.scene {
         return run_scene(name, args.windowed);
     }
-    let world = DemoWorld::start(args.dir.as_deref(), args.users)?;
+    let world = if args.delegated {
+        DemoWorld::start_delegated(args.dir.as_deref(), args.users, 2)?
+    } else {
+        DemoWorld::start(args.dir.as_deref(), args.users)?
+    };
     eprintln!("demo files in {}", world.dir.display());
     let setup_world = &world;
-    let mut state = State::new(OperatorAuth::Demo, true);
-    state.sign_in.name = "Demo operator".into();
+    let delegated = args.delegated;
+    let mut state = State::new(
+        if delegated {
+            OperatorAuth::Delegated
+        } else {
+            OperatorAuth::Demo
+        },
+        true,
+    );
+    if delegated {
+        state.idle_lock_secs = world.config.idle_lock_minutes.map(|m| f64::from(m) * 60.0);
+    } else {
+        state.sign_in.name = "Demo operator".into();
+    }
     let result = eframe::run_native(
         "Passkey Kiosk (demo)",
         native_options(args.windowed),
         Box::new(move |cc| {
-            let engine = Engine::start(setup_world.engine_setup(waker(&cc.egui_ctx))?)?;
-            Ok(Box::new(KioskApp::new(
-                &cc.egui_ctx,
-                state,
-                Some(link(engine)),
-            )))
+            let setup = setup_world.engine_setup(waker(&cc.egui_ctx))?;
+            let link = if delegated {
+                delegated_link(setup)?
+            } else {
+                link(Engine::start(setup)?)
+            };
+            Ok(Box::new(KioskApp::new(&cc.egui_ctx, state, Some(link))))
         }),
     );
     drop(world);

@@ -83,6 +83,11 @@ pub enum Command {
     },
     /// The operator signed out (or the lock screen switched operator).
     OperatorSignedOut,
+    /// Delegated mode: start a device-code sign-in. The kiosk's sign-in runner (not the engine)
+    /// answers with [`Event::DeviceCode`], then [`Event::SignedIn`] or [`Event::SignInFailed`].
+    StartDelegatedSignIn,
+    /// Delegated mode: stop waiting for the device-code sign-in.
+    CancelDelegatedSignIn,
 }
 
 /// A person in the queue, as the UI lists them.
@@ -205,6 +210,38 @@ pub struct Issued {
     pub pin: Option<Pin>,
 }
 
+/// One enrollment from the journal, as the history screen lists it. Never carries a PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// Journal row id.
+    pub enrollment_id: i64,
+    /// The person.
+    pub upn: String,
+    /// Their display name, when the queue knows them.
+    pub display_name: Option<String>,
+    /// Where it stands (journal state name: `recorded`, `failed`, `registering`, …).
+    pub state: String,
+    /// Key serial, when known.
+    pub serial: Option<String>,
+    /// Graph's method id, once registered.
+    pub method_id: Option<String>,
+    /// Last change (Unix seconds).
+    pub at: i64,
+    /// Last error, with what the operator should do.
+    pub last_error: Option<String>,
+}
+
+impl HistoryEntry {
+    /// The key was issued and recorded.
+    pub fn issued(&self) -> bool {
+        self.state == "recorded"
+    }
+    /// The enrollment stopped for good.
+    pub fn failed(&self) -> bool {
+        self.state == "failed"
+    }
+}
+
 /// Engine → UI.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -259,4 +296,28 @@ pub enum Event {
     KeyReset,
     /// An error not tied to a job (e.g. journal not writable).
     Problem(OperatorError),
+    /// Delegated sign-in: show this code and address to the operator.
+    DeviceCode {
+        /// The code to type, e.g. `GQ7WZ2K4B`.
+        user_code: String,
+        /// Where to type it, e.g. `https://microsoft.com/devicelogin`.
+        verification_uri: String,
+        /// When the code stops working (Unix seconds).
+        expires_at: i64,
+        /// Entra's own instruction sentence.
+        message: String,
+    },
+    /// Delegated sign-in completed: `operator` (the UPN) goes on every audit entry.
+    SignedIn {
+        /// `preferred_username` of the operator's ID token.
+        operator: String,
+    },
+    /// Delegated sign-in stopped (declined, expired, refused); AADSTS ids are in the message.
+    SignInFailed(OperatorError),
+    /// The journal's enrollments, oldest first (the newest [`HISTORY_LIMIT`]): sent at start
+    /// and after every enrollment that finished or failed.
+    History(Vec<HistoryEntry>),
 }
+
+/// How many of the newest journal enrollments [`Event::History`] carries.
+pub const HISTORY_LIMIT: usize = 500;

@@ -16,14 +16,14 @@ use anyhow::{Context, Result};
 use ctap::CancelToken;
 use graph::GraphClient;
 
-use super::api::{Command, Event, Issued, JobId, OperatorError, Step};
+use super::api::{Command, Event, Issued, JobId, OperatorError, Person, PersonStatus, Pin, Step};
 use super::job::{start_fresh, FreshOptions, Job, JobInput, JobResult};
 use super::key_source::{self, KeyEvent, KeySource, PresentKey};
 use super::steps::Shared;
 use super::{options, policy_check, recovery};
 use crate::config::Config;
 use crate::report::keys_registered::KeysRegisteredFile;
-use crate::store::{EnrollmentState, Journal, QueuedUser};
+use crate::store::{EnrollmentState, Journal, PinSource, QueuedUser};
 
 /// How many people after the current one get their options refreshed in the background.
 pub const PREFETCH_AHEAD: usize = 3;
@@ -170,6 +170,7 @@ impl Engine {
             policy: None,
             default_operator: setup.operator,
             live: 0,
+            active: HashMap::new(),
         };
         let thread = std::thread::Builder::new()
             .name("engine".into())
@@ -223,6 +224,9 @@ struct Core {
     default_operator: String,
     /// Jobs whose thread has not ended (the running one and background registrations).
     live: usize,
+    /// People being enrolled (waiting for a key, running, registering in the background),
+    /// by job: shown as in progress.
+    active: HashMap<JobId, String>,
 }
 
 impl Core {
@@ -247,11 +251,45 @@ impl Core {
         self.policy = policy;
         self.emit(Event::StartupChecks(checks));
         self.send_queue();
+        self.send_history();
+    }
+
+    /// A person's status as the queue shows it: in progress while a job is theirs; an
+    /// unsettled enrollment nobody is working on counts as failed (Retry settles it).
+    fn shown(&self, mut person: Person) -> Person {
+        if self.active.values().any(|u| *u == person.user_id) {
+            person.status = PersonStatus::InProgress;
+        } else if person.status == PersonStatus::InProgress {
+            person.status = PersonStatus::Failed;
+        }
+        person
     }
 
     fn send_queue(&self) {
         match super::queue_view::people(&self.journal) {
-            Ok(people) => self.emit(Event::Queue(people)),
+            Ok(people) => self.emit(Event::Queue(
+                people.into_iter().map(|p| self.shown(p)).collect(),
+            )),
+            Err(e) => self.problem("journal", e.to_string(), "check the journal file"),
+        }
+    }
+
+    /// `PersonChanged` for one person, as the journal and the running jobs have them now.
+    fn person_changed(&self, user_id: &str) {
+        match super::queue_view::people(&self.journal) {
+            Ok(people) => {
+                if let Some(p) = people.into_iter().find(|p| p.user_id == user_id) {
+                    self.emit(Event::PersonChanged(self.shown(p)));
+                }
+            }
+            Err(e) => self.problem("journal", e.to_string(), "check the journal file"),
+        }
+    }
+
+    /// The journal's enrollments for the history screen.
+    fn send_history(&self) {
+        match super::queue_view::history(&self.journal) {
+            Ok(entries) => self.emit(Event::History(entries)),
             Err(e) => self.problem("journal", e.to_string(), "check the journal file"),
         }
     }
@@ -284,9 +322,14 @@ impl Core {
                 Msg::Released(id, identity) => self.release_device(id, identity),
                 Msg::JobDone(r) => {
                     self.live = self.live.saturating_sub(1);
+                    let user = self.active.remove(&r.id);
                     self.release_device(r.id, r.identity);
                     tracing::debug!(job = r.id.0, "job done");
+                    if let Some(user) = user {
+                        self.person_changed(&user);
+                    }
                     self.send_queue();
+                    self.send_history();
                 }
             }
         }
@@ -399,6 +442,9 @@ impl Core {
                     let _ = r.input.send(JobInput::Cancel);
                 } else if self.waiting.as_ref().is_some_and(|(id, _, _)| *id == job) {
                     self.waiting = None;
+                    if let Some(user) = self.active.remove(&job) {
+                        self.person_changed(&user);
+                    }
                     self.emit(Event::Failed {
                         job,
                         error: OperatorError {
@@ -441,6 +487,8 @@ impl Core {
                 }
             }
             Command::Shutdown => {}
+            // Delegated sign-in is run by the kiosk's sign-in runner, never by the engine.
+            Command::StartDelegatedSignIn | Command::CancelDelegatedSignIn => {}
         }
     }
 
@@ -482,6 +530,8 @@ impl Core {
             user_id: user.user_id.clone(),
             step: Step::WaitingForKey,
         });
+        self.active.insert(id, user.user_id.clone());
+        self.person_changed(&user.user_id);
         self.prefetch_ahead(&user);
         // Fetched while the operator inserts the key.
         let fresh = start_fresh(&self.shared, &user);
@@ -493,12 +543,12 @@ impl Core {
     /// is settled first: never a second passkey while the first may be registered. Returns
     /// whether a new enrollment may start.
     fn settle_earlier(&mut self, id: JobId, user: &QueuedUser) -> bool {
-        let open = self
+        let open: Vec<_> = self
             .journal
             .enrollments_of(&user.user_id)
-            .map(|es| es.iter().any(|e| !e.state.is_terminal()))
-            .unwrap_or(false);
-        if !open {
+            .map(|es| es.into_iter().filter(|e| !e.state.is_terminal()).collect())
+            .unwrap_or_default();
+        if open.is_empty() {
             return true;
         }
         let settled = recovery::recover_user(&self.shared, &mut self.journal, &user.user_id);
@@ -508,15 +558,22 @@ impl Core {
             .enrollments_of(&user.user_id)
             .ok()
             .and_then(|mut es| es.pop());
-        match latest {
+        let may_start = match latest {
             Some(e) if e.state == EnrollmentState::Recorded => {
+                // Recording purged the random PIN from the journal: the copy read before
+                // recovery is the one the person has not received yet.
+                let pin = open
+                    .iter()
+                    .find(|o| o.id == e.id && o.pin_source == Some(PinSource::Random))
+                    .and_then(|o| o.pin.as_ref())
+                    .map(|p| Pin::new(p.as_str()));
                 self.emit(Event::Finished {
                     job: id,
                     issued: Issued {
                         upn: e.upn,
                         method_id: e.method_id.unwrap_or_default(),
                         serial: e.serial,
-                        pin: None,
+                        pin,
                     },
                 });
                 false
@@ -539,7 +596,10 @@ impl Core {
                 false
             }
             _ => true,
-        }
+        };
+        self.person_changed(&user.user_id);
+        self.send_history();
+        may_start
     }
 
     fn key_present(&mut self, key: PresentKey) {
@@ -669,6 +729,9 @@ impl Core {
             }
             Err(e) => {
                 self.busy.store(false, Ordering::SeqCst);
+                if let Some(user) = self.active.remove(&id) {
+                    self.person_changed(&user);
+                }
                 self.problem("thread", e.to_string(), "restart the station");
             }
         }

@@ -149,6 +149,16 @@ fn graph_error(e: &graph::Error) -> OperatorError {
             true,
         ),
         graph::Error::Auth(a) => ("sign-in".to_owned(), a.remedy().to_owned(), false),
+        graph::Error::NotSignedIn => (
+            "not-signed-in".to_owned(),
+            "the operator was signed out (delegated mode): sign in again, then retry".to_owned(),
+            true,
+        ),
+        graph::Error::SelfProvisioning { .. } => (
+            "graph-405-self".to_owned(),
+            "another operator must enroll this person: an administrator cannot issue a key to their own account".to_owned(),
+            false,
+        ),
         _ => (
             "graph".to_owned(),
             "check the configuration and retry".to_owned(),

@@ -318,6 +318,14 @@ impl Job {
             crash::point("pin_set");
             Ok((new, PinSource::Random))
         } else if has_pin {
+            if let Some(pin) = self.journal_pin(journal)? {
+                // The key still has a random PIN this station gave it that never reached its
+                // person (an earlier attempt failed after setPIN): nobody can type it, so it
+                // is kept and handed over like a random PIN of this enrollment.
+                journal.commit_pin(id, &pin)?;
+                journal.pin_set(id, PinSource::Random)?;
+                return Ok((pin, PinSource::Random));
+            }
             let pin = self.ask_pin(PinRequest::Current {
                 retries_left: summary.pin_retries,
             })?;
@@ -332,33 +340,44 @@ impl Job {
         }
     }
 
+    /// A PIN this station committed for this key earlier (an interrupted or failed
+    /// enrollment whose PIN was never delivered) that opens it.
+    fn journal_pin(&mut self, journal: &Journal) -> Result<Option<Zeroizing<String>>, JobError> {
+        let Some(serial) = self.key.summary.serial.clone() else {
+            return Ok(None);
+        };
+        let known = journal
+            .enrollments()?
+            .into_iter()
+            .rev()
+            .filter(|e| e.serial.as_deref() == Some(serial.as_str()))
+            .find_map(|e| e.pin);
+        let Some(pin) = known else {
+            return Ok(None);
+        };
+        // Only worth a try while plenty of attempts are left.
+        if self.key.summary.pin_retries.unwrap_or(0) <= 3 {
+            return Ok(None);
+        }
+        let mut auth = Authenticator::new(&mut *self.key.channel);
+        match auth.token(
+            &pin,
+            ctap::commands::client_pin::Permissions::MAKE_CREDENTIAL,
+            Some(&self.user.rp_id),
+        ) {
+            Ok(_) => Ok(Some(pin)),
+            Err(e) => {
+                tracing::info!(error = %e, "the journal's PIN for this key did not open it");
+                Ok(None)
+            }
+        }
+    }
+
     /// The current PIN of a key that has one: a PIN this station committed for this key
     /// earlier (an interrupted enrollment), else asked for.
     fn current_pin(&mut self, journal: &Journal) -> Result<Zeroizing<String>, JobError> {
-        let serial = self.key.summary.serial.clone();
-        if let Some(serial) = serial {
-            let known = journal
-                .enrollments()?
-                .into_iter()
-                .rev()
-                .filter(|e| e.serial.as_deref() == Some(serial.as_str()))
-                .find_map(|e| e.pin);
-            if let Some(pin) = known {
-                // Only worth a try while plenty of attempts are left.
-                if self.key.summary.pin_retries.unwrap_or(0) > 3 {
-                    let mut auth = Authenticator::new(&mut *self.key.channel);
-                    match auth.token(
-                        &pin,
-                        ctap::commands::client_pin::Permissions::MAKE_CREDENTIAL,
-                        Some(&self.user.rp_id),
-                    ) {
-                        Ok(_) => return Ok(pin),
-                        Err(e) => {
-                            tracing::info!(error = %e, "the journal's PIN for this key did not open it")
-                        }
-                    }
-                }
-            }
+        if let Some(pin) = self.journal_pin(journal)? {
+            return Ok(pin);
         }
         let retries = Authenticator::new(&mut *self.key.channel)
             .pin_retries()

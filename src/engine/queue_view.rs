@@ -2,7 +2,9 @@
 
 use std::time::UNIX_EPOCH;
 
-use super::api::{Person, PersonStatus};
+use std::collections::HashMap;
+
+use super::api::{HistoryEntry, Person, PersonStatus, HISTORY_LIMIT};
 use super::options;
 use crate::store::{EnrollmentState, Journal, StoreError};
 
@@ -37,6 +39,33 @@ pub fn people(journal: &Journal) -> Result<Vec<Person>, StoreError> {
                     .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                     .and_then(|d| i64::try_from(d.as_secs()).ok()),
             }
+        })
+        .collect())
+}
+
+/// The newest [`HISTORY_LIMIT`] enrollments of the journal, oldest first, with display names
+/// from the queue. No PIN leaves the journal this way.
+pub fn history(journal: &Journal) -> Result<Vec<HistoryEntry>, StoreError> {
+    let names: HashMap<String, String> = journal
+        .queue()?
+        .into_iter()
+        .filter(|q| !q.display_name.is_empty())
+        .map(|q| (q.user_id, q.display_name))
+        .collect();
+    let all = journal.enrollments()?;
+    let skip = all.len().saturating_sub(HISTORY_LIMIT);
+    Ok(all
+        .into_iter()
+        .skip(skip)
+        .map(|e| HistoryEntry {
+            enrollment_id: e.id,
+            display_name: names.get(&e.user_id).cloned(),
+            upn: e.upn,
+            state: e.state.as_str().to_owned(),
+            serial: e.serial,
+            method_id: e.method_id,
+            at: e.updated_at,
+            last_error: e.last_error,
         })
         .collect())
 }

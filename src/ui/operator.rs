@@ -1,21 +1,21 @@
-//! Operator identity: how the operator signs in, and the local passcode (app-only mode).
+//! Operator identity: how the operator signs in, the local passcode (app-only mode), and what
+//! the screen knows of a delegated (device-code) sign-in.
 //!
 //! The passcode is kept only as an argon2id PHC string (`$argon2id$v=19$...`); verifying it is
-//! pure computation (no I/O), so the sign-in and lock screens may call it directly.
+//! pure computation (no I/O), so the sign-in and lock screens may call it directly. The
+//! device-code flow itself runs on the runtime side (`cli::kiosk`); the UI sends
+//! `StartDelegatedSignIn` and shows what [`apply_sign_in`] records from its events.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+
+use super::state::State;
+use crate::engine::api::{Command, Event, OperatorError};
 
 /// Config key holding the passcode hash (or the file [`PASSCODE_FILE`] next to the config).
 pub const PASSCODE_KEY: &str = "operatorPasscodeHash";
 /// File next to `configs.json` written by `passkey-kiosk set-passcode`.
 pub const PASSCODE_FILE: &str = "operator-passcode.phc";
-/// Config key: minutes without input before the station locks (0 = never).
-pub const IDLE_LOCK_KEY: &str = "idleLockMinutes";
-/// Config key: `app-only` (name + local passcode) or `delegated` (device-code sign-in).
-pub const SIGN_IN_KEY: &str = "operatorSignIn";
-/// Idle lock when the config says nothing.
-pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 5;
 
 /// How operators sign in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +29,81 @@ pub enum OperatorAuth {
     Delegated,
     /// Demo mode: a name is enough.
     Demo,
+}
+
+/// A device code on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCodeView {
+    /// The code to type.
+    pub user_code: String,
+    /// Where to type it.
+    pub verification_uri: String,
+    /// When it stops working (Unix seconds).
+    pub expires_at: i64,
+    /// Entra's instruction sentence.
+    pub message: String,
+}
+
+/// Where a delegated sign-in stands, for the sign-in screen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceSignIn {
+    /// `StartDelegatedSignIn` sent; no code yet.
+    pub requested: bool,
+    /// The code to show.
+    pub code: Option<DeviceCodeView>,
+    /// Why the last attempt stopped (with its AADSTS / request ids).
+    pub failure: Option<OperatorError>,
+    /// The last operator was signed out because the station was idle (or locked).
+    pub signed_out_idle: bool,
+}
+
+/// Applies the sign-in runner's events ([`State::apply`] hands them here).
+pub fn apply_sign_in(state: &mut State, event: Event) {
+    let view = &mut state.sign_in.delegated;
+    match event {
+        Event::DeviceCode {
+            user_code,
+            verification_uri,
+            expires_at,
+            message,
+        } => {
+            view.requested = false;
+            view.failure = None;
+            view.code = Some(DeviceCodeView {
+                user_code,
+                verification_uri,
+                expires_at,
+                message,
+            });
+        }
+        Event::SignedIn { operator } => {
+            *view = DeviceSignIn::default();
+            state.sign_in.name.clone_from(&operator);
+            state.sign_in.error = None;
+            state.operator = Some(operator);
+            state.locked = false;
+        }
+        Event::SignInFailed(error) => {
+            view.requested = false;
+            view.code = None;
+            view.failure = Some(error);
+        }
+        _ => {}
+    }
+}
+
+/// Delegated mode: signs the operator out (the runner drops their tokens). Used by the idle
+/// lock: a locked delegated station keeps no one's rights.
+pub fn sign_out_delegated(state: &mut State, out: &mut Vec<Command>, idle: bool) {
+    out.push(Command::OperatorSignedOut);
+    state.operator = None;
+    state.locked = false;
+    state.sign_in.name.clear();
+    state.sign_in.error = None;
+    state.sign_in.delegated = DeviceSignIn {
+        signed_out_idle: idle,
+        ..DeviceSignIn::default()
+    };
 }
 
 /// Hashes a passcode with argon2id and a fresh random salt (for `set-passcode`).

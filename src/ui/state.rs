@@ -7,6 +7,7 @@ use std::collections::{HashMap, VecDeque};
 
 use zeroize::Zeroizing;
 
+pub use crate::engine::api::HistoryEntry;
 use crate::engine::api::{
     Check, Event, Issued, JobId, OperatorError, PinRequest, Step, Unfinished,
 };
@@ -134,19 +135,6 @@ impl JobView {
     }
 }
 
-/// One line of the history screen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryEntry {
-    /// The person.
-    pub upn: String,
-    /// Outcome, e.g. "issued, serial 1234" or "failed: graph-503".
-    pub outcome: String,
-    /// Succeeded?
-    pub ok: bool,
-    /// Unix seconds.
-    pub at: i64,
-}
-
 /// Re-issue of a returned key (factory reset).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResetFlow {
@@ -169,6 +157,8 @@ pub struct SignInForm {
     pub passcode: Zeroizing<String>,
     /// Last refusal.
     pub error: Option<String>,
+    /// Delegated (device-code) sign-in in progress.
+    pub delegated: super::operator::DeviceSignIn,
 }
 
 /// The kiosk's whole state.
@@ -207,7 +197,8 @@ pub struct State {
     pub background_failures: Vec<(JobId, String, OperatorError)>,
     /// PIN being typed (zeroized on drop).
     pub pin_entry: Zeroizing<String>,
-    /// Outcomes seen this session, newest last.
+    /// The journal's enrollments (`Event::History`), oldest first; outcomes seen since the
+    /// last one are appended until the next arrives (`enrollment_id` 0).
     pub history: Vec<HistoryEntry>,
     /// Error not tied to a job (banner).
     pub problem: Option<OperatorError>,
@@ -343,6 +334,13 @@ impl State {
             .unwrap_or_else(|| format!("job {}", job.0))
     }
 
+    fn name_of_job(&self, job: JobId) -> Option<String> {
+        self.job_people
+            .get(&job)
+            .and_then(|id| self.queue.by_user_id(id))
+            .map(|p| p.display_name.clone())
+    }
+
     /// Applies one engine event.
     pub fn apply(&mut self, event: Event) {
         match event {
@@ -397,14 +395,16 @@ impl State {
                 }
             }
             Event::Finished { job, issued } => {
+                let display_name = self.name_of_job(job);
                 self.history.push(HistoryEntry {
+                    enrollment_id: 0,
                     upn: issued.upn.clone(),
-                    outcome: match &issued.serial {
-                        Some(s) => format!("key issued (serial {s})"),
-                        None => "key issued".to_string(),
-                    },
-                    ok: true,
+                    display_name,
+                    state: "recorded".into(),
+                    serial: issued.serial.clone(),
+                    method_id: Some(issued.method_id.clone()),
                     at: self.now,
+                    last_error: None,
                 });
                 if let Some(v) = self.current(job) {
                     v.phase = Phase::Done(issued);
@@ -420,11 +420,16 @@ impl State {
                     Some(v) => v.upn.clone(),
                     None => self.upn_of_job(job),
                 };
+                let display_name = self.name_of_job(job);
                 self.history.push(HistoryEntry {
+                    enrollment_id: 0,
                     upn: upn.clone(),
-                    outcome: format!("failed: {} ({})", error.message, error.code),
-                    ok: false,
+                    display_name,
+                    state: "failed".into(),
+                    serial: None,
+                    method_id: None,
                     at: self.now,
+                    last_error: Some(format!("{} ({})", error.message, error.code)),
                 });
                 if let Some(v) = self.current(job) {
                     v.phase = Phase::Failed(error);
@@ -433,6 +438,10 @@ impl State {
                 }
             }
             Event::KeyReset => self.reset = ResetFlow::Done,
+            Event::DeviceCode { .. } | Event::SignedIn { .. } | Event::SignInFailed(_) => {
+                super::operator::apply_sign_in(self, event)
+            }
+            Event::History(entries) => self.history = entries,
             Event::Problem(error) => {
                 if self.reset == ResetFlow::Waiting {
                     self.reset = ResetFlow::Idle;

@@ -273,8 +273,18 @@ fn grant_token(l: &Login<'_>, delegated: Option<Delegated>) -> Response<Body> {
                 body["refresh_token"] = Value::from(rt);
             }
             if scopes.contains(&"openid") {
-                body["id_token"] =
-                    Value::from(access_token(l.shared, l.ctx, lifetime, oid.as_deref()));
+                let who = st
+                    .objects
+                    .iter()
+                    .find(|o| o.id == d.oid)
+                    .and_then(super::state::State::fake_user);
+                body["id_token"] = Value::from(id_token(
+                    l.shared,
+                    l.ctx,
+                    &d.oid,
+                    who.as_ref(),
+                    scopes.contains(&"profile"),
+                ));
             }
         }
     }
@@ -473,6 +483,35 @@ fn access_token(shared: &Shared, ctx: &Ctx, lifetime: Duration, oid: Option<&str
         "roles": ["UserAuthMethod-Passkey.ReadWrite.All", "GroupMember.Read.All"],
         "uti": uuid::Uuid::new_v4().to_string(),
     });
+    let mut sig = [0u8; 64];
+    rand::rngs::OsRng.fill_bytes(&mut sig);
+    format!(
+        "{header}.{}.{}",
+        URL_SAFE_NO_PAD.encode(payload.to_string()),
+        URL_SAFE_NO_PAD.encode(sig)
+    )
+}
+
+/// An OpenID Connect ID token (v2.0 claims): `preferred_username` and `name` with `profile`.
+fn id_token(
+    shared: &Shared,
+    ctx: &Ctx,
+    oid: &str,
+    who: Option<&super::FakeUser>,
+    profile: bool,
+) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"RS256","kid":"fake-tenant"}"#);
+    let now = http::unix_secs(ctx.now);
+    let mut payload = json!({
+        "aud": shared.client_id,
+        "iss": format!("{}/{}/v2.0", ctx.base, shared.tenant_id),
+        "iat": now, "nbf": now, "exp": now + 3600,
+        "oid": oid, "sub": oid, "tid": shared.tenant_id, "ver": "2.0",
+    });
+    if let (true, Some(u)) = (profile, who) {
+        payload["preferred_username"] = Value::from(u.upn.clone());
+        payload["name"] = Value::from(u.display_name.clone());
+    }
     let mut sig = [0u8; 64];
     rand::rngs::OsRng.fill_bytes(&mut sig);
     format!(

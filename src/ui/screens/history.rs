@@ -1,20 +1,46 @@
-//! What this station issued or failed to issue, newest first.
+//! What this station issued or failed to issue, from its journal, newest first.
 
 use egui::{RichText, Ui};
 
-use crate::engine::api::Command;
+use crate::engine::api::{Command, HISTORY_LIMIT};
 
-use super::super::state::State;
+use super::super::state::{HistoryEntry, State};
 use super::super::{theme, widgets};
+
+/// `YYYY-MM-DD HH:MM` (UTC) for Unix seconds.
+fn when(at: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(at) {
+        Ok(t) => format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute()),
+        Err(_) => "?".to_string(),
+    }
+}
+
+/// The outcome column and its colour.
+fn outcome(h: &HistoryEntry) -> (String, egui::Color32) {
+    let error = h.last_error.as_deref().unwrap_or("");
+    if h.issued() {
+        let text = match &h.method_id {
+            Some(m) => format!("key issued (method {m})"),
+            None => "key issued".to_string(),
+        };
+        (text, theme::OK)
+    } else if h.failed() {
+        (format!("failed: {error}"), theme::BAD)
+    } else if error.is_empty() {
+        (format!("unfinished ({})", h.state), theme::WARN)
+    } else {
+        (format!("unfinished ({}): {error}", h.state), theme::WARN)
+    }
+}
 
 /// Renders the history table.
 pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
     widgets::title(ui, "History");
     ui.label(
-        RichText::new(
-            "Enrollments seen since the station started; the journal keeps the full record \
-             (passkey-kiosk export).",
-        )
+        RichText::new(format!(
+            "Enrollments in this station's journal, newest first (the last {HISTORY_LIMIT}); \
+             passkey-kiosk export has the full record."
+        ))
         .color(theme::MUTED),
     );
     ui.add_space(8.0);
@@ -31,14 +57,20 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
                 .show(ui, |ui| {
                     ui.label(RichText::new("Time (UTC)").strong());
                     ui.label(RichText::new("Person").strong());
+                    ui.label(RichText::new("Key serial").strong());
                     ui.label(RichText::new("Outcome").strong());
                     ui.end_row();
                     for h in state.history.iter().rev() {
-                        let secs = h.at.rem_euclid(86_400);
-                        ui.label(format!("{:02}:{:02}", secs / 3600, secs / 60 % 60));
-                        ui.label(&h.upn);
-                        let color = if h.ok { theme::OK } else { theme::BAD };
-                        ui.label(RichText::new(&h.outcome).color(color));
+                        ui.label(when(h.at));
+                        ui.vertical(|ui| {
+                            if let Some(name) = h.display_name.as_deref() {
+                                ui.label(RichText::new(name).strong());
+                            }
+                            ui.label(&h.upn);
+                        });
+                        ui.label(h.serial.as_deref().unwrap_or("—"));
+                        let (text, color) = outcome(h);
+                        ui.label(RichText::new(text).color(color));
                         ui.end_row();
                     }
                 });

@@ -1,5 +1,5 @@
 //! Idle lock: the screen is hidden (a PIN on the done page too) until the operator's passcode
-//! is entered again, or someone else signs in.
+//! is entered again, or someone else signs in. A delegated operator is signed out instead.
 
 use egui::{RichText, Ui};
 use zeroize::Zeroizing;
@@ -10,9 +10,16 @@ use super::super::operator::{self, OperatorAuth};
 use super::super::state::State;
 use super::super::{theme, widgets};
 
-/// Renders the lock screen.
+/// Renders the lock screen. In delegated mode locking signs the operator out (their tokens are
+/// dropped); the next operator signs in afresh.
 pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     widgets::title(ui, "Station locked");
+    if state.auth == OperatorAuth::Delegated {
+        operator::sign_out_delegated(state, out, true);
+        ui.label("Signing out…");
+        ui.ctx().request_repaint();
+        return;
+    }
     let who = state.operator.clone().unwrap_or_default();
     ui.label(format!(
         "Signed in: {who}. Work in progress continues in the background."

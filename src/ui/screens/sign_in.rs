@@ -1,7 +1,6 @@
-//! Operator sign-in: app-only mode takes a name and the station's local passcode.
-//!
-//! Delegated (device-code) sign-in needs engine support that does not exist yet, so it is shown
-//! as not available rather than pretended.
+//! Operator sign-in. App-only mode takes a name and the station's local passcode. Delegated
+//! mode shows the Entra ID device code and its address large, with a countdown, while the
+//! runtime polls; on approval the operator's UPN is shown and goes on every audit entry.
 
 use egui::{RichText, Ui};
 use zeroize::Zeroizing;
@@ -17,17 +16,7 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     widgets::title(ui, "Operator sign-in");
     match state.auth.clone() {
         OperatorAuth::Delegated => {
-            ui.label(
-                RichText::new(
-                    "Delegated sign-in (Entra ID device code) is not yet available in this version.",
-                )
-                .color(theme::BAD)
-                .strong(),
-            );
-            ui.label(
-                "Set \"operatorSignIn\": \"app-only\" in configs.json and set a passcode with \
-                 `passkey-kiosk set-passcode`, then restart the station.",
-            );
+            delegated(ui, state, out);
             exit_row(ui, state);
         }
         OperatorAuth::AppOnly {
@@ -48,6 +37,103 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
             passcode_hash: Some(hash),
         } => form(ui, state, out, Some(&hash)),
         OperatorAuth::Demo => form(ui, state, out, None),
+    }
+}
+
+/// Size of the device code and its address: readable from a standing position.
+const CODE_SIZE: f32 = 64.0;
+const URI_SIZE: f32 = 36.0;
+
+fn delegated(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
+    let now = state.now;
+    let view = &mut state.sign_in.delegated;
+    if let Some(code) = view.code.clone() {
+        let left = code.expires_at - now;
+        if left > 0 {
+            ui.label("On a phone or computer, open");
+            ui.label(
+                RichText::new(&code.verification_uri)
+                    .size(URI_SIZE)
+                    .strong()
+                    .color(theme::ACCENT),
+            );
+            ui.label("and enter the code");
+            ui.add(
+                egui::Label::new(
+                    RichText::new(&code.user_code)
+                        .monospace()
+                        .size(CODE_SIZE)
+                        .strong(),
+                )
+                .selectable(true),
+            );
+            ui.label(
+                RichText::new(format!("Code expires in {}:{:02}", left / 60, left % 60)).strong(),
+            );
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(
+                    RichText::new(
+                        "Waiting for you to approve. Sign in with your own administrator account \
+                         (Authentication Administrator).",
+                    )
+                    .color(theme::MUTED),
+                );
+            });
+            // The countdown ticks once a second; nothing else repaints while waiting.
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_secs(1));
+            ui.add_space(8.0);
+            if widgets::button(ui, "Cancel sign-in").clicked() {
+                out.push(Command::CancelDelegatedSignIn);
+                view.code = None;
+            }
+        } else {
+            ui.label(
+                RichText::new("The sign-in code expired before it was used.")
+                    .color(theme::BAD)
+                    .strong(),
+            );
+            if widgets::primary(ui, true, "Get a new code").clicked() {
+                out.push(Command::CancelDelegatedSignIn);
+                out.push(Command::StartDelegatedSignIn);
+                view.code = None;
+                view.requested = true;
+            }
+        }
+        return;
+    }
+    if view.requested {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Asking Entra ID for a sign-in code…");
+        });
+        if widgets::button(ui, "Cancel sign-in").clicked() {
+            out.push(Command::CancelDelegatedSignIn);
+            view.requested = false;
+        }
+        return;
+    }
+    if view.signed_out_idle {
+        ui.label(
+            RichText::new("The station was locked: the last operator was signed out.")
+                .color(theme::MUTED),
+        );
+    }
+    if let Some(failure) = &view.failure {
+        widgets::error_box(ui, failure);
+        ui.add_space(8.0);
+    }
+    ui.label(
+        "Sign in with your Entra ID administrator account. Keys are registered with your own \
+         rights, and your name goes on every record this station writes.",
+    );
+    ui.add_space(8.0);
+    if widgets::primary(ui, true, "Sign in with Entra ID").clicked() {
+        out.push(Command::StartDelegatedSignIn);
+        view.requested = true;
+        view.failure = None;
+        view.signed_out_idle = false;
     }
 }
 

@@ -1,0 +1,233 @@
+//! Delegated operator sign-in against the fake tenant (`cargo test -p graph --features fake`):
+//! the device-code flow with scripted polls (pending → slow_down → approve, declined, bad code,
+//! expired), Graph calls with the operator's token, refresh before expiry, sign-out, and the 405
+//! an administrator gets when provisioning their own account.
+#![cfg(feature = "fake")]
+
+use std::time::{Duration, Instant};
+
+use graph::fake::{DevicePoll, FakeConfig, FakeTenant};
+use graph::{
+    Cloud, Credentials, DeviceAuthorization, DeviceFlowFailure, Error, GraphClient, GraphConfig,
+    RetryPolicy,
+};
+
+fn delegated_client(fake: &FakeTenant) -> GraphClient {
+    let mut c = GraphConfig::new(
+        Cloud::Custom {
+            login_base: fake.base_url(),
+            graph_base: fake.base_url(),
+        },
+        fake.tenant(),
+        fake.client_id(),
+        Credentials::Delegated,
+    );
+    c.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        max_retry_after: Duration::from_secs(2),
+        recheck_delay: Duration::from_millis(10),
+    };
+    GraphClient::new(c).expect("client")
+}
+
+async fn fake(flow: Vec<DevicePoll>, interval_secs: u64, lifetime: Duration) -> FakeTenant {
+    FakeTenant::start(FakeConfig {
+        users: 5,
+        device_flow: flow,
+        device_interval_secs: interval_secs,
+        token_lifetime: lifetime,
+        ..FakeConfig::default()
+    })
+    .await
+    .expect("fake tenant")
+}
+
+/// Starts a sign-in with a short slow_down step so the test does not wait 5 s per slow_down.
+async fn start(client: &GraphClient) -> DeviceAuthorization {
+    let mut auth = client.start_device_sign_in().await.expect("device code");
+    auth.slow_down_step = Duration::from_millis(300);
+    auth
+}
+
+#[tokio::test]
+async fn pending_slow_down_then_approve_signs_the_operator_in() {
+    let fake = fake(
+        vec![
+            DevicePoll::Pending,
+            DevicePoll::SlowDown,
+            DevicePoll::Approve,
+        ],
+        0,
+        Duration::from_secs(3599),
+    )
+    .await;
+    let client = delegated_client(&fake);
+    assert!(client.is_delegated());
+
+    // Before sign-in Graph cannot be called.
+    let e = client.find_group_by_name("FIDO2").await.unwrap_err();
+    assert!(matches!(e, Error::NotSignedIn), "{e}");
+    assert!(matches!(client.sign_in().await, Err(Error::NotSignedIn)));
+
+    let auth = start(&client).await;
+    assert_eq!(auth.verification_uri, "https://microsoft.com/devicelogin");
+    assert_eq!(auth.user_code.len(), 9);
+    assert_eq!(auth.expires_in, Duration::from_secs(900));
+    assert!(auth.message.contains(&auth.user_code));
+    // The device code is a secret: never in Debug.
+    let shown = format!("{auth:?}");
+    assert!(!shown.contains("DAQABAAE"), "{shown}");
+
+    let begun = Instant::now();
+    let account = client.finish_device_sign_in(&auth).await.expect("approved");
+    // interval 0, then +300 ms after slow_down: the third poll waited for it.
+    assert!(begun.elapsed() >= Duration::from_millis(300));
+    let admin = fake.admin().expect("admin");
+    assert_eq!(account.username, admin.upn);
+    assert_eq!(account.object_id.as_deref(), Some(admin.id.as_str()));
+    assert_eq!(account.name.as_deref(), Some(admin.display_name.as_str()));
+    assert_eq!(client.signed_in_account().await, Some(account));
+
+    // Graph calls now carry the operator's token.
+    let group = client.find_group_by_name("FIDO2").await.expect("group");
+    let members = client.members(&group.id, false).await.expect("members");
+    assert!(!members.users.is_empty());
+    let user = &members.users[0];
+    client
+        .creation_options(&user.id, 60)
+        .await
+        .expect("creationOptions for someone else");
+
+    // An administrator cannot provision their own account: 405, as a clear typed error.
+    let e = client.creation_options(&admin.id, 60).await.unwrap_err();
+    match &e {
+        Error::SelfProvisioning { user, graph } => {
+            assert_eq!(user, &admin.id);
+            assert_eq!(graph.status, 405);
+            assert!(graph.request_id.is_some());
+        }
+        other => panic!("expected SelfProvisioning, got {other:?}"),
+    }
+    let text = e.to_string();
+    assert!(
+        text.contains("own account") && text.contains("request-id"),
+        "{text}"
+    );
+    assert_eq!(e.graph_status(), Some(405));
+    assert!(e.request_id().is_some());
+
+    // Sign-out drops the tokens: Graph refuses again until the next sign-in.
+    client.sign_out().await;
+    assert_eq!(client.signed_in_account().await, None);
+    let e = client.members(&group.id, false).await.unwrap_err();
+    assert!(matches!(e, Error::NotSignedIn), "{e}");
+}
+
+#[tokio::test]
+async fn declined_bad_code_and_expired_stop_with_typed_errors() {
+    for (poll, failure, aadsts) in [
+        (DevicePoll::Declined, DeviceFlowFailure::Declined, 70020),
+        (
+            DevicePoll::BadCode,
+            DeviceFlowFailure::BadVerificationCode,
+            70018,
+        ),
+        (DevicePoll::Expired, DeviceFlowFailure::Expired, 70019),
+    ] {
+        let fake = fake(
+            vec![DevicePoll::Pending, poll],
+            0,
+            Duration::from_secs(3599),
+        )
+        .await;
+        let client = delegated_client(&fake);
+        let auth = start(&client).await;
+        let e = client.finish_device_sign_in(&auth).await.unwrap_err();
+        match &e {
+            Error::DeviceSignIn {
+                failure: f,
+                auth: Some(a),
+            } => {
+                assert_eq!(*f, failure);
+                assert_eq!(a.aadsts, Some(aadsts));
+                assert!(a.trace_id.is_some() && a.correlation_id.is_some());
+            }
+            other => panic!("expected DeviceSignIn {failure:?}, got {other:?}"),
+        }
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("AADSTS{aadsts}"))
+                && text.contains("trace id")
+                && text.contains("start a new sign-in"),
+            "{text}"
+        );
+        assert_eq!(client.signed_in_account().await, None);
+    }
+}
+
+#[tokio::test]
+async fn a_code_that_runs_out_on_the_station_clock_stops_polling() {
+    let fake = fake(vec![DevicePoll::Pending], 0, Duration::from_secs(3599)).await;
+    let client = delegated_client(&fake);
+    let mut auth = start(&client).await;
+    auth.expires_in = Duration::from_millis(200);
+    auth.interval = Duration::from_millis(50);
+    let e = client.finish_device_sign_in(&auth).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::DeviceSignIn {
+                failure: DeviceFlowFailure::Expired,
+                auth: None
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_refresh_token_renews_the_access_token_before_it_expires() {
+    // 2 s tokens: renewed at half their lifetime.
+    let fake = fake(vec![DevicePoll::Approve], 0, Duration::from_secs(2)).await;
+    let client = delegated_client(&fake);
+    let auth = start(&client).await;
+    client.finish_device_sign_in(&auth).await.expect("approved");
+    let group = client.find_group_by_name("FIDO2").await.expect("group");
+    // Past half the lifetime the token is renewed before the call: refresh + the lookup.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let before = fake.request_count();
+    client.find_group_by_name("FIDO2").await.expect("group");
+    assert_eq!(fake.request_count(), before + 2, "one refresh, one lookup");
+    // Long after the first token expired, calls keep working on renewed tokens.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    client
+        .members(&group.id, false)
+        .await
+        .expect("members after renewal");
+    assert!(client.signed_in_account().await.is_some());
+}
+
+#[tokio::test]
+async fn app_only_clients_refuse_the_device_flow() {
+    let fake = fake(vec![DevicePoll::Approve], 0, Duration::from_secs(3599)).await;
+    let mut c = GraphConfig::new(
+        Cloud::Custom {
+            login_base: fake.base_url(),
+            graph_base: fake.base_url(),
+        },
+        fake.tenant(),
+        fake.client_id(),
+        Credentials::secret(fake.client_secret()),
+    );
+    c.retry = RetryPolicy::default();
+    let client = GraphClient::new(c).expect("client");
+    assert!(!client.is_delegated());
+    let e = client.start_device_sign_in().await.unwrap_err();
+    assert!(matches!(e, Error::InvalidConfig(_)), "{e}");
+    assert_eq!(
+        format!("{:?}", Credentials::Delegated),
+        "Credentials::Delegated"
+    );
+}
