@@ -186,6 +186,9 @@ fn graph_503_shows_the_error_with_retry_and_retry_finishes() {
         panic!("expected the done page after Retry, got {:?}", phase(&h));
     };
     assert!(issued.pin.is_some(), "the random PIN survives the outage");
+    // Settling the earlier attempt must not pull the operator to the start-up recovery screen.
+    assert_eq!(h.state().state.screen(), Screen::Wizard);
+    h.get_by_role_and_label(Role::Button, "Reveal PIN");
     let after = world.tenant.registrations(&upn);
     assert_eq!(after.len(), before + 1, "registered once: {after:?}");
     assert!(after.iter().any(|m| m.id == issued.method_id));

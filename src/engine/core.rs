@@ -551,8 +551,9 @@ impl Core {
         if open.is_empty() {
             return true;
         }
+        // Reported through this job's Finished/Failed below, not as Event::Recovered: that
+        // event is the start-up recovery screen and would pull the operator away mid-wizard.
         let settled = recovery::recover_user(&self.shared, &mut self.journal, &user.user_id);
-        self.emit(Event::Recovered(settled.clone()));
         let latest = self
             .journal
             .enrollments_of(&user.user_id)
