@@ -139,6 +139,19 @@ pub fn describe_skipped(m: &SkippedMember) -> String {
     }
 }
 
+/// The scope group as the audit log names it: `group "Name"` or `group <id>`.
+pub fn group_label(group: &GroupRef) -> String {
+    match group {
+        GroupRef::Name(name) => format!("group {name:?}"),
+        GroupRef::Id(id) => format!("group {id}"),
+    }
+}
+
+/// The Graph error behind a failed [`prefetch`] (sign-in, group, members), for its request-id.
+pub fn graph_error_of(err: &anyhow::Error) -> Option<&graph::Error> {
+    err.chain().find_map(|e| e.downcast_ref::<graph::Error>())
+}
+
 /// The scope group: by id, or by display name (exactly one must match).
 pub async fn resolve_group(client: &GraphClient, group: &GroupRef) -> graph::Result<Group> {
     match group {
@@ -153,7 +166,7 @@ pub async fn resolve_group(client: &GraphClient, group: &GroupRef) -> graph::Res
 pub async fn prefetch(
     client: &GraphClient,
     request: &PrefetchRequest,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<PrefetchReport> {
     client.sign_in().await.context("signing in to Entra ID")?;
     let group = resolve_group(client, &request.group)
@@ -245,6 +258,23 @@ impl PrefetchReport {
     /// Graph request-ids of the failures (for the audit log).
     pub fn failure_request_ids(&self) -> Vec<&str> {
         self.failures().filter_map(Failure::request_id).collect()
+    }
+
+    /// The audit log's result text: `ok: N users`, or which users failed and why.
+    pub fn audit_text(&self) -> String {
+        let failures = self.failures().count();
+        if failures == 0 {
+            format!("ok: {} users", self.outcomes.len())
+        } else {
+            format!(
+                "{failures} of {} users failed: {}",
+                self.outcomes.len(),
+                self.failures()
+                    .map(|f| f.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        }
     }
 
     /// `usersToRegister.csv` rows, from what Graph sent (as the proof of concept wrote them).

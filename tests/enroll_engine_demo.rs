@@ -10,6 +10,7 @@ use graph::fake::Faults;
 use passkey_kiosk::cli::kiosk::DemoWorld;
 use passkey_kiosk::engine::api::{
     Command, Event, HistoryEntry, Issued, JobId, OperatorError, Person, PersonStatus,
+    QueueRefreshSummary,
 };
 use passkey_kiosk::engine::{Engine, EngineHandle};
 use passkey_kiosk::store::Journal;
@@ -274,4 +275,235 @@ fn a_finished_enrollment_shows_enrolled_and_the_next_run_starts_with_it_in_the_h
     state.apply(Event::History(history.clone()));
     assert_eq!(state.history, history);
     drop(engine);
+}
+
+fn refreshed(e: &Event) -> Option<QueueRefreshSummary> {
+    match e {
+        Event::QueueRefreshed(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The last `Event::Queue` seen so far.
+fn last_queue(log: &Log) -> Vec<Person> {
+    log.seen
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Queue(q) => Some(q.clone()),
+            _ => None,
+        })
+        .expect("a queue was sent")
+}
+
+/// (user id, UPN, display name), sorted.
+fn identities(people: &[Person]) -> Vec<(String, String, String)> {
+    let mut v: Vec<_> = people
+        .iter()
+        .map(|p| (p.user_id.clone(), p.upn.clone(), p.display_name.clone()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The journal's queue: user id → (challenge, recorded existing method ids).
+fn journal_queue(world: &DemoWorld) -> std::collections::BTreeMap<String, (String, Vec<String>)> {
+    Journal::open(&world.config.journal_path)
+        .unwrap()
+        .queue()
+        .unwrap()
+        .into_iter()
+        .map(|q| (q.user_id, (q.challenge, q.existing_method_ids)))
+        .collect()
+}
+
+#[test]
+fn an_empty_journal_gets_the_whole_group_live_at_start_and_a_refresh_leaves_the_enrolled_alone() {
+    let mut world = DemoWorld::start_without_queue(None, 9).unwrap();
+    world.config.include_nested_groups = true;
+    world.config.delete_existing_credentials = true;
+    assert!(journal_queue(&world).is_empty());
+
+    let (engine, mut log, queue, _) = start(&world);
+    assert!(queue.is_empty(), "{queue:?}");
+    let summary = log.until(&engine, "the live queue at start", refreshed);
+    assert_eq!(summary.error, None, "{summary:?}");
+    assert!(summary.failures.is_empty(), "{summary:?}");
+    assert!(
+        log.seen
+            .iter()
+            .any(|e| matches!(e, Event::QueueRefresh { total: Some(t), done } if done == t)),
+        "progress up to the whole group: {:#?}",
+        log.seen
+    );
+
+    // Every user of the group (nested groups included, guests left out), as the fake has them.
+    let members: Vec<_> = world
+        .tenant
+        .users()
+        .into_iter()
+        .filter(|u| !u.is_guest)
+        .collect();
+    let mut want: Vec<_> = members
+        .iter()
+        .map(|u| (u.id.clone(), u.upn.clone(), u.display_name.clone()))
+        .collect();
+    want.sort();
+    let queue = last_queue(&log);
+    assert_eq!(identities(&queue), want);
+    assert!(
+        queue.iter().all(|p| p.status == PersonStatus::Ready),
+        "{queue:?}"
+    );
+    assert_eq!(
+        (summary.updated, summary.added, summary.kept),
+        (want.len(), want.len(), 0)
+    );
+    assert!(
+        summary.skipped_members >= world.tenant.users().len() - want.len(),
+        "the guest is skipped: {summary:?}"
+    );
+
+    // deleteExistingUserFIDOCredentials: everyone's existing methods are recorded.
+    let rows = journal_queue(&world);
+    for u in &members {
+        let have: Vec<String> = world
+            .tenant
+            .registrations(&u.id)
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(rows[&u.id].1, have, "{}", u.upn);
+    }
+    assert!(rows.values().any(|(_, ids)| !ids.is_empty()), "{rows:?}");
+
+    // Enroll one person, then refresh again (the tenant gained nobody).
+    let person = queue[0].clone();
+    engine.send(Command::Enroll {
+        user_id: person.user_id.clone(),
+    });
+    engine.send(Command::InsertSoftKey);
+    let (_, issued) = log.until(&engine, "the key issued", |e| {
+        if let Event::Failed { error, .. } = e {
+            panic!("enrollment failed: {error:?}");
+        }
+        finished(e)
+    });
+    log.until(
+        &engine,
+        "enrolled",
+        status_of(&person.user_id, PersonStatus::Enrolled),
+    );
+    let before = journal_queue(&world);
+
+    let seen_before = log.seen.len();
+    engine.send(Command::RefreshQueue);
+    let summary = log.until(&engine, "the refresh's outcome", refreshed);
+    assert_eq!(summary.error, None, "{summary:?}");
+    assert_eq!(
+        (summary.updated, summary.added, summary.kept),
+        (want.len() - 1, 0, 1),
+        "{summary:?}"
+    );
+    let queue = last_queue(&log);
+    assert!(
+        log.seen[seen_before..]
+            .iter()
+            .any(|e| matches!(e, Event::Queue(_))),
+        "a new queue after the refresh"
+    );
+    assert_eq!(identities(&queue), want);
+    for p in &queue {
+        let want_status = if p.user_id == person.user_id {
+            PersonStatus::Enrolled
+        } else {
+            PersonStatus::Ready
+        };
+        assert_eq!(p.status, want_status, "{p:?}");
+    }
+    // The enrolled person's row is as their enrollment left it (their new key is not recorded
+    // as an "existing" method to delete); everyone else got fresh options.
+    let after = journal_queue(&world);
+    assert_eq!(after[&person.user_id], before[&person.user_id]);
+    assert!(!after[&person.user_id].1.contains(&issued.method_id));
+    for (id, (challenge, _)) in &after {
+        if *id != person.user_id {
+            assert_ne!(*challenge, before[id].0, "fresh options for {id}");
+        }
+    }
+    let audit = Journal::open(&world.config.journal_path)
+        .unwrap()
+        .audit_log()
+        .unwrap();
+    assert_eq!(
+        audit.iter().filter(|a| a.action == "queue-refresh").count(),
+        2,
+        "{audit:?}"
+    );
+}
+
+#[test]
+fn a_failed_refresh_shows_graphs_request_id_and_keeps_the_queue() {
+    let world = DemoWorld::start(None, 5).unwrap();
+    let (engine, mut log, queue, _) = start(&world);
+    assert!(!queue.is_empty());
+    let before = journal_queue(&world);
+
+    world.tenant.set_faults(Faults {
+        random_5xx_ratio: 1.0,
+        ..Faults::default()
+    });
+    let seen_before = log.seen.len();
+    engine.send(Command::RefreshQueue);
+    let summary = log.until(&engine, "the failed refresh", refreshed);
+    let error = summary.error.clone().expect("the refresh failed");
+    let request_id = error.request_id.clone().expect("Graph's request-id");
+    assert!(!request_id.is_empty());
+    assert!(error.code.starts_with("graph-5"), "{error:?}");
+    assert!(error.retry_possible, "{error:?}");
+    assert_eq!(summary.updated, 0);
+    // The old queue stands: no new queue was sent and the journal is untouched.
+    assert!(
+        log.seen[seen_before..]
+            .iter()
+            .all(|e| !matches!(e, Event::Queue(_))),
+        "{:#?}",
+        &log.seen[seen_before..]
+    );
+    assert_eq!(journal_queue(&world), before);
+
+    // What the operator sees: the banner and the queue screen's status line, with the id.
+    let mut state = State::new(OperatorAuth::Demo, true);
+    for e in log.seen.iter().cloned() {
+        state.apply(e);
+    }
+    let shown: Vec<Person> = state
+        .queue
+        .matches()
+        .iter()
+        .filter_map(|&i| state.queue.person(i).cloned())
+        .collect();
+    assert_eq!(identities(&shown), identities(&queue));
+    assert_eq!(
+        state.problem.as_ref().and_then(|p| p.request_id.clone()),
+        Some(request_id.clone())
+    );
+    let (line, bad) = state.queue_refresh.status_line().expect("a status line");
+    assert!(bad && line.contains(&request_id), "{line}");
+    let audit = Journal::open(&world.config.journal_path)
+        .unwrap()
+        .audit_log()
+        .unwrap();
+    let entry = audit
+        .iter()
+        .rfind(|a| a.action == "queue-refresh")
+        .expect("audited");
+    assert!(entry.request_ids.contains(&request_id), "{entry:?}");
+
+    // Graph recovers: the next refresh works.
+    world.tenant.set_faults(Faults::default());
+    engine.send(Command::RefreshQueue);
+    let summary = log.until(&engine, "the refresh after recovery", refreshed);
+    assert_eq!(summary.error, None, "{summary:?}");
+    assert_eq!(summary.updated, queue.len());
 }

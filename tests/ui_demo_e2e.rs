@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use graph::fake::Faults;
 use passkey_kiosk::cli::kiosk::{link, waker, DemoWorld};
@@ -14,6 +14,7 @@ use passkey_kiosk::engine::api::{Command, Event, PersonStatus};
 use passkey_kiosk::engine::Engine;
 use passkey_kiosk::store::{EnrollmentState, Journal};
 use passkey_kiosk::ui::operator::OperatorAuth;
+use passkey_kiosk::ui::screens::queue::REFRESH;
 use passkey_kiosk::ui::state::{Phase, Screen};
 use passkey_kiosk::ui::{KioskApp, State};
 
@@ -240,4 +241,79 @@ fn history_lists_what_a_previous_run_of_the_station_issued() {
         h.query_by_label_contains(pin.expose()).is_none(),
         "no PIN on the history screen"
     );
+}
+
+#[test]
+fn refresh_fetches_the_queue_live_from_the_group_with_a_status_line() {
+    // The journal was prefetched without nested groups; the station's config now includes
+    // them, so a live refresh brings the nested group's people in.
+    let mut world = DemoWorld::start(None, 8).unwrap();
+    world.config.include_nested_groups = true;
+    let before: Vec<String> = Journal::open(&world.config.journal_path)
+        .unwrap()
+        .queue()
+        .unwrap()
+        .into_iter()
+        .map(|q| q.user_id)
+        .collect();
+    let newcomers: Vec<_> = world
+        .tenant
+        .users()
+        .into_iter()
+        .filter(|u| !u.is_guest && !before.contains(&u.id))
+        .collect();
+    assert!(!newcomers.is_empty(), "the nested group has people");
+    let mut h = signed_in_demo(&world);
+    assert_eq!(h.state().state.queue.len(), before.len());
+    h.get_by_label_contains(&format!("{0} shown of {0}", before.len()));
+
+    // Slow Graph down so the refresh is seen running.
+    world.tenant.set_faults(Faults {
+        latency: Duration::from_millis(150),
+        ..Faults::default()
+    });
+    h.get_by_role_and_label(Role::Button, REFRESH).click();
+    wait_until(&mut h, "the refresh running", |a| {
+        a.state.queue_refresh.running
+    });
+    h.get_by_label_contains("Fetching the queue from the group");
+    assert!(h
+        .get_by_role_and_label(Role::Button, REFRESH)
+        .accesskit_node()
+        .is_disabled());
+    world.tenant.set_faults(Faults::default());
+
+    wait_until(&mut h, "the refresh's outcome", |a| {
+        !a.state.queue_refresh.running && a.state.queue_refresh.last.is_some()
+    });
+    let all = before.len() + newcomers.len();
+    h.get_by_label_contains(&format!(
+        "Queue refreshed from {}: {all} people updated, {} new",
+        world.tenant.group_name(),
+        newcomers.len()
+    ));
+    h.get_by_label_contains(&format!("{all} shown of {all}"));
+    assert!(!h
+        .get_by_role_and_label(Role::Button, REFRESH)
+        .accesskit_node()
+        .is_disabled());
+    assert_eq!(h.state().state.problem, None);
+
+    // A newcomer can be found and chosen like everyone else.
+    let newcomer = &newcomers[0];
+    let person = h
+        .state()
+        .state
+        .queue
+        .by_user_id(&newcomer.id)
+        .cloned()
+        .expect("the newcomer is in the queue");
+    assert_eq!(person.status, PersonStatus::Ready);
+    h.get_by_label("Find a person").focus();
+    h.run_steps(2);
+    h.get_by_label("Find a person")
+        .type_text(&newcomer.display_name);
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, &newcomer.display_name);
+    h.get_by_label(&newcomer.upn);
 }

@@ -513,7 +513,14 @@ impl DemoWorld {
     /// Starts a fake tenant with `users` people and writes its config into `dir` (a fresh
     /// temporary directory, removed on drop, when `None`).
     pub fn start(dir: Option<&Path>, users: usize) -> Result<DemoWorld> {
-        Self::start_with(dir, users, None)
+        Self::start_with(dir, users, None, true)
+    }
+
+    /// [`Self::start`] without `prefetch`: the journal's queue is empty, so the engine fetches
+    /// it live from the scope group when it starts (a station whose operator never ran
+    /// `prefetch`).
+    pub fn start_without_queue(dir: Option<&Path>, users: usize) -> Result<DemoWorld> {
+        Self::start_with(dir, users, None, false)
     }
 
     /// [`Self::start`] with delegated operator sign-in: the config has `operatorSignIn:
@@ -525,13 +532,14 @@ impl DemoWorld {
         users: usize,
         poll_interval_secs: u64,
     ) -> Result<DemoWorld> {
-        Self::start_with(dir, users, Some(poll_interval_secs))
+        Self::start_with(dir, users, Some(poll_interval_secs), true)
     }
 
     fn start_with(
         dir: Option<&Path>,
         users: usize,
         delegated_interval: Option<u64>,
+        prefetch: bool,
     ) -> Result<DemoWorld> {
         let (dir, remove_on_drop) = match dir {
             Some(d) => (d.to_path_buf(), false),
@@ -574,7 +582,9 @@ impl DemoWorld {
             .with_context(|| format!("writing {}", config_path.display()))?;
         let config = Config::parse(&config_path, &text, None)
             .map_err(|e| anyhow!("the demo's config is invalid: {e}"))?;
-        prefetch_into_journal(&app_only, &dir)?;
+        if prefetch {
+            prefetch_into_journal(&app_only, &dir)?;
+        }
         Ok(DemoWorld {
             tenant,
             config,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::config::{Config, GroupRef};
+use crate::config::Config;
 use crate::prefetch::{self, describe_skipped, PrefetchReport, PrefetchRequest, Progress};
 use crate::store::Journal;
 
@@ -86,10 +86,7 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
         Ok(report) => report,
         Err(err) => {
             let text = format!("failed: {err:#}");
-            let request_id = err
-                .chain()
-                .find_map(|e| e.downcast_ref::<graph::Error>())
-                .and_then(graph::Error::request_id);
+            let request_id = prefetch::graph_error_of(&err).and_then(graph::Error::request_id);
             let ids: Vec<&str> = request_id.into_iter().collect();
             if let Err(audit) = journal.audit(
                 &operator,
@@ -105,19 +102,7 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
     };
     report.save(&out, &mut journal)?;
     let failures = report.failures().count();
-    let result_text = if failures == 0 {
-        format!("ok: {} users", report.outcomes.len())
-    } else {
-        format!(
-            "{failures} of {} users failed: {}",
-            report.outcomes.len(),
-            report
-                .failures()
-                .map(|f| f.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    };
+    let result_text = report.audit_text();
     journal
         .audit(
             &operator,
@@ -165,10 +150,7 @@ fn operator() -> String {
 }
 
 fn group_label(config: &Config) -> String {
-    match &config.group {
-        GroupRef::Name(name) => format!("group {name:?}"),
-        GroupRef::Id(id) => format!("group {id}"),
-    }
+    prefetch::group_label(&config.group)
 }
 
 fn print_summary(report: &PrefetchReport, config: &Config, out: &Path) {

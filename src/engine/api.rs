@@ -38,7 +38,10 @@ impl fmt::Debug for Pin {
 /// UI → engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Reload the queue (journal, or live from the group).
+    /// Fetch the queue live from the scope group (issue 5): the engine runs the prefetch in the
+    /// background ([`Event::QueueRefresh`], then [`Event::Queue`] and [`Event::QueueRefreshed`]).
+    /// People with an enrollment in progress or already enrolled are left as they are. Ignored
+    /// while a refresh is running.
     RefreshQueue,
     /// Start enrolling this person (Entra object id) with the key that is in, or the next one.
     Enroll {
@@ -251,6 +254,18 @@ pub enum Event {
     Recovered(Vec<Unfinished>),
     /// The whole queue (sent on start and after RefreshQueue).
     Queue(Vec<Person>),
+    /// A live queue refresh is running (RefreshQueue, or at start when the journal's queue is
+    /// empty): `done` of `total` people fetched; `total` is `None` until the group's members
+    /// are listed.
+    QueueRefresh {
+        /// People whose options were fetched (or failed) so far.
+        done: usize,
+        /// Member users of the scope group, once listed.
+        total: Option<usize>,
+    },
+    /// A live queue refresh ended; the queue it produced (if any) came just before as
+    /// [`Event::Queue`].
+    QueueRefreshed(QueueRefreshSummary),
     /// One person changed.
     PersonChanged(Person),
     /// A key was inserted and read.
@@ -317,6 +332,26 @@ pub enum Event {
     /// The journal's enrollments, oldest first (the newest [`HISTORY_LIMIT`]): sent at start
     /// and after every enrollment that finished or failed.
     History(Vec<HistoryEntry>),
+}
+
+/// How a live queue refresh ([`Command::RefreshQueue`]) ended.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QueueRefreshSummary {
+    /// The scope group's display name (`None` when it was not reached).
+    pub group: Option<String>,
+    /// People whose creation options were fetched and saved in the queue.
+    pub updated: usize,
+    /// Of those, people who were not in the queue before.
+    pub added: usize,
+    /// People left as they were: an enrollment in progress, or already enrolled.
+    pub kept: usize,
+    /// Members that are not users, and guests.
+    pub skipped_members: usize,
+    /// People whose options could not be fetched (the message names the person; Graph's
+    /// request-id is in the field). They keep what the queue held for them.
+    pub failures: Vec<OperatorError>,
+    /// The refresh failed as a whole (sign-in, group, members, journal): the queue is unchanged.
+    pub error: Option<OperatorError>,
 }
 
 /// How many of the newest journal enrollments [`Event::History`] carries.

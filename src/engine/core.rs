@@ -20,7 +20,7 @@ use super::api::{Command, Event, Issued, JobId, OperatorError, Person, PersonSta
 use super::job::{start_fresh, FreshOptions, Job, JobInput, JobResult};
 use super::key_source::{self, KeyEvent, KeySource, PresentKey};
 use super::steps::Shared;
-use super::{options, policy_check, recovery};
+use super::{options, policy_check, queue_refresh, recovery};
 use crate::config::Config;
 use crate::report::keys_registered::KeysRegisteredFile;
 use crate::store::{EnrollmentState, Journal, PinSource, QueuedUser};
@@ -102,6 +102,8 @@ enum Msg {
     /// A job no longer needs its key (registration continues in the background).
     Released(JobId, String),
     JobDone(JobResult),
+    /// The background queue refresh ended.
+    QueueFetched(Box<queue_refresh::Fetched>),
 }
 
 fn key_msg(e: KeyEvent) -> Msg {
@@ -171,6 +173,7 @@ impl Engine {
             default_operator: setup.operator,
             live: 0,
             active: HashMap::new(),
+            refreshing_queue: false,
         };
         let thread = std::thread::Builder::new()
             .name("engine".into())
@@ -227,6 +230,8 @@ struct Core {
     /// People being enrolled (waiting for a key, running, registering in the background),
     /// by job: shown as in progress.
     active: HashMap<JobId, String>,
+    /// A live queue refresh is running.
+    refreshing_queue: bool,
 }
 
 impl Core {
@@ -252,6 +257,45 @@ impl Core {
         self.emit(Event::StartupChecks(checks));
         self.send_queue();
         self.send_history();
+        // Nobody ran `prefetch` (or a delegated station starts fresh): fetch it live.
+        if self.journal.queue().is_ok_and(|q| q.is_empty()) {
+            self.refresh_queue();
+        }
+    }
+
+    /// Starts a live queue refresh from the scope group, unless one is running.
+    fn refresh_queue(&mut self) {
+        if self.refreshing_queue {
+            return;
+        }
+        let back = self.tx.clone();
+        queue_refresh::spawn(
+            Arc::clone(&self.shared),
+            self.emitter.clone(),
+            move |fetched| {
+                let _ = back.send(Msg::QueueFetched(Box::new(fetched)));
+            },
+        );
+        self.refreshing_queue = true;
+    }
+
+    /// Saves what the refresh fetched (leaving in-progress and enrolled people alone), then
+    /// sends the queue and the outcome.
+    fn queue_fetched(&mut self, fetched: queue_refresh::Fetched) {
+        self.refreshing_queue = false;
+        let protected = queue_refresh::protected(&self.journal, self.active.values().cloned());
+        let summary = queue_refresh::save(
+            &mut self.journal,
+            fetched,
+            protected,
+            &self.shared.operator(),
+            &crate::prefetch::group_label(&self.shared.config.group),
+        );
+        if summary.error.is_none() {
+            self.send_queue();
+            self.send_history();
+        }
+        self.emit(Event::QueueRefreshed(summary));
     }
 
     /// A person's status as the queue shows it: in progress while a job is theirs; an
@@ -320,6 +364,7 @@ impl Core {
                     self.emit(Event::KeyRemoved);
                 }
                 Msg::Released(id, identity) => self.release_device(id, identity),
+                Msg::QueueFetched(fetched) => self.queue_fetched(*fetched),
                 Msg::JobDone(r) => {
                     self.live = self.live.saturating_sub(1);
                     let user = self.active.remove(&r.id);
@@ -415,7 +460,7 @@ impl Core {
 
     fn command(&mut self, c: Command) {
         match c {
-            Command::RefreshQueue => self.send_queue(),
+            Command::RefreshQueue => self.refresh_queue(),
             Command::Enroll { user_id } => {
                 let id = JobId(self.next_job);
                 self.next_job += 1;

@@ -126,7 +126,8 @@ fn ctap_error(e: &ctap::Error) -> OperatorError {
     op(code, e.to_string(), remedy, retry)
 }
 
-fn graph_error(e: &graph::Error) -> OperatorError {
+/// The operator's view of a Graph error (request-id included).
+pub fn graph_error(e: &graph::Error) -> OperatorError {
     let (code, remedy, retry) = match e {
         graph::Error::Graph(g) => (
             format!("graph-{}", g.status),

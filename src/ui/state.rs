@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 pub use crate::engine::api::HistoryEntry;
 use crate::engine::api::{
-    Check, Event, Issued, JobId, OperatorError, PinRequest, Step, Unfinished,
+    Check, Event, Issued, JobId, OperatorError, PinRequest, QueueRefreshSummary, Step, Unfinished,
 };
 use crate::keys::KeySummary;
 
@@ -148,6 +148,75 @@ pub enum ResetFlow {
     Done,
 }
 
+/// The live queue refresh (issue 5), as the queue screen's status line shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueRefreshView {
+    /// A refresh is running (Refresh is disabled).
+    pub running: bool,
+    /// People fetched so far.
+    pub done: usize,
+    /// Member users of the group, once listed.
+    pub total: Option<usize>,
+    /// How the last refresh ended.
+    pub last: Option<QueueRefreshSummary>,
+}
+
+impl QueueRefreshView {
+    /// The status line and whether it reports a failure; `None` before any refresh.
+    pub fn status_line(&self) -> Option<(String, bool)> {
+        if self.running {
+            return Some((
+                match self.total {
+                    Some(total) => format!(
+                        "Fetching the queue from the group: {} of {total} people",
+                        self.done
+                    ),
+                    None => "Fetching the queue from the group…".to_owned(),
+                },
+                false,
+            ));
+        }
+        let last = self.last.as_ref()?;
+        if let Some(error) = &last.error {
+            return Some((
+                format!(
+                    "Queue refresh failed, the queue was kept: {}",
+                    with_request_id(error)
+                ),
+                true,
+            ));
+        }
+        let mut line = format!(
+            "Queue refreshed from {}: {} people updated, {} new",
+            last.group.as_deref().unwrap_or("the group"),
+            last.updated,
+            last.added
+        );
+        if last.kept > 0 {
+            line.push_str(&format!(
+                ", {} left as they were (enrolled or in progress)",
+                last.kept
+            ));
+        }
+        if let Some(first) = last.failures.first() {
+            line.push_str(&format!(
+                "; {} failed, e.g. {}",
+                last.failures.len(),
+                with_request_id(first)
+            ));
+        }
+        Some((line, !last.failures.is_empty()))
+    }
+}
+
+/// The error's message, with Graph's request-id when the message does not carry it already.
+fn with_request_id(e: &OperatorError) -> String {
+    match &e.request_id {
+        Some(id) if !e.message.contains(id.as_str()) => format!("{} (request-id {id})", e.message),
+        _ => e.message.clone(),
+    }
+}
+
 /// The sign-in and lock forms.
 #[derive(Default)]
 pub struct SignInForm {
@@ -185,6 +254,8 @@ pub struct State {
     pub recovery_done: bool,
     /// The queue.
     pub queue: QueueIndex,
+    /// Live queue refresh: progress, then the outcome.
+    pub queue_refresh: QueueRefreshView,
     /// Search field text.
     pub search: String,
     /// The key in the reader.
@@ -233,6 +304,7 @@ impl State {
             recovered: Vec::new(),
             recovery_done: false,
             queue: QueueIndex::default(),
+            queue_refresh: QueueRefreshView::default(),
             search: String::new(),
             key: None,
             job: None,
@@ -355,6 +427,18 @@ impl State {
             }
             Event::Queue(people) => self.queue.replace(people),
             Event::PersonChanged(person) => self.queue.update(person),
+            Event::QueueRefresh { done, total } => {
+                self.queue_refresh.running = true;
+                self.queue_refresh.done = done;
+                self.queue_refresh.total = total;
+            }
+            Event::QueueRefreshed(summary) => {
+                self.queue_refresh.running = false;
+                if let Some(error) = &summary.error {
+                    self.problem = Some(error.clone());
+                }
+                self.queue_refresh.last = Some(summary);
+            }
             Event::KeyInserted(key) => {
                 if self.reset == ResetFlow::Done {
                     self.reset = ResetFlow::Idle;

@@ -10,6 +10,9 @@ use crate::engine::api::{Command, Person, PersonStatus};
 use super::super::state::State;
 use super::super::{theme, widgets};
 
+/// The button that fetches the queue live from the scope group.
+pub const REFRESH: &str = "Refresh from the group";
+
 /// Challenges closer than this to expiry are flagged.
 const EXPIRY_WARN_SECS: i64 = 10 * 60;
 
@@ -35,25 +38,39 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     }
 
     let counts = state.queue.counts();
-    ui.label(
-        RichText::new(format!(
-            "{} shown of {} · {} ready · {} waiting · {} enrolled · {} failed",
-            state.queue.matches().len(),
-            state.queue.len(),
-            counts.ready,
-            counts.waiting,
-            counts.enrolled,
-            counts.failed
-        ))
-        .color(theme::MUTED),
-    );
+    let refreshing = state.queue_refresh.running;
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new(format!(
+                "{} shown of {} · {} ready · {} waiting · {} enrolled · {} failed",
+                state.queue.matches().len(),
+                state.queue.len(),
+                counts.ready,
+                counts.waiting,
+                counts.enrolled,
+                counts.failed
+            ))
+            .color(theme::MUTED),
+        );
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            ui.add_space(20.0);
+            if widgets::button_enabled(ui, !refreshing, REFRESH).clicked() {
+                out.push(Command::RefreshQueue);
+            }
+        });
+    });
+    if let Some((line, bad)) = state.queue_refresh.status_line() {
+        let text = RichText::new(line).color(if bad { theme::BAD } else { theme::MUTED });
+        ui.label(if refreshing { text } else { text.strong() });
+    }
     ui.separator();
 
     if state.queue.is_empty() {
-        ui.label("The queue is empty: nobody in the scope group, or it is still loading.");
-        if widgets::button(ui, "Reload the queue").clicked() {
-            out.push(Command::RefreshQueue);
-        }
+        ui.label(if refreshing {
+            "The queue is being fetched from the scope group."
+        } else {
+            "The queue is empty: nobody in the scope group yet, or it could not be fetched."
+        });
         return;
     }
 

@@ -1,0 +1,204 @@
+//! The queue live from the scope group (issue 5): [`crate::prefetch::prefetch`], the same
+//! library call as `passkey-kiosk prefetch`, run in the background on the engine's runtime, then
+//! its result upserted into the journal's queue, leaving alone everyone whose enrollment is in
+//! progress or done (their options and recorded method ids are what their enrollment used).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::api::{Event, OperatorError, QueueRefreshSummary};
+use super::core::Emitter;
+use super::errors::graph_error;
+use super::steps::Shared;
+use crate::prefetch::{self, Failure, PrefetchReport, PrefetchRequest, Progress};
+use crate::store::{EnrollmentState, Journal, StoreError};
+
+/// What the background prefetch produced.
+pub type Fetched = anyhow::Result<PrefetchReport>;
+
+/// At most this often an [`Event::QueueRefresh`] while people are fetched (large groups).
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// Runs the prefetch on the engine's runtime, sending [`Event::QueueRefresh`] as it goes;
+/// `done` receives the result. (A refresh still running at shutdown is dropped with the
+/// runtime: nothing was written yet.)
+pub fn spawn(shared: Arc<Shared>, events: Emitter, done: impl FnOnce(Fetched) + Send + 'static) {
+    let request = PrefetchRequest::from_config(&shared.config);
+    let rt = shared.rt.clone();
+    rt.spawn(async move {
+        events.emit(Event::QueueRefresh {
+            done: 0,
+            total: None,
+        });
+        let (mut fetched, mut total) = (0, None);
+        let mut last = Instant::now();
+        let mut progress = |p: Progress| {
+            match p {
+                Progress::Members { users, .. } => total = Some(users),
+                Progress::UserDone { .. } => fetched += 1,
+            }
+            let listed = matches!(p, Progress::Members { .. });
+            if listed || total == Some(fetched) || last.elapsed() >= PROGRESS_EVERY {
+                last = Instant::now();
+                events.emit(Event::QueueRefresh {
+                    done: fetched,
+                    total,
+                });
+            }
+        };
+        let result = prefetch::prefetch(&shared.graph, &request, &mut progress).await;
+        done(result);
+    });
+}
+
+/// Who a refresh must not touch: people being enrolled (`active`), with an enrollment left
+/// open in the journal, or already enrolled.
+pub fn protected(
+    journal: &Journal,
+    active: impl IntoIterator<Item = String>,
+) -> Result<HashSet<String>, StoreError> {
+    let mut set: HashSet<String> = active.into_iter().collect();
+    for e in journal.enrollments()? {
+        if !e.state.is_terminal() || e.state == EnrollmentState::Recorded {
+            set.insert(e.user_id);
+        }
+    }
+    Ok(set)
+}
+
+/// Upserts what the refresh fetched into the journal's queue, except for people in
+/// `protected` who are already queued, and writes the audit entry. The queue is unchanged
+/// when the refresh failed as a whole (the summary's `error`).
+pub fn save(
+    journal: &mut Journal,
+    fetched: Fetched,
+    protected: Result<HashSet<String>, StoreError>,
+    operator: &str,
+    group_label: &str,
+) -> QueueRefreshSummary {
+    let summary = merge(journal, fetched, protected);
+    let (text, ids) = match &summary.error {
+        Some(e) => (
+            format!("failed: {}", e.message),
+            e.request_id.iter().collect(),
+        ),
+        None => (
+            format!(
+                "ok: {} updated ({} new), {} left as they were, {} failed{}",
+                summary.updated,
+                summary.added,
+                summary.kept,
+                summary.failures.len(),
+                summary
+                    .failures
+                    .iter()
+                    .map(|f| format!("; {}", f.message))
+                    .collect::<String>()
+            ),
+            summary
+                .failures
+                .iter()
+                .filter_map(|f| f.request_id.as_ref())
+                .collect::<Vec<_>>(),
+        ),
+    };
+    let ids: Vec<&str> = ids.into_iter().map(String::as_str).collect();
+    if let Err(e) = journal.audit(operator, "queue-refresh", Some(group_label), &text, &ids) {
+        tracing::warn!(error = %e, "writing the queue refresh's audit entry");
+    }
+    summary
+}
+
+fn merge(
+    journal: &mut Journal,
+    fetched: Fetched,
+    protected: Result<HashSet<String>, StoreError>,
+) -> QueueRefreshSummary {
+    let report = match fetched {
+        Ok(r) => r,
+        Err(e) => {
+            return QueueRefreshSummary {
+                error: Some(whole_error(&e)),
+                ..QueueRefreshSummary::default()
+            }
+        }
+    };
+    let mut summary = QueueRefreshSummary {
+        group: Some(
+            report
+                .group
+                .display_name
+                .clone()
+                .unwrap_or_else(|| report.group.id.clone()),
+        ),
+        skipped_members: report.skipped.len(),
+        failures: report.failures().map(person_error).collect(),
+        ..QueueRefreshSummary::default()
+    };
+    let queued = match report.queued_users() {
+        Ok(q) => q,
+        Err(e) => {
+            summary.error = Some(whole_error(&e));
+            return summary;
+        }
+    };
+    let known = journal
+        .queue()
+        .map(|q| q.into_iter().map(|q| q.user_id).collect::<HashSet<_>>());
+    let (known, protected) = match (known, protected) {
+        (Ok(k), Ok(p)) => (k, p),
+        (Err(e), _) | (_, Err(e)) => {
+            summary.error = Some(journal_error(&e));
+            return summary;
+        }
+    };
+    let (kept, fresh): (Vec<_>, Vec<_>) = queued
+        .into_iter()
+        .partition(|q| known.contains(&q.user_id) && protected.contains(&q.user_id));
+    if let Err(e) = journal.upsert_queue(&fresh) {
+        summary.error = Some(journal_error(&e));
+        return summary;
+    }
+    summary.kept = kept.len();
+    summary.updated = fresh.len();
+    summary.added = fresh.iter().filter(|q| !known.contains(&q.user_id)).count();
+    summary
+}
+
+/// A failed refresh: Graph's error (with its request-id) when Graph answered, the whole
+/// context chain as the message.
+fn whole_error(e: &anyhow::Error) -> OperatorError {
+    let message = format!("fetching the queue from the group: {e:#}");
+    match prefetch::graph_error_of(e) {
+        Some(g) => OperatorError {
+            message,
+            ..graph_error(g)
+        },
+        None => OperatorError {
+            code: "queue-refresh".into(),
+            message,
+            remedy: "check the configuration and the network, then refresh the queue again".into(),
+            request_id: None,
+            retry_possible: true,
+        },
+    }
+}
+
+fn person_error(f: &Failure) -> OperatorError {
+    OperatorError {
+        message: f.to_string(),
+        ..graph_error(&f.error)
+    }
+}
+
+fn journal_error(e: &StoreError) -> OperatorError {
+    OperatorError {
+        code: "journal".into(),
+        message: format!("saving the refreshed queue: {e}"),
+        remedy: "check the journal file (disk space, permissions); the queue was left as it was"
+            .into(),
+        request_id: None,
+        retry_possible: true,
+    }
+}
