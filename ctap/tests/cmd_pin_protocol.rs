@@ -58,6 +58,20 @@ fn encapsulate_with_fixed_keys_matches_python_fido2() {
 }
 
 #[test]
+fn random_encapsulation_agrees_with_the_authenticator_side() {
+    // encapsulate() (ring) and decapsulate() (p256) are different implementations of the same
+    // ECDH: both ends must derive the same secret, for both protocols.
+    let auth = key(0x11);
+    for protocol in [PinProtocol::V1, PinProtocol::V2] {
+        let (platform, ours) = protocol.encapsulate(&auth.public_key()).unwrap();
+        assert_eq!(protocol.decapsulate(&auth, &platform).unwrap(), ours);
+        let (other, theirs) = protocol.encapsulate(&auth.public_key()).unwrap();
+        assert_ne!(platform, other, "a fresh ephemeral key each time");
+        assert_ne!(ours, theirs);
+    }
+}
+
+#[test]
 fn kdf_vectors() {
     let z = hex::decode(Z).unwrap();
     assert_eq!(hex::encode(PinProtocol::V1.kdf(&z).as_bytes()), V1_SECRET);

@@ -10,6 +10,7 @@ use p256::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
 use p256::{EncodedPoint, PublicKey, SecretKey};
 use rand::rngs::OsRng;
 use rand::RngCore;
+use ring::agreement;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -110,7 +111,27 @@ impl PinProtocol {
     /// Platform side of key agreement (CTAP 2.1 §6.5.6 encapsulate): a fresh ephemeral key,
     /// ECDH with the authenticator's key, then the KDF. Returns our public key to send.
     pub fn encapsulate(self, peer: &PublicKey) -> Result<(PublicKey, SharedSecret)> {
-        self.encapsulate_with(SecretKey::random(&mut OsRng), peer)
+        // ring's P-256 (assembly, constant time) is ~5x faster than the pure-Rust p256 crate,
+        // and these three key agreements are nearly all of an enrollment's client work.
+        let rng = ring::rand::SystemRandom::new();
+        let ephemeral = agreement::EphemeralPrivateKey::generate(&agreement::ECDH_P256, &rng)
+            .map_err(|_| Error::Transport("the OS random generator failed".into()))?;
+        let platform = ephemeral
+            .compute_public_key()
+            .map_err(|_| Error::InvalidInput("key agreement: no public key".into()))
+            .and_then(|pk| {
+                PublicKey::from_sec1_bytes(pk.as_ref())
+                    .map_err(|_| Error::InvalidInput("key agreement: bad public key".into()))
+            })?;
+        let peer_bytes = peer.to_encoded_point(false);
+        let peer = agreement::UnparsedPublicKey::new(&agreement::ECDH_P256, peer_bytes.as_bytes());
+        // Z is the x-coordinate of the shared point (CTAP 2.1 §6.5.6 ecdh); ring hands out
+        // exactly that and wipes it after the closure.
+        let shared =
+            agreement::agree_ephemeral(ephemeral, &peer, |z| self.kdf(z)).map_err(|_| {
+                Error::Malformed("the key's key-agreement key is not a valid P-256 point".into())
+            })?;
+        Ok((platform, shared))
     }
 
     /// [`encapsulate`](Self::encapsulate) with a caller-chosen ephemeral key, for test vectors.
