@@ -178,17 +178,7 @@ fn typed_mode_hands_over_a_station_pin_the_key_still_has() {
     }
     st.slot.insert(Some(key.clone()));
 
-    let config = Config::load(&st.config).unwrap();
-    let engine = Engine::start(EngineSetup {
-        graph: passkey_kiosk::tenant::connect(&config).unwrap(),
-        journal_path: st.journal.clone(),
-        config,
-        keys_registered: st.out.clone(),
-        operator: "Desk 1".into(),
-        key_source: KeySource::Device(st.device.parse().unwrap()),
-        wake: Arc::new(|| {}),
-    })
-    .unwrap();
+    let engine = st.engine("Desk 1");
     engine.send(Command::Enroll {
         user_id: queue[0].user_id.clone(),
     });

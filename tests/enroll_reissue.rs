@@ -3,14 +3,11 @@
 
 mod enroll_support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use enroll_support::{soft_key, Station};
 use graph::fake::FakeConfig;
-use passkey_kiosk::config::Config;
 use passkey_kiosk::engine::api::{Command, Event};
-use passkey_kiosk::engine::{Engine, EngineSetup, KeySource};
 use passkey_kiosk::store::Journal;
 
 #[test]
@@ -34,17 +31,7 @@ fn an_issued_key_is_refused_until_reset() {
 
     // Returned and plugged in again (the reset window restarts on power-up).
     key.power_cycle();
-    let config = Config::load(&st.config).unwrap();
-    let engine = Engine::start(EngineSetup {
-        graph: passkey_kiosk::tenant::connect(&config).unwrap(),
-        journal_path: st.journal.clone(),
-        config,
-        keys_registered: st.out.clone(),
-        operator: "desk".into(),
-        key_source: KeySource::Device(st.device.parse().unwrap()),
-        wake: Arc::new(|| {}),
-    })
-    .unwrap();
+    let engine = st.engine("desk");
     engine.send(Command::Enroll {
         user_id: queue[1].user_id.clone(),
     });

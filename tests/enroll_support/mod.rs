@@ -208,6 +208,21 @@ impl Station {
         (status, all)
     }
 
+    /// The engine itself (as the kiosk drives it) on this station's config, journal and key slot.
+    pub fn engine(&self, operator: &str) -> passkey_kiosk::engine::EngineHandle {
+        let config = passkey_kiosk::config::Config::load(&self.config).unwrap();
+        passkey_kiosk::engine::Engine::start(passkey_kiosk::engine::EngineSetup {
+            graph: passkey_kiosk::tenant::connect(&config).unwrap(),
+            journal_path: self.journal.clone(),
+            config,
+            keys_registered: self.out.clone(),
+            operator: operator.into(),
+            key_source: passkey_kiosk::engine::KeySource::Device(self.device.parse().unwrap()),
+            wake: Arc::new(|| {}),
+        })
+        .unwrap()
+    }
+
     /// keysRegistered.csv rows (after the header).
     pub fn csv_rows(&self) -> Vec<Vec<String>> {
         let text = std::fs::read_to_string(&self.out).unwrap_or_default();
