@@ -17,7 +17,13 @@ pub struct QueueIndex {
     counts: StatusCounts,
     query: String,
     matches: Vec<u32>,
+    /// The matches of shorter queries the current one extends (shortest first): Backspace
+    /// restores them instead of rescanning everyone.
+    earlier: Vec<(String, Vec<u32>)>,
 }
+
+/// How many earlier match lists are kept (a badge scan or a name is rarely longer).
+const EARLIER_MAX: usize = 48;
 
 /// How many people are in each state (for the header line).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +82,12 @@ impl QueueIndex {
             Some(i) => {
                 *self.counts.slot(self.people[i].status) -= 1;
                 *self.counts.slot(person.status) += 1;
-                self.haystacks[i] = haystack(&person);
+                let hay = haystack(&person);
+                if hay != self.haystacks[i] {
+                    // A renamed person: the kept earlier matches may be stale.
+                    self.earlier.clear();
+                }
+                self.haystacks[i] = hay;
                 self.people[i] = person;
             }
             None => {
@@ -87,6 +98,11 @@ impl QueueIndex {
                 self.people.push(person);
                 if self.haystacks[i].contains(self.query.as_str()) {
                     self.matches.push(i as u32);
+                }
+                for (query, matches) in &mut self.earlier {
+                    if self.haystacks[i].contains(query.as_str()) {
+                        matches.push(i as u32);
+                    }
                 }
             }
         }
@@ -100,15 +116,41 @@ impl QueueIndex {
         }
         if !self.query.is_empty() && query.starts_with(self.query.as_str()) {
             let haystacks = &self.haystacks;
-            self.matches
-                .retain(|&i| haystacks[i as usize].contains(query.as_str()));
-            self.query = query;
-        } else {
-            self.rescan(query);
+            let narrowed: Vec<u32> = self
+                .matches
+                .iter()
+                .copied()
+                .filter(|&i| haystacks[i as usize].contains(query.as_str()))
+                .collect();
+            let previous = std::mem::replace(&mut self.matches, narrowed);
+            self.earlier
+                .push((std::mem::replace(&mut self.query, query), previous));
+            if self.earlier.len() > EARLIER_MAX {
+                self.earlier.remove(0);
+            }
+            return;
         }
+        // Backspace: the matches of a shorter query typed before are still valid.
+        while let Some((earlier, matches)) = self.earlier.pop() {
+            if earlier == query {
+                self.matches = matches;
+                self.query = query;
+                return;
+            }
+            if query.starts_with(earlier.as_str()) {
+                let haystacks = &self.haystacks;
+                self.matches = matches;
+                self.matches
+                    .retain(|&i| haystacks[i as usize].contains(query.as_str()));
+                self.query = query;
+                return;
+            }
+        }
+        self.rescan(query);
     }
 
     fn rescan(&mut self, query: String) {
+        self.earlier.clear();
         self.matches.clear();
         if query.is_empty() {
             self.matches.extend(0..self.people.len() as u32);
@@ -205,6 +247,25 @@ mod tests {
         q.set_query("USER12");
         assert_eq!(incremental, q.matches());
         assert_eq!(q.matches().len(), 11); // 12, 120..129
+    }
+
+    #[test]
+    fn backspace_restores_what_a_rescan_finds() {
+        let mut q = QueueIndex::default();
+        q.replace((0..1000).map(|i| person(i, PersonStatus::Ready)).collect());
+        for typed in [
+            "u", "us", "use", "user", "user1", "user12", "user1", "user", "user9",
+        ] {
+            q.set_query(typed);
+            q.update(person(1000 + typed.len(), PersonStatus::Waiting));
+            let kept = q.matches().to_vec();
+            let mut fresh = QueueIndex::default();
+            fresh.replace(q.people.clone());
+            fresh.set_query(typed);
+            assert_eq!(kept, fresh.matches(), "query {typed:?}");
+        }
+        q.set_query("");
+        assert_eq!(q.matches().len(), q.len());
     }
 
     #[test]

@@ -74,7 +74,9 @@ pub fn apply(ctx: &egui::Context) {
         ] {
             w.bg_stroke = Stroke::new(2.0, MUTED);
             w.fg_stroke = Stroke::new(2.0, TEXT);
-            w.corner_radius = 8.into();
+            // Square corners: a rounded corner is a fan of thin triangles (and, feathered, a
+            // fringe around it), which a software rasteriser pays for per triangle, per frame.
+            w.corner_radius = 0.into();
         }
         v.widgets.inactive.weak_bg_fill = Color32::from_rgb(0xe4, 0xe8, 0xee);
         v.widgets.inactive.bg_fill = Color32::from_rgb(0xe4, 0xe8, 0xee);

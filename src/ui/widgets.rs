@@ -129,7 +129,6 @@ pub fn error_box(ui: &mut Ui, error: &OperatorError) {
 pub fn chip(ui: &mut Ui, text: &str, fill: Color32) {
     egui::Frame::new()
         .fill(fill)
-        .corner_radius(14)
         .inner_margin(egui::Margin::symmetric(12, 4))
         .show(ui, |ui| {
             ui.label(
@@ -144,7 +143,7 @@ pub fn chip(ui: &mut Ui, text: &str, fill: Color32) {
 /// A status chip of fixed width, so the texts beside a column of chips line up.
 pub fn chip_fixed(ui: &mut Ui, text: &str, fill: Color32, width: f32) {
     let (rect, _) = ui.allocate_exact_size(Vec2::new(width, 40.0), egui::Sense::hover());
-    ui.painter().rect_filled(rect, 14.0, fill);
+    ui.painter().rect_filled(rect, 0.0, fill);
     ui.painter().text(
         rect.center(),
         egui::Align2::CENTER_CENTER,

@@ -20,6 +20,12 @@ use super::{theme, widgets};
 /// Renders the whole station for the current state; commands go to `out`.
 pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     let screen = state.screen();
+    // The queue (rows of square buttons and chips, text) has no curve or slanted edge to
+    // anti-alias: without the 1-px feathering fringe around every shape, software renderers
+    // (llvmpipe) rasterise far fewer thin triangles per frame. Screens with spinners keep it.
+    let crisp =
+        screen == Screen::Queue && matches!(state.reset, ResetFlow::Idle) && !state.exit_confirm;
+    ui.ctx().tessellation_options_mut(|o| o.feathering = !crisp);
     if state.demo {
         demo_banner(ui, state, out);
     }
