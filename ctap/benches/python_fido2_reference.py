@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,31 +31,14 @@ from pathlib import Path
 from fido2.ctap2 import ClientPin, Config, Ctap2
 from fido2.ctap2.pin import PinProtocolV2
 from fido2.hid import CtapHidDevice
-from fido2.hid.base import CtapHidConnection, HidDescriptor
+from fido2.hid.base import HidDescriptor
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "ctap" / "tests" / "data" / "fido2-registration-fixture.json"
 PIN = "482916"
-REPORT = 64
-
-
-class UdpConnection(CtapHidConnection):
-    """One CTAPHID report per UDP datagram (the SoloKeys simulator convention)."""
-
-    def __init__(self, port: int):
-        self.addr = ("127.0.0.1", port)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.settimeout(30)
-
-    def write_packet(self, data: bytes) -> None:
-        self.sock.sendto(bytes(data).ljust(REPORT, b"\0")[:REPORT], self.addr)
-
-    def read_packet(self) -> bytes:
-        data, _ = self.sock.recvfrom(4096)
-        return data
-
-    def close(self) -> None:
-        self.sock.close()
+# The UDP transport is the interop test's (one CTAPHID report per datagram).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "interop"))
+from fido2_client import REPORT, UdpConnection  # noqa: E402
 
 
 def b64_lenient(s: str) -> bytes:
