@@ -1,10 +1,13 @@
 //! The queue as the kiosk searches it: up to 100,000 people, filtered as the operator types.
 //!
-//! Lowercase haystacks are built once per queue update, so a keystroke costs one substring scan
-//! (and only over the previous matches when the query grows, which is what typing does) and a
-//! frame costs nothing but the visible rows.
+//! Everyone's lowercase haystack lives in one contiguous buffer, built once per queue update, so
+//! a keystroke costs one SIMD substring pass (`memchr::memmem`) over that buffer, or only over
+//! the previous matches when the query grows, which is what typing does; a frame costs nothing
+//! but the visible rows.
 
 use std::collections::HashMap;
+
+use memchr::memmem::Finder;
 
 use crate::engine::api::{Person, PersonStatus};
 
@@ -12,7 +15,7 @@ use crate::engine::api::{Person, PersonStatus};
 #[derive(Debug, Default)]
 pub struct QueueIndex {
     people: Vec<Person>,
-    haystacks: Vec<Box<str>>,
+    haystacks: Haystacks,
     by_id: HashMap<String, usize>,
     counts: StatusCounts,
     query: String,
@@ -52,16 +55,78 @@ impl StatusCounts {
     }
 }
 
-fn haystack(p: &Person) -> Box<str> {
-    format!("{}\u{1f}{}\u{1f}{}", p.display_name, p.upn, p.user_id)
-        .to_lowercase()
-        .into_boxed_str()
+/// Ends every haystack in the buffer. Control characters in names become spaces, so a query
+/// (one line of typed text) never matches across two people.
+const END: char = '\n';
+
+/// Everyone's lowercase "name, UPN, object id", one after the other in one buffer.
+#[derive(Debug, Default)]
+struct Haystacks {
+    text: String,
+    /// Where each person's haystack starts; one more entry than people (the buffer's end).
+    starts: Vec<usize>,
+}
+
+impl Haystacks {
+    fn build(people: &[Person]) -> Self {
+        let mut h = Haystacks {
+            text: String::with_capacity(people.len() * 96),
+            starts: Vec::with_capacity(people.len() + 1),
+        };
+        h.starts.push(0);
+        for p in people {
+            h.push(p);
+        }
+        h
+    }
+
+    fn push(&mut self, p: &Person) {
+        for field in [&p.display_name, &p.upn, &p.user_id] {
+            self.text.extend(
+                field
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .flat_map(char::to_lowercase),
+            );
+            self.text.push('\u{1f}');
+        }
+        self.text.pop();
+        self.text.push(END);
+        self.starts.push(self.text.len());
+    }
+
+    /// Person `i`'s haystack, without its end marker.
+    fn get(&self, i: usize) -> &[u8] {
+        &self.text.as_bytes()[self.starts[i]..self.starts[i + 1] - 1]
+    }
+
+    fn contains(&self, i: usize, finder: &Finder) -> bool {
+        finder.find(self.get(i)).is_some()
+    }
+
+    /// Everyone whose haystack contains the needle, in order: one pass over the buffer.
+    fn scan(&self, finder: &Finder, out: &mut Vec<u32>) {
+        let text = self.text.as_bytes();
+        let needle = finder.needle().len();
+        let (mut pos, mut person) = (0, 0);
+        while let Some(found) = finder.find(&text[pos..]) {
+            let at = pos + found;
+            while self.starts[person + 1] <= at {
+                person += 1;
+            }
+            let end = self.starts[person + 1];
+            if at + needle < end {
+                out.push(person as u32);
+            }
+            pos = end;
+        }
+    }
 }
 
 impl QueueIndex {
     /// Replaces the whole queue (Event::Queue), keeping the current query.
     pub fn replace(&mut self, people: Vec<Person>) {
-        self.haystacks = people.iter().map(haystack).collect();
+        self.haystacks = Haystacks::build(&people);
         self.by_id = people
             .iter()
             .enumerate()
@@ -82,25 +147,27 @@ impl QueueIndex {
             Some(i) => {
                 *self.counts.slot(self.people[i].status) -= 1;
                 *self.counts.slot(person.status) += 1;
-                let hay = haystack(&person);
-                if hay != self.haystacks[i] {
-                    // A renamed person: the kept earlier matches may be stale.
-                    self.earlier.clear();
-                }
-                self.haystacks[i] = hay;
+                let renamed = self.people[i].display_name != person.display_name
+                    || self.people[i].upn != person.upn;
                 self.people[i] = person;
+                if renamed {
+                    // Rare: rebuild the buffer and search again (kept matches may be stale).
+                    self.haystacks = Haystacks::build(&self.people);
+                    let query = std::mem::take(&mut self.query);
+                    self.rescan(query);
+                }
             }
             None => {
                 let i = self.people.len();
                 *self.counts.slot(person.status) += 1;
                 self.by_id.insert(person.user_id.clone(), i);
-                self.haystacks.push(haystack(&person));
+                self.haystacks.push(&person);
                 self.people.push(person);
-                if self.haystacks[i].contains(self.query.as_str()) {
+                if self.haystacks.contains(i, &Finder::new(&self.query)) {
                     self.matches.push(i as u32);
                 }
                 for (query, matches) in &mut self.earlier {
-                    if self.haystacks[i].contains(query.as_str()) {
+                    if self.haystacks.contains(i, &Finder::new(query)) {
                         matches.push(i as u32);
                     }
                 }
@@ -115,12 +182,12 @@ impl QueueIndex {
             return;
         }
         if !self.query.is_empty() && query.starts_with(self.query.as_str()) {
-            let haystacks = &self.haystacks;
+            let (haystacks, finder) = (&self.haystacks, Finder::new(&query));
             let narrowed: Vec<u32> = self
                 .matches
                 .iter()
                 .copied()
-                .filter(|&i| haystacks[i as usize].contains(query.as_str()))
+                .filter(|&i| haystacks.contains(i as usize, &finder))
                 .collect();
             let previous = std::mem::replace(&mut self.matches, narrowed);
             self.earlier
@@ -138,10 +205,10 @@ impl QueueIndex {
                 return;
             }
             if query.starts_with(earlier.as_str()) {
-                let haystacks = &self.haystacks;
+                let (haystacks, finder) = (&self.haystacks, Finder::new(&query));
                 self.matches = matches;
                 self.matches
-                    .retain(|&i| haystacks[i as usize].contains(query.as_str()));
+                    .retain(|&i| haystacks.contains(i as usize, &finder));
                 self.query = query;
                 return;
             }
@@ -155,13 +222,7 @@ impl QueueIndex {
         if query.is_empty() {
             self.matches.extend(0..self.people.len() as u32);
         } else {
-            self.matches.extend(
-                self.haystacks
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, h)| h.contains(query.as_str()))
-                    .map(|(i, _)| i as u32),
-            );
+            self.haystacks.scan(&Finder::new(&query), &mut self.matches);
         }
         self.query = query;
     }
@@ -247,6 +308,25 @@ mod tests {
         q.set_query("USER12");
         assert_eq!(incremental, q.matches());
         assert_eq!(q.matches().len(), 11); // 12, 120..129
+                                           // "user" is in both the name and the UPN: one match per person all the same.
+        q.set_query("user");
+        assert_eq!(q.matches().len(), 1000);
+    }
+
+    #[test]
+    fn matches_stay_within_one_person() {
+        let mut q = QueueIndex::default();
+        let mut tab = person(1, PersonStatus::Ready);
+        tab.display_name = "Ann\tLee".into();
+        q.replace(vec![tab, person(2, PersonStatus::Ready)]);
+        q.set_query("ann lee");
+        assert_eq!(q.matches(), &[0]);
+        // The end of one haystack (an object id) and the start of the next (a name) never
+        // make a match together.
+        q.set_query("id-1\nuser");
+        assert!(q.matches().is_empty());
+        q.set_query("id-1");
+        assert_eq!(q.matches(), &[0]);
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub const BAD: Color32 = Color32::from_rgb(0xb0, 0x00, 0x20);
 pub const WARN: Color32 = Color32::from_rgb(0x8a, 0x4b, 0x00);
 /// The DEMO banner.
 pub const DEMO_BG: Color32 = Color32::from_rgb(0xff, 0xd6, 0x00);
-/// Light panel fill behind lists.
+/// Light fill that sets a block apart (done page PIN, step bar).
 pub const SURFACE: Color32 = Color32::from_rgb(0xf2, 0xf4, 0xf7);
 
 /// Applies the kiosk style to every theme and selects the light one.
@@ -64,6 +64,11 @@ pub fn apply(ctx: &egui::Context) {
         v.panel_fill = Color32::WHITE;
         v.window_fill = Color32::WHITE;
         v.extreme_bg_color = Color32::WHITE;
+        // Software renderers (llvmpipe) pay per shaded pixel, so nothing paints white on the
+        // white window: text fields are outlined, not filled, and scroll areas have no fade
+        // (its gradient runs from the transparent panel to transparent here anyway).
+        v.text_edit_bg_color = Some(Color32::TRANSPARENT);
+        style.spacing.scroll.fade.strength = 0.0;
         v.window_stroke = Stroke::new(2.0, TEXT);
         v.selection.bg_fill = Color32::from_rgb(0xb8, 0xd4, 0xff);
         v.selection.stroke = Stroke::new(2.0, ACCENT);

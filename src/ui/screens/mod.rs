@@ -32,12 +32,10 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     if matches!(screen, Screen::Queue | Screen::Wizard | Screen::History) {
         operator_bar(ui, state, screen);
     }
+    // The bars are white like the window, set apart by their separator lines: a filled bar is
+    // 100,000 pixels that a software renderer shades every frame.
     egui::Panel::bottom("key_line")
-        .frame(
-            egui::Frame::new()
-                .fill(theme::SURFACE)
-                .inner_margin(egui::Margin::symmetric(24, 10)),
-        )
+        .frame(egui::Frame::new().inner_margin(egui::Margin::symmetric(24, 10)))
         .show(ui, |ui| {
             ui.horizontal(|ui| {
                 let text = match &state.key {
@@ -110,11 +108,7 @@ fn demo_banner(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
 
 fn operator_bar(ui: &mut Ui, state: &mut State, screen: Screen) {
     egui::Panel::top("operator_bar")
-        .frame(
-            egui::Frame::new()
-                .fill(theme::SURFACE)
-                .inner_margin(egui::Margin::symmetric(24, 8)),
-        )
+        .frame(egui::Frame::new().inner_margin(egui::Margin::symmetric(24, 8)))
         .show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("Passkey Kiosk").size(28.0).strong());

@@ -112,8 +112,11 @@ fn row_ui(ui: &mut Ui, person: &Person, now: i64, height: f32) -> bool {
         ui.set_height(height);
         let chosen = ui
             .add(
+                // Framed only under the pointer: a list of filled buttons is a fifth of the
+                // screen that a software renderer shades every frame.
                 egui::Button::new(RichText::new(person.display_name.as_str()).strong())
                     .min_size(Vec2::new(380.0, height))
+                    .frame_when_inactive(false)
                     .truncate(),
             )
             .clicked();
