@@ -20,35 +20,8 @@ use tokio::net::TcpListener;
 /// Self-signed test certificate (CN=passkey-kiosk-test, RSA 2048, valid 100 years) and its key.
 const TEST_CERT_PEM: &str = include_str!("data/test-cert.pem");
 const TEST_KEY_PEM: &str = include_str!("data/test-key.pem");
-/// An unrelated PKCS#1 key.
-const OTHER_KEY_PEM: &str = "-----BEGIN RSA PRIVATE KEY-----
-MIIEowIBAAKCAQEA3EAFOGoZ5AZFfqmcFcqLon63jou6UVSFwJF3Y3KxUeycfHdY
-1VAzxQ2lGMyLatpeL7Z2r5FCPf17G26k3JpNq8LBtjQxufxtI91HB7DYlxONK+6+
-H1b+/y1O5ARShxW5k92f2VIcC5J5dYt/6Yol/CVW6p/a14FvLCMVPilTHsmShS9k
-WtGrhWoCbcsxawTUForXNU8d/9Y79G63ZePjpt40ivLRiKNEC5ZdyANp+D8BtVAC
-/k9VKs0VjYIa4ePs8Zw1lQmsrp5NIiE6CkL+GBPDSVRUCF2iFPv8sVh9ffC1/MHE
-o/7b1Wf/x975c6qstuAlpKjoWzDOlh537RMzRQIDAQABAoIBAAU0VIQjXFy0Eso1
-JbHiyt1W1RgbQiTFSc5CJULmYaDUV4y6fXR/J7kf6kATtbYbZIZBGjz4XuefiM4B
-o87fyW+7T8qcy+bmrSXDTjD8KmoLfIE4T387+YcfjJGgNaHpMqzo289jGQmOE6yM
-4tHVT86Ui4S8V32LmppoOgqN7xiatlCb6gQFPe5y/xh3gcZpUd44y05a68CH4Vbk
-gbQ7Pe3uw4qiAirZcwGBBRXLPScDrC6VT71moDfuW2VZXp5LyC8mcMOAm8d4ciAS
-Drm9sqmVUSaL59+3jMbz6gPWe2Ol04PhlAcGnkdHhnPY+w4q0XUUyFxQgXqQTDRF
-z9hjRYMCgYEA77e5ZeZM2YufgSoVffMAfxe8JtRNLSv3SPfYsU489kLZBKHcsXD7
-o07ptZEMXMrhyQECao2+oA71IHe+N/obMhzob50roAai3g9Lo/ncu/laeCli6M9n
-aSxIdC8HLKfoYFYF2N5JuW67Zci5s0rx2mpJapDNcYetg54sSNe4z/sCgYEA6zXJ
-1MVw7T9s/ydXnk3pYIqv+5RHv3Q6CamUidUKkreZH/5bbqWlPuGuXnGrd9ClMx1u
-iia4wcOOTctn0HuWUqkRR3qvW6uSlZaE22huIF5oduPaWlvo6BvlsQ0FnMiR9I2G
-/byxRdS4WJngh9OlLyVvYN3qP2PiIIJVvFzGZb8CgYAzhPPmj5Fyq8xTET1fPUud
-BPfeDICttaZG22WJ7buyXXmQwkzRIewjFAGskQjsJHpUHdBsIByY/731BWcvVqRj
-p8zYuBm5IdP9D6J9EmU7TQMBkjt8t56M/wRvW/AZy9hoY/SLwHJt1PuXi4VFoFTM
-UU2IBqjwvm0vPV5dJWfF4wKBgCsbaYkYQnEIvcYphLJbnxj1cflOnLOm7ngU30c/
-hzeKdILbkBBARX+3xshCVuWXlJ9AlqC1JglE+NCjJbyc2dj+aU9LWdYYJL5Lnr/D
-bON7yfN4IO2MiKv5aOhA9bVdQPqr8YCRU3/z03FRikf6bvysBLShFyxU9v10RZhG
-/IlrAoGBAIFIULZiy+3jFApX2YMt4WEUFXtW1xn295jaOBPl2pv535t75uAbd98H
-PN10Me7yFcRXz7objfC1k1tukq6TugSNwDyW3uptzIypfyPFMRqqY5O/kiI/bl36
-zNnR6tyBm+2Vs4Xffs+A55V0gT82G02TIdJmU9jfF1vd7XSt80JA
------END RSA PRIVATE KEY-----
-";
+/// An unrelated PKCS#1 key (RSA 2048).
+const OTHER_KEY_PEM: &str = include_str!("data/other-key-pkcs1.pem");
 
 #[derive(Debug, Clone)]
 struct Req {
@@ -889,8 +862,6 @@ fn config_is_validated() {
 
 #[tokio::test]
 async fn certificate_assertion_is_ps256_with_thumbprints() {
-    use rsa::pkcs8::DecodePrivateKey;
-    use rsa::signature::Verifier;
     let s = Server::start(with_token(|_| methods_page(&[]))).await;
     let creds = Credentials::certificate_from_pem(TEST_CERT_PEM, TEST_KEY_PEM).expect("cert");
     assert!(!format!("{creds:?}").contains("PRIVATE"));
@@ -948,12 +919,18 @@ async fn certificate_assertion_is_ps256_with_thumbprints() {
         c["exp"].as_u64().expect("exp"),
     );
     assert_eq!(exp - nbf, 600);
-    let key = rsa::RsaPrivateKey::from_pkcs8_pem(TEST_KEY_PEM).expect("key");
-    let vk = rsa::pss::VerifyingKey::<sha2::Sha256>::new(key.to_public_key());
-    let sig =
-        rsa::pss::Signature::try_from(URL_SAFE_NO_PAD.decode(parts[2]).expect("sig").as_slice())
-            .expect("sig");
-    vk.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig)
+    // Verified with the certificate's public key (not the private key the client signed with).
+    use x509_cert::der::Decode as _;
+    let cert = x509_cert::Certificate::from_der(&cert_der).expect("cert");
+    let public = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .subject_public_key
+        .raw_bytes()
+        .to_vec();
+    let sig = URL_SAFE_NO_PAD.decode(parts[2]).expect("sig");
+    ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PSS_2048_8192_SHA256, public)
+        .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig)
         .expect("PS256 signature verifies with the certificate's key");
 }
 

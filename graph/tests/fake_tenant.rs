@@ -491,18 +491,20 @@ fn assertion(t: &FakeTenant, alg: &str, header_extra: Value, claims_patch: Value
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let key = rsa::RsaPrivateKey::from_pkcs8_der(&der(RSA_KEY_PKCS8)).expect("rsa key");
-    let sig: Vec<u8> = if alg == "PS256" {
-        use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _};
-        rsa::pss::SigningKey::<Sha256>::new(key)
-            .sign_with_rng(&mut rand::thread_rng(), input.as_bytes())
-            .to_vec()
+    let key = ring::signature::RsaKeyPair::from_pkcs8(&der(RSA_KEY_PKCS8)).expect("rsa key");
+    let padding: &dyn ring::signature::RsaEncoding = if alg == "PS256" {
+        &ring::signature::RSA_PSS_SHA256
     } else {
-        use rsa::signature::{SignatureEncoding as _, Signer as _};
-        rsa::pkcs1v15::SigningKey::<Sha256>::new(key)
-            .sign(input.as_bytes())
-            .to_vec()
+        &ring::signature::RSA_PKCS1_SHA256
     };
+    let mut sig = vec![0u8; key.public().modulus_len()];
+    key.sign(
+        padding,
+        &ring::rand::SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .expect("sign");
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 

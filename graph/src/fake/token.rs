@@ -11,10 +11,9 @@ use base64::Engine as _;
 use hyper::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Method, Response, StatusCode};
 use rand::RngCore as _;
-use rsa::pkcs8::DecodePublicKey as _;
-use rsa::signature::Verifier as _;
+use ring::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256};
 use serde_json::{json, Value};
-use x509_cert::der::{Decode as _, Encode as _};
+use x509_cert::der::Decode as _;
 
 use super::http::{self, aad_error, Body, Ctx};
 use super::state::{DeviceGrant, TokenInfo};
@@ -278,12 +277,19 @@ fn grant_token(l: &Login<'_>, delegated: Option<Delegated>) -> Response<Body> {
                     .iter()
                     .find(|o| o.id == d.oid)
                     .and_then(super::state::State::fake_user);
+                let tid = st
+                    .id_token_tenant
+                    .clone()
+                    .unwrap_or_else(|| l.shared.tenant_id.clone());
                 body["id_token"] = Value::from(id_token(
                     l.shared,
                     l.ctx,
-                    &d.oid,
-                    who.as_ref(),
-                    scopes.contains(&"profile"),
+                    IdClaims {
+                        oid: &d.oid,
+                        tid: &tid,
+                        who: who.as_ref(),
+                        profile: scopes.contains(&"profile"),
+                    },
                 ));
             }
         }
@@ -424,6 +430,17 @@ fn device_grant(l: &Login<'_>, form: &Form) -> Result<Response<Body>, Reject> {
     }
 }
 
+impl super::FakeTenant {
+    /// Test hook: from now on the ID tokens of device-code sign-ins name `tenant` in `tid`
+    /// (and `iss`), as if the administrator had signed in to another tenant; `None` restores
+    /// this tenant's own id. Access tokens are unchanged.
+    pub fn set_id_token_tenant(&self, tenant: Option<&str>) {
+        if let Some(mut st) = self.shared.lock() {
+            st.id_token_tenant = tenant.map(str::to_owned);
+        }
+    }
+}
+
 /// `grant_type=refresh_token` for tokens issued by the device-code flow.
 fn refresh_grant(l: &Login<'_>, form: &Form) -> Result<Response<Body>, Reject> {
     check_client_id(l, form.require("client_id")?)?;
@@ -492,21 +509,31 @@ fn access_token(shared: &Shared, ctx: &Ctx, lifetime: Duration, oid: Option<&str
     )
 }
 
-/// An OpenID Connect ID token (v2.0 claims): `preferred_username` and `name` with `profile`.
-fn id_token(
-    shared: &Shared,
-    ctx: &Ctx,
-    oid: &str,
-    who: Option<&super::FakeUser>,
+/// Who an ID token is about.
+struct IdClaims<'a> {
+    oid: &'a str,
+    /// The tenant the user signed in to (this tenant's id unless a test says otherwise).
+    tid: &'a str,
+    who: Option<&'a super::FakeUser>,
+    /// `preferred_username` and `name` too (the `profile` scope).
     profile: bool,
-) -> String {
+}
+
+/// An OpenID Connect ID token (v2.0 claims): `preferred_username` and `name` with `profile`.
+fn id_token(shared: &Shared, ctx: &Ctx, c: IdClaims<'_>) -> String {
+    let IdClaims {
+        oid,
+        tid,
+        who,
+        profile,
+    } = c;
     let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"RS256","kid":"fake-tenant"}"#);
     let now = http::unix_secs(ctx.now);
     let mut payload = json!({
         "aud": shared.client_id,
-        "iss": format!("{}/{}/v2.0", ctx.base, shared.tenant_id),
+        "iss": format!("{}/{tid}/v2.0", ctx.base),
         "iat": now, "nbf": now, "exp": now + 3600,
-        "oid": oid, "sub": oid, "tid": shared.tenant_id, "ver": "2.0",
+        "oid": oid, "sub": oid, "tid": tid, "ver": "2.0",
     });
     if let (true, Some(u)) = (profile, who) {
         payload["preferred_username"] = Value::from(u.upn.clone());
@@ -590,23 +617,14 @@ fn verify_assertion(shared: &Shared, ctx: &Ctx, tenant: &str, jwt: &str) -> Resu
         )
     })?;
     let signing_input = format!("{h}.{p}");
-    let ok = if alg == "PS256" {
-        rsa::pss::Signature::try_from(sig.as_slice())
-            .ok()
-            .is_some_and(|sig| {
-                rsa::pss::VerifyingKey::<sha2::Sha256>::new(key)
-                    .verify(signing_input.as_bytes(), &sig)
-                    .is_ok()
-            })
+    let verify_alg = if alg == "PS256" {
+        &RSA_PSS_2048_8192_SHA256
     } else {
-        rsa::pkcs1v15::Signature::try_from(sig.as_slice())
-            .ok()
-            .is_some_and(|sig| {
-                rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key)
-                    .verify(signing_input.as_bytes(), &sig)
-                    .is_ok()
-            })
+        &RSA_PKCS1_2048_8192_SHA256
     };
+    let ok = UnparsedPublicKey::new(verify_alg, &key)
+        .verify(signing_input.as_bytes(), &sig)
+        .is_ok();
     if !ok {
         return Err(invalid_client(
             700027,
@@ -652,9 +670,14 @@ fn verify_assertion(shared: &Shared, ctx: &Ctx, tenant: &str, jwt: &str) -> Resu
     Ok(())
 }
 
-/// The RSA public key of a DER certificate.
-fn rsa_key(der: &[u8]) -> Option<rsa::RsaPublicKey> {
+/// The RSA public key (PKCS#1 RSAPublicKey DER) of a DER certificate.
+fn rsa_key(der: &[u8]) -> Option<Vec<u8>> {
+    const RSA_ENCRYPTION: x509_cert::der::asn1::ObjectIdentifier =
+        x509_cert::der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
     let cert = x509_cert::Certificate::from_der(der).ok()?;
-    let spki = cert.tbs_certificate.subject_public_key_info.to_der().ok()?;
-    rsa::RsaPublicKey::from_public_key_der(&spki).ok()
+    let spki = cert.tbs_certificate.subject_public_key_info;
+    if spki.algorithm.oid != RSA_ENCRYPTION {
+        return None;
+    }
+    spki.subject_public_key.as_bytes().map(<[u8]>::to_vec)
 }

@@ -5,8 +5,9 @@
 //! Pure functions over bytes, so each rule is unit-testable without a server.
 
 use ciborium::Value as Cbor;
+use p256::ecdsa::signature::Verifier as _;
 use p256::pkcs8::DecodePublicKey as _;
-use rsa::signature::Verifier as _;
+use ring::signature::{RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
 use sha2::{Digest as _, Sha256};
 use x509_cert::der::{Decode as _, Encode as _};
 
@@ -52,7 +53,8 @@ pub(crate) fn parse_client_data(bytes: &[u8]) -> Result<ClientData, Rejected> {
 #[derive(Debug, Clone)]
 pub(crate) enum CoseKey {
     Es256(p256::ecdsa::VerifyingKey),
-    Rs256(rsa::RsaPublicKey),
+    /// Modulus and exponent, big-endian without leading zeros (checked by ring when verifying).
+    Rs256(RsaPublicKeyComponents<Vec<u8>>),
 }
 
 impl CoseKey {
@@ -68,13 +70,7 @@ impl CoseKey {
             CoseKey::Es256(k) => p256::ecdsa::Signature::from_der(sig)
                 .ok()
                 .is_some_and(|s| k.verify(msg, &s).is_ok()),
-            CoseKey::Rs256(k) => rsa::pkcs1v15::Signature::try_from(sig)
-                .ok()
-                .is_some_and(|s| {
-                    rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k.clone())
-                        .verify(msg, &s)
-                        .is_ok()
-                }),
+            CoseKey::Rs256(k) => k.verify(&RSA_PKCS1_2048_8192_SHA256, msg, sig).is_ok(),
         }
     }
 }
@@ -138,12 +134,18 @@ fn parse_cose(v: &Cbor) -> Result<CoseKey, Rejected> {
             let (Some(n), Some(e)) = (n, e) else {
                 return rej("RS256 credential key lacks n or e.");
             };
-            rsa::RsaPublicKey::new(
-                rsa::BigUint::from_bytes_be(n),
-                rsa::BigUint::from_bytes_be(e),
-            )
-            .map(CoseKey::Rs256)
-            .map_err(|_| Rejected("RS256 credential key is invalid.".into()))
+            // ring wants minimal big-endian integers; COSE encoders may keep a leading zero.
+            let strip = |b: &[u8]| b[b.iter().take_while(|&&x| x == 0).count()..].to_vec();
+            let (n, e) = (strip(n), strip(e));
+            // The bounds ring verifies with: a 2048..=8192-bit modulus, an odd exponent of
+            // 3..2^33.
+            let n_bits = n.len() * 8 - n.first().map_or(0, |b| b.leading_zeros() as usize);
+            let e_value = (e.len() <= 5).then(|| e.iter().fold(0u64, |a, b| a << 8 | u64::from(*b)));
+            let e_ok = e_value.is_some_and(|v| (3..1 << 33).contains(&v) && v & 1 == 1);
+            if !(2048..=8192).contains(&n_bits) || !e_ok {
+                return rej("RS256 credential key is invalid.");
+            }
+            Ok(CoseKey::Rs256(RsaPublicKeyComponents { n, e }))
         }
         _ => rej(format!(
             "Unsupported credential key (kty {kty:?}, alg {alg:?}); pubKeyCredParams allow -7 and -257."
@@ -390,6 +392,42 @@ mod tests {
         );
         let err = verify_attestation(&att, b"{}", "login.microsoftonline.com").expect_err("rp id");
         assert!(err.0.contains("rpIdHash"));
+    }
+
+    #[test]
+    fn rs256_cose_key_verifies_with_ring() {
+        use base64::Engine as _;
+        use ring::signature::{KeyPair as _, RsaKeyPair, RSA_PKCS1_SHA256};
+        let pem = include_str!("../../tests/data/test-key.pem");
+        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let pkcs8 = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .expect("pem");
+        let key = RsaKeyPair::from_pkcs8(&pkcs8).expect("key");
+        let public = RsaPublicKeyComponents::<Vec<u8>>::from(key.public_key());
+        let cose = |n: Vec<u8>, e: Vec<u8>| {
+            Cbor::Map(vec![
+                (Cbor::Integer(1.into()), Cbor::Integer(3.into())),
+                (Cbor::Integer(3.into()), Cbor::Integer((-257).into())),
+                (Cbor::Integer((-1).into()), Cbor::Bytes(n)),
+                (Cbor::Integer((-2).into()), Cbor::Bytes(e)),
+            ])
+        };
+        // A leading zero on n (as some encoders write it) is accepted.
+        let mut padded = vec![0];
+        padded.extend_from_slice(&public.n);
+        let parsed = parse_cose(&cose(padded, public.e.clone())).expect("RS256 key");
+        assert_eq!(parsed.alg(), -257);
+        let mut sig = vec![0; key.public().modulus_len()];
+        let rng = ring::rand::SystemRandom::new();
+        key.sign(&RSA_PKCS1_SHA256, &rng, b"signed", &mut sig)
+            .expect("sign");
+        assert!(parsed.verify(b"signed", &sig));
+        assert!(!parsed.verify(b"other", &sig));
+        // Moduli ring does not verify with (under 2048 bits) and even exponents are refused.
+        let err = parse_cose(&cose(public.n[..128].to_vec(), public.e.clone())).expect_err("1024");
+        assert!(err.0.contains("RS256 credential key is invalid"));
+        assert!(parse_cose(&cose(public.n.clone(), vec![2])).is_err());
     }
 
     #[test]
