@@ -247,6 +247,21 @@ impl Config {
                 ))
             }
         };
+        // A delegated sign-in must land in this organisation's tenant: the multi-tenant
+        // authorities would let an account of any tenant (or a personal account) sign in.
+        if operator_sign_in == OperatorSignIn::Delegated
+            && ["common", "organizations", "consumers"]
+                .contains(&tenant.to_ascii_lowercase().as_str())
+        {
+            return Err(r.invalid(
+                "tenantName",
+                format!("\"{tenant}\""),
+                "with \"operatorSignIn\": \"delegated\", the organisation's own tenant: its domain \
+                 (contoso.onmicrosoft.com) or its tenant id (GUID); \"common\", \"organizations\" \
+                 and \"consumers\" would let accounts of other tenants (or personal Microsoft \
+                 accounts) sign in as operators",
+            ));
+        }
         let credential = match operator_sign_in {
             OperatorSignIn::AppOnly => r.credential(env_secret)?,
             OperatorSignIn::Delegated => r.no_app_credential()?,
@@ -779,6 +794,37 @@ mod tests {
         assert!(err.contains("clientCertificate"), "{err}");
         // App-only still requires one.
         assert!(parse(&without).is_err());
+    }
+
+    #[test]
+    fn delegated_mode_refuses_multi_tenant_authorities() {
+        let delegated = |tenant: &str| {
+            parse(
+                &SEED
+                    .replace("\"client_secret\":\"s3cr3t~value\",", "")
+                    .replace("exampletenant.com", tenant)
+                    .replace(
+                        "\"useCTAP21Features\":false",
+                        "\"useCTAP21Features\":false,\"operatorSignIn\":\"delegated\"",
+                    ),
+            )
+        };
+        for tenant in ["common", "organizations", "consumers", "Common"] {
+            let err = delegated(tenant).unwrap_err().to_string();
+            assert!(
+                err.contains("tenantName")
+                    && err.contains(&format!("found \"{tenant}\""))
+                    && err.contains("delegated")
+                    && err.contains("GUID"),
+                "{err}"
+            );
+        }
+        for tenant in [
+            "contoso.onmicrosoft.com",
+            "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        ] {
+            assert_eq!(delegated(tenant).unwrap().tenant, tenant);
+        }
     }
 
     #[test]

@@ -149,6 +149,8 @@ struct Inner {
     graph_base: Url,
     api: ApiVersion,
     tokens: TokenProvider,
+    /// The configured tenant (id or domain), trimmed: a delegated sign-in must belong to it.
+    tenant: String,
     permits: tokio::sync::Semaphore,
     pause_until: std::sync::Mutex<Option<tokio::time::Instant>>,
     policy: RetryPolicy,
@@ -198,7 +200,8 @@ impl GraphClient {
         if ["common", "organizations", "consumers"].contains(&tenant.to_ascii_lowercase().as_str())
         {
             return Err(Error::InvalidConfig(format!(
-                "tenant {tenant:?} is not usable for app-only sign-in; use the tenant id or its domain"
+                "tenant {tenant:?} does not name one tenant (it would let accounts of any tenant sign in); \
+                 use the tenant id or its domain"
             )));
         }
         let client_id = config.client_id.trim();
@@ -246,6 +249,7 @@ impl GraphClient {
                 graph_base,
                 api: config.api_version,
                 tokens,
+                tenant: tenant.to_owned(),
                 permits: tokio::sync::Semaphore::new(config.max_concurrency),
                 pause_until: std::sync::Mutex::new(None),
                 policy: config.retry,
@@ -280,12 +284,17 @@ impl GraphClient {
 
     /// Polls until the operator approves; from then on every clone of this client calls Graph
     /// with the operator's token (renewed with the refresh token before it expires). Stops with
-    /// `Error::DeviceSignIn` when declined, unknown or expired. Cancel by dropping the future.
+    /// `Error::DeviceSignIn` when declined, unknown or expired, and with `Error::WrongTenant`
+    /// (nobody signed in) when the configured tenant is a tenant id and the operator's token
+    /// names another tenant. Cancel by dropping the future.
     pub async fn finish_device_sign_in(
         &self,
         authorization: &DeviceAuthorization,
     ) -> Result<SignedInAccount> {
-        self.inner.tokens.poll_device_flow(authorization).await
+        self.inner
+            .tokens
+            .poll_device_flow(authorization, &self.inner.tenant)
+            .await
     }
 
     /// The operator signed in (delegated mode), if any.

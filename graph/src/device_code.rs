@@ -196,10 +196,13 @@ impl TokenProvider {
     }
 
     /// Polls until the operator approves (tokens installed, account returned) or the flow stops.
-    /// Cancel by dropping the future.
+    /// `configured_tenant` is the tenant the client was built for ([`check_tenant`]): an
+    /// operator of another tenant is refused and no tokens are kept. Cancel by dropping the
+    /// future.
     pub(crate) async fn poll_device_flow(
         &self,
         auth: &DeviceAuthorization,
+        configured_tenant: &str,
     ) -> Result<SignedInAccount> {
         let mut interval = auth.interval;
         let form = || -> Result<Form> {
@@ -230,6 +233,14 @@ impl TokenProvider {
                 Ok(resp) => {
                     let resp = check_bearer(resp)?;
                     let account = account_from_id_token(resp.id_token.as_ref())?;
+                    if let Err(e) = check_tenant(configured_tenant, &account) {
+                        tracing::warn!(error = %e, "device-code sign-in refused: wrong tenant");
+                        // The operator is not signed in: this answer's tokens are dropped
+                        // (zeroized) here, and any earlier session with them.
+                        drop(resp);
+                        self.sign_out().await;
+                        return Err(e);
+                    }
                     tracing::info!(operator = %account.username, "operator signed in (device code)");
                     self.install_session(resp, obtained, account.clone()).await;
                     return Ok(account);
@@ -257,6 +268,34 @@ impl TokenProvider {
             });
         }
     }
+}
+
+/// The signed-in operator must belong to the configured tenant.
+///
+/// A tenant id (GUID) in the configuration is compared with the ID token's `tid`
+/// (case-insensitive; a token without `tid` is refused too). A domain name
+/// (`contoso.onmicrosoft.com`) cannot be compared with `tid` without another lookup, and needs
+/// none: the device code was requested from, and redeemed at, that tenant's own endpoints
+/// (`{login}/{domain}/oauth2/v2.0/...`), which only issue tokens of that tenant (a guest
+/// signs in as a guest of it, with its `tid`). `common`, `organizations` and `consumers`,
+/// which would let any tenant's account in, are refused when the client is built.
+pub(crate) fn check_tenant(configured: &str, account: &SignedInAccount) -> Result<()> {
+    let configured = configured.trim();
+    let Ok(expected) = uuid::Uuid::try_parse(configured) else {
+        return Ok(()); // a domain name: bound by the tenant-specific endpoint (above)
+    };
+    let matches = account.tenant_id.as_deref().is_some_and(|tid| {
+        let tid = tid.trim();
+        tid.eq_ignore_ascii_case(configured) || uuid::Uuid::try_parse(tid).ok() == Some(expected)
+    });
+    if matches {
+        return Ok(());
+    }
+    Err(Error::WrongTenant {
+        username: account.username.clone(),
+        signed_in: account.tenant_id.clone(),
+        configured: configured.to_owned(),
+    })
 }
 
 /// The operator from the ID token's claims. The token came straight from the token endpoint
@@ -328,6 +367,62 @@ mod tests {
             .to_string();
         assert!(none.contains("preferred_username"), "{none}");
         assert!(account_from_id_token(None).is_err());
+    }
+
+    fn account(tid: Option<&str>) -> SignedInAccount {
+        SignedInAccount {
+            username: "ops@contoso.com".into(),
+            name: None,
+            object_id: Some("o1".into()),
+            tenant_id: tid.map(str::to_owned),
+        }
+    }
+
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    const OTHER: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
+
+    #[test]
+    fn a_guid_tenant_must_match_the_tokens_tid() {
+        assert!(check_tenant(TENANT, &account(Some(TENANT))).is_ok());
+        // Case-insensitive, and padded config values are trimmed.
+        let upper = TENANT.to_ascii_uppercase();
+        assert!(check_tenant(&format!(" {upper} "), &account(Some(TENANT))).is_ok());
+        assert!(check_tenant(TENANT, &account(Some(&upper))).is_ok());
+
+        let e = check_tenant(TENANT, &account(Some(OTHER))).unwrap_err();
+        match &e {
+            Error::WrongTenant {
+                username,
+                signed_in,
+                configured,
+            } => {
+                assert_eq!(username, "ops@contoso.com");
+                assert_eq!(signed_in.as_deref(), Some(OTHER));
+                assert_eq!(configured, TENANT);
+            }
+            other => panic!("expected WrongTenant, got {other:?}"),
+        }
+        let text = e.to_string();
+        assert!(
+            text.contains(OTHER)
+                && text.contains(TENANT)
+                && text.contains("ops@contoso.com")
+                && text.contains("not signed in"),
+            "{text}"
+        );
+
+        // No tid at all: not provably the configured tenant, so refused.
+        let e = check_tenant(TENANT, &account(None))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no tenant") && e.contains(TENANT), "{e}");
+    }
+
+    #[test]
+    fn a_domain_tenant_is_bound_by_its_endpoint_not_compared() {
+        for tid in [Some(OTHER), None] {
+            assert!(check_tenant("contoso.onmicrosoft.com", &account(tid)).is_ok());
+        }
     }
 
     #[test]

@@ -117,6 +117,23 @@ pub enum Error {
         /// came from one (not when the code ran out on the station's clock).
         auth: Option<Box<AuthError>>,
     },
+    /// Delegated mode: the operator approved the device code with an account of another tenant
+    /// than the configured one (the ID token's `tid` differs from the configured tenant id).
+    /// The tokens were dropped: nobody is signed in.
+    #[error(
+        "{username} signed in to tenant {}, but the configuration names tenant {configured}: \
+         the operator is not signed in; sign in with an account of tenant {configured} \
+         (or correct tenantName in the configuration)",
+        .signed_in.as_deref().unwrap_or("(no tenant named in the ID token)")
+    )]
+    WrongTenant {
+        /// Who signed in (`preferred_username`).
+        username: String,
+        /// The token's `tid`, if it had one.
+        signed_in: Option<String>,
+        /// The tenant id the client was built for.
+        configured: String,
+    },
     /// Delegated mode and no operator is signed in (never was, signed out, or the sign-in
     /// ran out): Graph cannot be called until an operator signs in.
     #[error("no operator is signed in to Entra ID (delegated mode); sign in at the station with the device code, then retry")]

@@ -231,3 +231,82 @@ async fn app_only_clients_refuse_the_device_flow() {
         "Credentials::Delegated"
     );
 }
+
+#[tokio::test]
+async fn an_operator_of_another_tenant_is_refused_and_not_signed_in() {
+    const OTHER: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
+    let fake = fake(vec![DevicePoll::Approve], 0, Duration::from_secs(3599)).await;
+    // The client names the tenant by id: the ID token's tid must be that id.
+    let client = delegated_client(&fake);
+    fake.set_id_token_tenant(Some(OTHER));
+    let auth = start(&client).await;
+    let e = client.finish_device_sign_in(&auth).await.unwrap_err();
+    let admin = fake.admin().expect("admin");
+    match &e {
+        Error::WrongTenant {
+            username,
+            signed_in,
+            configured,
+        } => {
+            assert_eq!(username, &admin.upn);
+            assert_eq!(signed_in.as_deref(), Some(OTHER));
+            assert_eq!(configured, fake.tenant());
+        }
+        other => panic!("expected WrongTenant, got {other:?}"),
+    }
+    let text = e.to_string();
+    assert!(
+        text.contains(OTHER) && text.contains(fake.tenant()) && text.contains("not signed in"),
+        "{text}"
+    );
+    // The tokens were dropped: nobody is signed in and Graph cannot be called.
+    assert_eq!(client.signed_in_account().await, None);
+    assert!(matches!(client.sign_in().await, Err(Error::NotSignedIn)));
+    let e = client.find_group_by_name("FIDO2").await.unwrap_err();
+    assert!(matches!(e, Error::NotSignedIn), "{e}");
+
+    // The configured tenant's id in another case is the same tenant.
+    fake.set_id_token_tenant(Some(&fake.tenant().to_ascii_uppercase()));
+    let auth = start(&client).await;
+    client
+        .finish_device_sign_in(&auth)
+        .await
+        .expect("same tenant, other case");
+    client.sign_out().await;
+
+    // A client that names the tenant by domain is bound by the tenant's own endpoint: the
+    // token's tid is not compared (the fake, unlike Entra, was told to lie about it).
+    fake.set_id_token_tenant(Some(OTHER));
+    let mut c = GraphConfig::new(
+        Cloud::Custom {
+            login_base: fake.base_url(),
+            graph_base: fake.base_url(),
+        },
+        fake.tenant_domain(),
+        fake.client_id(),
+        Credentials::Delegated,
+    );
+    c.retry = RetryPolicy::default();
+    let by_domain = GraphClient::new(c).expect("client");
+    let auth = start(&by_domain).await;
+    let account = by_domain
+        .finish_device_sign_in(&auth)
+        .await
+        .expect("domain-named tenant");
+    assert_eq!(account.tenant_id.as_deref(), Some(OTHER));
+}
+
+#[tokio::test]
+async fn a_refused_other_tenant_sign_in_also_ends_an_earlier_session() {
+    let fake = fake(vec![DevicePoll::Approve], 0, Duration::from_secs(3599)).await;
+    let client = delegated_client(&fake);
+    let auth = start(&client).await;
+    client.finish_device_sign_in(&auth).await.expect("approved");
+    assert!(client.signed_in_account().await.is_some());
+    fake.set_id_token_tenant(Some("00000000-0000-0000-0000-000000000001"));
+    let auth = start(&client).await;
+    let e = client.finish_device_sign_in(&auth).await.unwrap_err();
+    assert!(matches!(e, Error::WrongTenant { .. }), "{e:?}");
+    assert_eq!(client.signed_in_account().await, None);
+    assert!(matches!(client.sign_in().await, Err(Error::NotSignedIn)));
+}

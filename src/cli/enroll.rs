@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 
+use super::sign_in::{self, sign_in_if_delegated, TerminalSignIn};
 use super::{pin_input, DeviceArg};
 use crate::config::Config;
 use crate::engine::api::{Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Step};
@@ -40,6 +41,7 @@ pub struct EnrollArgs {
     #[arg(long)]
     pub yes: bool,
     /// Operator name for the audit log (default: operatorName in the config, else the OS user).
+    /// With "operatorSignIn": "delegated" the account that signs in is named instead.
     #[arg(long)]
     pub operator: Option<String>,
     /// Which key(s) to use.
@@ -62,17 +64,42 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         );
     }
     let graph = crate::tenant::connect(&config)?;
+    // Delegated config: the operator signs in first (code on stderr); nothing is written
+    // until they have. Kept for the whole run: the client's pooled connections may live on it.
+    let sign_in_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("operator-sign-in")
+        .enable_all()
+        .build()
+        .context("starting the sign-in runtime")?;
+    let signed_in = match sign_in_if_delegated(&graph, &sign_in_runtime, "enroll")? {
+        TerminalSignIn::NotNeeded => None,
+        TerminalSignIn::SignedIn(account) => Some(account.username),
+        TerminalSignIn::Failed => return Ok(sign_in::failed_exit_code()),
+    };
     let mut failures: Vec<String> = Vec::new();
     let mut order: Option<Vec<String>> = None;
     if let Some(csv) = &args.input {
         order = Some(import_csv(&config, &graph, csv, &mut failures)?);
     }
-    let operator = args
-        .operator
-        .clone()
-        .or_else(|| config.operator_name.clone())
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "operator".into());
+    let operator = match signed_in {
+        // Audit entries name the account whose rights Graph was called with.
+        Some(upn) => {
+            if let Some(other) = args.operator.as_ref().filter(|o| **o != upn) {
+                eprintln!(
+                    "warning: --operator {other:?} is ignored: with delegated sign-in the audit \
+                     log names the signed-in account, {upn}"
+                );
+            }
+            upn
+        }
+        None => args
+            .operator
+            .clone()
+            .or_else(|| config.operator_name.clone())
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "operator".into()),
+    };
     let journal_path = config.journal_path.clone();
     let rules = config.clone();
     let engine = Engine::start(EngineSetup {

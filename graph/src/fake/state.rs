@@ -226,6 +226,9 @@ pub(crate) struct State {
     pub refresh_tokens: HashMap<String, (String, String)>,
     /// Index of the administrator who signs in with the device-code flow (not a group member).
     pub admin: usize,
+    /// Test hook: the `tid` of device-code ID tokens when it should not be this tenant's id
+    /// (an operator who signed in to another tenant); see `FakeTenant::set_id_token_tenant`.
+    pub id_token_tenant: Option<String>,
     pub certs: Vec<TrustedCert>,
     pub faults: Faults,
     /// Seeded RNG for fault decisions (reproducible runs).
@@ -503,6 +506,7 @@ impl State {
             devices: HashMap::new(),
             refresh_tokens: HashMap::new(),
             admin,
+            id_token_tenant: None,
             certs: Vec::new(),
             faults: cfg.faults.clone(),
             fault_rng: StdRng::seed_from_u64(cfg.seed ^ 0x5eed_fa17),
