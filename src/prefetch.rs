@@ -7,6 +7,7 @@
 //! Existing methods are only RECORDED here, never deleted: deletion belongs after the user's new
 //! key is registered, so nobody is ever left without a key (the proof of concept deleted first).
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -146,6 +147,32 @@ pub fn group_label(group: &GroupRef) -> String {
         GroupRef::Id(id) => format!("group {id}"),
     }
 }
+
+/// How the audit log names the people a save removed from the queue (UPNs are not secrets):
+/// `2 removed (left the group: a@contoso.com, b@contoso.com)`, or `0 removed`. A mass removal
+/// names the first [`REMOVED_NAMED`] and counts the rest, so one entry stays readable.
+pub fn removed_text(removed: &[(String, String)]) -> String {
+    if removed.is_empty() {
+        return "0 removed".to_owned();
+    }
+    let upns: Vec<&str> = removed
+        .iter()
+        .take(REMOVED_NAMED)
+        .map(|(_, upn)| upn.as_str())
+        .collect();
+    let more = match removed.len().saturating_sub(REMOVED_NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    format!(
+        "{} removed (left the group: {}{more})",
+        removed.len(),
+        upns.join(", ")
+    )
+}
+
+/// How many removed people an audit entry names.
+const REMOVED_NAMED: usize = 50;
 
 /// The Graph error behind a failed [`prefetch`] (sign-in, group, members), for its request-id.
 pub fn graph_error_of(err: &anyhow::Error) -> Option<&graph::Error> {
@@ -318,13 +345,52 @@ impl PrefetchReport {
             .collect()
     }
 
+    /// Everyone the group still lists, as [`Journal::replace_queue_members`] matches queue
+    /// rows: object ids and lowercase UPNs of the member users, whether their options were
+    /// fetched or not (a failed fetch does not make anyone a leaver), and of the skipped
+    /// members (a queued person now listed as a guest did not leave the group). A report only
+    /// exists when the whole member list was read: a listing that failed on any page is an
+    /// error of [`prefetch`], never a short report.
+    pub fn member_keys(&self) -> HashSet<String> {
+        let users = self.outcomes.iter().map(|o| match o {
+            UserOutcome::Fetched(f) => &f.user,
+            UserOutcome::Failed(f) => &f.user,
+        });
+        let mut keys = HashSet::new();
+        for u in users {
+            keys.insert(u.id.clone());
+            if let Some(upn) = &u.user_principal_name {
+                keys.insert(upn.to_lowercase());
+            }
+        }
+        keys.extend(self.skipped.iter().map(|m| m.id.clone()));
+        keys
+    }
+
     /// Saves the result: the whole options into the journal's queue first (enrollment reads
-    /// them there), then `usersToRegister.csv`, replaced atomically.
+    /// them there), then `usersToRegister.csv`, replaced atomically. See
+    /// [`PrefetchReport::save_reconciled`].
     pub fn save(&self, csv_path: &Path, journal: &mut Journal) -> Result<()> {
-        journal
-            .upsert_queue(&self.queued_users()?)
+        self.save_reconciled(csv_path, journal).map(drop)
+    }
+
+    /// [`PrefetchReport::save`], returning who left the queue: in the same transaction as the
+    /// upsert, everyone queued who is no longer a member of the group is removed, except people
+    /// with an enrollment left open in the journal or already enrolled (their rows stay with
+    /// their records). Returns the removed people as (user id, UPN).
+    pub fn save_reconciled(
+        &self,
+        csv_path: &Path,
+        journal: &mut Journal,
+    ) -> Result<Vec<(String, String)>> {
+        let mut keep = crate::engine::queue_refresh::protected(journal, [])
+            .context("reading the journal's enrollments")?;
+        keep.extend(self.member_keys());
+        let removed = journal
+            .replace_queue_members(&self.queued_users()?, &keep)
             .context("saving the creation options in the journal queue")?;
-        write_csv_atomically(csv_path, &self.csv_rows())
+        write_csv_atomically(csv_path, &self.csv_rows())?;
+        Ok(removed)
     }
 }
 
@@ -347,4 +413,21 @@ fn write_csv_atomically(path: &Path, rows: &[UserRow]) -> Result<()> {
         Ok(())
     };
     write().with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod removed_text_tests {
+    #[test]
+    fn names_at_most_fifty() {
+        let removed: Vec<(String, String)> = (0..52)
+            .map(|i| (format!("id-{i}"), format!("u{i}@contoso.com")))
+            .collect();
+        let text = super::removed_text(&removed);
+        assert!(text.starts_with("52 removed (left the group: u0@contoso.com, "));
+        assert!(text.ends_with("u49@contoso.com and 2 more)"), "{text}");
+        assert_eq!(
+            super::removed_text(&removed[..1]),
+            "1 removed (left the group: u0@contoso.com)"
+        );
+    }
 }

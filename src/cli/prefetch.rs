@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::sign_in::{self, sign_in_if_delegated, TerminalSignIn};
 use crate::config::Config;
 use crate::prefetch::{self, describe_skipped, PrefetchReport, PrefetchRequest, Progress};
 use crate::store::Journal;
@@ -21,14 +22,20 @@ pub const DEFAULT_OUT: &str = "usersToRegister.csv";
 pub const LONG_ABOUT: &str =
     "Fetch WebAuthn creation options from Microsoft Graph for every user of the \
 usersInScopeGroup (the proof of concept's step 1), write usersToRegister.csv in its exact format, \
-and keep Graph's whole options (excludeCredentials, extensions) in the journal's queue.\n\n\
+and keep Graph's whole options (excludeCredentials, extensions) in the journal's queue. \
+Queued people who are no longer members of the group are removed from the journal's queue, \
+except those enrolled or with an enrollment under way (their records stay).\n\n\
 Non-users and guests in the group are reported and skipped. Requests run in parallel \
 (maxConcurrentGraphRequests, or --concurrency) and honour throttling.\n\n\
 Unlike the proof of concept, deleteExistingUserFIDOCredentials does NOT delete anything here: \
 each user's existing FIDO2 method ids are recorded, and deleted only after that user's new key \
 is registered, so nobody is ever left without a key.\n\n\
+With \"operatorSignIn\": \"delegated\" the operator first signs in with a device code shown on \
+stderr (open the address, enter the code) and Graph is called with their rights; the audit entry \
+names them.\n\n\
 Exit status: 0 when every user's options were fetched, 1 when some users failed (listed with \
-Graph's request-id), 2 when nothing could be done (configuration, sign-in, group).";
+Graph's request-id) or the operator's sign-in was declined, expired or of another tenant (nothing written), 2 when \
+nothing could be done (configuration, sign-in, group).";
 
 /// Arguments of `prefetch`.
 #[derive(Debug, clap::Args)]
@@ -62,14 +69,21 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| config.dir().join(DEFAULT_OUT));
     let client = crate::tenant::connect(&config)?;
     let request = PrefetchRequest::from_config(&config);
-
-    // Opened first: an unwritable journal must stop us before minutes of Graph calls.
-    let mut journal = Journal::open(&config.journal_path).context("opening the journal")?;
-    let bar = progress_bar();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    // Delegated config: the operator signs in first (code on stderr), and is the one named in
+    // the audit entry. A sign-in that does not complete writes nothing.
+    let operator = match sign_in_if_delegated(&client, &runtime, "prefetch")? {
+        TerminalSignIn::NotNeeded => operator(),
+        TerminalSignIn::SignedIn(account) => account.username,
+        TerminalSignIn::Failed => return Ok(sign_in::failed_exit_code()),
+    };
+
+    // Opened before the Graph calls: an unwritable journal must stop us before minutes of them.
+    let mut journal = Journal::open(&config.journal_path).context("opening the journal")?;
+    let bar = progress_bar();
     let result = runtime.block_on(prefetch::prefetch(&client, &request, &mut |p| match p {
         Progress::Members { users, .. } => {
             bar.set_length(users as u64);
@@ -81,7 +95,6 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
     }));
     bar.finish_and_clear();
 
-    let operator = operator();
     let report = match result {
         Ok(report) => report,
         Err(err) => {
@@ -100,9 +113,12 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
             return Err(err);
         }
     };
-    report.save(&out, &mut journal)?;
+    let removed = report.save_reconciled(&out, &mut journal)?;
     let failures = report.failures().count();
-    let result_text = report.audit_text();
+    let mut result_text = report.audit_text();
+    if !removed.is_empty() {
+        result_text.push_str(&format!("; {}", prefetch::removed_text(&removed)));
+    }
     journal
         .audit(
             &operator,
@@ -112,7 +128,7 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
             &report.failure_request_ids(),
         )
         .context("writing the audit entry")?;
-    print_summary(&report, &config, &out);
+    print_summary(&report, &config, &out, removed.len());
     Ok(if failures == 0 {
         ExitCode::SUCCESS
     } else {
@@ -141,7 +157,7 @@ fn bar_style() -> ProgressStyle {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
-/// Who ran the command, for the audit log.
+/// Who ran the command, for the audit log (app-only; delegated: the signed-in account).
 fn operator() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
@@ -153,7 +169,7 @@ fn group_label(config: &Config) -> String {
     prefetch::group_label(&config.group)
 }
 
-fn print_summary(report: &PrefetchReport, config: &Config, out: &Path) {
+fn print_summary(report: &PrefetchReport, config: &Config, out: &Path, removed: usize) {
     let fetched = report.fetched().count();
     let failures: Vec<_> = report.failures().collect();
     println!(
@@ -186,6 +202,7 @@ fn print_summary(report: &PrefetchReport, config: &Config, out: &Path) {
     for f in &failures {
         println!("    - {f}");
     }
+    println!("  removed from the queue:    {removed} (left the group)");
     println!(
         "Wrote {} ({fetched} rows) and the journal queue in {}.",
         out.display(),

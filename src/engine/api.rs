@@ -345,6 +345,9 @@ pub struct QueueRefreshSummary {
     pub added: usize,
     /// People left as they were: an enrollment in progress, or already enrolled.
     pub kept: usize,
+    /// People removed from the queue because the group no longer lists them (the audit entry
+    /// names them). Those enrolled or with an enrollment under way stay, and are not counted.
+    pub removed: usize,
     /// Members that are not users, and guests.
     pub skipped_members: usize,
     /// People whose options could not be fetched (the message names the person; Graph's

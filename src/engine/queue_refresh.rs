@@ -2,6 +2,8 @@
 //! library call as `passkey-kiosk prefetch`, run in the background on the engine's runtime, then
 //! its result upserted into the journal's queue, leaving alone everyone whose enrollment is in
 //! progress or done (their options and recorded method ids are what their enrollment used).
+//! In the same transaction, everyone queued who is no longer a member of the group is removed
+//! from the queue, except those same people (their rows stay with their records).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -68,8 +70,9 @@ pub fn protected(
 }
 
 /// Upserts what the refresh fetched into the journal's queue, except for people in
-/// `protected` who are already queued, and writes the audit entry. The queue is unchanged
-/// when the refresh failed as a whole (the summary's `error`).
+/// `protected` who are already queued, removes from the queue everyone the group no longer
+/// lists (except people in `protected`), and writes the audit entry, which names the removed
+/// people. The queue is unchanged when the refresh failed as a whole (the summary's `error`).
 pub fn save(
     journal: &mut Journal,
     fetched: Fetched,
@@ -77,7 +80,7 @@ pub fn save(
     operator: &str,
     group_label: &str,
 ) -> QueueRefreshSummary {
-    let summary = merge(journal, fetched, protected);
+    let (summary, removed) = merge(journal, fetched, protected);
     let (text, ids) = match &summary.error {
         Some(e) => (
             format!("failed: {}", e.message),
@@ -85,11 +88,12 @@ pub fn save(
         ),
         None => (
             format!(
-                "ok: {} updated ({} new), {} left as they were, {} failed{}",
+                "ok: {} updated ({} new), {} left as they were, {} failed, {}{}",
                 summary.updated,
                 summary.added,
                 summary.kept,
                 summary.failures.len(),
+                prefetch::removed_text(&removed),
                 summary
                     .failures
                     .iter()
@@ -110,18 +114,20 @@ pub fn save(
     summary
 }
 
+/// The summary, and who was removed from the queue as (user id, UPN).
 fn merge(
     journal: &mut Journal,
     fetched: Fetched,
     protected: Result<HashSet<String>, StoreError>,
-) -> QueueRefreshSummary {
+) -> (QueueRefreshSummary, Vec<(String, String)>) {
     let report = match fetched {
         Ok(r) => r,
         Err(e) => {
-            return QueueRefreshSummary {
+            let summary = QueueRefreshSummary {
                 error: Some(whole_error(&e)),
                 ..QueueRefreshSummary::default()
-            }
+            };
+            return (summary, Vec::new());
         }
     };
     let mut summary = QueueRefreshSummary {
@@ -140,7 +146,7 @@ fn merge(
         Ok(q) => q,
         Err(e) => {
             summary.error = Some(whole_error(&e));
-            return summary;
+            return (summary, Vec::new());
         }
     };
     let known = journal
@@ -150,20 +156,28 @@ fn merge(
         (Ok(k), Ok(p)) => (k, p),
         (Err(e), _) | (_, Err(e)) => {
             summary.error = Some(journal_error(&e));
-            return summary;
+            return (summary, Vec::new());
         }
     };
     let (kept, fresh): (Vec<_>, Vec<_>) = queued
         .into_iter()
         .partition(|q| known.contains(&q.user_id) && protected.contains(&q.user_id));
-    if let Err(e) = journal.upsert_queue(&fresh) {
-        summary.error = Some(journal_error(&e));
-        return summary;
-    }
+    // Members stay whether their options were fetched or not; a report exists only when the
+    // whole member list was read (a failed listing is the whole refresh's error, above).
+    let mut keep = report.member_keys();
+    keep.extend(protected);
+    let removed = match journal.replace_queue_members(&fresh, &keep) {
+        Ok(r) => r,
+        Err(e) => {
+            summary.error = Some(journal_error(&e));
+            return (summary, Vec::new());
+        }
+    };
     summary.kept = kept.len();
     summary.updated = fresh.len();
     summary.added = fresh.iter().filter(|q| !known.contains(&q.user_id)).count();
-    summary
+    summary.removed = removed.len();
+    (summary, removed)
 }
 
 /// A failed refresh: Graph's error (with its request-id) when Graph answered, the whole

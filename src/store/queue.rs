@@ -3,6 +3,8 @@
 //! The options are kept whole (the CSV cannot hold excludeCredentials or extensions), so
 //! enrollment uses exactly what Graph sent.
 
+use std::collections::HashSet;
+
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::{Journal, StoreError};
@@ -44,34 +46,60 @@ impl Journal {
             source,
         };
         let tx = self.conn.transaction().map_err(sqlite)?;
+        upsert(&tx, users).map_err(sqlite)?;
+        tx.commit().map_err(sqlite)
+    }
+
+    /// Reconciles the queue with the scope group in one IMMEDIATE transaction: upserts `fresh`
+    /// (as [`Journal::upsert_queue`]), then removes every other queued person unless `keep`
+    /// holds their object id or their lowercase UPN (the group's members, and whoever must not
+    /// be touched). Only queue rows go: enrollments and the audit log are untouched. Returns
+    /// the removed people as (user id, UPN), ordered by UPN.
+    pub fn replace_queue_members(
+        &mut self,
+        fresh: &[QueuedUser],
+        keep: &HashSet<String>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let path = self.path.clone();
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        // IMMEDIATE: this transaction reads the queue, then writes. A deferred one fails at
+        // once with SQLITE_BUSY when another connection (a background job) wrote in between.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
+        upsert(&tx, fresh).map_err(sqlite)?;
+        let fresh_ids: HashSet<&str> = fresh.iter().map(|u| u.user_id.as_str()).collect();
+        let removed: Vec<(String, String)> = {
+            let mut stmt = tx
+                .prepare_cached("SELECT user_id, upn FROM queue ORDER BY upn")
+                .map_err(sqlite)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(sqlite)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sqlite)?;
+            rows.into_iter()
+                .filter(|(id, upn)| {
+                    !fresh_ids.contains(id.as_str())
+                        && !keep.contains(id)
+                        && !keep.contains(&upn.to_lowercase())
+                })
+                .collect()
+        };
         {
             let mut stmt = tx
-                .prepare_cached(&format!(
-                    "INSERT INTO queue ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT(user_id) DO UPDATE SET upn=excluded.upn, display_name=excluded.display_name,
-                       user_handle=excluded.user_handle, challenge=excluded.challenge,
-                       challenge_expiry=excluded.challenge_expiry, rp_id=excluded.rp_id,
-                       creation_options=excluded.creation_options,
-                       existing_method_ids=excluded.existing_method_ids, fetched_at=excluded.fetched_at"
-                ))
+                .prepare_cached("DELETE FROM queue WHERE user_id = ?1")
                 .map_err(sqlite)?;
-            for u in users {
-                stmt.execute(params![
-                    u.user_id,
-                    u.upn,
-                    u.display_name,
-                    u.user_handle,
-                    u.challenge,
-                    u.challenge_expiry,
-                    u.rp_id,
-                    u.creation_options.to_string(),
-                    serde_json::Value::from(u.existing_method_ids.clone()).to_string(),
-                    u.fetched_at,
-                ])
-                .map_err(sqlite)?;
+            for (id, _) in &removed {
+                stmt.execute([id]).map_err(sqlite)?;
             }
         }
-        tx.commit().map_err(sqlite)
+        tx.commit().map_err(sqlite)?;
+        Ok(removed)
     }
 
     /// The whole queue, ordered by UPN.
@@ -122,6 +150,33 @@ impl Journal {
             fetched_at: raw.fetched_at,
         })
     }
+}
+
+/// Inserts or refreshes `users` inside the caller's transaction.
+fn upsert(tx: &rusqlite::Transaction<'_>, users: &[QueuedUser]) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "INSERT INTO queue ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT(user_id) DO UPDATE SET upn=excluded.upn, display_name=excluded.display_name,
+           user_handle=excluded.user_handle, challenge=excluded.challenge,
+           challenge_expiry=excluded.challenge_expiry, rp_id=excluded.rp_id,
+           creation_options=excluded.creation_options,
+           existing_method_ids=excluded.existing_method_ids, fetched_at=excluded.fetched_at"
+    ))?;
+    for u in users {
+        stmt.execute(params![
+            u.user_id,
+            u.upn,
+            u.display_name,
+            u.user_handle,
+            u.challenge,
+            u.challenge_expiry,
+            u.rp_id,
+            u.creation_options.to_string(),
+            serde_json::Value::from(u.existing_method_ids.clone()).to_string(),
+            u.fetched_at,
+        ])?;
+    }
+    Ok(())
 }
 
 struct RawRow {
@@ -193,5 +248,80 @@ mod tests {
             "c1-fresh"
         );
         assert!(j.queued_user("nobody").unwrap().is_none());
+    }
+
+    #[test]
+    fn replacing_members_removes_only_those_not_kept_in_one_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        // 5 was queued from a CSV: its row is keyed by the UPN as the CSV spelt it.
+        let mut csv_row = user(5, "c5");
+        csv_row.user_id = "User5@Contoso.example".into();
+        j.upsert_queue(&[
+            user(1, "c1"),
+            user(2, "c2"),
+            user(3, "c3"),
+            user(4, "c4"),
+            csv_row,
+        ])
+        .unwrap();
+        let id = j
+            .begin_enrollment("id-3", "User3@contoso.example", None, None)
+            .unwrap();
+        j.audit("alice", "queue-refresh", None, "ok", &[]).unwrap();
+
+        // 1 was fetched afresh; 2 is a member whose options failed; 3 left but is protected;
+        // 4 left; 5 is still a member (known by its UPN); 6 joined.
+        let keep: HashSet<String> = ["id-1", "id-2", "id-3", "id-6", "user5@contoso.example"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let removed = j
+            .replace_queue_members(&[user(1, "c1-fresh"), user(6, "c6")], &keep)
+            .unwrap();
+        assert_eq!(
+            removed,
+            vec![("id-4".to_owned(), "User4@contoso.example".to_owned())]
+        );
+        let ids: Vec<String> = j.queue().unwrap().into_iter().map(|q| q.user_id).collect();
+        assert_eq!(
+            ids,
+            ["id-1", "id-2", "id-3", "User5@Contoso.example", "id-6"]
+        );
+        assert_eq!(
+            j.queued_user("id-1").unwrap().unwrap().challenge,
+            "c1-fresh"
+        );
+        assert_eq!(j.queued_user("id-2").unwrap().unwrap().challenge, "c2");
+        // Nothing else is lost.
+        assert_eq!(j.enrollments().unwrap().len(), 1);
+        assert_eq!(j.enrollments().unwrap()[0].id, id);
+        assert_eq!(j.audit_log().unwrap().len(), 1);
+
+        // Fresh people always stay; an empty keep set removes everyone else.
+        let removed = j
+            .replace_queue_members(&[user(1, "c1")], &HashSet::new())
+            .unwrap();
+        assert_eq!(removed.len(), 4, "{removed:?}");
+        assert_eq!(j.queue().unwrap(), vec![user(1, "c1")]);
+    }
+
+    #[test]
+    fn a_failed_replacement_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        j.upsert_queue(&[user(1, "c1"), user(2, "c2")]).unwrap();
+        let before = j.queue().unwrap();
+        // Another connection holds the write lock: the transaction cannot even begin.
+        let other = rusqlite::Connection::open(dir.path().join("j.sqlite")).unwrap();
+        other
+            .execute_batch("PRAGMA busy_timeout=0; BEGIN IMMEDIATE;")
+            .unwrap();
+        j.conn.execute_batch("PRAGMA busy_timeout=0").unwrap();
+        assert!(j
+            .replace_queue_members(&[user(3, "c3")], &HashSet::new())
+            .is_err());
+        other.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(j.queue().unwrap(), before);
     }
 }

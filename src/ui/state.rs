@@ -198,6 +198,9 @@ impl QueueRefreshView {
                 last.kept
             ));
         }
+        if last.removed > 0 {
+            line.push_str(&format!(", {} removed (left the group)", last.removed));
+        }
         if let Some(first) = last.failures.first() {
             line.push_str(&format!(
                 "; {} failed, e.g. {}",
