@@ -42,6 +42,39 @@ fn window_close_is_refused_until_exit_is_chosen() {
 }
 
 #[test]
+fn a_termination_signal_closes_like_exit() {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| {
+            let mut state = State::new(OperatorAuth::Demo, false);
+            state.apply(Event::StartupChecks(vec![]));
+            state.operator = Some("Tess Operator".into());
+            KioskApp::new(&cc.egui_ctx, state, None).close_when(flag.clone())
+        });
+    h.run();
+    let closing = |h: &Harness<'static, KioskApp>| {
+        h.output()
+            .viewport_output
+            .get(&egui::ViewportId::ROOT)
+            .is_some_and(|v| v.commands.contains(&egui::ViewportCommand::Close))
+    };
+    assert!(!closing(&h));
+    assert!(outbox(&mut h).is_empty());
+
+    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    h.step();
+    assert!(closing(&h), "the window must close");
+    assert_eq!(
+        outbox(&mut h),
+        vec![Command::Shutdown],
+        "the engine finishes first"
+    );
+    h.run();
+    assert!(outbox(&mut h).is_empty(), "Shutdown is sent once");
+}
+
+#[test]
 fn failed_startup_checks_show_their_remedy() {
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))

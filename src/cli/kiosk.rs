@@ -280,7 +280,10 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
                 }
                 None => None,
             };
-            Ok(Box::new(KioskApp::new(&cc.egui_ctx, state, link)))
+            let terminate = super::signals::close_on_signals(cc.egui_ctx.clone())?;
+            Ok(Box::new(
+                KioskApp::new(&cc.egui_ctx, state, link).close_when(terminate),
+            ))
         }),
     )
     .map_err(|e| anyhow!("the kiosk window failed: {e}"))?;
@@ -355,6 +358,11 @@ pub fn sign_in_error(e: &graph::Error) -> OperatorError {
             "choose \"Sign in with Entra ID\" to get a new code".to_owned(),
         ),
         graph::Error::Auth(a) => ("sign-in".to_owned(), a.remedy().to_owned()),
+        graph::Error::WrongTenant { .. } => (
+            "wrong-tenant".to_owned(),
+            "sign in with an account of the station's tenant (or an account invited to it)"
+                .to_owned(),
+        ),
         graph::Error::Http { .. } | graph::Error::Throttled { .. } => (
             "network".to_owned(),
             "check the station's network connection, then sign in again".to_owned(),
@@ -671,7 +679,10 @@ pub fn run_demo(args: &DemoArgs) -> Result<ExitCode> {
             } else {
                 link(Engine::start(setup)?)
             };
-            Ok(Box::new(KioskApp::new(&cc.egui_ctx, state, Some(link))))
+            let terminate = super::signals::close_on_signals(cc.egui_ctx.clone())?;
+            Ok(Box::new(
+                KioskApp::new(&cc.egui_ctx, state, Some(link)).close_when(terminate),
+            ))
         }),
     );
     drop(world);
@@ -884,5 +895,26 @@ mod bench {
         )
         .map_err(|e| anyhow!("the bench window failed: {e}"))?;
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wrong_tenant_sign_in_says_which_account_to_use() {
+        let e = graph::Error::WrongTenant {
+            username: "ops@fabrikam.com".into(),
+            signed_in: Some("22222222-2222-2222-2222-222222222222".into()),
+            configured: "11111111-1111-1111-1111-111111111111".into(),
+        };
+        let shown = super::sign_in_error(&e);
+        assert_eq!(shown.code, "wrong-tenant");
+        assert!(shown
+            .message
+            .contains("22222222-2222-2222-2222-222222222222"));
+        assert!(shown
+            .message
+            .contains("11111111-1111-1111-1111-111111111111"));
+        assert!(shown.remedy.contains("station's tenant"));
     }
 }

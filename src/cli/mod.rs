@@ -8,6 +8,8 @@ pub mod key;
 pub mod kiosk;
 pub mod pin_input;
 pub mod prefetch;
+pub mod sign_in;
+pub mod signals;
 pub mod soft_key;
 
 use std::process::ExitCode;

@@ -14,6 +14,8 @@ pub mod state;
 pub mod theme;
 pub mod widgets;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::api::{Command, Event};
@@ -37,6 +39,8 @@ pub struct KioskApp {
     fixed_now: Option<i64>,
     last_input: f64,
     closing: bool,
+    /// Set from outside (a termination signal): close as the operator's Exit would.
+    terminate: Option<Arc<AtomicBool>>,
 }
 
 impl KioskApp {
@@ -51,7 +55,14 @@ impl KioskApp {
             fixed_now: None,
             last_input: 0.0,
             closing: false,
+            terminate: None,
         }
+    }
+
+    /// Closes the kiosk, as Exit does, once `flag` is set (and the UI woken).
+    pub fn close_when(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.terminate = Some(flag);
+        self
     }
 
     /// Applies an event as if the engine had sent it (tests).
@@ -84,6 +95,11 @@ impl eframe::App for KioskApp {
             }
         }
         self.state.now = self.fixed_now.unwrap_or_else(unix_now);
+        let terminate = self.terminate.as_ref();
+        if terminate.is_some_and(|t| t.load(Ordering::SeqCst)) && !self.state.exit_chosen {
+            self.outbox.push(Command::Shutdown);
+            self.state.exit_chosen = true;
+        }
 
         // A kiosk closes only through the operator's Exit, not through the window manager.
         if ctx.input(|i| i.viewport().close_requested()) && !self.state.exit_chosen {
