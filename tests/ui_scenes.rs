@@ -45,3 +45,32 @@ fn every_scene_renders_with_its_action_on_screen() {
         );
     }
 }
+
+#[test]
+fn history_columns_give_names_and_upns_one_line_each() {
+    let state = scene("history", NOW).unwrap();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| {
+            let mut app = KioskApp::new(&cc.egui_ctx, state, None);
+            app.set_now(NOW);
+            app
+        });
+    // The first frame counts: the table must not squeeze a column until the next one.
+    h.run_steps(1);
+    let upns: Vec<_> = h.get_all_by_label_contains("@contoso.example").collect();
+    assert!(upns.len() >= 3, "the scene lists three people");
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0));
+    for node in upns.iter().chain([&h.get_by_label_contains("failed:")]) {
+        let rect = node.rect();
+        assert!(screen.contains_rect(rect), "{rect:?} is off screen");
+    }
+    for node in upns {
+        // One line of body text is about 30 px high; a squeezed column wraps a UPN into many.
+        assert!(
+            node.rect().height() < 40.0,
+            "a UPN wraps: {:?}",
+            node.rect()
+        );
+    }
+}

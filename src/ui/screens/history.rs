@@ -48,31 +48,72 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
         ui.label("Nothing issued yet.");
         return;
     }
+    let header = |ui: &mut Ui, text: &str| {
+        ui.label(RichText::new(text).strong());
+    };
+    row(
+        ui,
+        |ui| header(ui, "Time (UTC)"),
+        |ui| header(ui, "Person"),
+        |ui| header(ui, "Key serial"),
+        |ui| header(ui, "Outcome"),
+    );
+    ui.separator();
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            egui::Grid::new("history")
-                .striped(true)
-                .spacing([24.0, 10.0])
-                .show(ui, |ui| {
-                    ui.label(RichText::new("Time (UTC)").strong());
-                    ui.label(RichText::new("Person").strong());
-                    ui.label(RichText::new("Key serial").strong());
-                    ui.label(RichText::new("Outcome").strong());
-                    ui.end_row();
-                    for h in state.history.iter().rev() {
+            for h in state.history.iter().rev() {
+                row(
+                    ui,
+                    |ui| {
                         ui.label(when(h.at));
-                        ui.vertical(|ui| {
-                            if let Some(name) = h.display_name.as_deref() {
-                                ui.label(RichText::new(name).strong());
-                            }
-                            ui.label(&h.upn);
-                        });
+                    },
+                    |ui| {
+                        if let Some(name) = h.display_name.as_deref() {
+                            ui.add(egui::Label::new(RichText::new(name).strong()).truncate());
+                        }
+                        ui.add(egui::Label::new(h.upn.as_str()).truncate());
+                    },
+                    |ui| {
                         ui.label(h.serial.as_deref().unwrap_or("—"));
+                    },
+                    |ui| {
                         let (text, color) = outcome(h);
-                        ui.label(RichText::new(text).color(color));
-                        ui.end_row();
-                    }
-                });
+                        ui.add(egui::Label::new(RichText::new(text).color(color)).wrap());
+                    },
+                );
+                ui.add_space(6.0);
+            }
         });
+}
+
+/// Column widths: time, person, serial; the outcome wraps in the rest.
+const COLUMNS: [f32; 3] = [190.0, 400.0, 140.0];
+
+/// One table row with fixed columns (a `Grid` sizes wrapping cells from the previous frame and
+/// squeezes them on the first).
+fn row(
+    ui: &mut Ui,
+    time: impl FnOnce(&mut Ui),
+    person: impl FnOnce(&mut Ui),
+    serial: impl FnOnce(&mut Ui),
+    outcome: impl FnOnce(&mut Ui),
+) {
+    ui.horizontal_top(|ui| {
+        for (width, cell) in COLUMNS.into_iter().zip([
+            Box::new(time) as Box<dyn FnOnce(&mut Ui)>,
+            Box::new(person),
+            Box::new(serial),
+        ]) {
+            ui.allocate_ui_with_layout(
+                egui::vec2(width, 0.0),
+                egui::Layout::top_down(egui::Align::Min),
+                |ui| {
+                    ui.set_width(width);
+                    cell(ui);
+                },
+            );
+        }
+        ui.vertical(outcome);
+    });
 }
