@@ -16,7 +16,7 @@ use graph::{CreationOptions, GraphClient, Group, SkipReason, SkippedMember, User
 use crate::config::{Config, GroupRef};
 use crate::engine::options;
 use crate::report::users_to_register::{self, UserRow};
-use crate::store::{now_unix, Journal, QueuedUser};
+use crate::store::{now_unix, Journal, QueuedUser, StoreError};
 
 /// What to prefetch (the relevant part of `configs.json`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -367,31 +367,62 @@ impl PrefetchReport {
         keys
     }
 
-    /// Saves the result: the whole options into the journal's queue first (enrollment reads
-    /// them there), then `usersToRegister.csv`, replaced atomically. See
-    /// [`PrefetchReport::save_reconciled`].
-    pub fn save(&self, csv_path: &Path, journal: &mut Journal) -> Result<()> {
-        self.save_reconciled(csv_path, journal).map(drop)
-    }
-
-    /// [`PrefetchReport::save`], returning who left the queue: in the same transaction as the
-    /// upsert, everyone queued who is no longer a member of the group is removed, except people
-    /// with an enrollment left open in the journal or already enrolled (their rows stay with
-    /// their records). Returns the removed people as (user id, UPN).
-    pub fn save_reconciled(
-        &self,
-        csv_path: &Path,
-        journal: &mut Journal,
-    ) -> Result<Vec<(String, String)>> {
-        let mut keep = crate::engine::queue_refresh::protected(journal, [])
+    /// Saves the result: the journal's queue first ([`PrefetchReport::save_queue`], with
+    /// whoever the journal shows enrolled or being enrolled left as they are), then
+    /// `usersToRegister.csv`, replaced atomically.
+    pub fn save(&self, csv_path: &Path, journal: &mut Journal) -> Result<QueueChanges> {
+        let protected = crate::engine::queue_refresh::protected(journal, [])
             .context("reading the journal's enrollments")?;
-        keep.extend(self.member_keys());
-        let removed = journal
-            .replace_queue_members(&self.queued_users()?, &keep)
+        let changes = self
+            .save_queue(journal, &protected)?
             .context("saving the creation options in the journal queue")?;
         write_csv_atomically(csv_path, &self.csv_rows())?;
-        Ok(removed)
+        Ok(changes)
     }
+
+    /// Reconciles the journal's queue with the group in one transaction: upserts everyone
+    /// fetched, except people in `protected` who are already queued (being enrolled, with an
+    /// enrollment left open, or enrolled: their options and method ids are what their
+    /// enrollment used), and removes everyone queued whom the group no longer lists, except
+    /// people in `protected` (their rows stay with their records). The outer error is the
+    /// report's (options that cannot be queued), the inner one the journal's.
+    pub fn save_queue(
+        &self,
+        journal: &mut Journal,
+        protected: &HashSet<String>,
+    ) -> Result<Result<QueueChanges, StoreError>> {
+        let queued = self.queued_users()?;
+        let known: HashSet<String> = match journal.queue() {
+            Ok(q) => q.into_iter().map(|q| q.user_id).collect(),
+            Err(e) => return Ok(Err(e)),
+        };
+        let (kept, fresh): (Vec<_>, Vec<_>) = queued
+            .into_iter()
+            .partition(|q| known.contains(&q.user_id) && protected.contains(&q.user_id));
+        let mut keep = self.member_keys();
+        keep.extend(protected.iter().cloned());
+        Ok(journal
+            .replace_queue_members(&fresh, &keep)
+            .map(|removed| QueueChanges {
+                updated: fresh.len(),
+                added: fresh.iter().filter(|q| !known.contains(&q.user_id)).count(),
+                kept: kept.len(),
+                removed,
+            }))
+    }
+}
+
+/// What saving a report did to the journal's queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueChanges {
+    /// People whose options were written (new ones included).
+    pub updated: usize,
+    /// Of those, people not queued before.
+    pub added: usize,
+    /// Members left as they were (enrolled or being enrolled).
+    pub kept: usize,
+    /// People removed because the group no longer lists them, as (user id, UPN).
+    pub removed: Vec<(String, String)>,
 }
 
 fn or_else(first: &str, fallback: &str) -> String {

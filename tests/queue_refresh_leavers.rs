@@ -321,6 +321,14 @@ fn the_prefetch_command_removes_the_leavers_from_the_journal_queue_too() {
         .unwrap()
         .begin_enrollment(&nested[0], "someone@contoso.example", None, None)
         .unwrap();
+    // And one of a direct member: their queue row (the options their enrollment uses) must
+    // stay as it is, as the kiosk's refresh leaves it.
+    let before = journal_queue(&journal);
+    let busy = direct.iter().min().unwrap().clone();
+    let busy_enrollment = Journal::open(&journal)
+        .unwrap()
+        .begin_enrollment(&busy, "busy@contoso.example", None, None)
+        .unwrap();
 
     let config = write_config(dir.path(), &t, false);
     let out = prefetch(&config);
@@ -328,13 +336,28 @@ fn the_prefetch_command_removes_the_leavers_from_the_journal_queue_too() {
         out.contains("removed from the queue:    2 (left the group)"),
         "{out}"
     );
+    assert!(
+        out.contains("left as they were:         1 (enrolled"),
+        "{out}"
+    );
+    let now = journal_queue(&journal);
+    assert_eq!(
+        now[&busy], before[&busy],
+        "the busy member's options were replaced"
+    );
+    let refreshed = direct.iter().find(|id| **id != busy).unwrap();
+    assert_ne!(
+        now[refreshed], before[refreshed],
+        "the others get fresh challenges"
+    );
     let after: HashSet<String> = journal_queue(&journal).into_keys().collect();
     let mut want = direct.clone();
     want.insert(nested[0].clone());
     assert_eq!(after, want);
     let records = enrollments(&journal);
-    assert_eq!(records.len(), 1);
-    assert_eq!(records[0].id, open);
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().any(|r| r.id == open));
+    assert!(records.iter().any(|r| r.id == busy_enrollment));
     let entry = audit(&journal).pop().unwrap();
     assert_eq!(entry.action, "prefetch");
     assert!(

@@ -637,7 +637,8 @@ fn prefetch_into_journal(config: &Config, dir: &Path) -> Result<()> {
         .context("prefetching the demo's queue")?;
     let mut journal = crate::store::Journal::open(&config.journal_path)
         .with_context(|| format!("opening {}", config.journal_path.display()))?;
-    report.save(&dir.join("usersToRegister.csv"), &mut journal)
+    report.save(&dir.join("usersToRegister.csv"), &mut journal)?;
+    Ok(())
 }
 
 /// `demo`: the station against a fake tenant with software keys.

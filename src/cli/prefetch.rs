@@ -12,7 +12,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::sign_in::{self, sign_in_if_delegated, TerminalSignIn};
 use crate::config::Config;
-use crate::prefetch::{self, describe_skipped, PrefetchReport, PrefetchRequest, Progress};
+use crate::prefetch::{
+    self, describe_skipped, PrefetchReport, PrefetchRequest, Progress, QueueChanges,
+};
 use crate::store::Journal;
 
 /// File name of the step-1 output, next to the config by default.
@@ -113,11 +115,12 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
             return Err(err);
         }
     };
-    let removed = report.save_reconciled(&out, &mut journal)?;
+    let changes = report.save(&out, &mut journal)?;
+    let removed = &changes.removed;
     let failures = report.failures().count();
     let mut result_text = report.audit_text();
     if !removed.is_empty() {
-        result_text.push_str(&format!("; {}", prefetch::removed_text(&removed)));
+        result_text.push_str(&format!("; {}", prefetch::removed_text(removed)));
     }
     journal
         .audit(
@@ -128,7 +131,7 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
             &report.failure_request_ids(),
         )
         .context("writing the audit entry")?;
-    print_summary(&report, &config, &out, removed.len());
+    print_summary(&report, &config, &out, &changes);
     Ok(if failures == 0 {
         ExitCode::SUCCESS
     } else {
@@ -169,7 +172,7 @@ fn group_label(config: &Config) -> String {
     prefetch::group_label(&config.group)
 }
 
-fn print_summary(report: &PrefetchReport, config: &Config, out: &Path, removed: usize) {
+fn print_summary(report: &PrefetchReport, config: &Config, out: &Path, changes: &QueueChanges) {
     let fetched = report.fetched().count();
     let failures: Vec<_> = report.failures().collect();
     println!(
@@ -202,7 +205,16 @@ fn print_summary(report: &PrefetchReport, config: &Config, out: &Path, removed: 
     for f in &failures {
         println!("    - {f}");
     }
-    println!("  removed from the queue:    {removed} (left the group)");
+    if changes.kept > 0 {
+        println!(
+            "  left as they were:         {} (enrolled or being enrolled in the journal)",
+            changes.kept
+        );
+    }
+    println!(
+        "  removed from the queue:    {} (left the group)",
+        changes.removed.len()
+    );
     println!(
         "Wrote {} ({fetched} rows) and the journal queue in {}.",
         out.display(),

@@ -142,42 +142,27 @@ fn merge(
         failures: report.failures().map(person_error).collect(),
         ..QueueRefreshSummary::default()
     };
-    let queued = match report.queued_users() {
-        Ok(q) => q,
+    let protected = match protected {
+        Ok(p) => p,
         Err(e) => {
-            summary.error = Some(whole_error(&e));
-            return (summary, Vec::new());
-        }
-    };
-    let known = journal
-        .queue()
-        .map(|q| q.into_iter().map(|q| q.user_id).collect::<HashSet<_>>());
-    let (known, protected) = match (known, protected) {
-        (Ok(k), Ok(p)) => (k, p),
-        (Err(e), _) | (_, Err(e)) => {
             summary.error = Some(journal_error(&e));
             return (summary, Vec::new());
         }
     };
-    let (kept, fresh): (Vec<_>, Vec<_>) = queued
-        .into_iter()
-        .partition(|q| known.contains(&q.user_id) && protected.contains(&q.user_id));
     // Members stay whether their options were fetched or not; a report exists only when the
     // whole member list was read (a failed listing is the whole refresh's error, above).
-    let mut keep = report.member_keys();
-    keep.extend(protected);
-    let removed = match journal.replace_queue_members(&fresh, &keep) {
-        Ok(r) => r,
-        Err(e) => {
-            summary.error = Some(journal_error(&e));
-            return (summary, Vec::new());
+    match report.save_queue(journal, &protected) {
+        Err(e) => summary.error = Some(whole_error(&e)),
+        Ok(Err(e)) => summary.error = Some(journal_error(&e)),
+        Ok(Ok(changes)) => {
+            summary.kept = changes.kept;
+            summary.updated = changes.updated;
+            summary.added = changes.added;
+            summary.removed = changes.removed.len();
+            return (summary, changes.removed);
         }
-    };
-    summary.kept = kept.len();
-    summary.updated = fresh.len();
-    summary.added = fresh.iter().filter(|q| !known.contains(&q.user_id)).count();
-    summary.removed = removed.len();
-    (summary, removed)
+    }
+    (summary, Vec::new())
 }
 
 /// A failed refresh: Graph's error (with its request-id) when Graph answered, the whole
