@@ -316,7 +316,7 @@ impl<'c> Authenticator<'c> {
             match transact(&mut *self.channel, &probe, status, cancel) {
                 Ok(_) => return Err(Error::Ctap(StatusCode::CredentialExcluded)),
                 Err(e) if e.status() == Some(StatusCode::NoCredentials) => {}
-                // A key without getAssertion (the test key) gets the whole list and decides.
+                // A key without getAssertion gets the whole list and decides.
                 Err(e) if e.status() == Some(StatusCode::InvalidCommand) => {
                     request.exclude_list = ids;
                     return Ok(());

@@ -93,8 +93,17 @@ impl KeyState {
     }
 
     fn shared_secret(&self, protocol: PinProtocol, p: &Params<'_>) -> CmdResult<SharedSecret> {
-        let peer = public_key_from_cose(p.require(key::KEY_AGREEMENT)?)
-            .map_err(|_| Status::InvalidParameter)?;
+        self.decapsulate(protocol, p.require(key::KEY_AGREEMENT)?)
+    }
+
+    /// decapsulate (CTAP 2.1 §6.5.6): the shared secret with the platform's COSE
+    /// key-agreement key `peer` (clientPIN, and hmac-secret in getAssertion).
+    pub(crate) fn decapsulate(
+        &self,
+        protocol: PinProtocol,
+        peer: &Value,
+    ) -> CmdResult<SharedSecret> {
+        let peer = public_key_from_cose(peer).map_err(|_| Status::InvalidParameter)?;
         protocol
             .decapsulate(&self.volatile.key_agreement, &peer)
             .map_err(|_| Status::InvalidParameter)

@@ -1,12 +1,14 @@
 //! Credential ids and keys. A credential id carries everything needed to rebuild its key,
 //! so non-discoverable credentials need no storage (as on real keys):
 //!
-//! `id = 0x01 || credProtect || nonce[32] || tag[16]`,
-//! `tag = HMAC-SHA-256(master, "id" || rpIdHash || 0x01 || credProtect || nonce)[..16]`,
-//! `key = HMAC-SHA-256(master, "key" || rpIdHash || nonce)` as a P-256 scalar.
+//! `id = 0x01 || props || nonce[32] || tag[16]`,
+//! `props = credProtect | 0x80 if created with hmac-secret`,
+//! `tag = HMAC-SHA-256(master, "id" || rpIdHash || 0x01 || props || nonce)[..16]`,
+//! `key = HMAC-SHA-256(master, "key" || rpIdHash || nonce)` as a P-256 scalar,
+//! `CredRandom = HMAC-SHA-256(master, "cred-random" || uv || rpIdHash || nonce)` (hmac-secret).
 //!
-//! The tag binds the id to this key and this RP, which is how excludeList entries are
-//! recognised (CTAP 2.1 §6.1.2 step 10).
+//! The tag binds the id to this key and this RP, which is how excludeList and allowList
+//! entries are recognised (CTAP 2.1 §6.1.2 step 10, §6.2.2 step 7).
 
 use ciborium::value::Value;
 use hmac::{Hmac, Mac};
@@ -29,6 +31,13 @@ pub(crate) const CREDENTIAL_ID_LEN: usize = 2 + NONCE_LEN + TAG_LEN;
 
 /// COSE algorithm ES256 (RFC 8152): the only one this key supports.
 pub(crate) const ES256: i64 = -7;
+
+/// credProtect userVerificationOptionalWithCredentialIDList (CTAP 2.1 §12.1).
+pub(crate) const CRED_PROTECT_UV_OPTIONAL_WITH_LIST: u8 = 2;
+/// credProtect userVerificationRequired (CTAP 2.1 §12.1).
+pub(crate) const CRED_PROTECT_UV_REQUIRED: u8 = 3;
+/// Bit of the id's props byte: the credential was created with hmac-secret.
+const PROP_HMAC_SECRET: u8 = 0x80;
 
 fn keyed(master: &[u8; 32], parts: &[&[u8]]) -> CmdResult<HmacSha256> {
     let mut m = HmacSha256::new_from_slice(master).map_err(|_| Status::Other)?;
@@ -66,14 +75,20 @@ pub(crate) fn create(
     master: &[u8; 32],
     rp_id_hash: &[u8; 32],
     cred_protect: u8,
+    hmac_secret: bool,
 ) -> CmdResult<(Vec<u8>, SigningKey)> {
+    let props = if hmac_secret {
+        cred_protect | PROP_HMAC_SECRET
+    } else {
+        cred_protect
+    };
     for _ in 0..8 {
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
         let Some(key) = derive_key(master, rp_id_hash, &nonce)? else {
             continue;
         };
-        let header = [ID_VERSION, cred_protect];
+        let header = [ID_VERSION, props];
         let t = tag(master, rp_id_hash, &header, &nonce)?;
         let mut id = Vec::with_capacity(CREDENTIAL_ID_LEN);
         id.extend_from_slice(&header);
@@ -84,10 +99,11 @@ pub(crate) fn create(
     Err(Status::Other)
 }
 
-/// A credential id of ours for this RP, opened: its credProtect level and key.
+/// A credential id of ours for this RP, opened: its credProtect level, whether it was
+/// created with hmac-secret, and its key.
 pub(crate) struct Opened {
     pub cred_protect: u8,
-    #[allow(dead_code)] // used once getAssertion is implemented
+    pub hmac_secret: bool,
     pub key: SigningKey,
 }
 
@@ -108,9 +124,25 @@ pub(crate) fn open(
         return Ok(None);
     }
     Ok(derive_key(master, rp_id_hash, nonce)?.map(|key| Opened {
-        cred_protect: header[1],
+        cred_protect: header[1] & !PROP_HMAC_SECRET,
+        hmac_secret: header[1] & PROP_HMAC_SECRET != 0,
         key,
     }))
+}
+
+/// The hmac-secret CredRandom of credential `id` (CTAP 2.1 §12.5): one secret for
+/// assertions with UV and another without. `id` must be one [`open`] accepted.
+pub(crate) fn cred_random(
+    master: &[u8; 32],
+    rp_id_hash: &[u8; 32],
+    id: &[u8],
+    uv: bool,
+) -> CmdResult<Zeroizing<[u8; 32]>> {
+    let nonce = id.get(2..2 + NONCE_LEN).ok_or(Status::Other)?;
+    Ok(Zeroizing::new(mac(
+        master,
+        &[b"cred-random", &[u8::from(uv)], rp_id_hash, nonce],
+    )?))
 }
 
 /// The credential public key as COSE_Key (CTAP 2.1 §6.1, RFC 8152 §13.1.1):
@@ -136,15 +168,32 @@ mod tests {
     fn ids_open_only_for_their_rp_and_master() {
         let master = [7u8; 32];
         let rp = [1u8; 32];
-        let (id, key) = create(&master, &rp, 2).unwrap();
+        let (id, key) = create(&master, &rp, 2, false).unwrap();
         assert_eq!(id.len(), CREDENTIAL_ID_LEN);
         let opened = open(&master, &rp, &id).unwrap().unwrap();
         assert_eq!(opened.cred_protect, 2);
+        assert!(!opened.hmac_secret);
         assert_eq!(opened.key.to_bytes(), key.to_bytes());
         assert!(open(&master, &[2u8; 32], &id).unwrap().is_none());
         assert!(open(&[8u8; 32], &rp, &id).unwrap().is_none());
         let mut forged = id.clone();
         forged[1] = 1; // downgrade credProtect: the tag must catch it
         assert!(open(&master, &rp, &forged).unwrap().is_none());
+    }
+
+    #[test]
+    fn hmac_secret_flag_and_cred_random() {
+        let master = [7u8; 32];
+        let rp = [1u8; 32];
+        let (id, _) = create(&master, &rp, 3, true).unwrap();
+        let opened = open(&master, &rp, &id).unwrap().unwrap();
+        assert_eq!(opened.cred_protect, 3);
+        assert!(opened.hmac_secret);
+        let with_uv = cred_random(&master, &rp, &id, true).unwrap();
+        let without = cred_random(&master, &rp, &id, false).unwrap();
+        assert_ne!(*with_uv, *without);
+        assert_eq!(*with_uv, *cred_random(&master, &rp, &id, true).unwrap());
+        let (other, _) = create(&master, &rp, 3, true).unwrap();
+        assert_ne!(*with_uv, *cred_random(&master, &rp, &other, true).unwrap());
     }
 }

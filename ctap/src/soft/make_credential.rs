@@ -13,18 +13,14 @@ use super::status::{CmdResult, Status};
 use super::token::permission;
 use crate::cbor::{int, text, to_canonical_vec};
 use crate::handler::PresenceContext;
-use crate::pin::PinProtocol;
 
 /// authData flags (WebAuthn §6.1).
-mod flag {
+pub(super) mod flag {
     pub const UP: u8 = 0x01;
     pub const UV: u8 = 0x04;
     pub const AT: u8 = 0x40;
     pub const ED: u8 = 0x80;
 }
-
-/// credProtect levels (CTAP 2.1 §12.1).
-const CRED_PROTECT_UV_REQUIRED: u8 = 3;
 
 /// The parts of the user entity the key stores.
 struct User {
@@ -123,29 +119,8 @@ impl KeyState {
         p: &Params<'_>,
         presence_ctx: &dyn PresenceContext,
     ) -> CmdResult<Value> {
-        let param = p.opt_bytes(0x08)?;
-        // Step 1: a zero-length pinUvAuthParam is a platform's "which key?" probe.
-        if param.is_some_and(|a| a.is_empty()) {
-            presence::collect(&self.touch, self.config.touch_timeout, presence_ctx)?;
-            return Err(if self.pin_is_set() {
-                Status::PinInvalid
-            } else {
-                Status::PinNotSet
-            });
-        }
-        // Step 2: a pinUvAuthParam needs a protocol we speak.
-        let protocol = match param {
-            Some(_) => {
-                let n = p.uint(0x09)?;
-                Some(
-                    u8::try_from(n)
-                        .ok()
-                        .and_then(PinProtocol::from_number)
-                        .ok_or(Status::InvalidParameter)?,
-                )
-            }
-            None => None,
-        };
+        // Steps 1–2: the "which key?" probe; a pinUvAuthParam needs a protocol we speak.
+        let auth = self.pin_uv_auth(p, 0x08, 0x09, presence_ctx)?;
         // Step 3: required parameters.
         let client_data_hash = p.bytes(0x01)?;
         let rp = p.require(0x02)?;
@@ -155,28 +130,23 @@ impl KeyState {
         check_algorithms(p.require(0x04)?)?;
         let exclude_list = p.get(0x05).map(as_array).transpose()?;
         let ext = parse_extensions(p.get(0x06))?;
-        let rk = parse_options(p.get(0x07), param.is_some())?;
+        let rk = parse_options(p.get(0x07), auth.is_some())?;
         if p.get(0x0A).is_some() {
             // Not enterprise-attestation capable (CTAP 2.1 §6.1.2 step 9).
             return Err(Status::InvalidParameter);
         }
         // Step 6: makeCredUvNotRqd is false, so a PIN-protected key needs a token.
-        if param.is_none() && self.pin_is_set() {
+        if auth.is_none() && self.pin_is_set() {
             return Err(Status::PuatRequired);
         }
         // Step 11 (token checks): verify the pinUvAuthParam over clientDataHash.
-        let mut uv = false;
-        if let (Some(param), Some(protocol)) = (param, protocol) {
-            let idle = self.config.token_timeout;
-            let token = &mut self.volatile.token;
-            if !token.verify(protocol, idle, client_data_hash, param)
-                || !token.has_permission(permission::MC)
-                || !token.bind_rp_id(&rp_id)
-            {
-                return Err(Status::PinAuthInvalid);
+        let uv = match auth {
+            Some(auth) => {
+                self.check_pin_uv_auth(auth, client_data_hash, permission::MC, &rp_id)?;
+                true
             }
-            uv = token.user_verified();
-        }
+            None => false,
+        };
         let rp_id_hash: [u8; 32] = Sha256::digest(rp_id.as_bytes()).into();
         // Step 12: excludeList. A known credential costs a touch, then CREDENTIAL_EXCLUDED.
         if let Some(list) = exclude_list {
@@ -195,7 +165,7 @@ impl KeyState {
                 if let Some(found) = credential::open(&self.persistent.master_key, &rp_id_hash, id)?
                 {
                     // A uv-required credential stays hidden from an unverified request.
-                    if found.cred_protect == CRED_PROTECT_UV_REQUIRED && !uv {
+                    if found.cred_protect == credential::CRED_PROTECT_UV_REQUIRED && !uv {
                         continue;
                     }
                     presence::collect(&self.touch, self.config.touch_timeout, presence_ctx)?;
@@ -205,13 +175,17 @@ impl KeyState {
         }
         // Step 14: user presence, always (a PIN-derived token does not carry UP).
         presence::collect(&self.touch, self.config.touch_timeout, presence_ctx)?;
-        if param.is_some() {
+        if auth.is_some() {
             self.volatile.token.consume();
         }
         // Step 15: create the credential.
         let cred_protect = ext.cred_protect.unwrap_or(1);
-        let (cred_id, signing_key) =
-            credential::create(&self.persistent.master_key, &rp_id_hash, cred_protect)?;
+        let (cred_id, signing_key) = credential::create(
+            &self.persistent.master_key,
+            &rp_id_hash,
+            cred_protect,
+            ext.hmac_secret,
+        )?;
         if rk {
             let creds = &mut self.persistent.credentials;
             let same_user = creds
@@ -229,11 +203,12 @@ impl KeyState {
                 cred_protect,
                 hmac_secret: ext.hmac_secret,
             };
-            match same_user {
-                // Same RP and user id: the new credential replaces the old (CTAP 2.1 §6.1.2 step 15).
-                Some(i) => creds[i] = stored,
-                None => creds.push(stored),
+            // Same RP and user id: the new credential replaces the old (CTAP 2.1 §6.1.2 step
+            // 15). Newest last, so getAssertion can offer the most recent first (§6.2.2).
+            if let Some(i) = same_user {
+                creds.remove(i);
             }
+            creds.push(stored);
         }
         self.persistent.sign_count = self.persistent.sign_count.wrapping_add(1);
         self.persist()?;

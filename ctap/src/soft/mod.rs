@@ -4,8 +4,9 @@
 //! touch (user presence) with keepalive UPNEEDED and cancel, the reset window, packed
 //! attestation, and the YubiKey serial-number vendor command.
 //!
-//! Commands: getInfo, clientPIN, makeCredential, reset, selection, authenticatorConfig.
-//! Not implemented (CTAP1_ERR_INVALID_COMMAND): getAssertion, credentialManagement,
+//! Commands: getInfo, clientPIN, makeCredential, getAssertion (with silent `up: false`
+//! probes, credProtect and hmac-secret), getNextAssertion, reset, selection,
+//! authenticatorConfig. Not implemented (CTAP1_ERR_INVALID_COMMAND): credentialManagement,
 //! largeBlobs, bioEnrollment, U2F/CTAP1.
 //!
 //! TEST ONLY: the attestation key is public and the state file holds secrets in the clear.
@@ -24,6 +25,7 @@ mod authenticator_config;
 mod client_pin;
 mod config;
 mod credential;
+mod get_assertion;
 mod get_info;
 mod key;
 mod make_credential;
@@ -56,9 +58,11 @@ use status::CmdResult;
 /// CTAP2 command bytes (CTAP 2.1 §6).
 mod command {
     pub const MAKE_CREDENTIAL: u8 = 0x01;
+    pub const GET_ASSERTION: u8 = 0x02;
     pub const GET_INFO: u8 = 0x04;
     pub const CLIENT_PIN: u8 = 0x06;
     pub const RESET: u8 = 0x07;
+    pub const GET_NEXT_ASSERTION: u8 = 0x08;
     pub const SELECTION: u8 = 0x0B;
     pub const CONFIG: u8 = 0x0D;
 }
@@ -195,6 +199,10 @@ fn dispatch(
     presence: &dyn PresenceContext,
 ) -> CmdResult<Option<Value>> {
     let (&cmd, body) = request.split_first().ok_or(Status::InvalidLength)?;
+    // getNextAssertion continues only the command right before it (CTAP 2.1 §6.3).
+    if cmd != command::GET_NEXT_ASSERTION {
+        key.volatile.assertions = None;
+    }
     // A real key refuses what it did not promise to read (getInfo maxMsgSize).
     if request.len() > get_info::MAX_MSG_SIZE {
         return Err(Status::RequestTooLarge);
@@ -215,6 +223,13 @@ fn dispatch(
             }
             key.make_credential(&params, presence).map(Some)
         }
+        command::GET_ASSERTION => {
+            if body.is_empty() {
+                return Err(Status::MissingParameter);
+            }
+            key.get_assertion(&params, presence).map(Some)
+        }
+        command::GET_NEXT_ASSERTION => key.get_next_assertion().map(Some),
         command::CLIENT_PIN => key.client_pin(&params),
         command::RESET => key.reset(presence).map(|()| None),
         command::SELECTION => key.selection(presence).map(|()| None),

@@ -49,6 +49,9 @@ pub enum Status {
     /// CTAP2_ERR_KEEPALIVE_CANCEL (0x2D).
     #[error("CTAP2_ERR_KEEPALIVE_CANCEL")]
     KeepaliveCancel,
+    /// CTAP2_ERR_NO_CREDENTIALS (0x2E).
+    #[error("CTAP2_ERR_NO_CREDENTIALS")]
+    NoCredentials,
     /// CTAP2_ERR_USER_ACTION_TIMEOUT (0x2F).
     #[error("CTAP2_ERR_USER_ACTION_TIMEOUT")]
     UserActionTimeout,
@@ -108,6 +111,7 @@ impl Status {
             Status::UnsupportedOption => 0x2B,
             Status::InvalidOption => 0x2C,
             Status::KeepaliveCancel => 0x2D,
+            Status::NoCredentials => 0x2E,
             Status::UserActionTimeout => 0x2F,
             Status::NotAllowed => 0x30,
             Status::PinInvalid => 0x31,

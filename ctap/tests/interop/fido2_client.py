@@ -11,6 +11,7 @@ independent implementation judging ours. Exits non-zero on the first failed chec
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import struct
 import sys
@@ -172,6 +173,55 @@ def main() -> int:
             exclude_list=[{"type": "public-key", "id": ad.credential_data.credential_id}],
             pin_uv_param=proto.authenticate(token, cdh), pin_uv_protocol=proto.VERSION,
         )
+
+        # getAssertion: a silent probe (up=false, the exclude-list pre-flight) finds the
+        # credential by id without a touch; the signature verifies with the attested key.
+        cred_id = ad.credential_data.credential_id
+        public_key = ad.credential_data.public_key
+        cdh_get = hashlib.sha256(b'{"type":"webauthn.get","challenge":"y"}').digest()
+        statuses = []
+        probe = ctap.get_assertion(
+            RP, cdh_get, allow_list=[{"type": "public-key", "id": cred_id}],
+            options={"up": False}, on_keepalive=statuses.append,
+        )
+        check(probe.credential["id"] == cred_id, f"{name}: silent getAssertion finds it")
+        probe.verify(cdh_get, public_key)
+        check(True, f"{name}: assertion signature verifies with the attested public key")
+        check(not probe.auth_data.is_user_present() and not probe.auth_data.is_user_verified(),
+              f"{name}: silent assertion has neither UP nor UV")
+        check(STATUS.UPNEEDED not in statuses, f"{name}: no touch for a silent assertion")
+        check(probe.auth_data.counter > ad.counter, f"{name}: signCount increased")
+        expect_error(CtapError.ERR.NO_CREDENTIALS, f"{name}: getAssertion with an unknown id",
+                     ctap.get_assertion, RP, cdh_get,
+                     allow_list=[{"type": "public-key", "id": os.urandom(len(cred_id))}],
+                     options={"up": False})
+        # Without allowList the credProtect-2 credential needs UV: a ga token, a touch,
+        # the user, and hmac-secret.
+        expect_error(CtapError.ERR.NO_CREDENTIALS, f"{name}: credProtect 2 without UV",
+                     ctap.get_assertion, RP, cdh_get, options={"up": False})
+        token = client_pin.get_pin_token(pin, ClientPin.PERMISSION.GET_ASSERTION, RP)
+        key_agreement, shared = client_pin._get_shared_secret()
+        salt_enc = proto.encrypt(shared, b"\x11" * 32)
+        statuses = []
+        assertions = ctap.get_assertions(
+            RP, cdh_get,
+            extensions={"hmac-secret": {1: key_agreement, 2: salt_enc,
+                                        3: proto.authenticate(shared, salt_enc),
+                                        4: proto.VERSION}},
+            pin_uv_param=proto.authenticate(token, cdh_get), pin_uv_protocol=proto.VERSION,
+            on_keepalive=statuses.append,
+        )
+        check(len(assertions) == 1, f"{name}: one discoverable credential for the RP")
+        found = assertions[0]
+        check(found.credential["id"] == cred_id, f"{name}: discoverable getAssertion finds it")
+        found.verify(cdh_get, public_key)
+        check(found.auth_data.is_user_present() and found.auth_data.is_user_verified(),
+              f"{name}: assertion with UP and UV")
+        check(found.user["id"] == b"user-handle-1" and found.user.get("name") == "ada@contoso.com",
+              f"{name}: user entity in full after UV")
+        check(STATUS.UPNEEDED in statuses, f"{name}: keepalive UPNEEDED for the assertion")
+        output = proto.decrypt(shared, found.auth_data.extensions["hmac-secret"])
+        check(len(output) == 32, f"{name}: hmac-secret output decrypts to 32 bytes")
     expect_error(CtapError.ERR.PUAT_REQUIRED, "makeCredential without a token",
                  ctap.make_credential, b"\0" * 32, {"id": RP}, {"id": b"u"},
                  [{"type": "public-key", "alg": -7}])

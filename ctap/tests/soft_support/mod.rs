@@ -16,11 +16,15 @@ use sha2::{Digest, Sha256};
 
 pub const OK: u8 = 0x00;
 pub const INVALID_PARAMETER: u8 = 0x02;
+pub const MISSING_PARAMETER: u8 = 0x14;
+pub const LIMIT_EXCEEDED: u8 = 0x15;
 pub const CREDENTIAL_EXCLUDED: u8 = 0x19;
 pub const UNSUPPORTED_ALGORITHM: u8 = 0x26;
 pub const OPERATION_DENIED: u8 = 0x27;
+pub const UNSUPPORTED_OPTION: u8 = 0x2B;
 pub const INVALID_OPTION: u8 = 0x2C;
 pub const KEEPALIVE_CANCEL: u8 = 0x2D;
+pub const NO_CREDENTIALS: u8 = 0x2E;
 pub const USER_ACTION_TIMEOUT: u8 = 0x2F;
 pub const NOT_ALLOWED: u8 = 0x30;
 pub const PIN_INVALID: u8 = 0x31;
@@ -346,6 +350,167 @@ impl Mc {
 
     pub fn send(&self, key: &SoftAuthenticator) -> (u8, Option<Value>) {
         call(key, 0x01, Some(self.params()))
+    }
+}
+
+/// A getAssertion request (CTAP 2.1 §6.2) for `rp_id`, with optional token auth.
+pub struct Ga {
+    pub rp_id: String,
+    pub client_data_hash: [u8; 32],
+    pub allow: Vec<Vec<u8>>,
+    pub extensions: Vec<(Value, Value)>,
+    pub up: Option<bool>,
+    pub uv_option: Option<bool>,
+    pub auth: Option<(PinProtocol, Vec<u8>)>,
+}
+
+impl Ga {
+    pub fn new(rp_id: &str) -> Self {
+        Self {
+            rp_id: rp_id.into(),
+            client_data_hash: Sha256::digest(b"{\"type\":\"webauthn.get\"}").into(),
+            allow: vec![],
+            extensions: vec![],
+            up: None,
+            uv_option: None,
+            auth: None,
+        }
+    }
+
+    /// A silent probe (`"up": false`) for `ids`.
+    pub fn silent(rp_id: &str, ids: &[&[u8]]) -> Self {
+        let mut ga = Self::new(rp_id);
+        ga.allow = ids.iter().map(|id| id.to_vec()).collect();
+        ga.up = Some(false);
+        ga
+    }
+
+    pub fn with_token(mut self, proto: PinProtocol, token: &[u8]) -> Self {
+        self.auth = Some((proto, token.to_vec()));
+        self
+    }
+
+    pub fn params(&self) -> Value {
+        let mut p = vec![
+            (int(1), text(&self.rp_id)),
+            (int(2), bytes(&self.client_data_hash)),
+        ];
+        if !self.allow.is_empty() {
+            p.push((
+                int(3),
+                Value::Array(
+                    self.allow
+                        .iter()
+                        .map(|id| {
+                            map(vec![
+                                (text("id"), bytes(id)),
+                                (text("type"), text("public-key")),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ));
+        }
+        if !self.extensions.is_empty() {
+            p.push((int(4), map(self.extensions.clone())));
+        }
+        let mut opts = vec![];
+        if let Some(up) = self.up {
+            opts.push((text("up"), Value::Bool(up)));
+        }
+        if let Some(uv) = self.uv_option {
+            opts.push((text("uv"), Value::Bool(uv)));
+        }
+        if !opts.is_empty() {
+            p.push((int(5), map(opts)));
+        }
+        if let Some((proto, token)) = &self.auth {
+            p.push((
+                int(6),
+                bytes(&proto.authenticate(token, &self.client_data_hash)),
+            ));
+            p.push((int(7), int(proto.number().into())));
+        }
+        map(p)
+    }
+
+    pub fn send(&self, key: &SoftAuthenticator) -> (u8, Option<Value>) {
+        call(key, 0x02, Some(self.params()))
+    }
+
+    pub fn send_with(
+        &self,
+        key: &SoftAuthenticator,
+        presence: &dyn PresenceContext,
+    ) -> (u8, Option<Value>) {
+        call_with(key, 0x02, Some(self.params()), presence)
+    }
+}
+
+/// A getAssertion reply, parsed; the signature is checked against `public_key` (COSE) by
+/// [`Assertion::verify`].
+#[derive(Debug)]
+pub struct Assertion {
+    pub credential_id: Vec<u8>,
+    pub auth_data: Vec<u8>,
+    pub rp_id_hash: Vec<u8>,
+    pub flags: u8,
+    pub sign_count: u32,
+    pub extensions: Option<Value>,
+    pub signature: Vec<u8>,
+    pub user: Option<Value>,
+    pub number_of_credentials: Option<i64>,
+}
+
+pub fn parse_assertion(reply: &Value) -> Assertion {
+    let cred = get(reply, 1);
+    assert_eq!(cbor::map_get_text(cred, "type"), Some(&text("public-key")));
+    let credential_id = cbor::expect_bytes(cbor::map_get_text(cred, "id").unwrap(), "id")
+        .unwrap()
+        .to_vec();
+    let ad = cbor::expect_bytes(get(reply, 2), "authData")
+        .unwrap()
+        .to_vec();
+    assert!(ad.len() >= 37, "authData too short");
+    assert_eq!(
+        ad[32] & 0x40,
+        0,
+        "no attested credential data in an assertion"
+    );
+    let extensions = (ad.len() > 37).then(|| cbor::from_slice(&ad[37..]).unwrap());
+    assert_eq!(
+        extensions.is_some(),
+        ad[32] & 0x80 != 0,
+        "ED flag matches the extension data"
+    );
+    Assertion {
+        credential_id,
+        rp_id_hash: ad[..32].to_vec(),
+        flags: ad[32],
+        sign_count: u32::from_be_bytes(ad[33..37].try_into().unwrap()),
+        extensions,
+        auth_data: ad,
+        signature: cbor::expect_bytes(get(reply, 3), "signature")
+            .unwrap()
+            .to_vec(),
+        user: cbor::map_get_int(reply, 4).cloned(),
+        number_of_credentials: cbor::map_get_int(reply, 5)
+            .map(|n| cbor::expect_int(n, "numberOfCredentials").unwrap()),
+    }
+}
+
+impl Assertion {
+    /// Checks the ES256 signature over authData || clientDataHash with the credential
+    /// public key from the attestation (COSE_Key).
+    pub fn verify(&self, public_key: &Value, client_data_hash: &[u8]) {
+        use p256::ecdsa::signature::Verifier;
+        use p256::ecdsa::{Signature, VerifyingKey};
+        let pk = ctap::pin::public_key_from_cose(public_key).unwrap();
+        let vk = VerifyingKey::from(&pk);
+        let mut signed = self.auth_data.clone();
+        signed.extend_from_slice(client_data_hash);
+        vk.verify(&signed, &Signature::from_der(&self.signature).unwrap())
+            .expect("the assertion signature must verify with the credential public key");
     }
 }
 
