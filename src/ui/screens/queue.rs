@@ -114,15 +114,25 @@ fn row_ui(ui: &mut Ui, person: &Person, now: i64, height: f32) -> bool {
             .add(
                 // Framed only under the pointer: a list of filled buttons is a fifth of the
                 // screen that a software renderer shades every frame.
-                egui::Button::new(RichText::new(person.display_name.as_str()).strong())
-                    .min_size(Vec2::new(380.0, height))
-                    .frame_when_inactive(false)
-                    .truncate(),
+                egui::Button::new((
+                    RichText::new(person.display_name.as_str()).strong(),
+                    egui::Atom::grow(), // the name starts at the left, as in a table
+                ))
+                .min_size(Vec2::new(380.0, height))
+                .frame_when_inactive(false)
+                .truncate(),
             )
             .clicked();
-        ui.add_sized(
+        ui.allocate_ui_with_layout(
             Vec2::new(380.0, height),
-            egui::Label::new(RichText::new(person.upn.as_str()).color(theme::MUTED)).truncate(),
+            Layout::left_to_right(Align::Center),
+            |ui| {
+                ui.set_width(380.0);
+                ui.add(
+                    egui::Label::new(RichText::new(person.upn.as_str()).color(theme::MUTED))
+                        .truncate(),
+                );
+            },
         );
         let (text, color) = status(person.status);
         widgets::chip(ui, text, color);
