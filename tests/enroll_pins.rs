@@ -139,6 +139,11 @@ fn random_pin_replaces_an_existing_pin() {
         "no PIN printed: {out}"
     );
     assert!(key.resident_credentials().is_empty());
+    assert_eq!(
+        key.pin_retries(),
+        7,
+        "the preset PIN is tried once, not again"
+    );
 
     // The same key again, with the right PIN.
     let (status, out) = st.enroll(

@@ -131,25 +131,6 @@ fn locking_a_delegated_station_signs_the_operator_out() {
     h.get_by_label("The station was locked: the last operator was signed out.");
 }
 
-/// Steps frames until `done` holds (sign-in and engine work on their own threads).
-fn wait_until(h: &mut Harness<'_, KioskApp>, what: &str, mut done: impl FnMut(&KioskApp) -> bool) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}; screen {:?}, sign-in {:?}, problem {:?}, checks {:?}, job {:?}",
-            h.state().state.screen(),
-            h.state().state.sign_in.delegated,
-            h.state().state.problem,
-            h.state().state.checks,
-            h.state().state.job.as_ref().map(|j| &j.phase),
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.run_steps(2);
-}
-
 #[test]
 fn demo_device_code_sign_in_then_an_enrollment_audited_under_the_operator() {
     let world = DemoWorld::start_delegated(None, 12, 1).unwrap();

@@ -3,99 +3,20 @@
 //! and the journal the record, and that a Graph outage shows the error with Retry and loses
 //! nothing.
 
-use std::time::{Duration, Instant};
+mod ui_support;
+
+use std::time::Duration;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
-use egui_kittest::Harness;
 use graph::fake::Faults;
-use passkey_kiosk::cli::kiosk::{link, waker, DemoWorld};
+use passkey_kiosk::cli::kiosk::DemoWorld;
 use passkey_kiosk::engine::api::{Command, Event, PersonStatus};
 use passkey_kiosk::engine::Engine;
 use passkey_kiosk::store::{EnrollmentState, Journal};
-use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::screens::queue::REFRESH;
 use passkey_kiosk::ui::state::{Phase, Screen};
-use passkey_kiosk::ui::{KioskApp, State};
-
-/// Steps frames until `done` holds (the engine works on its own threads).
-fn wait_until(h: &mut Harness<'_, KioskApp>, what: &str, mut done: impl FnMut(&KioskApp) -> bool) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}; screen {:?}, problem {:?}, checks {:?}, job {:?}",
-            h.state().state.screen(),
-            h.state().state.problem,
-            h.state().state.checks,
-            h.state().state.job.as_ref().map(|j| &j.phase),
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.run_steps(2);
-}
-
-/// A signed-in demo station (engine, fake tenant, software keys).
-fn signed_in_demo(world: &DemoWorld) -> Harness<'_, KioskApp> {
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(|cc| {
-            let setup = world.engine_setup(waker(&cc.egui_ctx)).unwrap();
-            let engine = Engine::start(setup).unwrap();
-            let mut state = State::new(OperatorAuth::Demo, true);
-            state.sign_in.name = "Demo operator".into();
-            KioskApp::new(&cc.egui_ctx, state, Some(link(engine)))
-        });
-    wait_until(&mut h, "start-up checks", |a| a.state.checks.is_some());
-    assert!(
-        h.state().state.checks_done,
-        "start-up checks failed: {:?}",
-        h.state().state.checks
-    );
-    wait_until(&mut h, "sign-in", |a| a.state.screen() == Screen::SignIn);
-    h.get_by_label("DEMO");
-    h.get_by_role_and_label(Role::Button, "Sign in").click();
-    wait_until(&mut h, "the queue", |a| {
-        a.state.screen() == Screen::Queue && !a.state.queue.is_empty()
-    });
-    h
-}
-
-/// Types the name of the `nth` person without a key and clicks them: (user id, UPN).
-fn pick_person(h: &mut Harness<'_, KioskApp>, nth: usize) -> (String, String) {
-    let (user_id, upn, name) = {
-        let q = &h.state().state.queue;
-        let p = q
-            .matches()
-            .iter()
-            .filter_map(|&i| q.person(i))
-            .filter(|p| matches!(p.status, PersonStatus::Ready | PersonStatus::Waiting))
-            .nth(nth)
-            .expect("someone to enroll");
-        (p.user_id.clone(), p.upn.clone(), p.display_name.clone())
-    };
-    h.get_by_label("Find a person").focus();
-    h.run_steps(2);
-    h.get_by_label("Find a person").type_text(&name);
-    h.run_steps(2);
-    h.get_by_role_and_label(Role::Button, &name).click();
-    wait_until(h, "the wizard", |a| a.state.screen() == Screen::Wizard);
-    h.get_by_label("Insert a new security key");
-    (user_id, upn)
-}
-
-fn phase(h: &Harness<'_, KioskApp>) -> Option<Phase> {
-    h.state().state.job.as_ref().map(|j| j.phase.clone())
-}
-
-/// The job stopped somewhere the operator must act.
-fn settled(a: &KioskApp) -> bool {
-    matches!(
-        a.state.job.as_ref().map(|j| &j.phase),
-        Some(Phase::Done(_) | Phase::Failed(_) | Phase::Pin(_))
-    )
-}
+use ui_support::{hand_over, phase, pick_person, settled, signed_in_demo, wait_until};
 
 #[test]
 fn demo_wizard_issues_a_key_that_the_tenant_and_journal_hold() {
@@ -106,29 +27,8 @@ fn demo_wizard_issues_a_key_that_the_tenant_and_journal_hold() {
 
     h.get_by_role_and_label(Role::Button, "Insert a new key")
         .click();
-    wait_until(&mut h, "the done page", settled);
-    let Some(Phase::Done(issued)) = phase(&h) else {
-        panic!("expected the done page, got {:?}", phase(&h));
-    };
+    let issued = hand_over(&mut h);
     assert_eq!(issued.upn, upn);
-    let pin = issued
-        .pin
-        .clone()
-        .expect("the demo config uses random PINs");
-
-    h.get_by_role_and_label(Role::Button, "Reveal PIN").click();
-    h.run_steps(3);
-    let spaced = pin
-        .expose()
-        .chars()
-        .map(String::from)
-        .collect::<Vec<_>>()
-        .join(" ");
-    h.get_by_label(&spaced);
-    h.get_by_role_and_label(Role::Button, "Next person").click();
-    wait_until(&mut h, "back to the queue", |a| {
-        a.state.screen() == Screen::Queue
-    });
 
     // The fake tenant holds the registration...
     let methods = world.tenant.registrations(&upn);

@@ -160,11 +160,13 @@ fn current_pin_request_shows_retries_left_and_sends_the_typed_pin() {
         job: JobId(7),
         request: PinRequest::Current {
             retries_left: Some(2),
+            after_wrong: false,
         },
     });
     go(&mut h);
     h.get_by_label("Enter this key's current PIN");
     h.get_by_label("2 attempts left before the key blocks");
+    assert!(h.query_by_label_contains("Wrong PIN").is_none());
     // Typed on the keyboard into the masked field (which has the focus).
     h.get_by_label("PIN").type_text("8642");
     go(&mut h);
@@ -177,6 +179,18 @@ fn current_pin_request_shows_retries_left_and_sends_the_typed_pin() {
             pin: Pin::new("8642"),
         }]
     );
+
+    // The key said it was wrong: asked again in the same job, saying so.
+    h.state_mut().apply(Event::PinNeeded {
+        job: JobId(7),
+        request: PinRequest::Current {
+            retries_left: Some(1),
+            after_wrong: true,
+        },
+    });
+    go(&mut h);
+    h.get_by_label_contains("Wrong PIN: the key kept its PIN");
+    h.get_by_label("1 attempts left before the key blocks");
 }
 
 #[test]

@@ -374,11 +374,23 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
             }
             Event::PinNeeded { job: j, request } => {
                 let pin = match request {
-                    PinRequest::Current { retries_left } => {
-                        let prompt = match retries_left {
-                            Some(n) => format!("Current PIN of the key ({n} attempts left): "),
-                            None => "Current PIN of the key: ".into(),
-                        };
+                    PinRequest::Current {
+                        retries_left,
+                        after_wrong,
+                    } => {
+                        let left =
+                            retries_left.map_or(String::new(), |n| format!(": {n} attempts left"));
+                        if after_wrong && pin_input::current_pin_is_preset() {
+                            // The same preset PIN again would only cost another attempt.
+                            println!(
+                                "  ! wrong PIN{left}: the key refused {}; it is not tried again",
+                                pin_input::PIN_ENV
+                            );
+                            engine.send(Command::Cancel { job: j });
+                            continue;
+                        }
+                        let wrong = if after_wrong { "Wrong PIN. " } else { "" };
+                        let prompt = format!("{wrong}Current PIN of the key{left}: ");
                         pin_input::current_pin(&prompt)
                     }
                     PinRequest::New { .. } => pin_input::new_pin(),

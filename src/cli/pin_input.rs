@@ -16,6 +16,11 @@ pub fn current_pin(prompt: &str) -> Result<Zeroizing<String>> {
     from_env_or_prompt(PIN_ENV, prompt)
 }
 
+/// The current PIN comes from `PASSKEY_KIOSK_PIN` (asking again would give the same one).
+pub fn current_pin_is_preset() -> bool {
+    env(PIN_ENV).is_some()
+}
+
 /// A new PIN: `PASSKEY_KIOSK_NEW_PIN`, else typed twice at a hidden prompt.
 pub fn new_pin() -> Result<Zeroizing<String>> {
     if let Some(pin) = env(NEW_PIN_ENV) {

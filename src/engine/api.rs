@@ -153,6 +153,8 @@ pub enum PinRequest {
     Current {
         /// Attempts left before the key blocks.
         retries_left: Option<u32>,
+        /// The PIN typed before was wrong (the key said so); asked again in the same job.
+        after_wrong: bool,
     },
     /// A new PIN to set (operator- or person-typed mode), at least `min_length` digits.
     New {

@@ -361,6 +361,9 @@ impl Core {
                 Msg::Key(KeyEvent::Removed) => {
                     self.key = None;
                     self.refused = None;
+                    // Put back, the key is judged afresh (as after RemoveSoftKey): the same
+                    // key again to retry, or refused by the journal when it is not free.
+                    self.last_identity = None;
                     self.emit(Event::KeyRemoved);
                 }
                 Msg::Released(id, identity) => self.release_device(id, identity),
@@ -711,15 +714,25 @@ impl Core {
         let reset = key.summary.pin == crate::keys::PinState::NotSet;
         if let Some(serial) = key.summary.serial.as_ref().filter(|_| !reset) {
             if let Ok(all) = self.journal.enrollments() {
+                // Issued, or its enrollment not settled yet (Graph may hold its passkey).
                 if let Some(e) = all.iter().find(|e| {
                     e.serial.as_deref() == Some(serial.as_str())
-                        && e.state == EnrollmentState::Recorded
+                        && e.state != EnrollmentState::Failed
                 }) {
-                    return Some(format!(
-                        "this key was already issued to {} (method {}); reset it to issue it again",
-                        e.upn,
-                        e.method_id.as_deref().unwrap_or("?")
-                    ));
+                    return Some(if e.state == EnrollmentState::Recorded {
+                        format!(
+                            "this key was already issued to {} (method {}); reset it to issue it again",
+                            e.upn,
+                            e.method_id.as_deref().unwrap_or("?")
+                        )
+                    } else {
+                        format!(
+                            "this key's enrollment of {} is not finished ({}); settle it first (Retry for {})",
+                            e.upn,
+                            e.state.as_str(),
+                            e.upn
+                        )
+                    });
                 }
             }
         }

@@ -299,20 +299,40 @@ impl Job {
         let summary = self.key.summary.clone();
         let has_pin = summary.pin == PinState::Set;
         if config.use_random_pin {
-            let current = if has_pin {
-                Some(self.current_pin(journal)?)
-            } else {
-                None
-            };
             let new = random_pin::generate(config.random_pin_length);
-            // Write-ahead: the PIN is in the journal before the key has it.
-            journal.commit_pin(id, &new)?;
-            crash::point("pin_committed");
-            self.check_cancel()?;
-            let mut auth = Authenticator::new(&mut *self.key.channel);
-            match &current {
-                None => auth.set_pin(&new)?,
-                Some(cur) => auth.change_pin(cur, &new)?,
+            // After a wrong current PIN: the attempts the key says are left.
+            let mut rejected: Option<Option<u32>> = None;
+            loop {
+                let current = match rejected {
+                    _ if !has_pin => None,
+                    None => Some(self.current_pin(journal)?),
+                    Some(retries_left) => Some(self.ask_pin(PinRequest::Current {
+                        retries_left,
+                        after_wrong: true,
+                    })?),
+                };
+                // Write-ahead: the PIN is in the journal before the key has it.
+                journal.commit_pin(id, &new)?;
+                crash::point("pin_committed");
+                self.check_cancel()?;
+                let mut auth = Authenticator::new(&mut *self.key.channel);
+                let result = match &current {
+                    None => auth.set_pin(&new),
+                    Some(cur) => auth.change_pin(cur, &new),
+                };
+                match result {
+                    Err(ctap::Error::PinInvalid { retries_left }) if current.is_some() => {
+                        // The key checked the current PIN and kept it: the new one never
+                        // reached it and must never be tried on it (each try costs an
+                        // attempt). Ask again; a blocked key ends the job with its error.
+                        journal.pin_refused(id)?;
+                        rejected = Some(retries_left);
+                    }
+                    other => {
+                        other?;
+                        break;
+                    }
+                }
             }
             journal.pin_set(id, PinSource::Random)?;
             crash::point("pin_set");
@@ -328,6 +348,7 @@ impl Job {
             }
             let pin = self.ask_pin(PinRequest::Current {
                 retries_left: summary.pin_retries,
+                after_wrong: false,
             })?;
             journal.pin_set(id, PinSource::Existing)?;
             Ok((pin, PinSource::Existing))
@@ -384,6 +405,7 @@ impl Job {
             .ok();
         self.ask_pin(PinRequest::Current {
             retries_left: retries,
+            after_wrong: false,
         })
     }
 

@@ -252,6 +252,19 @@ impl Journal {
         })
     }
 
+    /// Forgets the random PIN committed for enrollment `id` when the key refused to take it
+    /// (e.g. a wrong current PIN): the key kept its old PIN, and this one must never be tried
+    /// on it (each try costs one of its PIN attempts).
+    pub fn pin_refused(&mut self, id: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE enrollment SET pin = NULL, updated_at = ?2 WHERE id = ?1",
+                params![id, now_unix()],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
     /// Forgets the PINs older enrollments of the same key still hold (an interrupted attempt
     /// whose PIN was since replaced), once enrollment `keep_id` of that key is recorded.
     pub fn purge_older_pins_of_key(

@@ -263,6 +263,9 @@ pub struct State {
     pub search: String,
     /// The key in the reader.
     pub key: Option<KeySummary>,
+    /// The key in the reader was already used by a job (issued or tried): the engine takes
+    /// only a key inserted after it (a new one, or the same one put back).
+    pub key_used: bool,
     /// The enrollment on screen.
     pub job: Option<JobView>,
     /// Finished jobs with a PIN to hand over, waiting for the wizard to be free.
@@ -310,6 +313,7 @@ impl State {
             queue_refresh: QueueRefreshView::default(),
             search: String::new(),
             key: None,
+            key_used: false,
             job: None,
             pending_done: VecDeque::new(),
             background_failures: Vec::new(),
@@ -447,10 +451,18 @@ impl State {
                     self.reset = ResetFlow::Idle;
                 }
                 self.key = Some(key);
+                self.key_used = false;
             }
-            Event::KeyRemoved => self.key = None,
+            Event::KeyRemoved => {
+                self.key = None;
+                self.key_used = false;
+            }
             Event::Progress { job, user_id, step } => {
                 self.job_people.insert(job, user_id.clone());
+                if step == Step::CheckingKey {
+                    // A job took the key in the reader.
+                    self.key_used = true;
+                }
                 let adopt = matches!(&self.job, Some(v) if v.user_id == user_id
                     && (v.job.is_none() || v.job == Some(job)));
                 if adopt {

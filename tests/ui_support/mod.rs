@@ -1,10 +1,18 @@
-//! Shared by the `ui_*` kittest files: a signed-in station fed with hand-made events.
+//! Shared by the `ui_*` kittest files: a signed-in station fed with hand-made events, or a
+//! demo station (the real engine, a fake tenant, software keys) driven by accessible labels.
 #![allow(dead_code)]
 
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use passkey_kiosk::engine::api::{Check, Command, Event, JobId, Person, PersonStatus};
+use passkey_kiosk::cli::kiosk::{link, waker, DemoWorld};
+use passkey_kiosk::engine::api::{Check, Command, Event, Issued, JobId, Person, PersonStatus};
+use passkey_kiosk::engine::{Engine, KeySource};
 use passkey_kiosk::keys::{KeySummary, PinState};
 use passkey_kiosk::ui::operator::OperatorAuth;
+use passkey_kiosk::ui::state::{Phase, Screen};
 use passkey_kiosk::ui::{KioskApp, State};
 
 /// Fixed "now" for challenge expiry.
@@ -100,4 +108,129 @@ pub fn good_key() -> KeySummary {
 /// Commands the UI produced since the last call.
 pub fn outbox(h: &mut Harness<'static, KioskApp>) -> Vec<Command> {
     h.state_mut().take_outbox()
+}
+
+/// Steps frames until `done` holds (the engine works on its own threads).
+pub fn wait_until(
+    h: &mut Harness<'_, KioskApp>,
+    what: &str,
+    mut done: impl FnMut(&KioskApp) -> bool,
+) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}; screen {:?}, sign-in {:?}, problem {:?}, checks {:?}, job {:?}",
+            h.state().state.screen(),
+            h.state().state.sign_in.delegated,
+            h.state().state.problem,
+            h.state().state.checks,
+            h.state().state.job.as_ref().map(|j| &j.phase),
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+}
+
+/// A signed-in demo station (engine, fake tenant, software keys).
+pub fn signed_in_demo(world: &DemoWorld) -> Harness<'_, KioskApp> {
+    signed_in_demo_with(world, KeySource::Soft)
+}
+
+/// [`signed_in_demo`] with keys from `keys` (e.g. a software key served at a `udp:` port,
+/// which can be pulled out and put back like a USB key).
+pub fn signed_in_demo_with(world: &DemoWorld, keys: KeySource) -> Harness<'_, KioskApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| {
+            let mut setup = world.engine_setup(waker(&cc.egui_ctx)).unwrap();
+            setup.key_source = keys;
+            let engine = Engine::start(setup).unwrap();
+            let mut state = State::new(OperatorAuth::Demo, true);
+            state.sign_in.name = "Demo operator".into();
+            KioskApp::new(&cc.egui_ctx, state, Some(link(engine)))
+        });
+    wait_until(&mut h, "start-up checks", |a| a.state.checks.is_some());
+    assert!(
+        h.state().state.checks_done,
+        "start-up checks failed: {:?}",
+        h.state().state.checks
+    );
+    wait_until(&mut h, "sign-in", |a| a.state.screen() == Screen::SignIn);
+    h.get_by_label("DEMO");
+    h.get_by_role_and_label(Role::Button, "Sign in").click();
+    wait_until(&mut h, "the queue", |a| {
+        a.state.screen() == Screen::Queue && !a.state.queue.is_empty()
+    });
+    h
+}
+
+/// Types the name of the `nth` person without a key and clicks them: (user id, UPN).
+pub fn pick_person(h: &mut Harness<'_, KioskApp>, nth: usize) -> (String, String) {
+    let person = {
+        let q = &h.state().state.queue;
+        q.matches()
+            .iter()
+            .filter_map(|&i| q.person(i))
+            .filter(|p| matches!(p.status, PersonStatus::Ready | PersonStatus::Waiting))
+            .nth(nth)
+            .cloned()
+            .expect("someone to enroll")
+    };
+    pick(h, &person);
+    h.get_by_label("Insert a new security key");
+    (person.user_id, person.upn)
+}
+
+/// Types `person`'s name into the search and clicks them: the wizard opens.
+pub fn pick(h: &mut Harness<'_, KioskApp>, person: &Person) {
+    h.get_by_label("Find a person").focus();
+    h.run_steps(2);
+    h.get_by_label("Find a person")
+        .type_text(&person.display_name);
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, &person.display_name)
+        .click();
+    wait_until(h, "the wizard", |a| a.state.screen() == Screen::Wizard);
+}
+
+/// The done page: reveals the random PIN, checks it is shown, and moves on to the queue.
+pub fn hand_over(h: &mut Harness<'_, KioskApp>) -> Issued {
+    wait_until(h, "the done page", settled);
+    let Some(Phase::Done(issued)) = phase(h) else {
+        panic!("expected the done page, got {:?}", phase(h));
+    };
+    let pin = issued
+        .pin
+        .clone()
+        .expect("the demo config uses random PINs");
+
+    h.get_by_role_and_label(Role::Button, "Reveal PIN").click();
+    h.run_steps(3);
+    let spaced = pin
+        .expose()
+        .chars()
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(" ");
+    h.get_by_label(&spaced);
+    h.get_by_role_and_label(Role::Button, "Next person").click();
+    wait_until(h, "back to the queue", |a| {
+        a.state.screen() == Screen::Queue
+    });
+    issued
+}
+
+/// Where the job on screen stands.
+pub fn phase(h: &Harness<'_, KioskApp>) -> Option<Phase> {
+    h.state().state.job.as_ref().map(|j| j.phase.clone())
+}
+
+/// The job stopped somewhere the operator must act.
+pub fn settled(a: &KioskApp) -> bool {
+    matches!(
+        a.state.job.as_ref().map(|j| &j.phase),
+        Some(Phase::Done(_) | Phase::Failed(_) | Phase::Pin(_))
+    )
 }

@@ -95,7 +95,9 @@ fn cancel_button(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, view: &
 fn working_page(ui: &mut Ui, state: &State, view: &JobView) {
     let stage = view.stage();
     if stage == Stage::Key {
-        match &state.key {
+        // A key an earlier job used is not this job's until it is put in again.
+        let reading = view.step == Some(Step::CheckingKey);
+        match state.key.as_ref().filter(|_| reading || !state.key_used) {
             None => {
                 ui.label(
                     RichText::new("Insert a new security key")
@@ -103,9 +105,27 @@ fn working_page(ui: &mut Ui, state: &State, view: &JobView) {
                         .strong()
                         .color(theme::ACCENT),
                 );
-                ui.label("Any USB port. The station reads it as soon as it is in.");
+                if state.key.is_some() {
+                    ui.label(
+                        RichText::new(
+                            "The key in the reader was already used: take it out, then insert \
+                             a new key (or the same one again to retry).",
+                        )
+                        .strong(),
+                    );
+                } else {
+                    ui.label("Any USB port. The station reads it as soon as it is in.");
+                }
             }
-            Some(key) => key_details(ui, key),
+            Some(key) => {
+                // The engine's own refusals (already issued, the tenant's key policy) come as
+                // a problem banner: the page must not say "accepted" under it.
+                let refused = state
+                    .problem
+                    .as_ref()
+                    .is_some_and(|p| p.code == "key-refused");
+                key_details(ui, key, refused);
+            }
         }
     } else {
         if let Some(key) = &state.key {
@@ -137,12 +157,22 @@ fn pin_page(
             ui.label("The person will type it whenever they sign in. Digits are fine.");
             ((*min_length).max(key_min).max(4), "Set PIN")
         }
-        PinRequest::Current { retries_left } => {
+        PinRequest::Current {
+            retries_left,
+            after_wrong,
+        } => {
             ui.label(
                 RichText::new("Enter this key's current PIN")
                     .size(30.0)
                     .strong(),
             );
+            if *after_wrong {
+                ui.label(
+                    RichText::new("Wrong PIN: the key kept its PIN. Check it with the person.")
+                        .strong()
+                        .color(theme::BAD),
+                );
+            }
             if let Some(r) = retries_left {
                 let color = if *r <= 3 { theme::BAD } else { theme::MUTED };
                 ui.label(
@@ -189,7 +219,7 @@ pub fn key_line(key: &KeySummary) -> String {
 }
 
 /// The key's identity, and the reason when it cannot be issued.
-pub fn key_details(ui: &mut Ui, key: &KeySummary) {
+pub fn key_details(ui: &mut Ui, key: &KeySummary, refused: bool) {
     let firmware = key
         .firmware
         .map_or_else(|| "not reported".to_string(), |f| f.to_string());
@@ -219,7 +249,10 @@ pub fn key_details(ui: &mut Ui, key: &KeySummary) {
             }
         });
     ui.add_space(8.0);
-    match key.refusal() {
+    let why = key
+        .refusal()
+        .or_else(|| refused.then(|| "the reason is in the banner above".to_owned()));
+    match why {
         Some(why) => {
             ui.label(
                 RichText::new(format!("This key cannot be issued: {why}"))
