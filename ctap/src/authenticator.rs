@@ -10,11 +10,12 @@ use crate::commands::client_pin::{self, ClientPinRequest, Permissions, PinToken}
 use crate::commands::config::{ConfigRequest, SetMinPinLength};
 use crate::commands::get_assertion::GetAssertionRequest;
 use crate::commands::get_info::{GetInfo, Info};
+use crate::commands::make_credential::MakeCredentialRequest;
 use crate::commands::reset::Reset;
 use crate::commands::{transact, Command};
 use crate::error::StatusCode;
 use crate::pin::{PinProtocol, SharedSecret};
-use crate::webauthn::{CreationOptions, PreparedRegistration, Registration};
+use crate::webauthn::{CreationOptions, Registration};
 use crate::{CancelToken, CtapChannel, Error, NoStatus, Result, StatusSink};
 
 /// A CTAP2 authenticator behind a [`CtapChannel`].
@@ -246,7 +247,11 @@ impl<'c> Authenticator<'c> {
     }
 
     /// Creates a passkey from Graph's creation options (authenticatorMakeCredential, CTAP 2.1
-    /// §6.1). With `pin`, a token with the mc permission is fetched right before the request.
+    /// §6.1). With `pin`, a token with the mc permission is fetched right before the request;
+    /// when the exclude list is too long for the key and is checked first with silent
+    /// getAssertion probes, the token is fetched before them with mc and ga (bound to the
+    /// rpId), authorises each probe so that credProtect level-3 credentials are seen, and then
+    /// the makeCredential.
     /// Touch prompts go to `status`; `cancel` aborts the wait for a touch.
     pub fn make_credential(
         &mut self,
@@ -270,50 +275,92 @@ impl<'c> Authenticator<'c> {
             }
             None => {}
         }
-        self.fit_exclude_list(&mut prepared, &info, status, cancel)?;
-        // The token comes last: keys expire unused tokens within seconds.
+        let batch = exclude_list_batch(&mut prepared.request, &info);
+        let mut token = match (pin, batch) {
+            (Some(pin), Some(_)) => self.pre_flight_token(pin, &options.rp.id)?,
+            _ => None,
+        };
+        if let Some(max) = batch {
+            self.fit_exclude_list(&mut prepared.request, max, &mut token, status, cancel)?;
+        }
         if let Some(pin) = pin {
-            let token = self.token(pin, Permissions::MAKE_CREDENTIAL, Some(&options.rp.id))?;
+            // Without a pre-flight token the token comes last: keys expire unused tokens
+            // within seconds.
+            let token = match token {
+                Some(token) => token,
+                None => self.token(pin, Permissions::MAKE_CREDENTIAL, Some(&options.rp.id))?,
+            };
             prepared.request.authorize(&token);
         }
         let response = transact(&mut *self.channel, &prepared.request, status, cancel)?;
         Registration::from_response(&prepared, &response)
     }
 
-    /// Makes the exclude list fit the key (CTAP 2.1 §6.4 maxCredentialIdLength and
-    /// maxCredentialCountInList). Ids longer than the key's maximum cannot be its own and are
-    /// dropped. A list still too long is checked in batches with silent getAssertion probes
-    /// (up = false, no touch); a hit means the key is already registered
-    /// (CREDENTIAL_EXCLUDED), no hit means none of the ids is on the key and the list is
-    /// cleared.
+    /// The token for a makeCredential whose exclude list is probed first: permissions mc and
+    /// ga bound to the rpId, so that the probes are made with user verification and see the
+    /// credentials credProtect level 3 (userVerificationRequired) hides from a getAssertion
+    /// without it (CTAP 2.1 §12.1). `None` when the key refuses ga alongside mc (some
+    /// early CTAP 2.1 keys): the probes then go without a token, as a CTAP 2.0 platform's
+    /// would, and an mc-only token is fetched after them.
+    fn pre_flight_token(&mut self, pin: &str, rp_id: &str) -> Result<Option<PinToken>> {
+        let permissions = Permissions::MAKE_CREDENTIAL | Permissions::GET_ASSERTION;
+        match self.token(pin, permissions, Some(rp_id)) {
+            Ok(token) => Ok(Some(token)),
+            Err(e) if refuses_permissions(&e) => {
+                tracing::warn!(
+                    error = %e,
+                    "the key refuses a PIN token for makeCredential and getAssertion together: \
+                     the exclude list is checked without user verification, credentials \
+                     that require it (credProtect level 3) stay hidden"
+                );
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks a too-long exclude list (see [`exclude_list_batch`]) in batches of `max` with
+    /// silent getAssertion probes (up = false, no touch): a hit means the key is already
+    /// registered (CREDENTIAL_EXCLUDED), no hit means none of the ids is on the key and the
+    /// list is cleared. With `token` (mc and ga) every probe is authorised with it, so that
+    /// credProtect level-3 credentials are found; the key does not consume a token on an
+    /// assertion without up, so it still authorises the makeCredential. A key that refuses
+    /// the token on a probe gets the remaining probes without one, and `token` is cleared
+    /// so that the caller fetches a fresh mc-only token.
     fn fit_exclude_list(
         &mut self,
-        prepared: &mut PreparedRegistration,
-        info: &Info,
+        request: &mut MakeCredentialRequest,
+        max: usize,
+        token: &mut Option<PinToken>,
         status: &dyn StatusSink,
         cancel: &CancelToken,
     ) -> Result<()> {
-        let request = &mut prepared.request;
-        if let Some(max_len) = info.max_credential_id_length {
-            request
-                .exclude_list
-                .retain(|id| id.len() <= max_len as usize);
-        }
-        let Some(max) = info.max_credential_count_in_list.map(|m| m.max(1) as usize) else {
-            return Ok(());
-        };
-        if request.exclude_list.len() <= max {
-            return Ok(());
-        }
         let ids = std::mem::take(&mut request.exclude_list);
         for batch in ids.chunks(max) {
-            let probe = GetAssertionRequest {
+            let mut probe = GetAssertionRequest {
                 rp_id: request.rp.id.clone(),
                 client_data_hash: request.client_data_hash,
                 allow_list: batch.to_vec(),
                 user_presence: false,
+                pin_uv_auth: None,
             };
-            match transact(&mut *self.channel, &probe, status, cancel) {
+            if let Some(token) = token.as_ref() {
+                probe.authorize(token);
+            }
+            let mut result = transact(&mut *self.channel, &probe, status, cancel);
+            if probe.pin_uv_auth.is_some() && result.as_ref().is_err_and(refuses_token) {
+                if let Err(e) = &result {
+                    tracing::warn!(
+                        error = %e,
+                        "the key refuses the PIN token on a silent getAssertion: the rest of \
+                         the exclude list is checked without user verification"
+                    );
+                }
+                *token = None;
+                probe.pin_uv_auth = None;
+                result = transact(&mut *self.channel, &probe, status, cancel);
+            }
+            match result {
                 Ok(_) => return Err(Error::Ctap(StatusCode::CredentialExcluded)),
                 Err(e) if e.status() == Some(StatusCode::NoCredentials) => {}
                 // A key without getAssertion gets the whole list and decides.
@@ -339,4 +386,39 @@ impl<'c> Authenticator<'c> {
             _ => e,
         })
     }
+}
+
+/// Makes the exclude list fit the key (CTAP 2.1 §6.4 maxCredentialIdLength and
+/// maxCredentialCountInList): ids longer than the key's maximum cannot be its own and are
+/// dropped. Returns the batch size when the list is still longer than the key takes in one
+/// request, i.e. when [`Authenticator::fit_exclude_list`] must probe it.
+fn exclude_list_batch(request: &mut MakeCredentialRequest, info: &Info) -> Option<usize> {
+    if let Some(max_len) = info.max_credential_id_length {
+        request
+            .exclude_list
+            .retain(|id| id.len() <= max_len as usize);
+    }
+    let max = info
+        .max_credential_count_in_list
+        .map(|m| m.max(1) as usize)?;
+    (request.exclude_list.len() > max).then_some(max)
+}
+
+/// A token request refused for its permissions rather than for the PIN: CTAP 2.1
+/// §6.5.5.7.2 checks the permissions (UNAUTHORIZED_PERMISSION) before the PIN, so the
+/// refusal costs no PIN retry; some keys answer INVALID_PARAMETER to a combination they do
+/// not grant. A wrong PIN (PIN_INVALID) is never retried.
+fn refuses_permissions(e: &Error) -> bool {
+    matches!(
+        e.status(),
+        Some(StatusCode::UnauthorizedPermission) | Some(StatusCode::InvalidParameter)
+    )
+}
+
+/// A getAssertion refused for its pinUvAuthParam (the token, its ga permission or its RP).
+fn refuses_token(e: &Error) -> bool {
+    matches!(
+        e.status(),
+        Some(StatusCode::PinAuthInvalid) | Some(StatusCode::UnauthorizedPermission)
+    )
 }

@@ -39,6 +39,10 @@ struct State {
     fail_next: Option<u8>,
     /// Credential ids on the key.
     creds: Vec<Vec<u8>>,
+    /// Refuse a token with both mc and ga (UNAUTHORIZED_PERMISSION), as some keys do.
+    refuse_mc_ga: bool,
+    /// Whether each getAssertion carried a pinUvAuthParam.
+    probe_tokens: Vec<bool>,
 }
 
 #[derive(Clone)]
@@ -177,6 +181,13 @@ impl FakeKey {
                     if s.pin_hash.is_none() {
                         return Err(0x35);
                     }
+                    let requested = map_get_int(&p, 9)
+                        .and_then(|v| v.as_integer())
+                        .map(|i| i128::from(i) as u8)
+                        .unwrap_or(0);
+                    if sub == 9 && s.refuse_mc_ga && requested & 0x03 == 0x03 {
+                        return Err(0x40);
+                    }
                     let shared = shared()?;
                     check_pin(&mut s, protocol, &shared, &bytes(6)?)?;
                     if s.force_change {
@@ -185,14 +196,7 @@ impl FakeKey {
                     let mut token = vec![0u8; 32];
                     rand::rngs::OsRng.fill_bytes(&mut token);
                     s.token = token.clone();
-                    s.permissions = if sub == 5 {
-                        0x03
-                    } else {
-                        map_get_int(&p, 9)
-                            .and_then(|v| v.as_integer())
-                            .map(|i| i128::from(i) as u8)
-                            .unwrap_or(0)
-                    };
+                    s.permissions = if sub == 5 { 0x03 } else { requested };
                     s.token_rp = map_get_int(&p, 0x0A).and_then(|v| v.as_text().map(str::to_owned));
                     let enc = protocol.encrypt(&shared, &token).unwrap();
                     ok(Value::Map(vec![(int(2), Value::Bytes(enc))]))
@@ -231,10 +235,20 @@ impl FakeKey {
                 {
                     return Err(0x2B); // only silent probes are expected here
                 }
+                let rp = map_get_int(&p, 1).and_then(|v| v.as_text()).ok_or(0x14u8)?;
+                // A pinUvAuthParam needs a token with ga for this RP; up=false keeps it.
+                let with_token = map_get_int(&p, 6).is_some();
+                s.probe_tokens.push(with_token);
+                if with_token
+                    && (s.permissions & 0x02 == 0
+                        || s.token_rp.as_deref().is_some_and(|t| t != rp)
+                        || !protocol_of(&p, 7).verify(&s.token, &bytes(2)?, &bytes(6)?))
+                {
+                    return Err(0x33);
+                }
                 let Some(id) = allow.iter().find(|id| s.creds.contains(id)) else {
                     return Err(0x2E);
                 };
-                let rp = map_get_int(&p, 1).and_then(|v| v.as_text()).ok_or(0x14u8)?;
                 let mut ad = Sha256::digest(rp.as_bytes()).to_vec();
                 ad.extend([0x00, 0, 0, 0, 2]);
                 ok(Value::Map(vec![
@@ -438,10 +452,14 @@ fn set_pin_then_make_credential_end_to_end() {
         .starts_with(b"{\"type\":\"webauthn.create\",\"challenge\":\"ZXlK"));
 
     let s = probe.state.lock().unwrap();
-    assert_eq!(s.permissions, Permissions::MAKE_CREDENTIAL.bits());
+    assert_eq!(
+        s.permissions,
+        (Permissions::MAKE_CREDENTIAL | Permissions::GET_ASSERTION).bits()
+    );
     assert_eq!(s.token_rp.as_deref(), Some("login.microsoft.com"));
-    // getInfo, getKeyAgreement, setPIN, getInfo, getPINRetries, two silent exclude-list probes
-    // (4 ids, 2 per request), getKeyAgreement, token (0x09), makeCredential.
+    // getInfo, getKeyAgreement, setPIN, getInfo, getPINRetries, getKeyAgreement, an mc|ga
+    // token (0x09), two silent exclude-list probes with it (4 ids, 2 per request),
+    // makeCredential with the same token.
     let cmds: Vec<_> = s.log.iter().map(|(c, sub)| (*c, *sub)).collect();
     assert_eq!(
         cmds,
@@ -451,13 +469,14 @@ fn set_pin_then_make_credential_end_to_end() {
             (6, Some(3)),
             (4, None),
             (6, Some(1)),
-            (2, None),
-            (2, None),
             (6, Some(2)),
             (6, Some(9)),
+            (2, None),
+            (2, None),
             (1, None)
         ]
     );
+    assert_eq!(s.probe_tokens, vec![true, true]);
 }
 
 #[test]
@@ -716,7 +735,7 @@ fn long_exclude_list_is_probed_in_batches_then_cleared() {
 }
 
 #[test]
-fn already_registered_key_is_found_by_the_probe_before_any_token() {
+fn already_registered_key_is_found_by_the_authenticated_probe() {
     let mut key = FakeKey::new(true).with_pin("111111");
     let probe = key.clone();
     // The fixture's third exclude id (plain base64url "L-pqCQL3U2NlFYi8FhxDyA").
@@ -736,13 +755,79 @@ fn already_registered_key_is_found_by_the_probe_before_any_token() {
         )
         .unwrap_err();
     assert_eq!(e.status(), Some(StatusCode::CredentialExcluded));
-    assert!(
-        !probe
-            .log()
-            .iter()
-            .any(|(c, sub)| *c == 6 && *sub == Some(9)),
-        "no PIN token was requested"
+    // One mc|ga token, then the probes with it (the id is in the second batch), no
+    // makeCredential.
+    let cmds = probe.log();
+    let token_at = cmds.iter().position(|c| *c == (6, Some(9))).unwrap();
+    assert_eq!(cmds[token_at + 1..], [(2, None), (2, None)]);
+    let s = probe.state.lock().unwrap();
+    assert_eq!(s.permissions, 0x03);
+    assert_eq!(s.probe_tokens, vec![true, true]);
+}
+
+#[test]
+fn a_key_refusing_mc_with_ga_is_probed_without_a_token() {
+    let mut key = FakeKey::new(true).with_pin("111111");
+    let probe = key.clone();
+    probe.state.lock().unwrap().refuse_mc_ga = true;
+    let mut a = Authenticator::new(&mut key);
+    a.make_credential(
+        &fixture_options(),
+        Some("111111"),
+        &NoStatus,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let cmds = probe.log();
+    // getInfo, the refused mc|ga token, the probes without one, an mc token, makeCredential.
+    assert_eq!(
+        cmds,
+        vec![
+            (4, None),
+            (6, Some(2)),
+            (6, Some(9)),
+            (2, None),
+            (2, None),
+            (6, Some(2)),
+            (6, Some(9)),
+            (1, None)
+        ]
     );
+    let s = probe.state.lock().unwrap();
+    assert_eq!(s.probe_tokens, vec![false, false]);
+    assert_eq!(s.permissions, Permissions::MAKE_CREDENTIAL.bits());
+    assert_eq!(s.retries, 8);
+}
+
+#[test]
+fn a_wrong_pin_stops_before_the_probes() {
+    let mut key = FakeKey::new(true).with_pin("111111");
+    let probe = key.clone();
+    let mut a = Authenticator::new(&mut key);
+    let e = a
+        .make_credential(
+            &fixture_options(),
+            Some("999999"),
+            &NoStatus,
+            &CancelToken::new(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::PinInvalid {
+                retries_left: Some(7)
+            }
+        ),
+        "{e:?}"
+    );
+    let cmds = probe.log();
+    assert_eq!(
+        cmds.iter().filter(|c| **c == (6, Some(9))).count(),
+        1,
+        "the PIN is tried once: {cmds:?}"
+    );
+    assert!(!cmds.iter().any(|(c, _)| *c == 0x02 || *c == 0x01));
 }
 
 #[test]

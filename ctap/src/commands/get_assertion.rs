@@ -1,15 +1,18 @@
 //! authenticatorGetAssertion (0x02, CTAP 2.1 §6.2), used here only as a silent probe
 //! (`up = false`) to learn whether a key already holds one of a list of credentials when
 //! the exclude list is longer than the key accepts in one request (maxCredentialCountInList).
+//! A probe authorised with a pinUvAuthToken that has the ga permission also sees the
+//! credentials credProtect hides without user verification (level 3, CTAP 2.1 §12.1).
 
 use ciborium::Value;
 
 use super::{decode_map, Command};
 use crate::cbor::{expect_bytes, expect_map, expect_u32, int, map_get_text, text};
+use crate::commands::client_pin::PinToken;
 use crate::commands::make_credential::AuthData;
 use crate::{Error, Result};
 
-/// A getAssertion request (CTAP 2.1 §6.2 parameters); no extensions, no PIN/UV auth.
+/// A getAssertion request (CTAP 2.1 §6.2 parameters); no extensions.
 #[derive(Debug, Clone)]
 pub struct GetAssertionRequest {
     /// 0x01 rpId.
@@ -20,6 +23,19 @@ pub struct GetAssertionRequest {
     pub allow_list: Vec<Vec<u8>>,
     /// 0x05 options.up: `false` for a silent probe that needs no touch.
     pub user_presence: bool,
+    /// 0x06 pinUvAuthParam and 0x07 pinUvAuthProtocol.
+    pub pin_uv_auth: Option<(Vec<u8>, u8)>,
+}
+
+impl GetAssertionRequest {
+    /// Authorises the request with `token` (which needs the ga permission for the rpId):
+    /// pinUvAuthParam = authenticate(token, clientDataHash) (CTAP 2.1 §6.2.1). Without
+    /// `up`, the key uses the token without consuming it (§6.2.2 step 9 is skipped), so the
+    /// same token still authorises a makeCredential afterwards when it also has mc.
+    pub fn authorize(&mut self, token: &PinToken) {
+        let param = token.authenticate(&self.client_data_hash);
+        self.pin_uv_auth = Some((param, token.protocol().number()));
+    }
 }
 
 /// A getAssertion reply (CTAP 2.1 §6.2 response).
@@ -62,6 +78,10 @@ impl Command for GetAssertionRequest {
                 int(0x05),
                 Value::Map(vec![(text("up"), Value::Bool(false))]),
             ));
+        }
+        if let Some((param, protocol)) = &self.pin_uv_auth {
+            m.push((int(0x06), Value::Bytes(param.clone())));
+            m.push((int(0x07), int(i64::from(*protocol))));
         }
         Some(Value::Map(m))
     }

@@ -222,6 +222,42 @@ def main() -> int:
         check(STATUS.UPNEEDED in statuses, f"{name}: keepalive UPNEEDED for the assertion")
         output = proto.decrypt(shared, found.auth_data.extensions["hmac-secret"])
         check(len(output) == 32, f"{name}: hmac-secret output decrypts to 32 bytes")
+
+        # The exclude-list pre-flight as python-fido2's own client does it: one mc|ga token
+        # authorises the silent probes, which then see a credProtect-3 credential, and still
+        # authorises the makeCredential after them (up=false does not consume it).
+        token = client_pin.get_pin_token(pin, ClientPin.PERMISSION.MAKE_CREDENTIAL, RP)
+        level3 = ctap.make_credential(
+            cdh, {"id": RP}, {"id": b"user-handle-3"}, [{"type": "public-key", "alg": -7}],
+            extensions={"credProtect": 3},
+            pin_uv_param=proto.authenticate(token, cdh), pin_uv_protocol=proto.VERSION,
+        ).auth_data
+        check(level3.extensions == {"credProtect": 3}, f"{name}: a credProtect-3 credential")
+        level3_id = level3.credential_data.credential_id
+        probe_list = [{"type": "public-key", "id": os.urandom(32)},
+                      {"type": "public-key", "id": level3_id}]
+        expect_error(CtapError.ERR.NO_CREDENTIALS, f"{name}: credProtect 3 hidden without UV",
+                     ctap.get_assertion, RP, cdh, allow_list=probe_list, options={"up": False})
+        token = client_pin.get_pin_token(
+            pin, ClientPin.PERMISSION.MAKE_CREDENTIAL | ClientPin.PERMISSION.GET_ASSERTION, RP
+        )
+        statuses = []
+        probe = ctap.get_assertion(
+            RP, cdh, allow_list=probe_list, options={"up": False},
+            pin_uv_param=proto.authenticate(token, cdh), pin_uv_protocol=proto.VERSION,
+            on_keepalive=statuses.append,
+        )
+        check(probe.credential["id"] == level3_id,
+              f"{name}: a silent probe with an mc|ga token finds the credProtect-3 credential")
+        check(not probe.auth_data.is_user_present() and probe.auth_data.is_user_verified(),
+              f"{name}: the authorised silent probe has UV, not UP")
+        check(STATUS.UPNEEDED not in statuses, f"{name}: no touch for the authorised probe")
+        att = ctap.make_credential(
+            cdh, {"id": RP}, {"id": b"user-handle-4"}, [{"type": "public-key", "alg": -7}],
+            pin_uv_param=proto.authenticate(token, cdh), pin_uv_protocol=proto.VERSION,
+        )
+        check(att.auth_data.is_user_verified(),
+              f"{name}: the same token then authorises the makeCredential")
     expect_error(CtapError.ERR.PUAT_REQUIRED, "makeCredential without a token",
                  ctap.make_credential, b"\0" * 32, {"id": RP}, {"id": b"u"},
                  [{"type": "public-key", "alg": -7}])
