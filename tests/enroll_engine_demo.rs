@@ -3,8 +3,9 @@
 //! the person in progress then enrolled, and the journal's history reaches the UI (also
 //! after a restart). Nothing here looks inside the engine.
 
+mod enroll_support;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use graph::fake::Faults;
 use passkey_kiosk::cli::kiosk::DemoWorld;
@@ -17,39 +18,11 @@ use passkey_kiosk::store::Journal;
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::State;
 
-/// Every event the engine sent, in order, while waiting for one that `want` picks.
-struct Log {
-    seen: Vec<Event>,
-}
-
-impl Log {
-    fn until<T>(
-        &mut self,
-        engine: &EngineHandle,
-        what: &str,
-        want: impl Fn(&Event) -> Option<T>,
-    ) -> T {
-        let start = Instant::now();
-        loop {
-            let left = Duration::from_secs(60).saturating_sub(start.elapsed());
-            let Some(e) = engine.recv_timeout(left) else {
-                panic!(
-                    "timed out waiting for {what}; events so far: {:#?}",
-                    self.seen
-                );
-            };
-            let hit = want(&e);
-            self.seen.push(e);
-            if let Some(t) = hit {
-                return t;
-            }
-        }
-    }
-}
+use enroll_support::Log;
 
 fn start(world: &DemoWorld) -> (EngineHandle, Log, Vec<Person>, Vec<HistoryEntry>) {
     let engine = Engine::start(world.engine_setup(Arc::new(|| {})).unwrap()).unwrap();
-    let mut log = Log { seen: Vec::new() };
+    let mut log = Log::default();
     let queue = log.until(&engine, "the queue", |e| match e {
         Event::Queue(q) => Some(q.clone()),
         _ => None,

@@ -7,11 +7,12 @@
 //! members; the station restarted without it lists them no more, exactly as if they had been
 //! removed from the group.
 
+mod enroll_support;
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::process::Command as Process;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use graph::fake::{FakeConfig, Faults};
 use passkey_kiosk::cli::kiosk::DemoWorld;
@@ -23,44 +24,15 @@ use passkey_kiosk::store::{AuditEntry, Enrollment, Journal};
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::State;
 
-/// Every event an engine sent, in order, while waiting for one that `want` picks.
-#[derive(Default)]
-struct Log {
-    seen: Vec<Event>,
-}
+use enroll_support::Log;
 
-impl Log {
-    fn until<T>(
-        &mut self,
-        engine: &EngineHandle,
-        what: &str,
-        want: impl Fn(&Event) -> Option<T>,
-    ) -> T {
-        let start = Instant::now();
-        loop {
-            let left = Duration::from_secs(60).saturating_sub(start.elapsed());
-            let Some(e) = engine.recv_timeout(left) else {
-                panic!(
-                    "timed out waiting for {what}; events so far: {:#?}",
-                    self.seen
-                );
-            };
-            let hit = want(&e);
-            self.seen.push(e);
-            if let Some(t) = hit {
-                return t;
-            }
-        }
-    }
-
-    /// The refresh's outcome, after `Command::RefreshQueue`.
-    fn refresh(&mut self, engine: &EngineHandle) -> QueueRefreshSummary {
-        engine.send(Command::RefreshQueue);
-        self.until(engine, "the refresh's outcome", |e| match e {
-            Event::QueueRefreshed(s) => Some(s.clone()),
-            _ => None,
-        })
-    }
+/// The refresh's outcome, after `Command::RefreshQueue`.
+fn refresh(log: &mut Log, engine: &EngineHandle) -> QueueRefreshSummary {
+    engine.send(Command::RefreshQueue);
+    log.until(engine, "the refresh's outcome", |e| match e {
+        Event::QueueRefreshed(s) => Some(s.clone()),
+        _ => None,
+    })
 }
 
 /// An engine on the world's config and journal, once it sent the queue and the history.
@@ -114,7 +86,7 @@ fn a_refresh_removes_the_leavers_but_not_the_enrolled_nor_members_whose_fetch_fa
     world.config.include_nested_groups = true;
     let mut log = Log::default();
     let engine = start(&world, &mut log);
-    let summary = log.refresh(&engine);
+    let summary = refresh(&mut log, &engine);
     assert_eq!(summary.error, None, "{summary:?}");
     assert_eq!((summary.added, summary.removed), (3, 0), "{summary:?}");
     let mut nested: Vec<String> = journal_queue(&journal)
@@ -159,7 +131,7 @@ fn a_refresh_removes_the_leavers_but_not_the_enrolled_nor_members_whose_fetch_fa
         random_5xx_ratio: 1.0,
         ..Faults::default()
     });
-    let summary = log.refresh(&engine);
+    let summary = refresh(&mut log, &engine);
     assert!(summary.error.is_some(), "{summary:?}");
     assert_eq!(summary.removed, 0, "{summary:?}");
     assert_eq!(
@@ -170,7 +142,7 @@ fn a_refresh_removes_the_leavers_but_not_the_enrolled_nor_members_whose_fetch_fa
     world.tenant.set_faults(Faults::default());
 
     let seen_before = log.seen.len();
-    let summary = log.refresh(&engine);
+    let summary = refresh(&mut log, &engine);
     assert_eq!(summary.error, None, "{summary:?}");
     assert_eq!(summary.failures.len(), 6, "every fetch failed: {summary:?}");
     assert_eq!(summary.updated, 0, "{summary:?}");
@@ -236,7 +208,7 @@ fn a_refresh_removes_the_leavers_but_not_the_enrolled_nor_members_whose_fetch_fa
     world.config.challenge_timeout_minutes = 60;
     let mut log = Log::default();
     let engine = start(&world, &mut log);
-    let summary = log.refresh(&engine);
+    let summary = refresh(&mut log, &engine);
     assert_eq!(summary.error, None, "{summary:?}");
     assert!(summary.failures.is_empty(), "{summary:?}");
     assert_eq!(

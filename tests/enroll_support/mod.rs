@@ -7,12 +7,15 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ctap::authenticator::Authenticator;
 use ctap::handler::{CtapHandler, PresenceContext};
 use ctap::hid::server::{serve_udp, ServerHandle};
 use ctap::soft::{SoftAuthenticator, SoftConfig};
 use graph::fake::{FakeConfig, FakeTenantHandle};
+use passkey_kiosk::engine::api::Event;
+use passkey_kiosk::engine::EngineHandle;
 
 /// The key currently "inserted" at the UDP address (none: every request fails, as if empty).
 #[derive(Clone, Default)]
@@ -248,5 +251,38 @@ pub fn pin_token_ok(key: &SoftAuthenticator, pin: &str) -> bool {
         Ok(_) => true,
         Err(ctap::Error::PinInvalid { .. }) => false,
         Err(e) => panic!("unexpected: {e}"),
+    }
+}
+
+/// Every event an engine sent, in order, while waiting for one that `want` picks.
+#[derive(Default)]
+pub struct Log {
+    /// The events seen so far.
+    pub seen: Vec<Event>,
+}
+
+impl Log {
+    /// Receives events until `want` picks one (60 s at most; the panic lists what came).
+    pub fn until<T>(
+        &mut self,
+        engine: &EngineHandle,
+        what: &str,
+        want: impl Fn(&Event) -> Option<T>,
+    ) -> T {
+        let start = Instant::now();
+        loop {
+            let left = Duration::from_secs(60).saturating_sub(start.elapsed());
+            let Some(e) = engine.recv_timeout(left) else {
+                panic!(
+                    "timed out waiting for {what}; events so far: {:#?}",
+                    self.seen
+                );
+            };
+            let hit = want(&e);
+            self.seen.push(e);
+            if let Some(t) = hit {
+                return t;
+            }
+        }
     }
 }
