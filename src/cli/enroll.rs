@@ -76,6 +76,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         TerminalSignIn::NotNeeded => None,
         TerminalSignIn::SignedIn(account) => Some(account.username),
         TerminalSignIn::Failed => return Ok(sign_in::failed_exit_code()),
+        TerminalSignIn::Cancelled => return Ok(sign_in::cancelled_exit_code()),
     };
     let mut failures: Vec<String> = Vec::new();
     let mut order: Option<Vec<String>> = None;

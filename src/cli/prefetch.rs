@@ -81,6 +81,7 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
         TerminalSignIn::NotNeeded => operator(),
         TerminalSignIn::SignedIn(account) => account.username,
         TerminalSignIn::Failed => return Ok(sign_in::failed_exit_code()),
+        TerminalSignIn::Cancelled => return Ok(sign_in::cancelled_exit_code()),
     };
 
     // Opened before the Graph calls: an unwritable journal must stop us before minutes of them.

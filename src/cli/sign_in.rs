@@ -4,8 +4,9 @@
 //! polls), with the code on stderr so stdout stays parseable.
 //!
 //! Only the verification address, the user code and Entra's own sentence are printed; the
-//! device code and the tokens never are. Ctrl-C while waiting ends the process as usual
-//! (no signal handler is installed, and nothing has been written yet).
+//! device code and the tokens never are. Ctrl-C while waiting stops the sign-in with exit
+//! status 130 (nothing has been written yet); it is caught here, so it works even where the
+//! process was started with SIGINT ignored (a background job).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -26,11 +27,21 @@ pub enum TerminalSignIn {
     SignedIn(SignedInAccount),
     /// The sign-in did not complete; the reason was printed. Exit with [`failed_exit_code`].
     Failed,
+    /// Ctrl-C while waiting: exit with [`cancelled_exit_code`].
+    Cancelled,
 }
+
+/// Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+pub const CANCELLED: u8 = 130;
 
 /// The exit status of a command stopped by a failed sign-in ([`SIGN_IN_FAILED`]).
 pub fn failed_exit_code() -> ExitCode {
     ExitCode::from(SIGN_IN_FAILED)
+}
+
+/// The exit status of a command whose sign-in was cancelled with Ctrl-C ([`CANCELLED`]).
+pub fn cancelled_exit_code() -> ExitCode {
+    ExitCode::from(CANCELLED)
 }
 
 /// With a delegated Graph client, runs the device-code sign-in on `runtime`, telling the
@@ -52,7 +63,20 @@ pub fn sign_in_if_delegated(
         .context("starting the operator's sign-in to Entra ID (device code)")?;
     // Best effort: a closed stderr must not stop the sign-in.
     let _ = show_code(&mut err, &auth, command);
-    match runtime.block_on(graph.finish_device_sign_in(&auth)) {
+    let finished = runtime.block_on(async {
+        tokio::select! {
+            r = graph.finish_device_sign_in(&auth) => Some(r),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    let Some(finished) = finished else {
+        let _ = writeln!(
+            err,
+            "Cancelled (Ctrl-C): nobody signed in, nothing was done."
+        );
+        return Ok(TerminalSignIn::Cancelled);
+    };
+    match finished {
         Ok(account) => {
             let _ = writeln!(err, "{}", signed_in_line(&account));
             Ok(TerminalSignIn::SignedIn(account))
