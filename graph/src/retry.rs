@@ -5,11 +5,16 @@
 use std::time::{Duration, SystemTime};
 
 /// How hard to retry. Defaults follow the Graph SDK RetryHandler (3 retries => 4 attempts would be
-/// its default; we allow 5 attempts) and cap backoff at 60 s.
+/// its default; we allow 5 attempts) and cap backoff at 60 s. Announced throttling (a Retry-After)
+/// gets a larger budget: the service said the request was not processed and when to come back,
+/// and in a bulk run many workers come back at once, so a short wait can be refused again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts per request, first one included (at least 1).
     pub max_attempts: u32,
+    /// Attempts per request while the service keeps announcing throttling (429, or 503/504 with
+    /// a Retry-After); never fewer than `max_attempts`.
+    pub max_throttled_attempts: u32,
     /// First backoff delay when the service gave no Retry-After.
     pub base_delay: Duration,
     /// Cap of the exponential backoff.
@@ -25,6 +30,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 5,
+            max_throttled_attempts: 10,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(60),
             max_retry_after: Duration::from_secs(300),
@@ -82,7 +88,20 @@ impl RetryPolicy {
         idem: Idempotency,
         jitter: f64,
     ) -> Decision {
-        if attempts >= self.max_attempts.max(1) {
+        let announced = matches!(
+            outcome,
+            Outcome::Status { status: 429, .. }
+                | Outcome::Status {
+                    retry_after: Some(_),
+                    ..
+                }
+        );
+        let budget = if announced {
+            self.max_throttled_attempts.max(self.max_attempts)
+        } else {
+            self.max_attempts
+        };
+        if attempts >= budget.max(1) {
             return Decision::Stop;
         }
         let retry_answer = |retry_after: Option<Duration>| match retry_after {

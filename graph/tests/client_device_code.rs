@@ -24,6 +24,7 @@ fn delegated_client(fake: &FakeTenant) -> GraphClient {
     );
     c.retry = RetryPolicy {
         max_attempts: 3,
+        max_throttled_attempts: 3,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(50),
         max_retry_after: Duration::from_secs(2),

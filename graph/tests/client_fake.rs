@@ -19,6 +19,7 @@ const TEST_KEY_PEM: &str = include_str!("data/test-key.pem");
 fn fast_policy(max_attempts: u32) -> RetryPolicy {
     RetryPolicy {
         max_attempts,
+        max_throttled_attempts: max_attempts,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(80),
         max_retry_after: Duration::from_secs(5),

@@ -185,6 +185,7 @@ impl Server {
 fn fast_policy() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 4,
+        max_throttled_attempts: 6,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(40),
         max_retry_after: Duration::from_secs(5),
@@ -435,7 +436,7 @@ async fn throttling_storm_ends_typed_with_request_id() {
             e,
             Error::Throttled {
                 status: 429,
-                attempts: 4,
+                attempts: 6,
                 ..
             }
         ),

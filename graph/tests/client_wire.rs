@@ -1008,6 +1008,7 @@ fn retry_decisions() {
     use Idempotency::*;
     let p = RetryPolicy {
         max_attempts: 3,
+        max_throttled_attempts: 6,
         max_retry_after: Duration::from_secs(100),
         ..RetryPolicy::default()
     };
@@ -1049,10 +1050,20 @@ fn retry_decisions() {
     // Final statuses, attempt cap, absurd Retry-After.
     assert_eq!(p.decide(1, st(500, None), Idempotent, 0.3), Decision::Stop);
     assert_eq!(p.decide(1, st(400, None), Idempotent, 0.3), Decision::Stop);
-    assert_eq!(
+    // Announced throttling has its own, larger budget; unannounced 5xx do not.
+    assert!(matches!(
         p.decide(3, st(429, Some(1)), Idempotent, 0.3),
+        Decision::Retry(_)
+    ));
+    assert!(matches!(
+        p.decide(5, st(503, Some(1)), Idempotent, 0.3),
+        Decision::Retry(_)
+    ));
+    assert_eq!(
+        p.decide(6, st(429, Some(1)), Idempotent, 0.3),
         Decision::Stop
     );
+    assert_eq!(p.decide(3, st(504, None), Idempotent, 0.3), Decision::Stop);
     assert_eq!(
         p.decide(1, st(429, Some(101)), Idempotent, 0.3),
         Decision::Stop
