@@ -174,6 +174,50 @@ fn app_only_sign_in_checks_the_passcode_and_idle_lock_hides_the_screen() {
 }
 
 #[test]
+fn the_keyboard_alone_signs_in_and_picks_a_person() {
+    let auth = OperatorAuth::AppOnly {
+        passcode_hash: Some(cheap_hash("2468 open")),
+    };
+    let mut h = station_with(auth, false, people(20));
+    h.run();
+    // No click anywhere: the cursor starts in the name, Enter moves to the passcode, Enter signs
+    // in, and the search field has the cursor for a typed name or a badge scan.
+    assert!(h.get_by_label("Operator name").is_focused());
+    h.event(egui::Event::Text("Tess".into()));
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert!(h.get_by_label("Passcode").is_focused());
+    h.event(egui::Event::Text("2468 open".into()));
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert_eq!(
+        outbox(&mut h),
+        vec![Command::OperatorSignedIn {
+            operator: "Tess".into()
+        }]
+    );
+    assert!(h.get_by_label("Find a person").is_focused());
+    h.event(egui::Event::Text("USER17".into()));
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert_eq!(
+        outbox(&mut h),
+        vec![Command::Enroll {
+            user_id: "id-17".into()
+        }]
+    );
+}
+
+#[test]
+fn the_demo_signs_in_with_enter_alone() {
+    let mut h = station_with(OperatorAuth::Demo, true, people(3));
+    assert!(h.get_by_label("Operator name").is_focused());
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert_eq!(h.state().state.screen(), Screen::Queue);
+}
+
+#[test]
 fn reissue_asks_for_confirmation_then_prompts_reinsert_and_touch() {
     let mut h = station();
     assert!(h
@@ -204,10 +248,6 @@ fn reissue_asks_for_confirmation_then_prompts_reinsert_and_touch() {
 fn demo_banner_inserts_a_soft_key() {
     let mut h = station_with(OperatorAuth::Demo, true, people(3));
     h.get_by_label("DEMO");
-    h.get_by_label("Operator name").focus();
-    h.run();
-    h.get_by_label("Operator name").type_text("Demo operator");
-    h.run();
     h.get_by_role_and_label(Role::Button, "Sign in").click();
     h.run();
     assert_eq!(h.state().state.screen(), Screen::Queue);

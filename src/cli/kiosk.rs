@@ -667,8 +667,6 @@ pub fn run_demo(args: &DemoArgs) -> Result<ExitCode> {
     );
     if delegated {
         state.idle_lock_secs = world.config.idle_lock_minutes.map(|m| f64::from(m) * 60.0);
-    } else {
-        state.sign_in.name = "Demo operator".into();
     }
     let result = eframe::run_native(
         "Passkey Kiosk (demo)",

@@ -298,13 +298,22 @@ pub struct State {
 impl State {
     /// A fresh station.
     pub fn new(auth: OperatorAuth, demo: bool) -> Self {
+        let sign_in = SignInForm {
+            // The demo needs no passcode: Enter (or Sign in) is all it takes.
+            name: if auth == OperatorAuth::Demo {
+                "Demo operator".into()
+            } else {
+                String::new()
+            },
+            ..SignInForm::default()
+        };
         State {
             demo,
             auth,
             operator: None,
             idle_lock_secs: None,
             locked: false,
-            sign_in: SignInForm::default(),
+            sign_in,
             checks: None,
             checks_done: false,
             recovered: Vec::new(),

@@ -147,8 +147,7 @@ pub fn signed_in_demo_with(world: &DemoWorld, keys: KeySource) -> Harness<'_, Ki
             let mut setup = world.engine_setup(waker(&cc.egui_ctx)).unwrap();
             setup.key_source = keys;
             let engine = Engine::start(setup).unwrap();
-            let mut state = State::new(OperatorAuth::Demo, true);
-            state.sign_in.name = "Demo operator".into();
+            let state = State::new(OperatorAuth::Demo, true);
             KioskApp::new(&cc.egui_ctx, state, Some(link(engine)))
         });
     wait_until(&mut h, "start-up checks", |a| a.state.checks.is_some());

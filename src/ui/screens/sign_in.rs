@@ -149,18 +149,25 @@ fn form(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, hash: Option<&st
     ui.add_space(8.0);
     let name = widgets::labelled_field(ui, "Operator name", &mut state.sign_in.name, false, 420.0);
     let mut submit = widgets::submitted(ui, &name) && hash.is_none();
-    if hash.is_some() {
+    let pass = hash.map(|_| {
         let pass =
             widgets::labelled_field(ui, "Passcode", &mut state.sign_in.passcode, true, 420.0);
         if widgets::submitted(ui, &name) {
             pass.request_focus();
         }
         submit |= widgets::submitted(ui, &pass);
-    } else {
+        pass
+    });
+    if pass.is_none() {
         ui.label(RichText::new("Demo mode: no passcode needed.").color(theme::MUTED));
     }
-    if state.sign_in.name.is_empty() && ui.memory(|m| m.focused().is_none()) {
-        name.request_focus();
+    // With nothing focused, the cursor waits in the first field still to fill (the name, else
+    // the passcode), so the keyboard alone signs in: no click needed.
+    if ui.memory(|m| m.focused().is_none()) {
+        match pass {
+            Some(pass) if !state.sign_in.name.is_empty() => pass.request_focus(),
+            _ => name.request_focus(),
+        }
     }
     if let Some(error) = &state.sign_in.error {
         ui.label(RichText::new(error).color(theme::BAD).strong());
