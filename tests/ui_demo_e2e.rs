@@ -13,10 +13,13 @@ use graph::fake::Faults;
 use passkey_kiosk::cli::kiosk::DemoWorld;
 use passkey_kiosk::engine::api::{Command, Event, PersonStatus};
 use passkey_kiosk::engine::Engine;
+use passkey_kiosk::engine::KeySource;
 use passkey_kiosk::store::{EnrollmentState, Journal};
 use passkey_kiosk::ui::screens::queue::REFRESH;
 use passkey_kiosk::ui::state::{Phase, Screen};
-use ui_support::{hand_over, phase, pick_person, settled, signed_in_demo, wait_until};
+use ui_support::{
+    demo_at_sign_in, hand_over, phase, pick_person, settled, signed_in_demo, wait_until,
+};
 
 #[test]
 fn demo_wizard_issues_a_key_that_the_tenant_and_journal_hold() {
@@ -50,6 +53,59 @@ fn demo_wizard_issues_a_key_that_the_tenant_and_journal_hold() {
     assert_eq!(row.method_id.as_deref(), Some(issued.method_id.as_str()));
     let csv = std::fs::read_to_string(world.dir.join("keysRegistered.csv")).unwrap();
     assert!(csv.contains(&upn), "keysRegistered.csv lacks {upn}:\n{csv}");
+}
+
+#[test]
+fn the_keyboard_alone_issues_a_key_and_hands_over_its_pin() {
+    let world = DemoWorld::start(None, 20).unwrap();
+    let mut h = demo_at_sign_in(&world, KeySource::Soft);
+    // Enter signs in (the demo fills in the operator name).
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "the queue", |a| {
+        a.state.screen() == Screen::Queue && !a.state.queue.is_empty()
+    });
+    let person = {
+        let q = &h.state().state.queue;
+        q.matches()
+            .iter()
+            .filter_map(|&i| q.person(i))
+            .find(|p| p.status == PersonStatus::Ready)
+            .cloned()
+            .expect("someone ready")
+    };
+    let before = world.tenant.registrations(&person.upn).len();
+    // The search has the cursor: the UPN and Enter (as typed or scanned) open the wizard.
+    h.event(egui::Event::Text(person.upn.clone()));
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "the wizard", |a| a.state.screen() == Screen::Wizard);
+    // Plugging the key in is the one thing no keyboard does.
+    h.get_by_role_and_label(Role::Button, "Insert a new key")
+        .click();
+    wait_until(&mut h, "the done page", settled);
+    let Some(Phase::Done(issued)) = phase(&h) else {
+        panic!("expected the done page, got {:?}", phase(&h));
+    };
+    let pin = issued.pin.clone().expect("the demo uses random PINs");
+    let spaced: Vec<String> = pin.expose().chars().map(String::from).collect();
+    // Enter reveals the PIN, and the next Enter moves on to the next person.
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    h.get_by_label(&spaced.join(" "));
+    h.key_press(egui::Key::Enter);
+    wait_until(&mut h, "back to the queue", |a| {
+        a.state.screen() == Screen::Queue
+    });
+    let methods = world.tenant.registrations(&person.upn);
+    assert_eq!(methods.len(), before + 1, "{methods:?}");
+    assert!(methods.iter().any(|m| m.id == issued.method_id));
+    drop(h);
+    let journal = Journal::open(&world.config.journal_path).unwrap();
+    let rows = journal.enrollments_of(&person.user_id).unwrap();
+    assert!(
+        rows.iter().any(|e| e.state == EnrollmentState::Recorded
+            && e.method_id.as_deref() == Some(issued.method_id.as_str())),
+        "{rows:?}"
+    );
 }
 
 #[test]

@@ -34,6 +34,8 @@ fn window_close_is_refused_until_exit_is_chosen() {
 
     h.get_by_role_and_label(Role::Button, "Exit").click();
     h.run();
+    // Enter stays: leaving takes a deliberate choice.
+    assert!(h.get_by_role_and_label(Role::Button, "Stay").is_focused());
     h.get_by_role_and_label(Role::Button, "Exit the station")
         .click();
     h.run();
@@ -230,6 +232,10 @@ fn reissue_asks_for_confirmation_then_prompts_reinsert_and_touch() {
         .click();
     h.run();
     h.get_by_label("Erase this key?");
+    // Enter keeps the key: erasing takes a deliberate choice.
+    assert!(h
+        .get_by_role_and_label(Role::Button, "Keep the key")
+        .is_focused());
     h.get_by_role_and_label(Role::Button, "Erase the key")
         .click();
     // The waiting prompt has a spinner, which repaints for ever: step instead of settling.

@@ -72,7 +72,9 @@ fn graph_error_shows_request_id_and_retry() {
     h.get_by_label("Microsoft Graph is unavailable (503)");
     h.get_by_label("3f6b0c1e-aaaa-bbbb-cccc-000000000503");
     h.get_by_label("What to do: Wait a moment, then Retry.");
-    h.get_by_role_and_label(Role::Button, "Retry").click();
+    // Retry is the keyboard's default: Enter does it.
+    assert!(h.get_by_role_and_label(Role::Button, "Retry").is_focused());
+    h.key_press(egui::Key::Enter);
     go(&mut h);
     assert_eq!(outbox(&mut h), vec![Command::Retry { job: JobId(7) }]);
 }
@@ -92,8 +94,10 @@ fn error_without_retry_offers_only_the_way_back() {
     });
     go(&mut h);
     assert!(h.query_by_role_and_label(Role::Button, "Retry").is_none());
-    h.get_by_role_and_label(Role::Button, "Back to the queue")
-        .click();
+    assert!(h
+        .get_by_role_and_label(Role::Button, "Back to the queue")
+        .is_focused());
+    h.key_press(egui::Key::Enter);
     go(&mut h);
     assert_eq!(h.state().state.screen(), Screen::Queue);
 }

@@ -88,6 +88,9 @@ pub fn apply(ctx: &egui::Context) {
         v.widgets.hovered.weak_bg_fill = Color32::from_rgb(0xd0, 0xdc, 0xf0);
         v.widgets.hovered.bg_stroke = Stroke::new(3.0, ACCENT);
         v.widgets.active.weak_bg_fill = Color32::from_rgb(0xb8, 0xd4, 0xff);
+        // Active is also how egui draws keyboard focus: a thick dark frame shows where Enter
+        // goes, on filled primary buttons too (their own fill hides any fill change).
+        v.widgets.active.bg_stroke = Stroke::new(4.0, TEXT);
         v.widgets.noninteractive.fg_stroke = Stroke::new(1.0, TEXT);
         v.widgets.noninteractive.bg_stroke = Stroke::new(1.0, MUTED);
     });

@@ -31,6 +31,20 @@ pub fn primary(ui: &mut Ui, enabled: bool, text: &str) -> egui::Response {
     )
 }
 
+/// Makes `action` the keyboard's way on: when nothing usable has the focus (nothing at all, or
+/// a widget under the dialog that `action` is on), it takes it, so Enter or Space does it and
+/// Tab moves on from it. Under a dialog, it never does.
+pub fn default_focus(ui: &Ui, action: &egui::Response) {
+    let usable = |layer| ui.memory(|m| m.allows_interaction(layer));
+    let focused = ui.memory(|m| m.focused());
+    let taken = focused
+        .and_then(|id| ui.ctx().read_response(id))
+        .is_some_and(|r| usable(r.layer_id));
+    if !taken && usable(ui.layer_id()) && action.enabled() {
+        action.request_focus();
+    }
+}
+
 /// A single-line text field with a visible label tied to it (screen readers and kittest find
 /// it by that label).
 pub fn labelled_field(

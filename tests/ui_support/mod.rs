@@ -141,6 +141,16 @@ pub fn signed_in_demo(world: &DemoWorld) -> Harness<'_, KioskApp> {
 /// [`signed_in_demo`] with keys from `keys` (e.g. a software key served at a `udp:` port,
 /// which can be pulled out and put back like a USB key).
 pub fn signed_in_demo_with(world: &DemoWorld, keys: KeySource) -> Harness<'_, KioskApp> {
+    let mut h = demo_at_sign_in(world, keys);
+    h.get_by_role_and_label(Role::Button, "Sign in").click();
+    wait_until(&mut h, "the queue", |a| {
+        a.state.screen() == Screen::Queue && !a.state.queue.is_empty()
+    });
+    h
+}
+
+/// A demo station (engine, fake tenant, `keys`) past its start-up checks, at the sign-in screen.
+pub fn demo_at_sign_in(world: &DemoWorld, keys: KeySource) -> Harness<'_, KioskApp> {
     let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(|cc| {
@@ -158,10 +168,6 @@ pub fn signed_in_demo_with(world: &DemoWorld, keys: KeySource) -> Harness<'_, Ki
     );
     wait_until(&mut h, "sign-in", |a| a.state.screen() == Screen::SignIn);
     h.get_by_label("DEMO");
-    h.get_by_role_and_label(Role::Button, "Sign in").click();
-    wait_until(&mut h, "the queue", |a| {
-        a.state.screen() == Screen::Queue && !a.state.queue.is_empty()
-    });
     h
 }
 

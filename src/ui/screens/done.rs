@@ -47,7 +47,9 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
         ui.add_space(16.0);
         // Until the PIN was shown, moving on would lose it for good.
         let can_leave = !has_pin || view.revealed;
-        next = widgets::primary(ui, can_leave, "Next person").clicked();
+        let next_person = widgets::primary(ui, can_leave, "Next person");
+        widgets::default_focus(ui, &next_person);
+        next = next_person.clicked();
         if !can_leave {
             ui.label(RichText::new("Reveal the PIN first.").color(theme::MUTED));
         }
@@ -79,8 +81,12 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                         ui.label(RichText::new("The key has a new random PIN.").strong());
                         ui.label("Reveal it only to the person it belongs to.");
                         ui.add_space(8.0);
-                        if widgets::primary(ui, true, "Reveal PIN").clicked() {
+                        let reveal = widgets::primary(ui, true, "Reveal PIN");
+                        widgets::default_focus(ui, &reveal);
+                        if reveal.clicked() {
                             view.revealed = true;
+                            // The keyboard goes on to the way out, enabled from the next frame.
+                            next_person.request_focus();
                         }
                     }
                     (None, _) => {

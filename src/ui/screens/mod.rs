@@ -212,7 +212,10 @@ fn reset_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                             out.push(Command::ResetKey);
                             state.reset = ResetFlow::Waiting;
                         }
-                        if widgets::button(ui, "Keep the key").clicked() {
+                        // The safe answer is the keyboard's default.
+                        let keep = widgets::button(ui, "Keep the key");
+                        widgets::default_focus(ui, &keep);
+                        if keep.clicked() {
                             state.reset = ResetFlow::Idle;
                         }
                     });
@@ -232,7 +235,9 @@ fn reset_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                 ResetFlow::Done => {
                     widgets::title(ui, "Key reset");
                     ui.label("The key is empty and can be issued to someone again.");
-                    if widgets::primary(ui, true, "OK").clicked() {
+                    let ok = widgets::primary(ui, true, "OK");
+                    widgets::default_focus(ui, &ok);
+                    if ok.clicked() {
                         state.reset = ResetFlow::Idle;
                     }
                 }
@@ -257,7 +262,9 @@ fn exit_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                     state.exit_chosen = true;
                     state.exit_confirm = false;
                 }
-                if widgets::button(ui, "Stay").clicked() {
+                let stay = widgets::button(ui, "Stay");
+                widgets::default_focus(ui, &stay);
+                if stay.clicked() {
                     state.exit_confirm = false;
                 }
             });

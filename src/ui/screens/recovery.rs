@@ -32,7 +32,9 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
                 ui.add_space(10.0);
             }
         });
-    if widgets::primary(ui, true, "Continue").clicked() {
+    let go_on = widgets::primary(ui, true, "Continue");
+    widgets::default_focus(ui, &go_on);
+    if go_on.clicked() {
         state.recovery_done = true;
     }
 }

@@ -35,14 +35,18 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
             ui.add_space(12.0);
             ui.horizontal(|ui| {
                 if let (true, Some(job)) = (error.retry_possible, view.job) {
-                    if widgets::primary(ui, true, "Retry").clicked() {
+                    let retry = widgets::primary(ui, true, "Retry");
+                    widgets::default_focus(ui, &retry);
+                    if retry.clicked() {
                         out.push(Command::Retry { job });
                         if let Some(v) = state.job.as_mut() {
                             v.phase = Phase::Working;
                         }
                     }
                 }
-                if widgets::button(ui, "Back to the queue").clicked() {
+                let back = widgets::button(ui, "Back to the queue");
+                widgets::default_focus(ui, &back);
+                if back.clicked() {
                     state.close_job();
                 }
             });
