@@ -18,7 +18,8 @@ use passkey_kiosk::store::{EnrollmentState, Journal};
 use passkey_kiosk::ui::screens::queue::REFRESH;
 use passkey_kiosk::ui::state::{Phase, Screen};
 use ui_support::{
-    demo_at_sign_in, hand_over, phase, pick_person, settled, signed_in_demo, wait_until,
+    demo_at_sign_in, hand_over, phase, pick_person, settled, signed_in_demo, type_and_enter,
+    wait_until,
 };
 
 #[test]
@@ -75,8 +76,7 @@ fn the_keyboard_alone_issues_a_key_and_hands_over_its_pin() {
     };
     let before = world.tenant.registrations(&person.upn).len();
     // The search has the cursor: the UPN and Enter (as typed or scanned) open the wizard.
-    h.event(egui::Event::Text(person.upn.clone()));
-    h.key_press(egui::Key::Enter);
+    type_and_enter(&mut h, &person.upn);
     wait_until(&mut h, "the wizard", |a| a.state.screen() == Screen::Wizard);
     // Plugging the key in is the one thing no keyboard does.
     h.get_by_role_and_label(Role::Button, "Insert a new key")

@@ -185,13 +185,9 @@ fn the_keyboard_alone_signs_in_and_picks_a_person() {
     // No click anywhere: the cursor starts in the name, Enter moves to the passcode, Enter signs
     // in, and the search field has the cursor for a typed name or a badge scan.
     assert!(h.get_by_label("Operator name").is_focused());
-    h.event(egui::Event::Text("Tess".into()));
-    h.key_press(egui::Key::Enter);
-    h.run();
+    type_and_enter(&mut h, "Tess");
     assert!(h.get_by_label("Passcode").is_focused());
-    h.event(egui::Event::Text("2468 open".into()));
-    h.key_press(egui::Key::Enter);
-    h.run();
+    type_and_enter(&mut h, "2468 open");
     assert_eq!(
         outbox(&mut h),
         vec![Command::OperatorSignedIn {
@@ -199,9 +195,7 @@ fn the_keyboard_alone_signs_in_and_picks_a_person() {
         }]
     );
     assert!(h.get_by_label("Find a person").is_focused());
-    h.event(egui::Event::Text("USER17".into()));
-    h.key_press(egui::Key::Enter);
-    h.run();
+    type_and_enter(&mut h, "USER17");
     assert_eq!(
         outbox(&mut h),
         vec![Command::Enroll {

@@ -105,6 +105,14 @@ pub fn good_key() -> KeySummary {
     }
 }
 
+/// Types `text` into whatever has the keyboard focus, as a keyboard or badge scanner does, then
+/// Enter.
+pub fn type_and_enter(h: &mut Harness<'_, KioskApp>, text: &str) {
+    h.event(egui::Event::Text(text.into()));
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+}
+
 /// Commands the UI produced since the last call.
 pub fn outbox(h: &mut Harness<'static, KioskApp>) -> Vec<Command> {
     h.state_mut().take_outbox()
