@@ -125,6 +125,9 @@ pub struct Config {
     /// `idleLockMinutes`: lock the kiosk after this many idle minutes (0 in the file = never,
     /// `None` here; default 5; at most 1440). In delegated mode the lock signs the operator out.
     pub idle_lock_minutes: Option<u32>,
+    /// `allowTestKeys`: accept the built-in software key outside the demo (training against
+    /// `fake-tenant`; default false: its attestation key is published).
+    pub allow_test_keys: bool,
     /// Keys present in the file that this version does not know (warned about, not fatal).
     pub unknown_keys: Vec<String>,
 }
@@ -198,6 +201,7 @@ const KNOWN_KEYS: &[&str] = &[
     "operatorSignIn",
     "operatorPasscodeHash",
     "idleLockMinutes",
+    "allowTestKeys",
 ];
 
 impl Config {
@@ -368,6 +372,7 @@ impl Config {
             operator_sign_in,
             operator_passcode_hash,
             idle_lock_minutes,
+            allow_test_keys: r.boolean("allowTestKeys")?.unwrap_or(false),
             unknown_keys,
         })
     }
@@ -684,6 +689,7 @@ mod tests {
         assert_eq!(c.random_pin_length, 6);
         assert_eq!(c.minimum_pin_length, 6);
         assert!(c.force_pin_change && !c.keep_pins_in_journal);
+        assert!(!c.allow_test_keys);
         assert_eq!(c.operator_name, None);
         let text = SEED.replace(
             "\"useCTAP21Features\":false",
@@ -701,6 +707,24 @@ mod tests {
         .to_string();
         assert!(
             err.contains("randomPinLength") && err.contains("6 to 12"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn allow_test_keys_is_a_boolean_off_by_default() {
+        let with = |v: &str| {
+            parse(&SEED.replace(
+                "\"useCTAP21Features\":false",
+                &format!("\"useCTAP21Features\":false,\"allowTestKeys\":{v}"),
+            ))
+        };
+        assert!(with("true").unwrap().allow_test_keys);
+        assert!(!with("false").unwrap().allow_test_keys);
+        assert!(with("true").unwrap().unknown_keys.is_empty());
+        let err = with("1").unwrap_err().to_string();
+        assert!(
+            err.contains("allowTestKeys") && err.contains("true or false"),
             "{err}"
         );
     }

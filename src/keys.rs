@@ -48,7 +48,18 @@ pub enum PinState {
     Set,
 }
 
+/// Why the built-in software key is refused outside the demo, and what to do instead.
+pub const TEST_KEY_REFUSAL: &str = "this is the built-in software test key: its attestation key \
+is published, so a passkey on it protects nothing; issue a real security key (for training \
+against `passkey-kiosk fake-tenant` only, set \"allowTestKeys\": true in configs.json)";
+
 impl KeySummary {
+    /// Whether this is the built-in software key (`soft-key`, the demo's keys): it reports the
+    /// test AAGUID, which no real key model uses. Read from getInfo, before anything is written.
+    pub fn is_test_key(&self) -> bool {
+        self.aaguid == ctap::commands::get_info::uuid_string(&ctap::soft::TEST_AAGUID)
+    }
+
     /// Why this key cannot be issued, if it cannot (Entra needs a discoverable credential
     /// protected by a PIN).
     pub fn refusal(&self) -> Option<String> {

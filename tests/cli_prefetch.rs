@@ -552,6 +552,8 @@ fn fake_tenant_command_prints_a_config_that_prefetch_uses() {
         .as_str()
         .unwrap()
         .starts_with("http://127.0.0.1:"));
+    // Training against the fake tenant uses the software key.
+    assert_eq!(cfg["allowTestKeys"], true, "{snippet}");
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("configs.json");

@@ -143,6 +143,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         enrolled: 0,
         failures,
         background: HashMap::new(),
+        stopped: false,
     };
     let mut skipped = 0usize;
     let total = people.len();
@@ -179,6 +180,10 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
             person.upn
         );
         enroll_one(&engine, person, &rules, &mut tally);
+        if tally.stopped {
+            println!("stopped: the remaining people are not tried");
+            break;
+        }
     }
     // Registrations still running in the background.
     while !tally.background.is_empty() {
@@ -215,6 +220,8 @@ struct Tally {
     enrolled: usize,
     failures: Vec<String>,
     background: HashMap<JobId, String>,
+    /// The station cannot go on (the test key refused): the rest of the queue is not tried.
+    stopped: bool,
 }
 
 impl Tally {
@@ -406,6 +413,17 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
                         engine.send(Command::Cancel { job: j });
                     }
                 }
+            }
+            Event::Problem(e)
+                if e.code == "key-refused"
+                    && !rules.allow_test_keys
+                    && key.as_ref().is_some_and(KeySummary::is_test_key) =>
+            {
+                // The test key refused (the engine checks that first): the station's set-up,
+                // not this person's key, so every next person would wait for nothing.
+                tally.failed(&person.upn, &e);
+                tally.stopped = true;
+                return;
             }
             Event::Problem(e) => println!("  ! {}", describe(&e)),
             Event::Finished { job: j, issued } if Some(j) == job || job.is_none() => {

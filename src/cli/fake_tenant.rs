@@ -58,12 +58,13 @@ pub fn run(args: &FakeTenantArgs) -> Result<ExitCode> {
     })
 }
 
-/// A configs.json pointing at `tenant`, keys in the proof of concept's order.
+/// A configs.json pointing at `tenant`, keys in the proof of concept's order; it accepts the
+/// software key (`allowTestKeys`), as training against a fake tenant needs.
 pub fn configs_json(tenant: &FakeTenant) -> String {
     let s = |v: &str| serde_json::Value::from(v).to_string();
     let base = tenant.base_url();
     format!(
-        "{{\n  \"tenantName\": {},\n  \"client_id\": {},\n  \"client_secret\": {},\n  \"usersInScopeGroup\": {},\n  \"challengeTimeoutInMinutes\": 60,\n  \"deleteExistingUserFIDOCredentials\": false,\n  \"useRandomPIN\": true,\n  \"useCTAP21Features\": true,\n  \"loginBaseUrl\": {},\n  \"graphBaseUrl\": {}\n}}",
+        "{{\n  \"tenantName\": {},\n  \"client_id\": {},\n  \"client_secret\": {},\n  \"usersInScopeGroup\": {},\n  \"challengeTimeoutInMinutes\": 60,\n  \"deleteExistingUserFIDOCredentials\": false,\n  \"useRandomPIN\": true,\n  \"useCTAP21Features\": true,\n  \"loginBaseUrl\": {},\n  \"graphBaseUrl\": {},\n  \"allowTestKeys\": true\n}}",
         s(tenant.tenant_domain()),
         s(tenant.client_id()),
         s(tenant.client_secret()),

@@ -174,6 +174,7 @@ impl Engine {
             live: 0,
             active: HashMap::new(),
             refreshing_queue: false,
+            demo: matches!(setup.key_source, KeySource::Soft),
         };
         let thread = std::thread::Builder::new()
             .name("engine".into())
@@ -232,6 +233,8 @@ struct Core {
     active: HashMap<JobId, String>,
     /// A live queue refresh is running.
     refreshing_queue: bool,
+    /// The demo (software keys only): the station issues nothing real.
+    demo: bool,
 }
 
 impl Core {
@@ -703,10 +706,14 @@ impl Core {
         self.start_job(id, user, key, fresh);
     }
 
-    /// Why this key may not be issued: unsuitable model, already issued by this station,
+    /// Why this key may not be issued: the built-in test key outside the demo (unless
+    /// `allowTestKeys`), unsuitable model, already issued by this station,
     /// or not allowed by the tenant's FIDO2 key restrictions. Checked before anything is
     /// written to the key.
     fn refusal(&self, key: &PresentKey) -> Option<String> {
+        if key.summary.is_test_key() && !self.demo && !self.shared.config.allow_test_keys {
+            return Some(crate::keys::TEST_KEY_REFUSAL.into());
+        }
         if let Some(why) = key.summary.refusal() {
             return Some(why);
         }

@@ -77,9 +77,24 @@ pub struct Station {
 }
 
 impl Station {
-    /// A tenant with `users` members, a config (`extra` JSON members appended) and an
-    /// empty key slot on UDP.
+    /// A tenant with `users` members, a config (`extra` JSON members appended; the software
+    /// keys allowed, as `fake-tenant` prints it) and an empty key slot on UDP.
     pub fn new(fake: FakeConfig, extra: &str) -> Station {
+        Self::with_test_keys(fake, extra, true)
+    }
+
+    /// [`Station::new`] whose config says nothing of `allowTestKeys`: a production station,
+    /// which refuses the software key.
+    pub fn refusing_test_keys(fake: FakeConfig, extra: &str) -> Station {
+        Self::with_test_keys(fake, extra, false)
+    }
+
+    fn with_test_keys(fake: FakeConfig, extra: &str, allow: bool) -> Station {
+        let extra = if allow {
+            format!(r#","allowTestKeys":true{extra}"#)
+        } else {
+            extra.to_owned()
+        };
         let tenant = graph::fake::spawn_in_thread(fake).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("configs.json");
@@ -213,6 +228,18 @@ impl Station {
 
     /// The engine itself (as the kiosk drives it) on this station's config, journal and key slot.
     pub fn engine(&self, operator: &str) -> passkey_kiosk::engine::EngineHandle {
+        self.engine_with(
+            operator,
+            passkey_kiosk::engine::KeySource::Device(self.device.parse().unwrap()),
+        )
+    }
+
+    /// [`Station::engine`] with keys from `keys` (`KeySource::Soft`: the demo's).
+    pub fn engine_with(
+        &self,
+        operator: &str,
+        keys: passkey_kiosk::engine::KeySource,
+    ) -> passkey_kiosk::engine::EngineHandle {
         let config = passkey_kiosk::config::Config::load(&self.config).unwrap();
         passkey_kiosk::engine::Engine::start(passkey_kiosk::engine::EngineSetup {
             graph: passkey_kiosk::tenant::connect(&config).unwrap(),
@@ -220,7 +247,7 @@ impl Station {
             config,
             keys_registered: self.out.clone(),
             operator: operator.into(),
-            key_source: passkey_kiosk::engine::KeySource::Device(self.device.parse().unwrap()),
+            key_source: keys,
             wake: Arc::new(|| {}),
         })
         .unwrap()

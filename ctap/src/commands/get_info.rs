@@ -99,16 +99,21 @@ impl Info {
 
     /// The AAGUID as a lower-case UUID string.
     pub fn aaguid_string(&self) -> String {
-        let h: String = self.aaguid.iter().map(|b| format!("{b:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        )
+        uuid_string(&self.aaguid)
     }
+}
+
+/// 16 bytes (an AAGUID) as a lower-case UUID string.
+pub fn uuid_string(bytes: &[u8; 16]) -> String {
+    let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 fn text_list(v: &Value, field: &str) -> Result<Vec<String>> {
