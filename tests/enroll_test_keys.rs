@@ -147,3 +147,40 @@ fn the_demo_takes_the_software_key_without_allow_test_keys() {
     assert_eq!(issued.upn, people[0].upn);
     assert_eq!(st.tenant.registrations(&people[0].user_id).len(), 1);
 }
+
+/// A station with real keys (here the UDP slot, empty) takes no software key from a command:
+/// no key appears, none is removed; the key actually plugged in is seen as usual.
+#[test]
+fn a_device_station_ignores_the_soft_key_commands() {
+    let st = Station::new(fake(), RULES);
+    let people = queue(&st);
+    let engine = st.engine("desk");
+    engine.send(Command::Enroll {
+        user_id: people[0].user_id.clone(),
+    });
+    engine.send(Command::RemoveSoftKey);
+    engine.send(Command::InsertSoftKey);
+    let until = std::time::Instant::now() + Duration::from_secs(3);
+    let mut seen = Vec::new();
+    while let Some(e) =
+        engine.recv_timeout(until.saturating_duration_since(std::time::Instant::now()))
+    {
+        seen.push(e);
+    }
+    assert!(
+        !seen.iter().any(|e| matches!(
+            e,
+            Event::KeyInserted(_) | Event::KeyRemoved | Event::PinNeeded { .. }
+        )),
+        "{seen:#?}"
+    );
+
+    let key = soft_key(55_000_004);
+    st.slot.insert(Some(key.clone()));
+    let mut log = Log::default();
+    let inserted = log.until(&engine, "the plugged-in key", |e| match e {
+        Event::KeyInserted(k) => Some(k.clone()),
+        _ => None,
+    });
+    assert_eq!(inserted.serial.as_deref(), Some("55000004"));
+}

@@ -72,9 +72,9 @@ pub enum Command {
     },
     /// Factory-reset the inserted key (re-issue of a returned key).
     ResetKey,
-    /// Demo and training: plug a fresh software key in.
+    /// Demo: plug a fresh software key in (ignored unless the keys are `KeySource::Soft`).
     InsertSoftKey,
-    /// Demo and training: unplug the software key.
+    /// Demo: unplug the software key (ignored unless the keys are `KeySource::Soft`).
     RemoveSoftKey,
     /// Finish what is in flight and stop.
     Shutdown,

@@ -517,6 +517,10 @@ impl Core {
                     &[],
                 );
             }
+            // A station with real keys takes no software key, whoever asks.
+            Command::InsertSoftKey | Command::RemoveSoftKey if !self.demo => {
+                tracing::warn!("software key command ignored: the station is not a demo");
+            }
             Command::InsertSoftKey => match key_source::soft_key() {
                 Ok(k) => self.key_present(k),
                 Err(e) => self.problem("soft-key", format!("{e:#}"), "restart the demo"),

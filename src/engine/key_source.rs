@@ -29,7 +29,8 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(400);
 pub enum KeySource {
     /// Real keys (`hid`, `hid:PATH`) or one simulator address (`udp:HOST:PORT`).
     Device(DeviceSpec),
-    /// Software keys plugged in with `Command::InsertSoftKey` (demo and training).
+    /// Software keys plugged in with `Command::InsertSoftKey`: the demo. Only with this
+    /// source does the engine take those commands and always accept the test key.
     Soft,
 }
 
