@@ -2,7 +2,7 @@
 # Screenshots of every kiosk screen into docs/screenshots/, under Xvfb (no display needed).
 #
 # Needs: xvfb xauth imagemagick matchbox-window-manager and Mesa's software GL (the apt line in
-# README's "Kiosk" section). Each scene is a scripted state (src/ui/scenes.rs) shown full screen
+# README's "Kiosk" section). Each scene is a scripted state (src/demo/scenes.rs) shown full screen
 # by `passkey-kiosk demo --scene NAME`; the last shot is the live demo (engine, fake tenant).
 set -eu
 cd "$(dirname "$0")/.."

@@ -6,6 +6,8 @@
 
 pub mod cli;
 pub mod config;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod engine;
 pub mod keys;
 pub mod logging;

@@ -3,7 +3,7 @@
 
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use passkey_kiosk::ui::scenes::{scene, SCENES};
+use passkey_kiosk::demo::scenes::{scene, SCENES};
 use passkey_kiosk::ui::KioskApp;
 
 const NOW: i64 = 1_800_000_000;

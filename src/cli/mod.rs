@@ -33,6 +33,7 @@ pub enum Command {
     /// The full-screen enrollment station (the default).
     Kiosk(kiosk::KioskArgs),
     /// The station against a local fake tenant with software keys: no account, no key needed.
+    #[cfg(feature = "demo")]
     Demo(kiosk::DemoArgs),
     /// Set the local operator passcode (app-only sign-in); its argon2 hash goes next to the config.
     SetPasscode(kiosk::SetPasscodeArgs),
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     };
     match command {
         Command::Kiosk(args) => kiosk::run(&args),
+        #[cfg(feature = "demo")]
         Command::Demo(args) => kiosk::run_demo(&args),
         Command::SetPasscode(args) => kiosk::set_passcode(&args),
         Command::Devices(args) => devices::run(&args),

@@ -8,7 +8,6 @@
 pub mod operator;
 pub mod pin_pad;
 pub mod queue_index;
-pub mod scenes;
 pub mod screens;
 pub mod state;
 pub mod theme;

@@ -7,8 +7,8 @@ use crate::engine::api::{
 };
 use crate::keys::{KeySummary, PinState};
 
-use super::operator::OperatorAuth;
-use super::state::{ResetFlow, State};
+use crate::ui::operator::OperatorAuth;
+use crate::ui::state::{ResetFlow, State};
 
 /// Scene names, in the order the screenshots script takes them.
 pub const SCENES: [&str; 13] = [
