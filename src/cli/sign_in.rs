@@ -61,12 +61,19 @@ pub fn sign_in_if_delegated(
     let auth = runtime
         .block_on(graph.start_device_sign_in())
         .context("starting the operator's sign-in to Entra ID (device code)")?;
+    // Listening before the code is shown: an operator (or a test) who presses Ctrl-C as soon
+    // as the prompt appears must cancel, not kill the process half-way.
+    let mut interrupt = {
+        let _inside = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .context("listening for Ctrl-C")?
+    };
     // Best effort: a closed stderr must not stop the sign-in.
     let _ = show_code(&mut err, &auth, command);
     let finished = runtime.block_on(async {
         tokio::select! {
             r = graph.finish_device_sign_in(&auth) => Some(r),
-            _ = tokio::signal::ctrl_c() => None,
+            _ = interrupt.recv() => None,
         }
     });
     let Some(finished) = finished else {
