@@ -1,5 +1,9 @@
-//! `devices` and `key …` driven as an operator would, against a software key on UDP.
+//! `devices` and `key …` driven as an operator would, against a software key on UDP; every
+//! change to a key is audited in the config's journal.
 
+mod enroll_support;
+
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use ctap::hid::server::{serve_udp, ServerHandle};
@@ -14,6 +18,43 @@ fn soft_key() -> (SoftAuthenticator, ServerHandle, String) {
     let server = serve_udp("127.0.0.1:0".parse().unwrap(), key.clone()).unwrap();
     let spec = format!("udp:{}", server.local_addr());
     (key, server, spec)
+}
+
+/// A config (no tenant is contacted by `key`) whose journal, next to it, gets the audit log.
+struct Desk {
+    _dir: tempfile::TempDir,
+    config: String,
+    journal: PathBuf,
+}
+
+impl Desk {
+    fn new() -> Desk {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("configs.json");
+        std::fs::write(
+            &config,
+            r#"{"tenantName":"contoso.onmicrosoft.com","client_id":"app","client_secret":"s",
+            "usersInScopeGroup":"Passkey pilot"}"#,
+        )
+        .unwrap();
+        Desk {
+            journal: dir.path().join("passkey-kiosk.journal.sqlite"),
+            config: config.to_str().unwrap().to_owned(),
+            _dir: dir,
+        }
+    }
+
+    /// `--device SPEC --config CONFIG`.
+    fn args<'a>(&'a self, spec: &'a str) -> [&'a str; 4] {
+        ["--device", spec, "--config", &self.config]
+    }
+
+    fn audit_log(&self) -> Vec<passkey_kiosk::store::AuditEntry> {
+        passkey_kiosk::store::Journal::open(&self.journal)
+            .unwrap()
+            .audit_log()
+            .unwrap()
+    }
 }
 
 fn kiosk(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -50,20 +91,30 @@ fn devices_shows_what_the_key_reports() {
 #[test]
 fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
     let (key, _server, spec) = soft_key();
-    let d = ["--device", spec.as_str()];
+    let desk = Desk::new();
+    let d = desk.args(&spec);
 
     let out = kiosk(
-        &["key", "set-pin", d[0], d[1]],
+        &["key", "set-pin", d[0], d[1], d[2], d[3]],
         &[("PASSKEY_KIOSK_NEW_PIN", "480213")],
     );
     assert!(out.status.success(), "{}", text(&out));
 
     let out = kiosk(
-        &["key", "min-pin-length", "6", "--force-change", d[0], d[1]],
+        &[
+            "key",
+            "min-pin-length",
+            "6",
+            "--force-change",
+            d[0],
+            d[1],
+            d[2],
+            d[3],
+        ],
         &[("PASSKEY_KIOSK_PIN", "480213")],
     );
     assert!(out.status.success(), "{}", text(&out));
-    let info = text(&kiosk(&["key", "info", d[0], d[1]], &[]));
+    let info = text(&kiosk(&["key", "info", d[0], d[1], d[2], d[3]], &[]));
     assert!(
         info.contains("min PIN length      6") && info.contains("forced PIN change   pending"),
         "{info}"
@@ -71,7 +122,7 @@ fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
 
     // A wrong current PIN is refused with the retries left, and the PIN itself never printed.
     let out = kiosk(
-        &["key", "change-pin", d[0], d[1]],
+        &["key", "change-pin", d[0], d[1], d[2], d[3]],
         &[
             ("PASSKEY_KIOSK_PIN", "111111"),
             ("PASSKEY_KIOSK_NEW_PIN", "905127"),
@@ -87,14 +138,14 @@ fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
     assert_eq!(key.pin_retries(), 7);
 
     let out = kiosk(
-        &["key", "change-pin", d[0], d[1]],
+        &["key", "change-pin", d[0], d[1], d[2], d[3]],
         &[
             ("PASSKEY_KIOSK_PIN", "480213"),
             ("PASSKEY_KIOSK_NEW_PIN", "905127"),
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
-    let info = text(&kiosk(&["key", "info", d[0], d[1]], &[]));
+    let info = text(&kiosk(&["key", "info", d[0], d[1], d[2], d[3]], &[]));
     assert!(
         info.contains("set, 8 retries left") && info.contains("forced PIN change   no"),
         "{info}"
@@ -102,7 +153,7 @@ fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
 
     // A PIN shorter than the key's new minimum is refused before anything is sent.
     let out = kiosk(
-        &["key", "change-pin", d[0], d[1]],
+        &["key", "change-pin", d[0], d[1], d[2], d[3]],
         &[
             ("PASSKEY_KIOSK_PIN", "905127"),
             ("PASSKEY_KIOSK_NEW_PIN", "12345"),
@@ -115,19 +166,21 @@ fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
 #[test]
 fn reset_needs_confirmation_and_erases_the_pin() {
     let (_key, _server, spec) = soft_key();
-    let d = ["--device", spec.as_str()];
+    let desk = Desk::new();
+    let d = desk.args(&spec);
     let out = kiosk(
-        &["key", "set-pin", d[0], d[1]],
+        &["key", "set-pin", d[0], d[1], d[2], d[3]],
         &[("PASSKEY_KIOSK_NEW_PIN", "480213")],
     );
     assert!(out.status.success());
     // Without a terminal and without --yes, nothing happens.
-    let out = kiosk(&["key", "reset", d[0], d[1]], &[]);
+    let out = kiosk(&["key", "reset", d[0], d[1], d[2], d[3]], &[]);
     assert!(!out.status.success());
     assert!(text(&out).contains("--yes"));
-    let out = kiosk(&["key", "reset", "--yes", d[0], d[1]], &[]);
+    let out = kiosk(&["key", "reset", "--yes", d[0], d[1], d[2], d[3]], &[]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&kiosk(&["key", "info", d[0], d[1]], &[])).contains("PIN                 not set"));
+    assert!(text(&kiosk(&["key", "info", d[0], d[1], d[2], d[3]], &[]))
+        .contains("PIN                 not set"));
 }
 
 #[test]
@@ -138,4 +191,117 @@ fn no_key_and_bad_spec_say_what_to_do() {
     let out = kiosk(&["devices", "--device", "usb:1"], &[]);
     assert!(!out.status.success());
     assert!(text(&out).contains("udp:HOST:PORT"), "{}", text(&out));
+}
+
+#[test]
+fn every_change_to_a_key_is_audited_with_its_operator() {
+    let (_key, _server, spec) = soft_key();
+    let desk = Desk::new();
+    let d = desk.args(&spec);
+    let out = kiosk(
+        &[
+            "key",
+            "set-pin",
+            "--operator",
+            "Desk 9",
+            d[0],
+            d[1],
+            d[2],
+            d[3],
+        ],
+        &[("PASSKEY_KIOSK_NEW_PIN", "480213")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // Without --operator: the OS user. A refused change is audited too.
+    let out = kiosk(
+        &["key", "change-pin", d[0], d[1], d[2], d[3]],
+        &[
+            ("USER", "desk-os-user"),
+            ("PASSKEY_KIOSK_PIN", "111111"),
+            ("PASSKEY_KIOSK_NEW_PIN", "905127"),
+        ],
+    );
+    assert!(!out.status.success());
+    let out = kiosk(
+        &[
+            "key",
+            "min-pin-length",
+            "8",
+            "--operator",
+            "Desk 9",
+            d[0],
+            d[1],
+            d[2],
+            d[3],
+        ],
+        &[("PASSKEY_KIOSK_PIN", "480213")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(kiosk(&["key", "info", d[0], d[1], d[2], d[3]], &[])
+        .status
+        .success());
+    let out = kiosk(
+        &[
+            "key",
+            "reset",
+            "--yes",
+            "--operator",
+            "Desk 9",
+            d[0],
+            d[1],
+            d[2],
+            d[3],
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&kiosk(&["key", "info", d[0], d[1], d[2], d[3]], &[]))
+        .contains("PIN                 not set"));
+
+    let log = desk.audit_log();
+    let seen: Vec<(&str, &str, bool)> = log
+        .iter()
+        .map(|a| (a.action.as_str(), a.operator.as_str(), a.result == "ok"))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("key-set-pin", "Desk 9", true),
+            ("key-change-pin", "desk-os-user", false),
+            ("key-min-pin-length", "Desk 9", true),
+            ("key-reset", "Desk 9", true),
+        ],
+        "{log:#?}"
+    );
+    assert!(log[1].result.contains("wrong PIN"), "{log:#?}");
+    assert!(log
+        .iter()
+        .all(|a| a.subject.as_deref().is_some_and(|s| s.contains("31415926"))));
+    let all = format!("{log:?}");
+    assert!(!all.contains("480213") && !all.contains("111111") && !all.contains("905127"));
+}
+
+#[test]
+fn a_key_change_whose_audit_fails_exits_non_zero_saying_the_key_changed() {
+    let (_key, _server, spec) = soft_key();
+    let desk = Desk::new();
+    let d = desk.args(&spec);
+    enroll_support::disable_audit(&desk.journal);
+    let out = kiosk(
+        &["key", "set-pin", d[0], d[1], d[2], d[3]],
+        &[("PASSKEY_KIOSK_NEW_PIN", "480213")],
+    );
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains("WAS changed")
+            && t.contains("key-set-pin")
+            && t.contains("audit disabled by test"),
+        "{t}"
+    );
+    let info = text(&kiosk(&["key", "info", d[0], d[1], d[2], d[3]], &[]));
+    assert!(
+        info.contains("set, 8 retries left"),
+        "the PIN was set: {info}"
+    );
 }

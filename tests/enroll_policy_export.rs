@@ -93,6 +93,17 @@ fn without_policy_permission_it_warns_and_enrolls_then_exports() {
         std::fs::read_to_string(&export).unwrap(),
         std::fs::read_to_string(&st.out).unwrap()
     );
+    // The export is audited, saying that PINs left the journal in it.
+    let log = passkey_kiosk::store::Journal::open(&st.journal)
+        .unwrap()
+        .audit_log()
+        .unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.operator.as_str()),
+        ("export", "Desk 7")
+    );
+    assert!(last.result.contains("PINs included (2)"), "{last:?}");
     // An export never overwrites.
     let o = st
         .kiosk()

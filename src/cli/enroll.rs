@@ -13,6 +13,7 @@ use super::sign_in::{self, sign_in_if_delegated, TerminalSignIn};
 use super::{pin_input, DeviceArg};
 use crate::config::Config;
 use crate::engine::api::{Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Step};
+use crate::engine::audit::AUDIT_FAILED;
 use crate::engine::job::key_needed_after_registration;
 use crate::engine::{options, Engine, EngineHandle, EngineSetup, KeySource};
 use crate::keys::KeySummary;
@@ -94,12 +95,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
             }
             upn
         }
-        None => args
-            .operator
-            .clone()
-            .or_else(|| config.operator_name.clone())
-            .or_else(|| std::env::var("USER").ok())
-            .unwrap_or_else(|| "operator".into()),
+        None => super::cli_operator(args.operator.as_deref(), &config),
     };
     let journal_path = config.journal_path.clone();
     let rules = config.clone();
@@ -112,7 +108,8 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         key_source: KeySource::Device(args.device.device.clone()),
         wake: Arc::new(|| {}),
     })?;
-    start_up(&engine)?;
+    // A failed audit write fails the run (after its work is done), with the reason.
+    failures.extend(start_up(&engine)?);
 
     let journal = Journal::open(&journal_path)?;
     let queue = journal.queue()?;
@@ -191,7 +188,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
             Some(event) => {
                 if !tally.settle(&event) {
                     if let Event::Problem(e) = event {
-                        println!("  ! {}", describe(&e));
+                        tally.problem(&e);
                     }
                 }
             }
@@ -228,6 +225,14 @@ impl Tally {
     fn done(&mut self, line: String) {
         println!("  ✓ {line}");
         self.enrolled += 1;
+    }
+
+    /// Prints a problem; a failed audit write counts as a failure of the run.
+    fn problem(&mut self, e: &OperatorError) {
+        println!("  ! {}", describe(e));
+        if let Some(f) = audit_failure(e) {
+            self.failures.push(f);
+        }
     }
 
     fn failed(&mut self, upn: &str, e: &OperatorError) {
@@ -280,8 +285,15 @@ fn describe(e: &OperatorError) -> String {
     format!("{} — {}{rid}", e.message, e.remedy)
 }
 
+/// A failed audit write, as a failure of the run.
+fn audit_failure(e: &OperatorError) -> Option<String> {
+    (e.code == AUDIT_FAILED).then(|| describe(e))
+}
+
 /// Prints what recovery did and the start-up checks; a failed sign-in stops the run.
-fn start_up(engine: &EngineHandle) -> Result<()> {
+/// Returns the audit writes that failed meanwhile.
+fn start_up(engine: &EngineHandle) -> Result<Vec<String>> {
+    let mut audit_failures = Vec::new();
     loop {
         match engine.recv() {
             Some(Event::Recovered(list)) => {
@@ -303,9 +315,12 @@ fn start_up(engine: &EngineHandle) -> Result<()> {
                 {
                     bail!("cannot sign in to Entra ID: {}", c.detail);
                 }
-                return Ok(());
+                return Ok(audit_failures);
             }
-            Some(Event::Problem(e)) => eprintln!("  ! {}", describe(&e)),
+            Some(Event::Problem(e)) => {
+                eprintln!("  ! {}", describe(&e));
+                audit_failures.extend(audit_failure(&e));
+            }
             Some(_) => {}
             None => bail!("the engine stopped during start-up"),
         }
@@ -425,7 +440,7 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
                 tally.stopped = true;
                 return;
             }
-            Event::Problem(e) => println!("  ! {}", describe(&e)),
+            Event::Problem(e) => tally.problem(&e),
             Event::Finished { job: j, issued } if Some(j) == job || job.is_none() => {
                 tally.done(issued_line(&issued));
                 return;

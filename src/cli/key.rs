@@ -1,18 +1,24 @@
 //! `passkey-kiosk key …`: the key administration an enrollment desk needs.
 //!
 //! PINs come from `PASSKEY_KIOSK_PIN` / `PASSKEY_KIOSK_NEW_PIN` or a hidden prompt and are
-//! never echoed.
+//! never echoed. Every change to a key (`key-set-pin`, `key-change-pin`, `key-min-pin-length`,
+//! `key-reset`) is audited in the config's journal, with the operator from `--operator`;
+//! a change whose audit entry cannot be written still exits non-zero, saying the key changed.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use ctap::authenticator::Authenticator;
+use ctap::device::AnyChannel;
 use ctap::{CancelToken, KeepaliveStatus};
 
 use super::pin_input::{current_pin, new_pin};
 use super::{open_one, DeviceArg};
+use crate::config::Config;
 use crate::keys;
+use crate::store::Journal;
 
 /// Arguments of `key`.
 #[derive(Debug, clap::Args)]
@@ -21,6 +27,12 @@ pub struct KeyArgs {
     action: KeyAction,
     #[command(flatten)]
     device: DeviceArg,
+    /// The configs.json (locates the journal, where every change to a key is audited).
+    #[arg(long, global = true, default_value = "configs.json")]
+    config: PathBuf,
+    /// Operator name for the audit log (default: operatorName in the config, else the OS user).
+    #[arg(long, global = true)]
+    operator: Option<String>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -50,28 +62,81 @@ enum KeyAction {
     },
 }
 
-/// Runs one key action.
+impl KeyAction {
+    /// The audit log's action name (`None`: nothing on the key changes).
+    fn audit_name(&self) -> Option<&'static str> {
+        match self {
+            KeyAction::Info => None,
+            KeyAction::SetPin => Some("key-set-pin"),
+            KeyAction::ChangePin => Some("key-change-pin"),
+            KeyAction::MinPinLength { .. } => Some("key-min-pin-length"),
+            KeyAction::Reset { .. } => Some("key-reset"),
+        }
+    }
+}
+
+/// Runs one key action; every one that changes the key is audited, ok or not.
 pub fn run(args: &KeyArgs) -> Result<ExitCode> {
     let (desc, mut channel) = open_one(&args.device.device)?;
-    match &args.action {
-        KeyAction::Info => {
-            let summary = keys::inspect(&desc, &mut channel)?;
-            println!("{summary}");
+    let Some(action) = args.action.audit_name() else {
+        let summary = keys::inspect(&desc, &mut channel)?;
+        println!("{summary}");
+        return Ok(ExitCode::SUCCESS);
+    };
+    // The journal first: a key is never changed while its change could not be audited.
+    let config = Config::load(&args.config)?;
+    let journal = Journal::open(&config.journal_path)?;
+    let operator = super::cli_operator(args.operator.as_deref(), &config);
+    if let KeyAction::Reset { yes } = &args.action {
+        if !yes && !confirm_reset()? {
+            println!("Nothing was changed.");
+            return Ok(ExitCode::FAILURE);
         }
+    }
+    let subject = match ctap::device::read_serial(&desc, &mut channel) {
+        Ok(Some(serial)) => format!("{} serial {serial}", desc.product),
+        _ => format!("{} at {}", desc.product, desc.address),
+    };
+    let outcome = change(&args.action, &mut channel);
+    let result = match &outcome {
+        Ok(_) => "ok".to_owned(),
+        Err(e) => format!("failed: {e:#}"),
+    };
+    let audited = journal.audit(&operator, action, Some(&subject), &result, &[]);
+    match (outcome, audited) {
+        (Ok(done), Ok(())) => {
+            println!("{done}");
+            Ok(ExitCode::SUCCESS)
+        }
+        (Ok(done), Err(e)) => bail!(
+            "{done} The key WAS changed, but its audit entry ({action}) could not be written: {e}. Check the journal's disk space and permissions"
+        ),
+        (Err(failed), Ok(())) => Err(failed),
+        (Err(failed), Err(e)) => {
+            eprintln!("error: the audit entry ({action}) could not be written either: {e}");
+            Err(failed)
+        }
+    }
+}
+
+/// Does what `action` asks of the key; what to tell the operator when it worked.
+fn change(action: &KeyAction, channel: &mut AnyChannel) -> Result<String> {
+    match action {
+        KeyAction::Info => Ok(String::new()),
         KeyAction::SetPin => {
             let pin = new_pin()?;
-            Authenticator::new(&mut channel)
+            Authenticator::new(channel)
                 .set_pin(&pin)
                 .context("setting the PIN")?;
-            println!("PIN set.");
+            Ok("PIN set.".into())
         }
         KeyAction::ChangePin => {
             let current = current_pin("Current PIN: ")?;
             let pin = new_pin()?;
-            Authenticator::new(&mut channel)
+            Authenticator::new(channel)
                 .change_pin(&current, &pin)
                 .context("changing the PIN")?;
-            println!("PIN changed.");
+            Ok("PIN changed.".into())
         }
         KeyAction::MinPinLength {
             length,
@@ -79,35 +144,30 @@ pub fn run(args: &KeyArgs) -> Result<ExitCode> {
             rp_ids,
         } => {
             let current = current_pin("Current PIN: ")?;
-            Authenticator::new(&mut channel)
+            Authenticator::new(channel)
                 .set_min_pin_length(&current, Some(*length), rp_ids, *force_change)
                 .context("setting the minimum PIN length")?;
-            println!(
+            Ok(format!(
                 "Minimum PIN length is now {length}{}.",
                 if *force_change {
                     "; the PIN must be changed before next use"
                 } else {
                     ""
                 }
-            );
+            ))
         }
-        KeyAction::Reset { yes } => {
-            if !yes && !confirm_reset()? {
-                println!("Nothing was changed.");
-                return Ok(ExitCode::FAILURE);
-            }
+        KeyAction::Reset { .. } => {
             let prompt = |s: KeepaliveStatus| {
                 if s == KeepaliveStatus::UpNeeded {
                     eprintln!("Touch the key now to confirm the reset.");
                 }
             };
-            Authenticator::new(&mut channel)
+            Authenticator::new(channel)
                 .reset(&prompt, &CancelToken::new())
                 .context("resetting the key (keys accept a reset only within seconds of being plugged in: re-insert it and run this again at once)")?;
-            println!("The key was reset: it has no PIN and no credentials.");
+            Ok("The key was reset: it has no PIN and no credentials.".into())
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn confirm_reset() -> Result<bool> {

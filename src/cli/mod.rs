@@ -76,6 +76,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The OS account running the command (`USER`, else `USERNAME`).
+pub fn os_user() -> Option<String> {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// Who an app-only command's audit entries name: `--operator`, else the config's
+/// `operatorName`, else the OS user.
+pub fn cli_operator(explicit: Option<&str>, config: &crate::config::Config) -> String {
+    explicit
+        .map(str::to_owned)
+        .or_else(|| config.operator_name.clone())
+        .or_else(os_user)
+        .unwrap_or_else(|| "operator".into())
+}
+
 /// Which key(s) to use: `hid` (all USB FIDO keys), `hid:PATH`, or `udp:HOST:PORT`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DeviceArg {

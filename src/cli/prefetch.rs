@@ -111,7 +111,7 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
                 &text,
                 &ids,
             ) {
-                eprintln!("warning: could not write the audit entry: {audit}");
+                eprintln!("error: the audit entry could not be written: {audit}");
             }
             return Err(err);
         }
@@ -163,9 +163,7 @@ fn bar_style() -> ProgressStyle {
 
 /// Who ran the command, for the audit log (app-only; delegated: the signed-in account).
 fn operator() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+    let user = super::os_user().unwrap_or_else(|| "unknown".into());
     format!("cli:{user}")
 }
 

@@ -139,6 +139,7 @@ impl Engine {
             csv: KeysRegisteredFile::new(setup.keys_registered),
             csv_lock: Mutex::new(()),
             operator: Mutex::new(setup.operator.clone()),
+            events: emitter.clone(),
         });
         let busy = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
@@ -169,12 +170,14 @@ impl Engine {
             running: None,
             jobs: HashMap::new(),
             refreshing: Arc::new(Mutex::new(HashSet::new())),
+            job_operators: HashMap::new(),
             policy: None,
             default_operator: setup.operator,
             live: 0,
             active: HashMap::new(),
             refreshing_queue: false,
             demo: matches!(setup.key_source, KeySource::Soft),
+            refresh_operator: String::new(),
         };
         let thread = std::thread::Builder::new()
             .name("engine".into())
@@ -213,6 +216,8 @@ struct Core {
     next_job: u64,
     /// The person waiting for a key, with their fresh options if being fetched.
     waiting: Option<(JobId, QueuedUser, Option<FreshOptions>)>,
+    /// Who started each job not yet ended (named on its audit entries).
+    job_operators: HashMap<JobId, String>,
     /// A key that is in and not yet used.
     key: Option<PresentKey>,
     /// The key last refused (kept so it can be reset and issued).
@@ -235,6 +240,8 @@ struct Core {
     refreshing_queue: bool,
     /// The demo (software keys only): the station issues nothing real.
     demo: bool,
+    /// Who started the running queue refresh.
+    refresh_operator: String,
 }
 
 impl Core {
@@ -253,7 +260,8 @@ impl Core {
     }
 
     fn start_up(&mut self) {
-        let recovered = recovery::recover(&self.shared, &mut self.journal);
+        let operator = self.shared.operator();
+        let recovered = recovery::recover(&self.shared, &operator, &mut self.journal);
         self.emit(Event::Recovered(recovered));
         let (checks, policy) = policy_check::run(&self.shared);
         self.policy = policy;
@@ -271,6 +279,7 @@ impl Core {
         if self.refreshing_queue {
             return;
         }
+        self.refresh_operator = self.shared.operator();
         let back = self.tx.clone();
         queue_refresh::spawn(
             Arc::clone(&self.shared),
@@ -288,10 +297,11 @@ impl Core {
         self.refreshing_queue = false;
         let protected = queue_refresh::protected(&self.journal, self.active.values().cloned());
         let summary = queue_refresh::save(
+            &self.shared,
             &mut self.journal,
             fetched,
             protected,
-            &self.shared.operator(),
+            &self.refresh_operator,
             &crate::prefetch::group_label(&self.shared.config.group),
         );
         if summary.error.is_none() {
@@ -412,7 +422,7 @@ impl Core {
         let events = self.emitter.clone();
         let back = self.tx.clone();
         let operator = self.shared.operator();
-        let journal_path = self.shared.journal_path.clone();
+        let shared = Arc::clone(&self.shared);
         let name = key
             .summary
             .serial
@@ -432,8 +442,13 @@ impl Core {
                     Ok(()) => "ok".to_owned(),
                     Err(e) => e.to_string(),
                 };
-                if let Ok(j) = Journal::open(&journal_path) {
-                    let _ = j.audit(&operator, "reset-key", Some(&name), &text, &[]);
+                match Journal::open(&shared.journal_path) {
+                    Ok(j) => shared.audit(&j, &operator, "reset-key", Some(&name), &text, &[]),
+                    Err(e) => events.emit(Event::Problem(super::audit::audit_failed(
+                        "reset-key",
+                        Some(&name),
+                        &e,
+                    ))),
                 }
                 match result {
                     Ok(()) => {
@@ -493,6 +508,7 @@ impl Core {
                     let _ = r.input.send(JobInput::Cancel);
                 } else if self.waiting.as_ref().is_some_and(|(id, _, _)| *id == job) {
                     self.waiting = None;
+                    self.job_operators.remove(&job);
                     if let Some(user) = self.active.remove(&job) {
                         self.person_changed(&user);
                     }
@@ -509,7 +525,8 @@ impl Core {
                 }
             }
             Command::PinDelivered { job } => {
-                let _ = self.journal.audit(
+                self.shared.audit(
+                    &self.journal,
                     &self.shared.operator(),
                     "pin-delivered",
                     self.jobs.get(&job).map(String::as_str),
@@ -577,7 +594,11 @@ impl Core {
             }
         };
         self.jobs.insert(id, user.user_id.clone());
-        if !self.settle_earlier(id, &user) {
+        // Captured now: background steps of this job name whoever started it.
+        let operator = self.shared.operator();
+        self.job_operators.insert(id, operator.clone());
+        if !self.settle_earlier(id, &operator, &user) {
+            self.job_operators.remove(&id);
             return;
         }
         self.emit(Event::Progress {
@@ -597,7 +618,7 @@ impl Core {
     /// An earlier enrollment of this person left open (e.g. Graph unreachable after the POST)
     /// is settled first: never a second passkey while the first may be registered. Returns
     /// whether a new enrollment may start.
-    fn settle_earlier(&mut self, id: JobId, user: &QueuedUser) -> bool {
+    fn settle_earlier(&mut self, id: JobId, operator: &str, user: &QueuedUser) -> bool {
         let open: Vec<_> = self
             .journal
             .enrollments_of(&user.user_id)
@@ -608,7 +629,8 @@ impl Core {
         }
         // Reported through this job's Finished/Failed below, not as Event::Recovered: that
         // event is the start-up recovery screen and would pull the operator away mid-wizard.
-        let settled = recovery::recover_user(&self.shared, &mut self.journal, &user.user_id);
+        let settled =
+            recovery::recover_user(&self.shared, operator, &mut self.journal, &user.user_id);
         let latest = self
             .journal
             .enrollments_of(&user.user_id)
@@ -686,8 +708,14 @@ impl Core {
                 || key.summary.model.clone(),
                 |s| format!("{} serial {s}", key.summary.model),
             );
-            let _ = self.journal.audit(
-                &self.shared.operator(),
+            let operator = self
+                .waiting
+                .as_ref()
+                .and_then(|(id, _, _)| self.job_operators.get(id).cloned())
+                .unwrap_or_else(|| self.shared.operator());
+            self.shared.audit(
+                &self.journal,
+                &operator,
                 "refuse-key",
                 Some(&name),
                 &why,
@@ -762,11 +790,16 @@ impl Core {
         self.busy.store(true, Ordering::SeqCst);
         let (input_tx, input) = mpsc::channel();
         let cancel = CancelToken::new();
+        let operator = self
+            .job_operators
+            .remove(&id)
+            .unwrap_or_else(|| self.shared.operator());
         let job = Job {
             id,
             user,
             key,
             shared: Arc::clone(&self.shared),
+            operator,
             events: self.emitter.clone(),
             input,
             cancel: cancel.clone(),

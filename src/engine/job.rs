@@ -38,6 +38,9 @@ pub struct Job {
     pub key: PresentKey,
     /// Engine-wide state.
     pub shared: Arc<Shared>,
+    /// The operator who started the job (named on its audit entries, whoever is signed in
+    /// when a background step ends).
+    pub operator: String,
     /// Events out.
     pub events: Emitter,
     /// PINs and cancel in.
@@ -153,8 +156,9 @@ impl Job {
                     JobError::Graph(g) => g.request_id().into_iter().collect(),
                     _ => Vec::new(),
                 };
-                let _ = journal.audit(
-                    &self.shared.operator(),
+                self.shared.audit(
+                    &journal,
+                    &self.operator,
                     "enroll",
                     Some(&self.user.upn),
                     &message,
@@ -209,7 +213,7 @@ impl Job {
                 }
             }
             self.progress(Step::Registering);
-            match steps::register(&shared, journal, id, &self.user, &request) {
+            match steps::register(&shared, &self.operator, journal, id, &self.user, &request) {
                 Ok(m) => {
                     method_id = Some(m);
                     break;
@@ -252,7 +256,9 @@ impl Job {
         if config.delete_existing_credentials && !self.user.existing_method_ids.is_empty() {
             self.progress(Step::RemovingOldKeys);
         }
-        for warning in steps::remove_old_methods(&shared, journal, &self.user, &method_id) {
+        for warning in
+            steps::remove_old_methods(&shared, &self.operator, journal, &self.user, &method_id)
+        {
             self.events.emit(Event::Problem(OperatorError {
                 code: "delete-old-method".into(),
                 message: warning,
@@ -273,8 +279,9 @@ impl Job {
             summary.serial.as_deref(),
             random,
         )?;
-        let _ = journal.audit(
-            &shared.operator(),
+        shared.audit(
+            journal,
+            &self.operator,
             "enroll",
             Some(&self.user.upn),
             "ok",

@@ -5,6 +5,7 @@
 //! write-ahead commits to the journal, recovery of what a crash left ([`recovery`]).
 
 pub mod api;
+pub mod audit;
 pub mod core;
 pub mod crash;
 pub mod errors;

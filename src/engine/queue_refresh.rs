@@ -74,6 +74,7 @@ pub fn protected(
 /// lists (except people in `protected`), and writes the audit entry, which names the removed
 /// people. The queue is unchanged when the refresh failed as a whole (the summary's `error`).
 pub fn save(
+    shared: &Shared,
     journal: &mut Journal,
     fetched: Fetched,
     protected: Result<HashSet<String>, StoreError>,
@@ -108,9 +109,14 @@ pub fn save(
         ),
     };
     let ids: Vec<&str> = ids.into_iter().map(String::as_str).collect();
-    if let Err(e) = journal.audit(operator, "queue-refresh", Some(group_label), &text, &ids) {
-        tracing::warn!(error = %e, "writing the queue refresh's audit entry");
-    }
+    shared.audit(
+        journal,
+        operator,
+        "queue-refresh",
+        Some(group_label),
+        &text,
+        &ids,
+    );
     summary
 }
 

@@ -20,9 +20,9 @@ enum Outcome {
 }
 
 /// Finishes or marks every unfinished enrollment; returns what was done, for the operator.
-pub fn recover(shared: &Shared, journal: &mut Journal) -> Vec<Unfinished> {
+pub fn recover(shared: &Shared, operator: &str, journal: &mut Journal) -> Vec<Unfinished> {
     match journal.unfinished_enrollments() {
-        Ok(list) => settle(shared, journal, list),
+        Ok(list) => settle(shared, operator, journal, list),
         Err(e) => vec![Unfinished {
             enrollment_id: 0,
             upn: String::new(),
@@ -33,14 +33,19 @@ pub fn recover(shared: &Shared, journal: &mut Journal) -> Vec<Unfinished> {
 }
 
 /// The same for one person's unfinished enrollments (before they are enrolled again).
-pub fn recover_user(shared: &Shared, journal: &mut Journal, user_id: &str) -> Vec<Unfinished> {
+pub fn recover_user(
+    shared: &Shared,
+    operator: &str,
+    journal: &mut Journal,
+    user_id: &str,
+) -> Vec<Unfinished> {
     match journal.enrollments_of(user_id) {
         Ok(list) => {
             let open = list
                 .into_iter()
                 .filter(|e| !e.state.is_terminal())
                 .collect();
-            settle(shared, journal, open)
+            settle(shared, operator, journal, open)
         }
         Err(e) => vec![Unfinished {
             enrollment_id: 0,
@@ -51,10 +56,15 @@ pub fn recover_user(shared: &Shared, journal: &mut Journal, user_id: &str) -> Ve
     }
 }
 
-fn settle(shared: &Shared, journal: &mut Journal, list: Vec<Enrollment>) -> Vec<Unfinished> {
+fn settle(
+    shared: &Shared,
+    operator: &str,
+    journal: &mut Journal,
+    list: Vec<Enrollment>,
+) -> Vec<Unfinished> {
     list.into_iter()
         .map(|e| {
-            let resolution = match finish(shared, journal, &e) {
+            let resolution = match finish(shared, operator, journal, &e) {
                 Outcome::Done(done) => done,
                 Outcome::Failed(todo) => {
                     let _ = journal.failed(e.id, &todo);
@@ -65,13 +75,7 @@ fn settle(shared: &Shared, journal: &mut Journal, list: Vec<Enrollment>) -> Vec<
                     why
                 }
             };
-            let _ = journal.audit(
-                &shared.operator(),
-                "recover",
-                Some(&e.upn),
-                &resolution,
-                &[],
-            );
+            shared.audit(journal, operator, "recover", Some(&e.upn), &resolution, &[]);
             Unfinished {
                 enrollment_id: e.id,
                 upn: e.upn.clone(),
@@ -97,7 +101,7 @@ fn retry_hint(e: &Enrollment) -> String {
     )
 }
 
-fn finish(shared: &Shared, journal: &mut Journal, e: &Enrollment) -> Outcome {
+fn finish(shared: &Shared, operator: &str, journal: &mut Journal, e: &Enrollment) -> Outcome {
     let pin_note = if e.pin.is_some() {
         " Its random PIN is kept in the journal and opens the key."
     } else {
@@ -120,10 +124,10 @@ fn finish(shared: &Shared, journal: &mut Journal, e: &Enrollment) -> Outcome {
             retry_hint(e)
         )),
         EnrollmentState::CredentialCreated | EnrollmentState::Registering => {
-            register_stored(shared, journal, e, pin_note)
+            register_stored(shared, operator, journal, e, pin_note)
         }
         EnrollmentState::Registered | EnrollmentState::Hardened => match e.method_id.clone() {
-            Some(method) => complete(shared, journal, e, &method, String::new()),
+            Some(method) => complete(shared, operator, journal, e, &method, String::new()),
             None => Outcome::Failed("registered without a method id".into()),
         },
         EnrollmentState::Recorded | EnrollmentState::Failed => {
@@ -147,6 +151,7 @@ fn pending(e: &Enrollment, what: &str, err: impl std::fmt::Display) -> Outcome {
 
 fn register_stored(
     shared: &Shared,
+    operator: &str,
     journal: &mut Journal,
     e: &Enrollment,
     pin_note: &str,
@@ -187,7 +192,7 @@ fn register_stored(
                     "the interrupted registration had reached Graph (method {}); ",
                     m.id
                 );
-                return complete(shared, journal, e, &m.id, done);
+                return complete(shared, operator, journal, e, &m.id, done);
             }
             Ok(None) => {}
             Err(err) => {
@@ -224,10 +229,10 @@ fn register_stored(
         attestation_object: att.to_vec(),
         client_extension_results: steps::extension_results(&user, att),
     };
-    match steps::register(shared, journal, e.id, &user, &request) {
+    match steps::register(shared, operator, journal, e.id, &user, &request) {
         Ok(method) => {
             let done = format!("registered the stored passkey (method {method}); ");
-            complete(shared, journal, e, &method, done)
+            complete(shared, operator, journal, e, &method, done)
         }
         Err(err) if steps::outcome_open(&err) => {
             pending(e, "registering the stored passkey did not finish", err)
@@ -243,13 +248,14 @@ fn register_stored(
 /// left for the operator when it was due.
 fn complete(
     shared: &Shared,
+    operator: &str,
     journal: &mut Journal,
     e: &Enrollment,
     method: &str,
     done: String,
 ) -> Outcome {
     if let Some(user) = queued(journal, e) {
-        for w in steps::remove_old_methods(shared, journal, &user, method) {
+        for w in steps::remove_old_methods(shared, operator, journal, &user, method) {
             tracing::warn!("{w}");
         }
     }

@@ -27,8 +27,11 @@ pub struct Shared {
     pub csv: KeysRegisteredFile,
     /// Serialises appends to keysRegistered.csv.
     pub csv_lock: Mutex<()>,
-    /// Operator name for the audit log (changes when operators sign in and out).
+    /// Operator name for the audit log (changes when operators sign in and out); work
+    /// captures it when it starts.
     pub operator: Mutex<String>,
+    /// Events out (a failed audit write is reported here).
+    pub events: super::core::Emitter,
 }
 
 impl Shared {
@@ -90,6 +93,7 @@ pub fn extension_results(user: &QueuedUser, attestation_object: &[u8]) -> serde_
 /// id as soon as Graph answers.
 pub fn register(
     shared: &Shared,
+    operator: &str,
     journal: &mut Journal,
     id: i64,
     user: &QueuedUser,
@@ -115,14 +119,15 @@ pub fn register(
             } else {
                 "ok"
             };
-            let _ = journal.audit(&shared.operator(), "register", Some(&user.upn), note, &[]);
+            shared.audit(journal, operator, "register", Some(&user.upn), note, &[]);
             crash::point("registered");
             Ok(done.method.id)
         }
         Err(e) => {
             let rid: Vec<&str> = e.request_id().into_iter().collect();
-            let _ = journal.audit(
-                &shared.operator(),
+            shared.audit(
+                journal,
+                operator,
                 "register",
                 Some(&user.upn),
                 &e.to_string(),
@@ -137,6 +142,7 @@ pub fn register(
 /// registered. Returns warnings for the operator; a failure here leaves the new key valid.
 pub fn remove_old_methods(
     shared: &Shared,
+    operator: &str,
     journal: &Journal,
     user: &QueuedUser,
     new_method_id: &str,
@@ -164,8 +170,9 @@ pub fn remove_old_methods(
             }
         };
         let rid: Vec<&str> = rid.into_iter().collect();
-        let _ = journal.audit(
-            &shared.operator(),
+        shared.audit(
+            journal,
+            operator,
             "delete-old-method",
             Some(&user.upn),
             &text,

@@ -5,11 +5,13 @@
 //! Tables: the user queue (with Graph's full creation options), enrollments, audit log.
 
 mod audit;
+pub mod audit_chain;
 mod enrollment;
 mod queue;
 mod schema;
 
 pub use audit::AuditEntry;
+pub use audit_chain::{ChainBreak, ChainProblem};
 pub use enrollment::{Enrollment, EnrollmentState, PinSource};
 pub use queue::QueuedUser;
 

@@ -3,7 +3,7 @@
 use super::{Journal, StoreError};
 
 /// Each entry migrates from version i to i+1; never edit a released entry, append.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the user queue, enrollments with their transitions, the audit log.
     "CREATE TABLE queue (
         user_id TEXT PRIMARY KEY,
@@ -51,7 +51,18 @@ const MIGRATIONS: &[&str] = &[
         result TEXT NOT NULL,
         request_ids TEXT NOT NULL DEFAULT ''
      );",
+    // 2: the audit log's hash chain (entries already there are chained by `after`).
+    "ALTER TABLE audit ADD COLUMN prev_hash TEXT;
+     ALTER TABLE audit ADD COLUMN hash TEXT;",
 ];
+
+/// Work a migration needs beyond its SQL, in the same transaction.
+fn after(version: i64, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    match version {
+        2 => super::audit::chain_existing(tx),
+        _ => Ok(()),
+    }
+}
 
 pub(super) fn migrate(j: &mut Journal) -> Result<(), StoreError> {
     let known = MIGRATIONS.len() as i64;
@@ -66,19 +77,30 @@ pub(super) fn migrate(j: &mut Journal) -> Result<(), StoreError> {
             known,
         });
     }
+    let path = j.path.clone();
+    let sqlite = |source| StoreError::Sqlite {
+        path: path.clone(),
+        source,
+    };
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = j.conn.transaction().map_err(|source| StoreError::Sqlite {
-            path: j.path.clone(),
-            source,
-        })?;
+        // IMMEDIATE, and the version read again inside: two processes opening an old journal
+        // at once migrate it once.
+        let tx = j
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
         let version = i as i64 + 1;
+        let current: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sqlite)?;
+        if current >= version {
+            continue;
+        }
         tx.execute_batch(sql)
+            .and_then(|()| after(version, &tx))
             .and_then(|()| tx.execute_batch(&format!("PRAGMA user_version = {version}")))
             .and_then(|()| tx.commit())
-            .map_err(|source| StoreError::Sqlite {
-                path: j.path.clone(),
-                source,
-            })?;
+            .map_err(sqlite)?;
     }
     Ok(())
 }
