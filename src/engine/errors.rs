@@ -160,6 +160,16 @@ pub fn graph_error(e: &graph::Error) -> OperatorError {
             "another operator must enroll this person: an administrator cannot issue a key to their own account".to_owned(),
             false,
         ),
+        graph::Error::ResponseTooLarge { .. } => (
+            "graph-too-large".to_owned(),
+            "check the cloud and base URLs in the configuration and any proxy or TLS inspection between the station and Microsoft".to_owned(),
+            false,
+        ),
+        graph::Error::InvalidId { .. } => (
+            "invalid-id".to_owned(),
+            "this id cannot be sent to Microsoft Graph: check the person's or group's entry in Entra ID (or the input file)".to_owned(),
+            false,
+        ),
         _ => (
             "graph".to_owned(),
             "check the configuration and retry".to_owned(),
@@ -189,5 +199,25 @@ mod tests {
         let e = operator_error(&JobError::Ctap(ctap::Error::Timeout));
         assert_eq!(e.code, "key-removed");
         assert!(e.retry_possible);
+    }
+
+    #[test]
+    fn refused_ids_and_oversize_answers_are_final_with_a_remedy() {
+        let e = graph_error(&graph::ids::check_id("user", "../../me").expect_err("refused"));
+        assert_eq!(e.code, "invalid-id");
+        assert!(e.message.contains("\"../../me\""), "{}", e.message);
+        assert!(!e.retry_possible);
+        let e = graph_error(&graph::Error::ResponseTooLarge {
+            operation: "list fido2Methods",
+            endpoint: "https://graph.microsoft.com/beta/users/u/authentication/fido2Methods".into(),
+            status: 200,
+            limit: graph::body::MAX_GRAPH_RESPONSE_BYTES,
+            announced: None,
+            request_id: Some("rid-1".into()),
+            client_request_id: "crid-1".into(),
+        });
+        assert_eq!(e.code, "graph-too-large");
+        assert_eq!(e.request_id.as_deref(), Some("rid-1"));
+        assert!(!e.retry_possible);
     }
 }
