@@ -19,6 +19,9 @@ pub enum JobError {
     /// The key is not suitable (reason for the operator).
     #[error("{0}")]
     Refused(String),
+    /// The key (reporting no serial) still holds passkeys: issued again only after a reset.
+    #[error("{0}")]
+    KeyInUse(String),
     /// The operator cancelled.
     #[error("cancelled by the operator")]
     Cancelled,
@@ -52,6 +55,13 @@ pub fn operator_error(err: &JobError) -> OperatorError {
             true,
         ),
         JobError::Refused(why) => op("key-refused", why.clone(), "insert another key", false),
+        JobError::KeyInUse(why) => op(
+            "key-in-use",
+            why.clone(),
+            "to issue it, reset the key first (Re-issue a key: a factory reset erases its passkeys and PIN), \
+             then enroll the person again; or give them another key",
+            false,
+        ),
         JobError::Cancelled => op(
             "cancelled",
             "cancelled by the operator".into(),
