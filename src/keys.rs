@@ -81,6 +81,31 @@ impl KeySummary {
     }
 }
 
+/// Why a key that reports no serial may not be given to someone else, from the passkeys on it
+/// (credential management, read with the PIN the operator typed); `None` when it holds none.
+///
+/// Any discoverable credential counts, not only Entra's (`login.microsoft.com`): whoever
+/// receives the key and its PIN can use every passkey on it, so a key still holding anyone's
+/// passkey is re-issued only through a reset, which erases them.
+pub fn in_use_refusal(
+    stored: &ctap::commands::credential_management::StoredCredentials,
+) -> Option<String> {
+    if stored.count == 0 {
+        return None;
+    }
+    let rps = if stored.rp_ids.is_empty() {
+        String::new()
+    } else {
+        format!(" (for {})", stored.rp_ids.join(", "))
+    };
+    Some(format!(
+        "this key reports no serial number and already holds {} passkey{}{rps}: it is still \
+         someone's, and whoever gets its PIN could use them",
+        stored.count,
+        if stored.count == 1 { "" } else { "s" }
+    ))
+}
+
 /// Reads getInfo, PIN retries and the serial of an open key.
 pub fn inspect(desc: &DeviceDescriptor, channel: &mut dyn CtapChannel) -> ctap::Result<KeySummary> {
     let serial = ctap::device::read_serial(desc, channel)?;
@@ -166,5 +191,31 @@ impl fmt::Display for KeySummary {
             write!(f, "\n  NOT SUITABLE        {why}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ctap::commands::credential_management::StoredCredentials;
+
+    #[test]
+    fn a_key_holding_any_passkey_is_in_use() {
+        assert_eq!(in_use_refusal(&StoredCredentials::default()), None);
+        let one = StoredCredentials {
+            count: 1,
+            rp_ids: vec!["github.com".into()],
+        };
+        let why = in_use_refusal(&one).expect("in use");
+        assert!(why.contains("1 passkey (for github.com):"), "{why}");
+        let two = StoredCredentials {
+            count: 2,
+            rp_ids: vec!["login.microsoft.com".into(), "github.com".into()],
+        };
+        let why = in_use_refusal(&two).expect("in use");
+        assert!(
+            why.contains("2 passkeys (for login.microsoft.com, github.com):"),
+            "{why}"
+        );
     }
 }

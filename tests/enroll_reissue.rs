@@ -67,3 +67,186 @@ fn an_issued_key_is_refused_until_reset() {
         .iter()
         .any(|a| a.action == "reset-key" && a.result == "ok"));
 }
+
+/// Waits for the next event `pick` accepts, failing on a job failure it does not accept.
+fn wait_for<T>(
+    engine: &passkey_kiosk::engine::EngineHandle,
+    mut pick: impl FnMut(&Event) -> Option<T>,
+) -> T {
+    loop {
+        let event = engine.recv_timeout(Duration::from_secs(60)).expect("event");
+        if let Some(t) = pick(&event) {
+            return t;
+        }
+        if let Event::Failed { error, .. } = event {
+            panic!("{error:?}");
+        }
+    }
+}
+
+#[test]
+fn a_used_key_that_reports_no_serial_is_refused_for_someone_else_until_reset() {
+    let st = Station::new(
+        FakeConfig {
+            users: 2,
+            mixed_members: false,
+            extra_groups: Vec::new(),
+            existing_methods_every_nth: None,
+            ..FakeConfig::default()
+        },
+        r#","useRandomPIN":true"#,
+    );
+    st.prefetch();
+    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    // A key the journal cannot recognise: no serial number.
+    let key = ctap::soft::SoftAuthenticator::new(ctap::soft::SoftConfig {
+        report_serial: false,
+        ..ctap::soft::SoftConfig::default()
+    })
+    .unwrap();
+    st.slot.insert(Some(key.clone()));
+    let engine = st.engine("desk");
+
+    // The first person gets it, with a random PIN.
+    engine.send(Command::Enroll {
+        user_id: queue[0].user_id.clone(),
+    });
+    let first = wait_for(&engine, |e| match e {
+        Event::Finished { issued, .. } => Some(issued.clone()),
+        _ => None,
+    });
+    assert_eq!(first.serial, None);
+    let pin = first.pin.expect("random PIN").expose().to_owned();
+
+    // Returned: taken out and put back; the operator types the PIN it was issued with.
+    st.slot.insert(None);
+    wait_for(&engine, |e| matches!(e, Event::KeyRemoved).then_some(()));
+    key.power_cycle();
+    st.slot.insert(Some(key.clone()));
+    wait_for(&engine, |e| {
+        matches!(e, Event::KeyInserted(_)).then_some(())
+    });
+    engine.send(Command::Enroll {
+        user_id: queue[1].user_id.clone(),
+    });
+    let job = wait_for(&engine, |e| match e {
+        Event::PinNeeded { job, .. } => Some(*job),
+        _ => None,
+    });
+    engine.send(Command::ProvidePin {
+        job,
+        pin: passkey_kiosk::engine::api::Pin::new(pin.as_str()),
+    });
+    let refusal = loop {
+        match engine.recv_timeout(Duration::from_secs(60)).expect("event") {
+            Event::Failed { error, .. } => break error,
+            Event::Finished { issued, .. } => panic!("issued to someone else: {issued:?}"),
+            _ => {}
+        }
+    };
+    assert_eq!(refusal.code, "key-in-use", "{refusal:?}");
+    assert!(
+        refusal.message.contains("no serial")
+            && refusal
+                .message
+                .contains("1 passkey (for login.microsoft.com)"),
+        "{refusal:?}"
+    );
+    assert!(refusal.remedy.contains("reset the key"), "{refusal:?}");
+    assert!(!refusal.retry_possible);
+    // Nothing was changed: the first person's passkey and PIN are as they were.
+    assert_eq!(key.resident_credentials().len(), 1);
+    assert!(enroll_support::pin_token_ok(&key, &pin));
+    assert!(st.tenant.registrations(&queue[1].user_id).is_empty());
+
+    // Reset through the engine (within the window after plugging in), then issued.
+    key.power_cycle();
+    loop {
+        engine.send(Command::ResetKey);
+        let reset = wait_for(&engine, |e| match e {
+            Event::KeyReset => Some(true),
+            // The failed job may not have handed the key back yet.
+            Event::Problem(p) if p.code == "busy" => Some(false),
+            _ => None,
+        });
+        if reset {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    engine.send(Command::Enroll {
+        user_id: queue[1].user_id.clone(),
+    });
+    let second = wait_for(&engine, |e| match e {
+        Event::Finished { issued, .. } => Some(issued.clone()),
+        _ => None,
+    });
+    assert_eq!(second.upn, queue[1].upn);
+    let creds = key.resident_credentials();
+    assert_eq!(creds.len(), 1, "only the new passkey is on it");
+    assert_eq!(st.tenant.registrations(&queue[1].user_id).len(), 1);
+    assert!(
+        !enroll_support::pin_token_ok(&key, &pin),
+        "the old PIN is gone"
+    );
+}
+
+#[test]
+fn a_key_without_a_serial_whose_pin_was_set_elsewhere_but_holds_no_passkey_is_issued() {
+    let st = Station::new(
+        FakeConfig {
+            users: 1,
+            mixed_members: false,
+            extra_groups: Vec::new(),
+            existing_methods_every_nth: None,
+            ..FakeConfig::default()
+        },
+        r#","useRandomPIN":true"#,
+    );
+    st.prefetch();
+    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let key = ctap::soft::SoftAuthenticator::new(ctap::soft::SoftConfig {
+        report_serial: false,
+        ..ctap::soft::SoftConfig::default()
+    })
+    .unwrap();
+    {
+        let mut ch = ctap::hid::server::in_process(key.clone()).unwrap();
+        ctap::authenticator::Authenticator::new(&mut ch)
+            .set_pin("905127")
+            .unwrap();
+    }
+    st.slot.insert(Some(key.clone()));
+    let engine = st.engine("desk");
+    engine.send(Command::Enroll {
+        user_id: queue[0].user_id.clone(),
+    });
+    // A wrong PIN costs an attempt and is asked again; the check then finds no passkey.
+    let mut answers = ["111111", "905127"].into_iter();
+    let issued = loop {
+        match engine.recv_timeout(Duration::from_secs(60)).expect("event") {
+            Event::PinNeeded { job, request } => {
+                let pin = answers.next().expect("asked too often");
+                if pin == "905127" {
+                    assert_eq!(
+                        request,
+                        passkey_kiosk::engine::api::PinRequest::Current {
+                            retries_left: Some(7),
+                            after_wrong: true
+                        }
+                    );
+                }
+                engine.send(Command::ProvidePin {
+                    job,
+                    pin: passkey_kiosk::engine::api::Pin::new(pin),
+                });
+            }
+            Event::Finished { issued, .. } => break issued,
+            Event::Failed { error, .. } => panic!("{error:?}"),
+            _ => {}
+        }
+    };
+    assert_eq!(issued.upn, queue[0].upn);
+    assert_eq!(answers.next(), None);
+    assert_eq!(key.resident_credentials().len(), 1);
+}

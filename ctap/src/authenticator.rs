@@ -8,6 +8,9 @@ use p256::PublicKey;
 
 use crate::commands::client_pin::{self, ClientPinRequest, Permissions, PinToken};
 use crate::commands::config::{ConfigRequest, SetMinPinLength};
+use crate::commands::credential_management::{
+    CredMgmtVersion, CredentialManagementRequest, CredentialManagementResponse, StoredCredentials,
+};
 use crate::commands::get_assertion::GetAssertionRequest;
 use crate::commands::get_info::{GetInfo, Info};
 use crate::commands::make_credential::MakeCredentialRequest;
@@ -374,6 +377,55 @@ impl<'c> Authenticator<'c> {
         Ok(())
     }
 
+    /// The discoverable credentials on the key (authenticatorCredentialManagement, CTAP 2.1
+    /// §6.8): how many (getCredsMetadata) and for which RPs (enumerateRPs), read with a PIN
+    /// token carrying the cm permission. Keys that only advertise `credentialMgmtPreview`
+    /// get the prototype command 0x41; keys with neither are [`Error::Unsupported`].
+    pub fn stored_credentials(&mut self, pin: &str) -> Result<StoredCredentials> {
+        let info = self.get_info()?;
+        let version = if info.option("credMgmt") == Some(true) {
+            CredMgmtVersion::Standard
+        } else if info.option("credentialMgmtPreview") == Some(true) {
+            CredMgmtVersion::Preview
+        } else {
+            return Err(Error::Unsupported(
+                "credential management (credMgmt)".into(),
+            ));
+        };
+        let token = self.token(pin, Permissions::CREDENTIAL_MANAGEMENT, None)?;
+        let meta = self.send(&CredentialManagementRequest::get_creds_metadata(
+            version, &token,
+        ))?;
+        let count = meta.existing_resident_credentials_count.ok_or_else(|| {
+            Error::Malformed(
+                "credentialManagement: existingResidentCredentialsCount (0x01) is missing".into(),
+            )
+        })?;
+        let mut rp_ids = Vec::new();
+        if count == 0 {
+            return Ok(StoredCredentials { count, rp_ids });
+        }
+        let first = match self.send(&CredentialManagementRequest::enumerate_rps_begin(
+            version, &token,
+        )) {
+            Ok(first) => first,
+            Err(e) if e.status() == Some(StatusCode::NoCredentials) => {
+                return Ok(StoredCredentials { count, rp_ids })
+            }
+            Err(e) => return Err(e),
+        };
+        // A key cannot hold more RPs than credentials; never loop on what it claims.
+        let total = first.total_rps.unwrap_or(1).min(count);
+        rp_ids.push(rp_name(&first));
+        for _ in 1..total {
+            let next = self.send(&CredentialManagementRequest::enumerate_rps_get_next_rp(
+                version,
+            ))?;
+            rp_ids.push(rp_name(&next));
+        }
+        Ok(StoredCredentials { count, rp_ids })
+    }
+
     /// Factory reset (authenticatorReset, CTAP 2.1 §6.6): wipes credentials and the PIN.
     /// Keys accept it only shortly after insertion and with a touch.
     pub fn reset(&mut self, status: &dyn StatusSink, cancel: &CancelToken) -> Result<()> {
@@ -402,6 +454,18 @@ fn exclude_list_batch(request: &mut MakeCredentialRequest, info: &Info) -> Optio
         .max_credential_count_in_list
         .map(|m| m.max(1) as usize)?;
     (request.exclude_list.len() > max).then_some(max)
+}
+
+/// An enumerated RP by its id, or by the start of its id hash when the key gave no id.
+fn rp_name(r: &CredentialManagementResponse) -> String {
+    match (&r.rp_id, &r.rp_id_hash) {
+        (Some(id), _) => id.clone(),
+        (None, Some(hash)) => {
+            let hex: String = hash.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            format!("(RP id hash {hex}…)")
+        }
+        (None, None) => "(unnamed RP)".to_owned(),
+    }
 }
 
 /// A token request refused for its permissions rather than for the PIN: CTAP 2.1

@@ -3,6 +3,7 @@
 
 use ctap::cbor::{from_prefix, from_slice, map_entries_raw, to_canonical_vec};
 use ctap::commands::client_pin::decode_client_pin_response;
+use ctap::commands::credential_management::CredentialManagementRequest;
 use ctap::commands::get_assertion::decode_get_assertion_response;
 use ctap::commands::get_info::decode_info;
 use ctap::commands::make_credential::{decode_make_credential_response, AuthData};
@@ -17,6 +18,7 @@ fn all_decoders(bytes: &[u8]) {
     let _ = decode_client_pin_response(bytes);
     let _ = decode_make_credential_response(bytes);
     let _ = decode_get_assertion_response(bytes);
+    let _ = <CredentialManagementRequest as ctap::commands::Command>::decode(bytes);
     let _ = AuthData::parse(bytes);
     let _ = split_response(bytes);
 }

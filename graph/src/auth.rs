@@ -4,6 +4,7 @@
 //! ([`crate::device_code`]) and the refresh token renews the access token. Either way the token
 //! is cached, refreshed before it expires and once after a 401, by the same code.
 
+use crate::body::{read_capped, BodyError, MAX_TOKEN_RESPONSE_BYTES};
 use crate::device_code::SignedInAccount;
 use crate::error::{Error, Result};
 use crate::retry::{parse_retry_after, Decision, Idempotency, Outcome, RetryPolicy};
@@ -605,9 +606,17 @@ impl TokenProvider {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    match resp.bytes().await {
+                    let request_id = resp
+                        .headers()
+                        .get("x-ms-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    match read_capped(resp, operation, MAX_TOKEN_RESPONSE_BYTES, request_id, &crid)
+                        .await
+                    {
                         Ok(b) => (status, ra, b),
-                        Err(e) => {
+                        Err(BodyError::TooLarge(e)) => return Err(*e),
+                        Err(BodyError::Transport(e)) => {
                             self.transport_retry(operation, attempts, e, &crid).await?;
                             continue;
                         }

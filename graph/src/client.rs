@@ -4,9 +4,11 @@
 //! all callers, not just the one that got it.
 
 use crate::auth::{AccessToken, Credentials, TokenProvider};
+use crate::body::{read_capped, BodyError, MAX_GRAPH_RESPONSE_BYTES};
 use crate::cloud::{check_transport, Cloud};
 use crate::device_code::{DeviceAuthorization, SignedInAccount};
 use crate::error::{Error, GraphError, GroupCandidate, Result};
+use crate::ids::{encode, path_segment};
 use crate::retry::{
     is_retryable_status, parse_retry_after, Decision, Idempotency, Outcome, RetryPolicy,
 };
@@ -14,7 +16,6 @@ use crate::wire::{
     method_id_matches_credential, parse_creation_options, snippet, CreationOptions,
     DirectoryObject, ErrorEnvelope, Fido2Method, Group, Members, Page, RegisterRequest,
 };
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -25,13 +26,6 @@ use url::Url;
 // The policy read lives in its own file but needs this module's request plumbing.
 #[path = "policy.rs"]
 pub mod policy;
-
-/// Everything but RFC 3986 unreserved characters is escaped in path segments and query values.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// Smallest and largest `challengeTimeoutInMinutes` Graph accepts (5 minutes .. 30 days).
 pub const CHALLENGE_TIMEOUT_MINUTES: std::ops::RangeInclusive<u32> = 5..=43200;
@@ -170,10 +164,6 @@ impl std::fmt::Debug for GraphClient {
             .field("token_url", &self.inner.tokens.token_url.as_str())
             .finish_non_exhaustive()
     }
-}
-
-fn enc(s: &str) -> String {
-    utf8_percent_encode(s, COMPONENT).to_string()
 }
 
 fn check_name(what: &str, v: &str) -> Result<()> {
@@ -317,7 +307,10 @@ impl GraphClient {
         let filter = format!("displayName eq '{}'", name.replace('\'', "''"));
         let url = self.url(
             "groups",
-            Some(&format!("$filter={}&$select=id,displayName", enc(&filter))),
+            Some(&format!(
+                "$filter={}&$select=id,displayName",
+                encode(&filter)
+            )),
         )?;
         let groups: Vec<Group> = self.get_all("find group", url).await?;
         match groups.len() {
@@ -342,9 +335,8 @@ impl GraphClient {
 
     /// A group by object id; 404 → `GroupNotFound`.
     pub async fn group_by_id(&self, id: &str) -> Result<Group> {
-        check_name("group id", id)?;
         let url = self.url(
-            &format!("groups/{}", enc(id)),
+            &format!("groups/{}", path_segment("group id", id)?),
             Some("$select=id,displayName"),
         )?;
         match self.get_json::<Group>("get group", url).await {
@@ -359,14 +351,13 @@ impl GraphClient {
     /// `#microsoft.graph.user` members who are not guests are returned as users; everything else
     /// is in `skipped` with the reason, for the caller's report.
     pub async fn members(&self, group_id: &str, transitive: bool) -> Result<Members> {
-        check_name("group id", group_id)?;
         let rel = if transitive {
             "transitiveMembers"
         } else {
             "members"
         };
         let url = self.url(
-            &format!("groups/{}/{rel}", enc(group_id)),
+            &format!("groups/{}/{rel}", path_segment("group id", group_id)?),
             Some("$select=id,userPrincipalName,displayName,userType,accountEnabled&$top=999"),
         )?;
         let objects: Vec<DirectoryObject> = match self.get_all("list group members", url).await {
@@ -384,9 +375,11 @@ impl GraphClient {
 
     /// The user's registered FIDO2 methods (`user` = object id, preferred, or UPN).
     pub async fn list_fido2_methods(&self, user: &str) -> Result<Vec<Fido2Method>> {
-        check_name("user", user)?;
         let url = self.url(
-            &format!("users/{}/authentication/fido2Methods", enc(user)),
+            &format!(
+                "users/{}/authentication/fido2Methods",
+                path_segment("user", user)?
+            ),
             None,
         )?;
         self.get_all("list fido2Methods", url).await
@@ -394,13 +387,11 @@ impl GraphClient {
 
     /// Deletes one method. 204 → `Deleted`; 404 → `AlreadyGone`.
     pub async fn delete_fido2_method(&self, user: &str, method_id: &str) -> Result<DeleteOutcome> {
-        check_name("user", user)?;
-        check_name("method id", method_id)?;
         let url = self.url(
             &format!(
                 "users/{}/authentication/fido2Methods/{}",
-                enc(user),
-                enc(method_id)
+                path_segment("user", user)?,
+                path_segment("method id", method_id)?
             ),
             None,
         )?;
@@ -427,7 +418,7 @@ impl GraphClient {
         user: &str,
         challenge_timeout_minutes: u32,
     ) -> Result<CreationOptions> {
-        check_name("user", user)?;
+        let user_segment = path_segment("user", user)?;
         if !CHALLENGE_TIMEOUT_MINUTES.contains(&challenge_timeout_minutes) {
             return Err(Error::InvalidArgument(format!(
                 "challengeTimeoutInMinutes {challenge_timeout_minutes} is outside 5..=43200 (5 minutes to 30 days)"
@@ -440,7 +431,7 @@ impl GraphClient {
             ApiVersion::V1 => "creationOptions".to_owned(),
         };
         let url = self.url(
-            &format!("users/{}/authentication/fido2Methods/{func}", enc(user)),
+            &format!("users/{user_segment}/authentication/fido2Methods/{func}"),
             None,
         )?;
         let a = self
@@ -466,7 +457,7 @@ impl GraphClient {
         user: &str,
         req: &RegisterRequest,
     ) -> Result<Fido2Method> {
-        check_name("user", user)?;
+        let user_segment = path_segment("user", user)?;
         if req.credential_id.is_empty()
             || req.client_data_json.is_empty()
             || req.attestation_object.is_empty()
@@ -476,7 +467,7 @@ impl GraphClient {
             ));
         }
         let url = self.url(
-            &format!("users/{}/authentication/fido2Methods", enc(user)),
+            &format!("users/{user_segment}/authentication/fido2Methods"),
             None,
         )?;
         let body = serde_json::to_vec(&req.to_body())
@@ -512,6 +503,33 @@ impl GraphClient {
                     client_request_id,
                     request_id: None,
                 })
+            }
+            // An answer too large to read: if it said created (or a server error), the method
+            // may be stored, so it is looked up before anything is posted again.
+            Err(Error::ResponseTooLarge {
+                operation,
+                endpoint,
+                status,
+                limit,
+                announced,
+                request_id,
+                client_request_id,
+            }) if !(300..500).contains(&status) => {
+                let cause = Error::ResponseTooLarge {
+                    operation,
+                    endpoint,
+                    status,
+                    limit,
+                    announced,
+                    request_id: request_id.clone(),
+                    client_request_id: client_request_id.clone(),
+                };
+                return Err(Error::RegistrationOutcomeUnknown {
+                    user: user.to_owned(),
+                    cause: cause.to_string(),
+                    client_request_id,
+                    request_id,
+                });
             }
             Err(e) => return Err(e),
         };
@@ -748,16 +766,23 @@ impl GraphClient {
                     let request_id = header("request-id");
                     let retry_after = header(RETRY_AFTER.as_str())
                         .and_then(|v| parse_retry_after(&v, SystemTime::now()));
-                    resp.bytes()
-                        .await
-                        .map(|b| (status, request_id, retry_after, b.to_vec()))
+                    read_capped(
+                        resp,
+                        operation,
+                        MAX_GRAPH_RESPONSE_BYTES,
+                        request_id.clone(),
+                        &crid,
+                    )
+                    .await
+                    .map(|b| (status, request_id, retry_after, b))
                 }
-                Err(e) => Err(e),
+                Err(e) => Err(BodyError::Transport(e)),
             };
             drop(permit);
             let (status, request_id, retry_after, body_bytes) = match read {
                 Ok(r) => r,
-                Err(e) => {
+                Err(BodyError::TooLarge(e)) => return Err(*e),
+                Err(BodyError::Transport(e)) => {
                     let outcome = Outcome::Transport {
                         connect: e.is_connect(),
                     };

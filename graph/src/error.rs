@@ -62,6 +62,45 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+    /// An answer was larger than the station accepts ([`crate::body::MAX_GRAPH_RESPONSE_BYTES`],
+    /// [`crate::body::MAX_TOKEN_RESPONSE_BYTES`]); it was not read further. Final, not retried.
+    #[error(
+        "the answer to {operation} ({endpoint}, HTTP {status}) is larger than the {limit} bytes the station accepts{}; \
+         it was not read: check the cloud and base URLs in the configuration and any proxy or TLS inspection in between{} \
+         (client-request-id {client_request_id})",
+        .announced.map(|n| format!(" (Content-Length {n})")).unwrap_or_default(),
+        fmt_request_id(.request_id)
+    )]
+    ResponseTooLarge {
+        /// What we were doing, e.g. "list fido2Methods" or "token request".
+        operation: &'static str,
+        /// Origin and path of the URL (no query).
+        endpoint: String,
+        /// HTTP status of the answer.
+        status: u16,
+        /// The cap, in bytes.
+        limit: usize,
+        /// The Content-Length the answer announced, if any.
+        announced: Option<u64>,
+        /// `request-id` (Graph) or `x-ms-request-id` (identity platform) of the answer.
+        request_id: Option<String>,
+        /// Our `client-request-id` of the request.
+        client_request_id: String,
+    },
+    /// An id (user, group, FIDO2 method) would change the URL it is put in (`/`, `.` or `..`,
+    /// `?`, `#`, `%`, `\`, whitespace, control characters, or empty), so no request was sent.
+    #[error(
+        "refused {what} {id:?}: {reason}; an id must be a single URL path segment (an object id, a UPN or a method id): \
+         check where it came from (the configuration, an input file or a Graph answer)"
+    )]
+    InvalidId {
+        /// Which id: "user", "group id", "method id".
+        what: &'static str,
+        /// The id (at most 100 characters of it).
+        id: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// No group has this display name.
     #[error("no group named {name:?} in the tenant; check the group's display name (exact match) or use its object id")]
     GroupNotFound {
@@ -311,6 +350,7 @@ impl Error {
             Error::Graph(g) => g.request_id.as_deref(),
             Error::Throttled { request_id, .. }
             | Error::Decode { request_id, .. }
+            | Error::ResponseTooLarge { request_id, .. }
             | Error::RegistrationOutcomeUnknown { request_id, .. } => request_id.as_deref(),
             Error::SelfProvisioning { graph, .. } => graph.request_id.as_deref(),
             _ => None,

@@ -36,10 +36,12 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod body;
 pub mod client;
 pub mod cloud;
 pub mod device_code;
 pub mod error;
+pub mod ids;
 pub mod retry;
 pub mod secret;
 pub mod wire;

@@ -58,6 +58,18 @@ enum Reply {
     Resp(u16, Vec<(&'static str, String)>, String),
     Drop,
     Delayed(Duration, Box<Reply>),
+    /// The status line and headers exactly as given (no Content-Length added), then the body.
+    Raw(String, RawBody),
+}
+
+/// What follows a raw head.
+enum RawBody {
+    /// Nothing more: the connection stays open until the client hangs up.
+    Hold,
+    /// `Transfer-Encoding: chunked` chunks of 8 KiB, for as long as the client reads.
+    EndlessChunks,
+    /// These bytes, whatever the head announced.
+    Bytes(Vec<u8>),
 }
 
 fn json_reply(status: u16, v: Value) -> Reply {
@@ -145,17 +157,35 @@ impl Server {
                         reply = *r;
                     }
                     inflight.fetch_sub(1, Ordering::SeqCst);
-                    if let Reply::Resp(status, hdrs, body) = reply {
-                        let mut out = format!(
+                    match reply {
+                        Reply::Resp(status, hdrs, body) => {
+                            let mut out = format!(
                             "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
                             body.len()
                         );
-                        for (k, v) in hdrs {
-                            out.push_str(&format!("{k}: {v}\r\n"));
+                            for (k, v) in hdrs {
+                                out.push_str(&format!("{k}: {v}\r\n"));
+                            }
+                            out.push_str("\r\n");
+                            out.push_str(&body);
+                            let _ = sock.write_all(out.as_bytes()).await;
                         }
-                        out.push_str("\r\n");
-                        out.push_str(&body);
-                        let _ = sock.write_all(out.as_bytes()).await;
+                        Reply::Raw(head, body) => {
+                            let _ = sock.write_all(head.as_bytes()).await;
+                            match body {
+                                RawBody::Hold => {
+                                    let _ = sock.read(&mut tmp).await;
+                                }
+                                RawBody::EndlessChunks => {
+                                    let chunk = format!("2000\r\n{}\r\n", "x".repeat(0x2000));
+                                    while sock.write_all(chunk.as_bytes()).await.is_ok() {}
+                                }
+                                RawBody::Bytes(b) => {
+                                    let _ = sock.write_all(&b).await;
+                                }
+                            }
+                        }
+                        Reply::Drop | Reply::Delayed(..) => {}
                     }
                     let _ = sock.shutdown().await;
                 });
@@ -951,4 +981,335 @@ fn certificate_problems_are_explained() {
     // possible without a cert, so check the combined cert+PKCS#8 file).
     let combined = format!("{TEST_KEY_PEM}\n{TEST_CERT_PEM}");
     assert!(Credentials::certificate_from_pem(&combined, &combined).is_ok());
+}
+
+// ---------------------------------------------------------------- answers too large to read
+
+fn raw_head(status: u16, headers: &[&str]) -> String {
+    let mut head = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    head
+}
+
+/// The call must end quickly: the body is refused, not read to its (absent) end.
+async fn within_5s<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(5), f)
+        .await
+        .expect("the client must give up on its own, not wait for the body")
+}
+
+fn expect_too_large(
+    e: Error,
+    operation: &str,
+    limit: usize,
+    announced: Option<u64>,
+    request_id: &str,
+) {
+    match &e {
+        Error::ResponseTooLarge {
+            operation: op,
+            limit: l,
+            announced: a,
+            request_id: r,
+            endpoint,
+            ..
+        } => {
+            assert_eq!(*op, operation);
+            assert_eq!(*l, limit);
+            assert_eq!(*a, announced);
+            assert_eq!(r.as_deref(), Some(request_id));
+            assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
+            assert!(!endpoint.contains('?'), "{endpoint}");
+        }
+        other => panic!("expected ResponseTooLarge, got {other:?}"),
+    }
+    let text = e.to_string();
+    assert!(
+        text.contains(operation) && text.contains(&limit.to_string()),
+        "{text}"
+    );
+    assert!(text.contains(request_id), "{text}");
+    assert!(!e.is_transient(), "a too-large answer is not retried");
+}
+
+#[tokio::test]
+async fn an_announced_oversize_graph_answer_is_refused_before_its_body() {
+    let limit = graph::body::MAX_GRAPH_RESPONSE_BYTES;
+    let announced = limit as u64 + 1;
+    let s = Server::start(with_token(move |_| {
+        Reply::Raw(
+            raw_head(
+                200,
+                &[
+                    "Content-Type: application/json",
+                    &format!("Content-Length: {announced}"),
+                    "request-id: rid-announced",
+                ],
+            ),
+            // Not one byte of the announced body comes: reading it would hang.
+            RawBody::Hold,
+        )
+    }))
+    .await;
+    let e = within_5s(client(&s.base).list_fido2_methods("u1"))
+        .await
+        .expect_err("too large");
+    expect_too_large(
+        e,
+        "list fido2Methods",
+        limit,
+        Some(announced),
+        "rid-announced",
+    );
+    assert_eq!(s.graph_requests().len(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn an_endless_chunked_graph_answer_is_cut_at_the_cap() {
+    let s = Server::start(with_token(|_| {
+        Reply::Raw(
+            raw_head(
+                200,
+                &[
+                    "Content-Type: application/json",
+                    "Transfer-Encoding: chunked",
+                    "request-id: rid-endless",
+                ],
+            ),
+            RawBody::EndlessChunks,
+        )
+    }))
+    .await;
+    let e = within_5s(client(&s.base).members("g1", true))
+        .await
+        .expect_err("too large");
+    expect_too_large(
+        e,
+        "list group members",
+        graph::body::MAX_GRAPH_RESPONSE_BYTES,
+        None,
+        "rid-endless",
+    );
+    assert_eq!(s.graph_requests().len(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn a_lying_content_length_bounds_the_read_not_the_bytes_sent() {
+    // Announces 40 bytes, then sends far more than the cap: only the announced bytes are read,
+    // which are not a whole answer, so the error is a typed decode error with the request-id.
+    let body = format!(
+        "{{\"value\":[{}]}}",
+        r#"{"id":"m","displayName":"k"},"#.repeat(200_000)
+    );
+    assert!(body.len() > graph::body::MAX_GRAPH_RESPONSE_BYTES);
+    let s = Server::start(with_token(move |_| {
+        Reply::Raw(
+            raw_head(
+                200,
+                &[
+                    "Content-Type: application/json",
+                    "Content-Length: 40",
+                    "request-id: rid-lying",
+                ],
+            ),
+            RawBody::Bytes(body.clone().into_bytes()),
+        )
+    }))
+    .await;
+    let e = within_5s(client(&s.base).list_fido2_methods("u1"))
+        .await
+        .expect_err("truncated");
+    match &e {
+        Error::Decode {
+            what, request_id, ..
+        } => {
+            assert_eq!(*what, "list fido2Methods");
+            assert_eq!(request_id.as_deref(), Some("rid-lying"));
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_oversize_registration_answer_is_an_unknown_outcome_then_looked_up() {
+    // The POST's answer cannot be read, so whether the method was stored is unknown: the
+    // safe registration looks it up (found: stored) instead of posting again.
+    let req = sample_request();
+    let cred = req.credential_id.clone();
+    let s = Server::start(with_token(move |r| {
+        if r.method == "POST" {
+            Reply::Raw(
+                raw_head(201, &["Transfer-Encoding: chunked", "request-id: rid-post"]),
+                RawBody::EndlessChunks,
+            )
+        } else {
+            methods_page(&[method_id_for_credential(&cred)])
+        }
+    }))
+    .await;
+    let c = client(&s.base);
+    let e = within_5s(c.register_fido2_method("u1", &req))
+        .await
+        .expect_err("unknown");
+    match &e {
+        Error::RegistrationOutcomeUnknown {
+            request_id, cause, ..
+        } => {
+            assert_eq!(request_id.as_deref(), Some("rid-post"));
+            assert!(cause.contains("larger than"), "{cause}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let r = within_5s(c.register_fido2_method_safely("u1", &req, || {
+        panic!("must not be asked: the method is found")
+    }))
+    .await
+    .expect("recognised");
+    assert!(r.recovered);
+    let posts = s
+        .graph_requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(posts, 2, "one POST per call, never a repeat");
+}
+
+#[tokio::test]
+async fn oversize_token_answers_are_refused_typed() {
+    let limit = graph::body::MAX_TOKEN_RESPONSE_BYTES;
+    // Client credentials: an endless token answer.
+    let s = Server::start(|_| {
+        Reply::Raw(
+            raw_head(
+                200,
+                &["Transfer-Encoding: chunked", "x-ms-request-id: rid-token"],
+            ),
+            RawBody::EndlessChunks,
+        )
+    })
+    .await;
+    let e = within_5s(client(&s.base).sign_in())
+        .await
+        .expect_err("too large");
+    expect_too_large(e, "token request", limit, None, "rid-token");
+    assert_eq!(s.token_requests(), 1, "not retried");
+
+    // Device code: an announced oversize answer, refused before its body.
+    let announced = limit as u64 * 16;
+    let s = Server::start(move |_| {
+        Reply::Raw(
+            raw_head(
+                200,
+                &[
+                    &format!("Content-Length: {announced}"),
+                    "x-ms-request-id: rid-device",
+                ],
+            ),
+            RawBody::Hold,
+        )
+    })
+    .await;
+    let mut c = config(&s.base);
+    c.credentials = Credentials::Delegated;
+    let e = within_5s(GraphClient::new(c).expect("client").start_device_sign_in())
+        .await
+        .expect_err("too large");
+    expect_too_large(
+        e,
+        "device-code request",
+        limit,
+        Some(announced),
+        "rid-device",
+    );
+}
+
+// ---------------------------------------------------------------- ids that would change the URL
+
+#[tokio::test]
+async fn hostile_ids_from_a_member_list_are_refused_and_never_requested() {
+    let ids = [
+        "u-ok",
+        "../../me",
+        "..",
+        "u1/../../me",
+        "%2e%2e",
+        "me?$x=1",
+        "a\\b",
+        "u 1",
+        "",
+    ];
+    let value: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"@odata.type":"#microsoft.graph.user","id":id,"userType":"Member"}))
+        .collect();
+    let s = Server::start(with_token(move |r| match r.path() {
+        "/beta/groups/g1/members" => json_reply(200, json!({ "value": value })),
+        _ => methods_page(&["m1".into()]),
+    }))
+    .await;
+    let c = client(&s.base);
+    let members = c.members("g1", false).await.expect("members");
+    assert_eq!(members.users.len(), 9);
+    let req = sample_request();
+    for user in &members.users {
+        let id = user.id.as_str();
+        let results = [
+            c.list_fido2_methods(id).await.map(|_| ()),
+            c.creation_options(id, 60).await.map(|_| ()),
+            c.register_fido2_method(id, &req).await.map(|_| ()),
+            c.delete_fido2_method(id, "m1").await.map(|_| ()),
+        ];
+        for r in results {
+            match (id, r) {
+                ("u-ok", _) => {}
+                (_, Err(Error::InvalidId { what: "user", .. })) => {}
+                (_, other) => panic!("{id:?} must be refused before a URL is built: {other:?}"),
+            }
+        }
+    }
+    for bad in ["..", "../m1", "m1?x", "m%31"] {
+        assert!(matches!(
+            c.delete_fido2_method("u-ok", bad).await,
+            Err(Error::InvalidId {
+                what: "method id",
+                ..
+            })
+        ));
+    }
+    for bad in ["..", "g1/../../users"] {
+        assert!(matches!(
+            c.group_by_id(bad).await,
+            Err(Error::InvalidId {
+                what: "group id",
+                ..
+            })
+        ));
+        assert!(matches!(
+            c.members(bad, true).await,
+            Err(Error::InvalidId {
+                what: "group id",
+                ..
+            })
+        ));
+    }
+    // Only the member list and the valid user's four requests reached the server.
+    let paths: Vec<String> = s
+        .graph_requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "GET /beta/groups/g1/members",
+            "GET /beta/users/u-ok/authentication/fido2Methods",
+            "GET /beta/users/u-ok/authentication/fido2Methods/creationOptions(challengeTimeoutInMinutes=60)",
+            "POST /beta/users/u-ok/authentication/fido2Methods",
+            "DELETE /beta/users/u-ok/authentication/fido2Methods/m1",
+        ],
+    );
 }

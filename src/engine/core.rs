@@ -385,6 +385,10 @@ impl Core {
                     self.live = self.live.saturating_sub(1);
                     let user = self.active.remove(&r.id);
                     self.release_device(r.id, r.identity);
+                    if let Some(key) = r.in_use_key {
+                        // Kept, as a refused key is: the operator may reset it and issue it.
+                        self.refused = Some(*key);
+                    }
                     tracing::debug!(job = r.id.0, "job done");
                     if let Some(user) = user {
                         self.person_changed(&user);

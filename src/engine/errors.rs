@@ -19,6 +19,9 @@ pub enum JobError {
     /// The key is not suitable (reason for the operator).
     #[error("{0}")]
     Refused(String),
+    /// The key (reporting no serial) still holds passkeys: issued again only after a reset.
+    #[error("{0}")]
+    KeyInUse(String),
     /// The operator cancelled.
     #[error("cancelled by the operator")]
     Cancelled,
@@ -52,6 +55,13 @@ pub fn operator_error(err: &JobError) -> OperatorError {
             true,
         ),
         JobError::Refused(why) => op("key-refused", why.clone(), "insert another key", false),
+        JobError::KeyInUse(why) => op(
+            "key-in-use",
+            why.clone(),
+            "to issue it, reset the key first (Re-issue a key: a factory reset erases its passkeys and PIN), \
+             then enroll the person again; or give them another key",
+            false,
+        ),
         JobError::Cancelled => op(
             "cancelled",
             "cancelled by the operator".into(),
@@ -160,6 +170,16 @@ pub fn graph_error(e: &graph::Error) -> OperatorError {
             "another operator must enroll this person: an administrator cannot issue a key to their own account".to_owned(),
             false,
         ),
+        graph::Error::ResponseTooLarge { .. } => (
+            "graph-too-large".to_owned(),
+            "check the cloud and base URLs in the configuration and any proxy or TLS inspection between the station and Microsoft".to_owned(),
+            false,
+        ),
+        graph::Error::InvalidId { .. } => (
+            "invalid-id".to_owned(),
+            "this id cannot be sent to Microsoft Graph: check the person's or group's entry in Entra ID (or the input file)".to_owned(),
+            false,
+        ),
         _ => (
             "graph".to_owned(),
             "check the configuration and retry".to_owned(),
@@ -189,5 +209,25 @@ mod tests {
         let e = operator_error(&JobError::Ctap(ctap::Error::Timeout));
         assert_eq!(e.code, "key-removed");
         assert!(e.retry_possible);
+    }
+
+    #[test]
+    fn refused_ids_and_oversize_answers_are_final_with_a_remedy() {
+        let e = graph_error(&graph::ids::check_id("user", "../../me").expect_err("refused"));
+        assert_eq!(e.code, "invalid-id");
+        assert!(e.message.contains("\"../../me\""), "{}", e.message);
+        assert!(!e.retry_possible);
+        let e = graph_error(&graph::Error::ResponseTooLarge {
+            operation: "list fido2Methods",
+            endpoint: "https://graph.microsoft.com/beta/users/u/authentication/fido2Methods".into(),
+            status: 200,
+            limit: graph::body::MAX_GRAPH_RESPONSE_BYTES,
+            announced: None,
+            request_id: Some("rid-1".into()),
+            client_request_id: "crid-1".into(),
+        });
+        assert_eq!(e.code, "graph-too-large");
+        assert_eq!(e.request_id.as_deref(), Some("rid-1"));
+        assert!(!e.retry_possible);
     }
 }

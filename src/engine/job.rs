@@ -86,12 +86,15 @@ pub struct JobResult {
     pub id: JobId,
     /// The key's identity (the key now counts as issued or tried).
     pub identity: String,
+    /// The key, when it was refused as still in use: kept so that it can be reset.
+    pub in_use_key: Option<Box<PresentKey>>,
 }
 
 impl Job {
     /// Runs the workflow and emits `Finished` or `Failed`.
     pub fn run(mut self) -> JobResult {
         let result = self.enroll();
+        let in_use = matches!(result, Err(JobError::KeyInUse(_)));
         match result {
             Ok(issued) => self.events.emit(Event::Finished {
                 job: self.id,
@@ -109,6 +112,7 @@ impl Job {
         JobResult {
             id: self.id,
             identity: self.key.identity.clone(),
+            in_use_key: in_use.then(|| Box::new(self.key)),
         }
     }
 
@@ -318,6 +322,16 @@ impl Job {
                         after_wrong: true,
                     })?),
                 };
+                if let Some(cur) = &current {
+                    match self.refuse_if_in_use(cur) {
+                        // The key checked the PIN and kept it: ask again, as below.
+                        Err(JobError::Ctap(ctap::Error::PinInvalid { retries_left })) => {
+                            rejected = Some(retries_left);
+                            continue;
+                        }
+                        other => other?,
+                    }
+                }
                 // Write-ahead: the PIN is in the journal before the key has it.
                 journal.commit_pin(id, &new)?;
                 crash::point("pin_committed");
@@ -357,6 +371,7 @@ impl Job {
                 retries_left: summary.pin_retries,
                 after_wrong: false,
             })?;
+            self.refuse_if_in_use(&pin)?;
             journal.pin_set(id, PinSource::Existing)?;
             Ok((pin, PinSource::Existing))
         } else {
@@ -414,6 +429,34 @@ impl Job {
             retries_left: retries,
             after_wrong: false,
         })
+    }
+
+    /// A key that reports no serial cannot be recognised by the journal as one this station
+    /// issued, so before its current PIN is used for another person the passkeys on it are
+    /// read with that PIN (credential management): any is a refusal (see
+    /// [`crate::keys::in_use_refusal`]), as is a key that cannot list them.
+    fn refuse_if_in_use(&mut self, pin: &str) -> Result<(), JobError> {
+        if self.key.summary.serial.is_some() {
+            return Ok(());
+        }
+        match Authenticator::new(&mut *self.key.channel).stored_credentials(pin) {
+            Ok(stored) => match crate::keys::in_use_refusal(&stored) {
+                Some(why) => Err(JobError::KeyInUse(why)),
+                None => Ok(()),
+            },
+            Err(ctap::Error::Unsupported(_)) => Err(JobError::KeyInUse(
+                "this key reports no serial number and cannot list the passkeys it holds \
+                 (no credential management), so the station cannot tell whether it is still someone's"
+                    .into(),
+            )),
+            // Some station made it demand a new PIN: it was issued, and cannot be read now.
+            Err(ctap::Error::ForcedPinChangePending) => Err(JobError::KeyInUse(
+                "this key reports no serial number and demands a PIN change before its passkeys \
+                 can be listed, so the station cannot tell whether it is still someone's"
+                    .into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn ask_pin(&self, request: PinRequest) -> Result<Zeroizing<String>, JobError> {

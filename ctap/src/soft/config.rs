@@ -60,6 +60,17 @@ impl TouchHandle {
     }
 }
 
+/// Which credentialManagement a software key offers (getInfo options and command bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialManagement {
+    /// `credMgmt`: the command 0x0A (and the prototype 0x41), as a CTAP 2.1 key.
+    Standard,
+    /// `credentialMgmtPreview` only: the prototype 0x41, as CTAP 2.1 pre-release firmware.
+    Preview,
+    /// None (CTAP1_ERR_INVALID_COMMAND), as a CTAP 2.0 key.
+    Absent,
+}
+
 /// Everything configurable about a software key. [`Default`] is a fresh key with a test
 /// identity and the timers of a real one.
 #[derive(Debug, Clone)]
@@ -68,6 +79,11 @@ pub struct SoftConfig {
     pub aaguid: [u8; 16],
     /// Serial number, readable through the YubiKey vendor command (CTAPHID 0x42, page 0).
     pub serial: u32,
+    /// Whether the vendor command answers at all: `false` is a key that reports no serial
+    /// (most non-YubiKey models), answering ERR_INVALID_CMD.
+    pub report_serial: bool,
+    /// Which credentialManagement the key offers.
+    pub credential_management: CredentialManagement,
     /// firmwareVersion in getInfo (0x0E).
     pub firmware_version: u32,
     /// Firmware version as major.minor.patch for the YubiKey config TLV.
@@ -93,6 +109,8 @@ impl Default for SoftConfig {
         Self {
             aaguid: TEST_AAGUID,
             serial: 12_345_678,
+            report_serial: true,
+            credential_management: CredentialManagement::Standard,
             firmware_version: 0x0005_0704,
             yubikey_version: [5, 7, 4],
             min_pin_length: 4,

@@ -2,6 +2,7 @@
 
 use ciborium::value::Value;
 
+use super::config::CredentialManagement;
 use super::credential::{CREDENTIAL_ID_LEN, ES256};
 use super::key::KeyState;
 use crate::cbor::{int, text};
@@ -22,7 +23,7 @@ impl KeyState {
     pub(crate) fn get_info(&self) -> Value {
         let p = &self.persistent;
         let texts = |items: &[&str]| Value::Array(items.iter().map(|s| text(s)).collect());
-        let options = Value::Map(vec![
+        let mut options = vec![
             (text("rk"), Value::Bool(true)),
             (text("up"), Value::Bool(true)),
             (text("plat"), Value::Bool(false)),
@@ -31,7 +32,17 @@ impl KeyState {
             (text("setMinPINLength"), Value::Bool(true)),
             (text("makeCredUvNotRqd"), Value::Bool(false)),
             (text("authnrCfg"), Value::Bool(true)),
-        ]);
+        ];
+        match self.config.credential_management {
+            CredentialManagement::Standard => {
+                options.push((text("credMgmt"), Value::Bool(true)));
+            }
+            CredentialManagement::Preview => {
+                options.push((text("credentialMgmtPreview"), Value::Bool(true)));
+            }
+            CredentialManagement::Absent => {}
+        }
+        let options = Value::Map(options);
         let remaining = self
             .config
             .max_resident_credentials

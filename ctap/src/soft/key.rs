@@ -28,6 +28,8 @@ pub(crate) struct Volatile {
     pub token: PinUvAuthToken,
     /// What authenticatorGetNextAssertion continues, if the last command left anything.
     pub assertions: Option<PendingAssertions>,
+    /// The RP ids enumerateRPsGetNextRP has still to return, after an enumerateRPsBegin.
+    pub rp_enumeration: Option<Vec<String>>,
 }
 
 impl Volatile {
@@ -38,6 +40,7 @@ impl Volatile {
             consecutive_pin_mismatches: 0,
             token: PinUvAuthToken::new(),
             assertions: None,
+            rp_enumeration: None,
         }
     }
 }

@@ -6,8 +6,9 @@
 //!
 //! Commands: getInfo, clientPIN, makeCredential, getAssertion (with silent `up: false`
 //! probes, credProtect and hmac-secret), getNextAssertion, reset, selection,
-//! authenticatorConfig. Not implemented (CTAP1_ERR_INVALID_COMMAND): credentialManagement,
-//! largeBlobs, bioEnrollment, U2F/CTAP1.
+//! authenticatorConfig, credentialManagement (getCredsMetadata and enumerateRPs, also under
+//! the prototype 0x41). Not implemented (CTAP1_ERR_INVALID_COMMAND): largeBlobs,
+//! bioEnrollment, U2F/CTAP1.
 //!
 //! TEST ONLY: the attestation key is public and the state file holds secrets in the clear.
 //!
@@ -25,6 +26,7 @@ mod authenticator_config;
 mod client_pin;
 mod config;
 mod credential;
+mod credential_management;
 mod get_assertion;
 mod get_info;
 mod key;
@@ -41,7 +43,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use ciborium::value::Value;
 
-pub use config::{SoftConfig, TouchHandle, TouchPolicy, TEST_AAGUID};
+pub use config::{CredentialManagement, SoftConfig, TouchHandle, TouchPolicy, TEST_AAGUID};
 pub use state::{ResidentCredential, StateError};
 pub use status::Status;
 pub use vendor::YUBIKEY_READ_CONFIG;
@@ -65,6 +67,9 @@ mod command {
     pub const GET_NEXT_ASSERTION: u8 = 0x08;
     pub const SELECTION: u8 = 0x0B;
     pub const CONFIG: u8 = 0x0D;
+    pub const CREDENTIAL_MANAGEMENT: u8 = 0x0A;
+    /// The prototype credentialManagement of `credentialMgmtPreview` keys.
+    pub const CREDENTIAL_MANAGEMENT_PREVIEW: u8 = 0x41;
 }
 
 /// Why a software key could not be built.
@@ -203,6 +208,10 @@ fn dispatch(
     if cmd != command::GET_NEXT_ASSERTION {
         key.volatile.assertions = None;
     }
+    // Likewise enumerateRPsGetNextRP continues only the credentialManagement before it.
+    if cmd != command::CREDENTIAL_MANAGEMENT && cmd != command::CREDENTIAL_MANAGEMENT_PREVIEW {
+        key.volatile.rp_enumeration = None;
+    }
     // A real key refuses what it did not promise to read (getInfo maxMsgSize).
     if request.len() > get_info::MAX_MSG_SIZE {
         return Err(Status::RequestTooLarge);
@@ -234,6 +243,17 @@ fn dispatch(
         command::RESET => key.reset(presence).map(|()| None),
         command::SELECTION => key.selection(presence).map(|()| None),
         command::CONFIG => key.authenticator_config(&params).map(|()| None),
+        command::CREDENTIAL_MANAGEMENT
+            if key.config.credential_management == CredentialManagement::Standard =>
+        {
+            key.credential_management(&params).map(Some)
+        }
+        // Keys with the standard command keep the prototype too (as YubiKeys do).
+        command::CREDENTIAL_MANAGEMENT_PREVIEW
+            if key.config.credential_management != CredentialManagement::Absent =>
+        {
+            key.credential_management(&params).map(Some)
+        }
         _ => Err(Status::InvalidCommand),
     }
 }

@@ -110,6 +110,11 @@ impl PinUvAuthToken {
         true
     }
 
+    /// Whether a permissions RP ID is bound (credential management refuses such tokens).
+    pub fn has_rp_id(&self) -> bool {
+        self.rp_id.is_some()
+    }
+
     pub fn has_permission(&self, p: u8) -> bool {
         self.permissions & p == p
     }

@@ -25,7 +25,11 @@ const FORM_FACTOR_USB_A_KEYCHAIN: u8 = 0x01;
 
 /// Answers a vendor command, or `None` (ERR_INVALID_CMD) for commands and pages it lacks.
 pub(crate) fn handle(config: &SoftConfig, cmd: u8, data: &[u8]) -> Option<Vec<u8>> {
-    if cmd != YUBIKEY_READ_CONFIG || data.iter().any(|&page| page != 0) || data.len() > 1 {
+    if !config.report_serial
+        || cmd != YUBIKEY_READ_CONFIG
+        || data.iter().any(|&page| page != 0)
+        || data.len() > 1
+    {
         return None;
     }
     let mut tlv = Vec::new();
@@ -62,5 +66,15 @@ mod tests {
         assert!(handle(&cfg, YUBIKEY_READ_CONFIG, &[]).is_some());
         assert!(handle(&cfg, YUBIKEY_READ_CONFIG, &[1]).is_none());
         assert!(handle(&cfg, 0x41, &[0]).is_none());
+    }
+
+    #[test]
+    fn a_key_that_reports_no_serial_has_no_vendor_command() {
+        let cfg = SoftConfig {
+            report_serial: false,
+            ..SoftConfig::default()
+        };
+        assert!(handle(&cfg, YUBIKEY_READ_CONFIG, &[0]).is_none());
+        assert!(handle(&cfg, YUBIKEY_READ_CONFIG, &[]).is_none());
     }
 }
