@@ -1,11 +1,12 @@
 //! On start: every enrollment a previous run left unfinished is finished where that needs no
 //! key (register a stored attestation while its challenge is valid, look the method up after
 //! an ambiguous POST, delete older methods, record), or failed with what the operator must do.
-//! A random PIN committed to the journal is never dropped here.
+//! A random PIN committed to the journal is never dropped here, nor written anywhere the
+//! operator does not see: it goes back with the enrollment (`Unfinished::pin`) to be shown.
 
 use graph::RegisterRequest;
 
-use super::api::Unfinished;
+use super::api::{Pin, Unfinished};
 use super::steps::{self, Shared};
 use crate::store::{Enrollment, EnrollmentState, Journal, PinSource, QueuedUser};
 
@@ -28,6 +29,7 @@ pub fn recover(shared: &Shared, journal: &mut Journal) -> Vec<Unfinished> {
             upn: String::new(),
             state: "unknown".into(),
             resolution: format!("the journal could not be read: {e}"),
+            pin: None,
         }],
     }
 }
@@ -47,6 +49,7 @@ pub fn recover_user(shared: &Shared, journal: &mut Journal, user_id: &str) -> Ve
             upn: user_id.to_owned(),
             state: "unknown".into(),
             resolution: format!("the journal could not be read: {e}"),
+            pin: None,
         }],
     }
 }
@@ -77,6 +80,7 @@ fn settle(shared: &Shared, journal: &mut Journal, list: Vec<Enrollment>) -> Vec<
                 upn: e.upn.clone(),
                 state: e.state.as_str().to_owned(),
                 resolution,
+                pin: e.pin.as_ref().map(|p| Pin::new(p.as_str())),
             }
         })
         .collect()
@@ -224,7 +228,8 @@ fn register_stored(
         attestation_object: att.to_vec(),
         client_extension_results: steps::extension_results(&user, att),
     };
-    match steps::register(shared, journal, e.id, &user, &request) {
+    let earlier_unclear = e.state == EnrollmentState::Registering;
+    match steps::register(shared, journal, e.id, &user, &request, earlier_unclear) {
         Ok(method) => {
             let done = format!("registered the stored passkey (method {method}); ");
             complete(shared, journal, e, &method, done)
