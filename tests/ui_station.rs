@@ -101,6 +101,7 @@ fn failed_startup_checks_show_their_remedy() {
         upn: "ada@contoso.com".into(),
         state: "pin_set".into(),
         resolution: "PIN kept in the journal: hand it over from the recovery list".into(),
+        pin: None,
     }]));
     h.run();
     h.get_by_label("Connection refused: check the proxy settings");

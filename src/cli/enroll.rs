@@ -143,6 +143,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         enrolled: 0,
         failures,
         background: HashMap::new(),
+        pins_in_csv: rules.pins_in_csv(),
     };
     let mut skipped = 0usize;
     let total = people.len();
@@ -215,6 +216,8 @@ struct Tally {
     enrolled: usize,
     failures: Vec<String>,
     background: HashMap<JobId, String>,
+    /// `pinsInKeysRegisteredCsv`: else a random PIN is shown here, its only delivery.
+    pins_in_csv: bool,
 }
 
 impl Tally {
@@ -233,7 +236,7 @@ impl Tally {
         match event {
             Event::Finished { job, issued } => match self.background.remove(job) {
                 Some(_) => {
-                    self.done(issued_line(issued));
+                    self.done(issued_line(issued, self.pins_in_csv));
                     true
                 }
                 None => false,
@@ -250,11 +253,12 @@ impl Tally {
     }
 }
 
-fn issued_line(issued: &Issued) -> String {
-    let pin = if issued.pin.is_some() {
-        "  random PIN in the CSV"
-    } else {
-        ""
+fn issued_line(issued: &Issued, pins_in_csv: bool) -> String {
+    let pin = match &issued.pin {
+        Some(_) if pins_in_csv => "  random PIN in the CSV".to_owned(),
+        // Not in the CSV (pinsInKeysRegisteredCsv false): the operator's only copy.
+        Some(p) => format!("  random PIN {} (hand it over; it is not kept)", p.expose()),
+        None => String::new(),
     };
     format!(
         "{}  method {}  serial {}{pin}",
@@ -409,7 +413,7 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
             }
             Event::Problem(e) => println!("  ! {}", describe(&e)),
             Event::Finished { job: j, issued } if Some(j) == job || job.is_none() => {
-                tally.done(issued_line(&issued));
+                tally.done(issued_line(&issued, tally.pins_in_csv));
                 return;
             }
             Event::Failed { job: j, error } if job.is_none() || Some(j) == job => {

@@ -200,6 +200,9 @@ pub struct Unfinished {
     pub state: String,
     /// What the engine did or what the operator must do.
     pub resolution: String,
+    /// The random PIN the journal holds for it (set on the key, or about to be): the
+    /// person never received it, so the operator sees it here, behind Reveal.
+    pub pin: Option<Pin>,
 }
 
 /// A finished enrollment.

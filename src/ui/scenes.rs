@@ -164,8 +164,9 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
                     upn: "grace.hopper@contoso.example".into(),
                     state: "registering".into(),
                     resolution: "Found registered in Entra ID: recorded. Hand over the PIN \
-                                 from the done page."
+                                 shown here."
                         .into(),
+                    pin: Some(Pin::new("275819")),
                 },
                 Unfinished {
                     enrollment_id: 42,
@@ -174,6 +175,7 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
                     resolution: "No passkey was created: the key keeps its PIN (in the \
                                  journal). Insert it again to continue."
                         .into(),
+                    pin: None,
                 },
             ]));
             s
