@@ -626,7 +626,8 @@ impl GraphClient {
             Err(lookup) => {
                 return Err(still_unknown(
                     first,
-                    format!("the look-up that followed failed: {lookup}"),
+                    "the look-up that followed failed",
+                    &lookup,
                 ))
             }
         }
@@ -651,11 +652,13 @@ impl GraphClient {
                     }),
                     Ok(None) => Err(still_unknown(
                         first,
-                        format!("posting again failed ({second}) and the list does not show the method yet"),
+                        "posting again failed and the list does not show the method yet",
+                        &second,
                     )),
                     Err(lookup) => Err(still_unknown(
                         first,
-                        format!("posting again failed ({second}) and the look-up failed: {lookup}"),
+                        "posting again and the look-up after it failed",
+                        &lookup,
                     )),
                 }
             }
@@ -1007,8 +1010,14 @@ fn with_request_id(e: Error, a: &Answer) -> Error {
     }
 }
 
-/// `first` (an unknown registration outcome) with what was learnt since added to its cause.
-fn still_unknown(first: Error, note: String) -> Error {
+/// `first` (an unknown registration outcome) with what was learnt since added to its cause:
+/// briefly (the operator reads it), the full `since` goes to the log.
+fn still_unknown(first: Error, what: &str, since: &Error) -> Error {
+    tracing::warn!(error = %since, "{what}");
+    let note = match since.request_id() {
+        Some(rid) => format!("{what} (request-id {rid})"),
+        None => what.to_owned(),
+    };
     match first {
         Error::RegistrationOutcomeUnknown {
             user,
