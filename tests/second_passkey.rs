@@ -106,3 +106,35 @@ fn recovery_looks_up_again_after_a_refused_re_post() {
     assert_eq!((rows.len(), rows[0][1].as_str()), (1, regs[0].id.as_str()));
     assert!(pin_opens(&key, &rows[0][3]));
 }
+
+/// The answer to the POST is lost and the look-up after it is refused (403): the
+/// enrollment stays `registering` (not `failed`, which would let a retry make a second
+/// passkey); once the list can be read, the next run finds and records the method.
+#[test]
+fn a_failed_look_up_after_a_lost_answer_leaves_the_enrollment_registering() {
+    let st = Station::new(one_user(), r#","useRandomPIN":true"#);
+    st.prefetch();
+    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
+    let key = soft_key(78_000_003);
+    st.slot.insert(Some(key.clone()));
+    st.tenant.set_faults(Faults {
+        drop_post_response_once_for: Some(user.upn.clone()),
+        fail_lists_with: Some(403),
+        ..Faults::default()
+    });
+    let (status, out) = st.enroll(&["--user", &user.upn], &[], |_| {});
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(out.contains("look-up that followed failed"), "{out}");
+    assert_eq!(states(&st, &user.user_id), [EnrollmentState::Registering]);
+
+    st.tenant.set_faults(Faults::default());
+    let (status, out) = st.enroll(&["--user", &user.upn, "--retry-failed"], &[], |_| {});
+    assert!(status.success(), "{out}");
+    assert!(
+        out.contains("the interrupted registration had reached Graph"),
+        "{out}"
+    );
+    assert_eq!(st.tenant.registrations(&user.user_id).len(), 1);
+    assert_eq!(states(&st, &user.user_id), [EnrollmentState::Recorded]);
+    assert!(pin_opens(&key, &st.csv_rows()[0][3]));
+}
