@@ -261,3 +261,51 @@ fn recovered_pins_go_to_the_recovery_screen_and_expire() {
         ));
     }
 }
+
+/// A key whose PIN never reached its person comes back and is factory-reset: the PIN no
+/// longer opens anything, and the journal forgets it at the reset.
+#[test]
+fn a_reset_key_loses_its_pins_from_the_journal() {
+    let st = Station::new(
+        FakeConfig {
+            users: 2,
+            ..one_user()
+        },
+        r#","useRandomPIN":true,"randomPinLength":12"#,
+    );
+    st.prefetch();
+    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let key = soft_key(79_000_007);
+    st.slot.insert(Some(key.clone()));
+    let engine = kiosk_engine(&st);
+    let mut log = Log::default();
+    recovered(&engine, &mut log);
+    let (_, issued) = enroll(&engine, &mut log, &queue[0].user_id);
+    let pin = issued.pin.unwrap().expose().to_owned();
+    drop(engine);
+    assert_eq!(
+        journal_pin(&st).as_deref(),
+        Some(pin.as_str()),
+        "not delivered"
+    );
+
+    key.power_cycle();
+    let engine = kiosk_engine(&st);
+    let mut log = Log::default();
+    recovered(&engine, &mut log);
+    engine.send(Command::Enroll {
+        user_id: queue[1].user_id.clone(),
+    });
+    log.until(&engine, "the issued key refused", |e| match e {
+        Event::Problem(p) if p.code == "key-refused" => Some(()),
+        _ => None,
+    });
+    engine.send(Command::ResetKey);
+    log.until(&engine, "the reset", |e| {
+        matches!(e, Event::KeyReset).then_some(())
+    });
+    let first = Journal::open(&st.journal).unwrap().enrollments().unwrap()[0].clone();
+    assert_eq!(first.upn, queue[0].upn);
+    assert!(first.pin.is_none(), "purged at the reset");
+    assert!(!in_journal_files(st.journal.parent().unwrap(), &pin));
+}
