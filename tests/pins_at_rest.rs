@@ -221,6 +221,10 @@ fn recovered_pins_go_to_the_recovery_screen_and_expire() {
         drop(engine);
         assert_eq!(list.len(), 1, "{list:?}");
         assert_eq!(list[0].upn, user.upn);
+        assert_eq!(
+            list[0].display_name.as_deref(),
+            Some(user.display_name.as_str())
+        );
         let pin = list[0].pin.as_ref().expect("shown to the operator");
         assert!(
             pin_token_ok(&key, pin.expose()),
@@ -308,4 +312,35 @@ fn a_reset_key_loses_its_pins_from_the_journal() {
     assert_eq!(first.upn, queue[0].upn);
     assert!(first.pin.is_none(), "purged at the reset");
     assert!(!in_journal_files(st.journal.parent().unwrap(), &pin));
+}
+
+/// Headless with `pinsInKeysRegisteredCsv: false`: a PIN recovered after a crash is shown
+/// to the operator with the person, not recorded silently (the CSV column stays empty).
+#[test]
+fn headless_recovery_shows_a_pin_it_does_not_write() {
+    let st = station(r#","pinsInKeysRegisteredCsv":false"#);
+    st.prefetch();
+    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
+    let key = soft_key(79_000_008);
+    st.slot.insert(Some(key.clone()));
+    let (status, out) = st.enroll(
+        &["--user", &user.upn],
+        &[("PASSKEY_KIOSK_CRASH_AFTER", "registered")],
+        |_| {},
+    );
+    assert!(!status.success() && out.contains("aborting now"), "{out}");
+    let (status, out) = st.enroll(&["--user", &user.upn], &[], |_| {});
+    assert!(status.success(), "{out}");
+    let shown = format!("random PIN of {}: ", user.upn);
+    let pin: String = out
+        .split(&shown)
+        .nth(1)
+        .unwrap_or_else(|| panic!("the PIN is shown: {out}"))
+        .chars()
+        .take(12)
+        .collect();
+    assert!(pin_opens(&key, &pin), "{out}");
+    let rows = st.csv_rows();
+    assert_eq!((rows.len(), rows[0][3].as_str()), (1, ""), "{rows:?}");
+    assert_eq!(journal_pin(&st), None, "the terminal was its delivery");
 }

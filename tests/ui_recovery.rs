@@ -24,6 +24,7 @@ fn a_recovered_pin_is_revealed_with_its_person_then_forgotten() {
         Unfinished {
             enrollment_id: 7,
             upn: "grace@contoso.com".into(),
+            display_name: Some("Grace Hopper".into()),
             state: "registered".into(),
             resolution: "recorded in keysRegistered.csv".into(),
             pin: Some(Pin::new("274913")),
@@ -31,6 +32,7 @@ fn a_recovered_pin_is_revealed_with_its_person_then_forgotten() {
         Unfinished {
             enrollment_id: 8,
             upn: "alan@contoso.com".into(),
+            display_name: None,
             state: "key_ready".into(),
             resolution: "interrupted before anything was written to the key".into(),
             pin: None,
@@ -51,10 +53,11 @@ fn a_recovered_pin_is_revealed_with_its_person_then_forgotten() {
         "not before Reveal"
     );
 
-    h.get_by_role_and_label(Role::Button, "Reveal PIN of grace@contoso.com")
+    h.get_by_label("Grace Hopper (grace@contoso.com)");
+    h.get_by_role_and_label(Role::Button, "Reveal PIN of Grace Hopper")
         .click();
     h.run();
-    h.get_by_label("Random PIN of grace@contoso.com:");
+    h.get_by_label("Random PIN of Grace Hopper:");
     h.get_by_label("2 7 4 9 1 3");
     h.get_by_role_and_label(Role::Button, "Continue").click();
     h.run();

@@ -112,7 +112,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         key_source: KeySource::Device(args.device.device.clone()),
         wake: Arc::new(|| {}),
     })?;
-    start_up(&engine)?;
+    start_up(&engine, rules.pins_in_csv())?;
 
     let journal = Journal::open(&journal_path)?;
     let queue = journal.queue()?;
@@ -277,8 +277,9 @@ fn describe(e: &OperatorError) -> String {
     format!("{} — {}{rid}", e.message, e.remedy)
 }
 
-/// Prints what recovery did and the start-up checks; a failed sign-in stops the run.
-fn start_up(engine: &EngineHandle) -> Result<()> {
+/// Prints what recovery did and the start-up checks; a failed sign-in stops the run. A
+/// recovered random PIN is shown unless the CSV is where its person gets it.
+fn start_up(engine: &EngineHandle, pins_in_csv: bool) -> Result<()> {
     loop {
         match engine.recv() {
             Some(Event::Recovered(list)) => {
@@ -287,6 +288,13 @@ fn start_up(engine: &EngineHandle) -> Result<()> {
                         "recovered: {} (interrupted at {}): {}",
                         u.upn, u.state, u.resolution
                     );
+                    if let (false, Some(pin)) = (pins_in_csv, &u.pin) {
+                        println!(
+                            "  random PIN of {}: {} (not in the CSV: hand it over)",
+                            u.upn,
+                            pin.expose()
+                        );
+                    }
                 }
             }
             Some(Event::StartupChecks(checks)) => {

@@ -196,6 +196,8 @@ pub struct Unfinished {
     pub enrollment_id: i64,
     /// The person.
     pub upn: String,
+    /// Their display name, when the queue knows them.
+    pub display_name: Option<String>,
     /// Where it stopped (journal state name).
     pub state: String,
     /// What the engine did or what the operator must do.

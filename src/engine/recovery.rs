@@ -27,6 +27,7 @@ pub fn recover(shared: &Shared, journal: &mut Journal) -> Vec<Unfinished> {
         Err(e) => vec![Unfinished {
             enrollment_id: 0,
             upn: String::new(),
+            display_name: None,
             state: "unknown".into(),
             resolution: format!("the journal could not be read: {e}"),
             pin: None,
@@ -47,6 +48,7 @@ pub fn recover_user(shared: &Shared, journal: &mut Journal, user_id: &str) -> Ve
         Err(e) => vec![Unfinished {
             enrollment_id: 0,
             upn: user_id.to_owned(),
+            display_name: None,
             state: "unknown".into(),
             resolution: format!("the journal could not be read: {e}"),
             pin: None,
@@ -78,6 +80,9 @@ fn settle(shared: &Shared, journal: &mut Journal, list: Vec<Enrollment>) -> Vec<
             Unfinished {
                 enrollment_id: e.id,
                 upn: e.upn.clone(),
+                display_name: queued(journal, &e)
+                    .map(|q| q.display_name)
+                    .filter(|n| !n.is_empty()),
                 state: e.state.as_str().to_owned(),
                 resolution,
                 pin: e.pin.as_ref().map(|p| Pin::new(p.as_str())),

@@ -23,7 +23,7 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
             // A list, not a grid: resolutions are sentences and must wrap.
             for u in &state.recovered {
                 ui.horizontal(|ui| {
-                    ui.label(RichText::new(&u.upn).strong());
+                    ui.label(RichText::new(person(u)).strong());
                     ui.label(
                         RichText::new(format!("stopped at {}", u.state))
                             .monospace()
@@ -61,14 +61,23 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
     }
 }
 
+/// "Name (upn)", or the UPN alone when the queue does not know the name.
+fn person(u: &Unfinished) -> String {
+    match &u.display_name {
+        Some(name) => format!("{name} ({})", u.upn),
+        None => u.upn.clone(),
+    }
+}
+
 /// The recovered PIN of `u`, or its Reveal button; true when Reveal was clicked.
 fn pin_row(ui: &mut Ui, u: &Unfinished, revealed: bool) -> bool {
     let Some(pin) = &u.pin else {
         return false;
     };
+    let name = u.display_name.as_deref().unwrap_or(&u.upn);
     if revealed {
         ui.horizontal(|ui| {
-            ui.label(format!("Random PIN of {}:", u.upn));
+            ui.label(format!("Random PIN of {name}:"));
             // Spaced digits are easier to read out and to copy by hand.
             let spaced: String = pin.expose().chars().flat_map(|c| [c, ' ']).collect();
             ui.label(
@@ -81,10 +90,7 @@ fn pin_row(ui: &mut Ui, u: &Unfinished, revealed: bool) -> bool {
         ui.label("Hand it over privately to this person only; it is not shown again.");
         false
     } else {
-        ui.label(format!(
-            "{} never received the random PIN of this key.",
-            u.upn
-        ));
-        widgets::button(ui, &format!("Reveal PIN of {}", u.upn)).clicked()
+        ui.label(format!("{name} never received the random PIN of this key."));
+        widgets::button(ui, &format!("Reveal PIN of {name}")).clicked()
     }
 }
