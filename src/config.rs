@@ -64,6 +64,19 @@ pub enum OperatorSignIn {
     Delegated,
 }
 
+/// Where a random PIN is handed to its person, which decides when the journal forgets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PinHandover {
+    /// Headless `enroll`: keysRegistered.csv is the delivery; purged once the row is written.
+    #[default]
+    Csv,
+    /// The kiosk shows it on screen; purged when the operator confirms it was handed over.
+    OnScreen,
+}
+
+/// `pinRetentionHours` when the config says nothing.
+pub const DEFAULT_PIN_RETENTION_HOURS: u32 = 24;
+
 /// Idle lock when the config says nothing.
 pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 5;
 
@@ -115,6 +128,14 @@ pub struct Config {
     pub force_pin_change: bool,
     /// `keepPinsInJournal`: keep random PINs in the journal after they are recorded (default false).
     pub keep_pins_in_journal: bool,
+    /// `pinRetentionHours`: a PIN an ended enrollment left in the journal (failed, or never
+    /// handed over) is purged after this many hours (1..8760, default 24).
+    pub pin_retention_hours: u32,
+    /// `pinsInKeysRegisteredCsv`: the PIN column of keysRegistered.csv holds random PINs
+    /// (`None`: the station's default, see [`Config::pins_in_csv`]).
+    pub pins_in_keys_registered_csv: Option<bool>,
+    /// Where a random PIN reaches its person: set by the front end, not read from the file.
+    pub pin_handover: PinHandover,
     /// `operatorName`: who operates the station, for the audit log (default: the OS user).
     pub operator_name: Option<String>,
     /// `operatorSignIn`: `app-only` (default) or `delegated`.
@@ -197,6 +218,8 @@ const KNOWN_KEYS: &[&str] = &[
     "minimumPinLength",
     "forcePinChange",
     "keepPinsInJournal",
+    "pinRetentionHours",
+    "pinsInKeysRegisteredCsv",
     "operatorName",
     "operatorSignIn",
     "operatorPasscodeHash",
@@ -368,6 +391,16 @@ impl Config {
                 .unwrap_or(6) as u32,
             force_pin_change: r.boolean("forcePinChange")?.unwrap_or(true),
             keep_pins_in_journal: r.boolean("keepPinsInJournal")?.unwrap_or(false),
+            pin_retention_hours: r
+                .integer(
+                    "pinRetentionHours",
+                    1,
+                    8760,
+                    "a whole number of hours from 1 to 8760",
+                )?
+                .map_or(DEFAULT_PIN_RETENTION_HOURS, |h| h as u32),
+            pins_in_keys_registered_csv: r.boolean("pinsInKeysRegisteredCsv")?,
+            pin_handover: PinHandover::default(),
             operator_name: r.text("operatorName")?,
             operator_sign_in,
             operator_passcode_hash,
@@ -375,6 +408,22 @@ impl Config {
             allow_test_keys: r.boolean("allowTestKeys")?.unwrap_or(false),
             unknown_keys,
         })
+    }
+
+    /// The same configuration for the kiosk, which hands random PINs over on screen.
+    pub fn for_kiosk(self) -> Config {
+        Config {
+            pin_handover: PinHandover::OnScreen,
+            ..self
+        }
+    }
+
+    /// Whether keysRegistered.csv gets random PINs: `pinsInKeysRegisteredCsv`, by default
+    /// yes for headless `enroll` (the proof of concept's format) and no in the kiosk, where
+    /// the person receives the PIN on screen (the column stays, empty).
+    pub fn pins_in_csv(&self) -> bool {
+        self.pins_in_keys_registered_csv
+            .unwrap_or(self.pin_handover == PinHandover::Csv)
     }
 
     /// The directory holding the config file (relative paths in it are resolved from here).
@@ -681,6 +730,42 @@ mod tests {
         assert_eq!(c.max_concurrent_graph_requests, 16);
         assert!(c.include_nested_groups && c.use_ctap21_features);
         assert_eq!(c.unknown_keys, vec!["colour".to_string()]);
+    }
+
+    #[test]
+    fn pin_keys_have_defaults_by_station_and_ranges() {
+        let c = parse(SEED).unwrap();
+        assert_eq!(c.pin_retention_hours, DEFAULT_PIN_RETENTION_HOURS);
+        assert!(c.pins_in_csv(), "headless: the proof of concept's CSV");
+        assert!(
+            !c.clone().for_kiosk().pins_in_csv(),
+            "kiosk: on screen only"
+        );
+        let text = SEED.replace(
+            "\"useCTAP21Features\":false",
+            "\"useCTAP21Features\":false,\"pinRetentionHours\":2,\"pinsInKeysRegisteredCsv\":true",
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.pin_retention_hours, 2);
+        assert!(c.unknown_keys.is_empty(), "{:?}", c.unknown_keys);
+        assert!(c.for_kiosk().pins_in_csv(), "the key overrides the default");
+        let text = SEED.replace(
+            "\"useCTAP21Features\":false",
+            "\"useCTAP21Features\":false,\"pinsInKeysRegisteredCsv\":false",
+        );
+        assert!(!parse(&text).unwrap().pins_in_csv());
+        for bad in ["0", "8761", "\"soon\""] {
+            let err = parse(&SEED.replace(
+                "\"useCTAP21Features\":false",
+                &format!("\"useCTAP21Features\":false,\"pinRetentionHours\":{bad}"),
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("pinRetentionHours") && err.contains("1 to 8760"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -99,8 +99,10 @@ fn failed_startup_checks_show_their_remedy() {
     h.state_mut().apply(Event::Recovered(vec![Unfinished {
         enrollment_id: 4,
         upn: "ada@contoso.com".into(),
+        display_name: None,
         state: "pin_set".into(),
         resolution: "PIN kept in the journal: hand it over from the recovery list".into(),
+        pin: None,
     }]));
     h.run();
     h.get_by_label("Connection refused: check the proxy settings");

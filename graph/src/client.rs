@@ -580,12 +580,74 @@ impl GraphClient {
             Err(e) => return Err(e),
         };
         tracing::warn!(error = %first, "registration outcome unknown; looking the method up");
-        if let Some(method) = self.recheck(user, &req.credential_id).await? {
-            return Ok(Registration {
+        self.settle_unclear(user, req, first, 1, challenge_still_valid)
+            .await
+    }
+
+    /// Posts again a body whose earlier POST had an unclear outcome (an interrupted run) and
+    /// that the caller looked up without finding it. The list may lag behind the write, so a
+    /// refusal (the challenge already used, a duplicate) is checked by listing again before it
+    /// is returned; when the list cannot be read, the outcome stays unknown.
+    pub async fn register_fido2_method_again(
+        &self,
+        user: &str,
+        req: &RegisterRequest,
+    ) -> Result<Registration> {
+        match self.register_fido2_method(user, req).await {
+            Ok(method) => Ok(Registration {
                 method,
-                recovered: true,
+                recovered: false,
                 posts: 1,
-            });
+            }),
+            Err(e @ Error::RegistrationOutcomeUnknown { .. }) => {
+                self.settle_unclear(user, req, e, 1, || false).await
+            }
+            Err(refused) => match self.recheck(user, &req.credential_id).await {
+                Ok(Some(method)) => Ok(Registration {
+                    method,
+                    recovered: true,
+                    posts: 1,
+                }),
+                Ok(None) => Err(refused),
+                Err(lookup) => Err(Error::RegistrationOutcomeUnknown {
+                    user: user.to_owned(),
+                    cause: format!(
+                        "an earlier POST's outcome was unclear, posting again was refused ({refused}) and the look-up that followed failed: {lookup}"
+                    ),
+                    client_request_id: String::new(),
+                    request_id: refused.request_id().map(str::to_owned),
+                }),
+            },
+        }
+    }
+
+    /// After a POST whose outcome is unknown (`first`): our method if the list shows it,
+    /// else one more POST while the challenge is valid. Every way this can fail stays
+    /// `RegistrationOutcomeUnknown` (Graph may hold the method though the list does not show
+    /// it yet): a caller that took it for a refusal would create a second passkey.
+    async fn settle_unclear(
+        &self,
+        user: &str,
+        req: &RegisterRequest,
+        first: Error,
+        posts: u32,
+        challenge_still_valid: impl FnOnce() -> bool,
+    ) -> Result<Registration> {
+        let found = |method| Registration {
+            method,
+            recovered: true,
+            posts,
+        };
+        match self.recheck(user, &req.credential_id).await {
+            Ok(Some(method)) => return Ok(found(method)),
+            Ok(None) => {}
+            Err(lookup) => {
+                return Err(still_unknown(
+                    first,
+                    "the look-up that followed failed",
+                    &lookup,
+                ))
+            }
         }
         if !challenge_still_valid() {
             return Err(first);
@@ -594,19 +656,29 @@ impl GraphClient {
             Ok(method) => Ok(Registration {
                 method,
                 recovered: false,
-                posts: 2,
+                posts: posts + 1,
             }),
             Err(second) => {
-                // A second ambiguous failure, or a "challenge consumed" 400 because the first
-                // POST landed late: look once more before giving up.
-                if let Some(method) = self.recheck(user, &req.credential_id).await? {
-                    return Ok(Registration {
+                // A second ambiguous failure, or a "challenge already used" 400 because the
+                // first POST landed late: look once more before giving up.
+                let posts = posts + 1;
+                match self.recheck(user, &req.credential_id).await {
+                    Ok(Some(method)) => Ok(Registration {
                         method,
                         recovered: true,
-                        posts: 2,
-                    });
+                        posts,
+                    }),
+                    Ok(None) => Err(still_unknown(
+                        first,
+                        "posting again failed and the list does not show the method yet",
+                        &second,
+                    )),
+                    Err(lookup) => Err(still_unknown(
+                        first,
+                        "posting again and the look-up after it failed",
+                        &lookup,
+                    )),
                 }
-                Err(second)
             }
         }
     }
@@ -960,5 +1032,29 @@ fn with_request_id(e: Error, a: &Answer) -> Error {
             request_id: a.request_id.clone(),
         },
         e => e,
+    }
+}
+
+/// `first` (an unknown registration outcome) with what was learnt since added to its cause:
+/// briefly (the operator reads it), the full `since` goes to the log.
+fn still_unknown(first: Error, what: &str, since: &Error) -> Error {
+    tracing::warn!(error = %since, "{what}");
+    let note = match since.request_id() {
+        Some(rid) => format!("{what} (request-id {rid})"),
+        None => what.to_owned(),
+    };
+    match first {
+        Error::RegistrationOutcomeUnknown {
+            user,
+            cause,
+            client_request_id,
+            request_id,
+        } => Error::RegistrationOutcomeUnknown {
+            user,
+            cause: format!("{cause}; {note}"),
+            client_request_id,
+            request_id,
+        },
+        other => other,
     }
 }

@@ -295,7 +295,26 @@ pub struct GraphError {
     pub date: Option<String>,
 }
 
+/// `error.code` of a registration refused because its challenge has expired. Microsoft does
+/// not publish the codes of refused challenges (CONTRACT.md §5, §9), and messages must never
+/// be branched on (§6): these are the codes this crate recognises, and the ones the fake
+/// tenant answers with.
+pub const CHALLENGE_EXPIRED: &str = "challengeExpired";
+/// `error.code` of a registration whose challenge was already used by an earlier POST.
+pub const CHALLENGE_USED: &str = "challengeAlreadyUsed";
+/// `error.code` of a registration whose challenge was not issued (to this user) by Graph.
+pub const CHALLENGE_UNKNOWN: &str = "invalidChallenge";
+
 impl GraphError {
+    /// Whether Graph refused a registration because of its challenge (expired, used, not
+    /// issued for this user): by status and code, never by the message's words.
+    pub fn is_challenge_rejected(&self) -> bool {
+        self.status == 400
+            && [CHALLENGE_EXPIRED, CHALLENGE_USED, CHALLENGE_UNKNOWN]
+                .iter()
+                .any(|c| self.code.eq_ignore_ascii_case(c))
+    }
+
     /// What the operator should do, from status and code (never from the message).
     pub fn remedy(&self) -> &'static str {
         match (self.status, self.code.as_str()) {

@@ -54,7 +54,10 @@ pub use client::policy::{Fido2Policy, KeyRestrictions};
 pub use client::{ApiVersion, DeleteOutcome, GraphClient, GraphConfig, Registration, Timeouts};
 pub use cloud::Cloud;
 pub use device_code::{DeviceAuthorization, DeviceFlowFailure, SignedInAccount};
-pub use error::{AuthError, Error, GraphError, GroupCandidate, Result};
+pub use error::{
+    AuthError, Error, GraphError, GroupCandidate, Result, CHALLENGE_EXPIRED, CHALLENGE_UNKNOWN,
+    CHALLENGE_USED,
+};
 pub use retry::RetryPolicy;
 pub use secret::SecretString;
 pub use wire::{

@@ -484,3 +484,130 @@ async fn prefetch_many_users_in_parallel_under_throttling() {
     assert_eq!(ok, users.len());
     assert!(fake.throttled_count() >= 5);
 }
+
+/// The answer to a stored POST is lost and the list that should show it cannot be read:
+/// the outcome stays unknown, never a refusal a caller could retry with a new passkey.
+#[tokio::test]
+async fn a_failed_look_up_after_an_unclear_post_keeps_the_outcome_unknown() {
+    let fake = start(FakeConfig::default()).await;
+    let c = client(&fake);
+    let user = first_member_user(&c, &fake).await;
+    fake.set_faults(Faults {
+        drop_post_response_once_for: Some(user.id.clone()),
+        fail_lists_with: Some(403),
+        ..Faults::default()
+    });
+    let o = c.creation_options(&user.id, 10).await.expect("options");
+    let cred = cred_id(31);
+    let err = c
+        .register_fido2_method_safely(&user.id, &attest(&o, &cred, "Lost answer"), || true)
+        .await
+        .expect_err("the method cannot be seen");
+    assert!(
+        matches!(err, Error::RegistrationOutcomeUnknown { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("look-up that followed failed"),
+        "{err}"
+    );
+    assert_eq!(fake.registrations(&user.id).len(), 1, "stored once");
+}
+
+/// Graph's list lags behind the write: after a lost answer, the method is not listed yet and
+/// the second POST is refused (its challenge is used). Still unknown: not a challenge
+/// refusal that would send the station to create another passkey.
+#[tokio::test]
+async fn a_lagging_list_after_an_unclear_post_is_not_a_refusal() {
+    let fake = start(FakeConfig::default()).await;
+    let c = client(&fake);
+    let user = first_member_user(&c, &fake).await;
+    fake.set_faults(Faults {
+        drop_post_response_once_for: Some(user.id.clone()),
+        list_lag: Some(Duration::from_secs(30)),
+        ..Faults::default()
+    });
+    let o = c.creation_options(&user.id, 10).await.expect("options");
+    let cred = cred_id(32);
+    let err = c
+        .register_fido2_method_safely(&user.id, &attest(&o, &cred, "Lagging list"), || true)
+        .await
+        .expect_err("not listed yet");
+    assert!(
+        matches!(err, Error::RegistrationOutcomeUnknown { .. }),
+        "{err:?}"
+    );
+    assert!(c
+        .find_registered_method(&user.id, &cred)
+        .await
+        .expect("list")
+        .is_none());
+    assert_eq!(fake.registrations(&user.id).len(), 1);
+}
+
+/// Posting again a body whose earlier POST's outcome was unclear (recovery): the refusal
+/// (challenge already used) is checked against the list, which by then shows the method.
+#[tokio::test]
+async fn posting_again_after_an_unclear_post_looks_up_before_giving_up() {
+    let fake = start(FakeConfig::default()).await;
+    let c = client(&fake);
+    let user = first_member_user(&c, &fake).await;
+    fake.set_faults(Faults {
+        list_lag: Some(Duration::from_millis(10)),
+        ..Faults::default()
+    });
+    let o = c.creation_options(&user.id, 10).await.expect("options");
+    let cred = cred_id(33);
+    let req = attest(&o, &cred, "Posted before");
+    let first = c
+        .register_fido2_method(&user.id, &req)
+        .await
+        .expect("stored");
+    let r = c
+        .register_fido2_method_again(&user.id, &req)
+        .await
+        .expect("found after the refusal");
+    assert!(r.recovered);
+    assert_eq!(r.method.id, first.id);
+    assert_eq!(fake.registrations(&user.id).len(), 1);
+
+    // A body Graph never stored and now refuses is refused after the look-up.
+    let other = attest(&o, &cred_id(34), "Never stored");
+    let err = c
+        .register_fido2_method_again(&user.id, &other)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&err, Error::Graph(g) if g.is_challenge_rejected() && g.code == graph::CHALLENGE_USED),
+        "{err:?}"
+    );
+}
+
+/// A refused challenge is told by Graph's error code (expired, used), whatever its words.
+#[tokio::test]
+async fn refused_challenges_carry_their_code() {
+    let fake = start(FakeConfig::default()).await;
+    let c = client(&fake);
+    let user = first_member_user(&c, &fake).await;
+    fake.set_faults(Faults {
+        challenge_timeout_override: Some(Duration::from_millis(1)),
+        ..Faults::default()
+    });
+    let o = c.creation_options(&user.id, 10).await.expect("options");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let err = c
+        .register_fido2_method(&user.id, &attest(&o, &cred_id(35), "Late"))
+        .await
+        .expect_err("expired");
+    let Error::Graph(g) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((g.status, g.code.as_str()), (400, graph::CHALLENGE_EXPIRED));
+    assert!(g.is_challenge_rejected());
+    // The same words under another code are not a refused challenge.
+    let other = graph::GraphError {
+        code: "badRequest".into(),
+        ..(**g).clone()
+    };
+    assert!(!other.is_challenge_rejected());
+}

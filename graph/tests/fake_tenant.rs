@@ -1061,7 +1061,7 @@ async fn packed_registration_is_accepted_once_then_rejected() {
     let again = registration(&challenge_of(&options), &Reg::default());
     let (status, err) = e.post(&methods_path(&u.id), &again).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(graph_error_code(&err), "badRequest");
+    assert_eq!(graph_error_code(&err), graph::CHALLENGE_USED);
     assert!(err["error"]["message"]
         .as_str()
         .is_some_and(|m| m.contains("already been used")));

@@ -109,7 +109,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         wake: Arc::new(|| {}),
     })?;
     // A failed audit write fails the run (after its work is done), with the reason.
-    failures.extend(start_up(&engine)?);
+    failures.extend(start_up(&engine, rules.pins_in_csv())?);
 
     let journal = Journal::open(&journal_path)?;
     let queue = journal.queue()?;
@@ -141,6 +141,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         failures,
         background: HashMap::new(),
         stopped: false,
+        pins_in_csv: rules.pins_in_csv(),
     };
     let mut skipped = 0usize;
     let total = people.len();
@@ -219,6 +220,8 @@ struct Tally {
     background: HashMap<JobId, String>,
     /// The station cannot go on (the test key refused): the rest of the queue is not tried.
     stopped: bool,
+    /// `pinsInKeysRegisteredCsv`: else a random PIN is shown here, its only delivery.
+    pins_in_csv: bool,
 }
 
 impl Tally {
@@ -245,7 +248,7 @@ impl Tally {
         match event {
             Event::Finished { job, issued } => match self.background.remove(job) {
                 Some(_) => {
-                    self.done(issued_line(issued));
+                    self.done(issued_line(issued, self.pins_in_csv));
                     true
                 }
                 None => false,
@@ -262,11 +265,12 @@ impl Tally {
     }
 }
 
-fn issued_line(issued: &Issued) -> String {
-    let pin = if issued.pin.is_some() {
-        "  random PIN in the CSV"
-    } else {
-        ""
+fn issued_line(issued: &Issued, pins_in_csv: bool) -> String {
+    let pin = match &issued.pin {
+        Some(_) if pins_in_csv => "  random PIN in the CSV".to_owned(),
+        // Not in the CSV (pinsInKeysRegisteredCsv false): the operator's only copy.
+        Some(p) => format!("  random PIN {} (hand it over; it is not kept)", p.expose()),
+        None => String::new(),
     };
     format!(
         "{}  method {}  serial {}{pin}",
@@ -290,9 +294,10 @@ fn audit_failure(e: &OperatorError) -> Option<String> {
     (e.code == AUDIT_FAILED).then(|| describe(e))
 }
 
-/// Prints what recovery did and the start-up checks; a failed sign-in stops the run.
-/// Returns the audit writes that failed meanwhile.
-fn start_up(engine: &EngineHandle) -> Result<Vec<String>> {
+/// Prints what recovery did and the start-up checks; a failed sign-in stops the run. A
+/// recovered random PIN is shown unless the CSV is where its person gets it. Returns the audit
+/// writes that failed meanwhile.
+fn start_up(engine: &EngineHandle, pins_in_csv: bool) -> Result<Vec<String>> {
     let mut audit_failures = Vec::new();
     loop {
         match engine.recv() {
@@ -302,6 +307,13 @@ fn start_up(engine: &EngineHandle) -> Result<Vec<String>> {
                         "recovered: {} (interrupted at {}): {}",
                         u.upn, u.state, u.resolution
                     );
+                    if let (false, Some(pin)) = (pins_in_csv, &u.pin) {
+                        println!(
+                            "  random PIN of {}: {} (not in the CSV: hand it over)",
+                            u.upn,
+                            pin.expose()
+                        );
+                    }
                 }
             }
             Some(Event::StartupChecks(checks)) => {
@@ -442,7 +454,7 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
             }
             Event::Problem(e) => tally.problem(&e),
             Event::Finished { job: j, issued } if Some(j) == job || job.is_none() => {
-                tally.done(issued_line(&issued));
+                tally.done(issued_line(&issued, tally.pins_in_csv));
                 return;
             }
             Event::Failed { job: j, error } if job.is_none() || Some(j) == job => {

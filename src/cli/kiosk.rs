@@ -242,7 +242,7 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
                 Some((config, graph, keys_registered)) => {
                     let setup = EngineSetup {
                         journal_path: config.journal_path.clone(),
-                        config,
+                        config: config.for_kiosk(),
                         graph,
                         keys_registered,
                         operator: String::new(),

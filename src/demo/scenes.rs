@@ -162,18 +162,22 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
                 Unfinished {
                     enrollment_id: 41,
                     upn: "grace.hopper@contoso.example".into(),
+                    display_name: Some("Grace Hopper".into()),
                     state: "registering".into(),
                     resolution: "Found registered in Entra ID: recorded. Hand over the PIN \
-                                 from the done page."
+                                 shown here."
                         .into(),
+                    pin: Some(Pin::new("275819")),
                 },
                 Unfinished {
                     enrollment_id: 42,
                     upn: "alan.turing@contoso.example".into(),
+                    display_name: Some("Alan Turing".into()),
                     state: "pin_set".into(),
                     resolution: "No passkey was created: the key keeps its PIN (in the \
                                  journal). Insert it again to continue."
                         .into(),
+                    pin: None,
                 },
             ]));
             s

@@ -116,7 +116,7 @@ impl DemoWorld {
     /// The engine set-up for this world: software keys, journal and CSV in the directory.
     pub fn engine_setup(&self, wake: Arc<dyn Fn() + Send + Sync>) -> Result<EngineSetup> {
         Ok(EngineSetup {
-            config: self.config.clone(),
+            config: self.config.clone().for_kiosk(),
             graph: crate::tenant::connect(&self.config)?,
             journal_path: self.config.journal_path.clone(),
             keys_registered: self.dir.join("keysRegistered.csv"),

@@ -196,10 +196,15 @@ pub struct Unfinished {
     pub enrollment_id: i64,
     /// The person.
     pub upn: String,
+    /// Their display name, when the queue knows them.
+    pub display_name: Option<String>,
     /// Where it stopped (journal state name).
     pub state: String,
     /// What the engine did or what the operator must do.
     pub resolution: String,
+    /// The random PIN the journal holds for it (set on the key, or about to be): the
+    /// person never received it, so the operator sees it here, behind Reveal.
+    pub pin: Option<Pin>,
 }
 
 /// A finished enrollment.

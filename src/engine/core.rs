@@ -19,7 +19,7 @@ use graph::GraphClient;
 use super::api::{Command, Event, Issued, JobId, OperatorError, Person, PersonStatus, Pin, Step};
 use super::job::{start_fresh, FreshOptions, Job, JobInput, JobResult};
 use super::key_source::{self, KeyEvent, KeySource, PresentKey};
-use super::steps::Shared;
+use super::steps::{self, Shared};
 use super::{options, policy_check, queue_refresh, recovery};
 use crate::config::Config;
 use crate::report::keys_registered::KeysRegisteredFile;
@@ -260,6 +260,7 @@ impl Core {
     }
 
     fn start_up(&mut self) {
+        steps::purge_expired_pins(&self.shared.config, &mut self.journal);
         let operator = self.shared.operator();
         let recovered = recovery::recover(&self.shared, &operator, &mut self.journal);
         self.emit(Event::Recovered(recovered));
@@ -390,6 +391,7 @@ impl Core {
                         self.refused = Some(*key);
                     }
                     tracing::debug!(job = r.id.0, "job done");
+                    steps::purge_expired_pins(&self.shared.config, &mut self.journal);
                     if let Some(user) = user {
                         self.person_changed(&user);
                     }
@@ -447,7 +449,15 @@ impl Core {
                     Err(e) => e.to_string(),
                 };
                 match Journal::open(&shared.journal_path) {
-                    Ok(j) => shared.audit(&j, &operator, "reset-key", Some(&name), &text, &[]),
+                    Ok(mut j) => {
+                        shared.audit(&j, &operator, "reset-key", Some(&name), &text, &[]);
+                        // No PIN the journal holds for this key opens it any more.
+                        if let (Ok(()), Some(serial)) = (&result, key.summary.serial.as_deref()) {
+                            if let Err(e) = j.purge_pins_of_key(serial) {
+                                tracing::warn!(error = %e, "purging the reset key's PINs");
+                            }
+                        }
+                    }
                     Err(e) => events.emit(Event::Problem(super::audit::audit_failed(
                         "reset-key",
                         Some(&name),
@@ -529,6 +539,7 @@ impl Core {
                 }
             }
             Command::PinDelivered { job } => {
+                self.forget_delivered_pin(job);
                 self.shared.audit(
                     &self.journal,
                     &self.shared.operator(),
@@ -565,6 +576,33 @@ impl Core {
             Command::Shutdown => {}
             // Delegated sign-in is run by the kiosk's sign-in runner, never by the engine.
             Command::StartDelegatedSignIn | Command::CancelDelegatedSignIn => {}
+        }
+    }
+
+    /// The person has their random PIN: the journal forgets it (unless `keepPinsInJournal`).
+    fn forget_delivered_pin(&mut self, job: JobId) {
+        if self.shared.config.keep_pins_in_journal {
+            return;
+        }
+        let Some(user_id) = self.jobs.get(&job) else {
+            return;
+        };
+        let delivered = self.journal.enrollments_of(user_id).map(|es| {
+            es.into_iter()
+                .rev()
+                .find(|e| e.state == EnrollmentState::Recorded && e.pin.is_some())
+        });
+        let purged = match delivered {
+            Ok(Some(e)) => self.journal.purge_pin(e.id),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = purged {
+            self.problem(
+                "journal",
+                format!("the handed-over PIN could not be removed from the journal: {e}"),
+                "check the journal file; the PIN is removed after pinRetentionHours at the latest",
+            );
         }
     }
 

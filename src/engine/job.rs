@@ -217,11 +217,21 @@ impl Job {
                 }
             }
             self.progress(Step::Registering);
-            match steps::register(&shared, &self.operator, journal, id, &self.user, &request) {
+            match steps::register(
+                &shared,
+                &self.operator,
+                journal,
+                id,
+                &self.user,
+                &request,
+                false,
+            ) {
                 Ok(m) => {
                     method_id = Some(m);
                     break;
                 }
+                // Only a clear refusal: after a POST whose outcome was unclear the error
+                // stays "unknown" and the job ends `registering`, to be looked up again.
                 Err(JobError::Graph(e))
                     if attempt == 0 && self.release.is_some() && steps::challenge_rejected(&e) =>
                 {

@@ -1,11 +1,12 @@
 //! On start: every enrollment a previous run left unfinished is finished where that needs no
 //! key (register a stored attestation while its challenge is valid, look the method up after
 //! an ambiguous POST, delete older methods, record), or failed with what the operator must do.
-//! A random PIN committed to the journal is never dropped here.
+//! A random PIN committed to the journal is never dropped here, nor written anywhere the
+//! operator does not see: it goes back with the enrollment (`Unfinished::pin`) to be shown.
 
 use graph::RegisterRequest;
 
-use super::api::Unfinished;
+use super::api::{Pin, Unfinished};
 use super::steps::{self, Shared};
 use crate::store::{Enrollment, EnrollmentState, Journal, PinSource, QueuedUser};
 
@@ -26,8 +27,10 @@ pub fn recover(shared: &Shared, operator: &str, journal: &mut Journal) -> Vec<Un
         Err(e) => vec![Unfinished {
             enrollment_id: 0,
             upn: String::new(),
+            display_name: None,
             state: "unknown".into(),
             resolution: format!("the journal could not be read: {e}"),
+            pin: None,
         }],
     }
 }
@@ -50,8 +53,10 @@ pub fn recover_user(
         Err(e) => vec![Unfinished {
             enrollment_id: 0,
             upn: user_id.to_owned(),
+            display_name: None,
             state: "unknown".into(),
             resolution: format!("the journal could not be read: {e}"),
+            pin: None,
         }],
     }
 }
@@ -79,8 +84,12 @@ fn settle(
             Unfinished {
                 enrollment_id: e.id,
                 upn: e.upn.clone(),
+                display_name: queued(journal, &e)
+                    .map(|q| q.display_name)
+                    .filter(|n| !n.is_empty()),
                 state: e.state.as_str().to_owned(),
                 resolution,
+                pin: e.pin.as_ref().map(|p| Pin::new(p.as_str())),
             }
         })
         .collect()
@@ -229,7 +238,16 @@ fn register_stored(
         attestation_object: att.to_vec(),
         client_extension_results: steps::extension_results(&user, att),
     };
-    match steps::register(shared, operator, journal, e.id, &user, &request) {
+    let earlier_unclear = e.state == EnrollmentState::Registering;
+    match steps::register(
+        shared,
+        operator,
+        journal,
+        e.id,
+        &user,
+        &request,
+        earlier_unclear,
+    ) {
         Ok(method) => {
             let done = format!("registered the stored passkey (method {method}); ");
             complete(shared, operator, journal, e, &method, done)

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use super::crash;
 use super::errors::JobError;
 use super::options;
-use crate::config::Config;
+use crate::config::{Config, PinHandover};
 use crate::report::keys_registered::{KeyRow, KeysRegisteredFile};
 use crate::store::{Journal, QueuedUser};
 
@@ -60,9 +60,10 @@ pub fn outcome_open(e: &JobError) -> bool {
     matches!(e, JobError::Graph(g) if g.is_transient() || matches!(g, graph::Error::RegistrationOutcomeUnknown { .. }))
 }
 
-/// Whether Graph refused the POST because of the challenge (expired, consumed, unknown).
+/// Whether Graph refused the POST because of the challenge (expired, consumed, unknown),
+/// by its error code.
 pub fn challenge_rejected(e: &graph::Error) -> bool {
-    matches!(e, graph::Error::Graph(g) if g.status == 400 && g.message.to_ascii_lowercase().contains("challenge"))
+    matches!(e, graph::Error::Graph(g) if g.is_challenge_rejected())
 }
 
 /// clientExtensionResults for a stored attestation (recovery has no live registration):
@@ -90,7 +91,8 @@ pub fn extension_results(user: &QueuedUser, attestation_object: &[u8]) -> serde_
 
 /// POSTs the stored attestation of enrollment `id`, recognising our method after an
 /// ambiguous failure (never a blind re-post); commits `registering` before and the method
-/// id as soon as Graph answers.
+/// id as soon as Graph answers. `earlier_unclear`: an earlier POST of this attestation had
+/// an unclear outcome (recovery), so a refusal is checked against the list first.
 pub fn register(
     shared: &Shared,
     operator: &str,
@@ -98,18 +100,24 @@ pub fn register(
     id: i64,
     user: &QueuedUser,
     request: &RegisterRequest,
+    earlier_unclear: bool,
 ) -> Result<String, JobError> {
     journal.registering(id)?;
     crash::point("registering");
-    let result = shared
-        .rt
-        .block_on(
-            shared
-                .graph
+    let graph = &shared.graph;
+    let result = shared.rt.block_on(async {
+        if earlier_unclear {
+            graph
+                .register_fido2_method_again(&user.user_id, request)
+                .await
+        } else {
+            graph
                 .register_fido2_method_safely(&user.user_id, request, || {
                     options::challenge_still_valid(user)
-                }),
-        );
+                })
+                .await
+        }
+    });
     match result {
         Ok(done) => {
             crash::point("post_sent");
@@ -198,8 +206,10 @@ fn csv_has_method(path: &std::path::Path, method_id: &str) -> bool {
         .any(|r| r.get(1) == Some(method_id))
 }
 
-/// Appends the keysRegistered.csv row (once) and marks the enrollment recorded, purging a
-/// random PIN from the journal unless the config keeps it.
+/// Appends the keysRegistered.csv row (once) and marks the enrollment recorded. The row
+/// holds a random PIN when `pinsInKeysRegisteredCsv` says so. The journal forgets the PIN
+/// here when the CSV is its delivery (headless); the kiosk forgets it once it was handed
+/// over on screen (`PinDelivered`); `keepPinsInJournal` keeps it.
 pub fn record(
     shared: &Shared,
     journal: &mut Journal,
@@ -218,7 +228,7 @@ pub fn record(
                     upn: upn.to_owned(),
                     method_id: method_id.to_owned(),
                     serial: serial.unwrap_or("").to_owned(),
-                    pin: random_pin.cloned(),
+                    pin: random_pin.filter(|_| shared.config.pins_in_csv()).cloned(),
                 })
                 .map_err(|e| {
                     JobError::Other(
@@ -229,17 +239,57 @@ pub fn record(
         }
     }
     crash::point("csv_written");
-    let keep = shared.config.keep_pins_in_journal;
-    journal.recorded(id, keep)?;
-    if let (false, Some(serial)) = (keep, serial) {
+    let config = &shared.config;
+    let on_screen = config.pin_handover == PinHandover::OnScreen;
+    journal.recorded(id, config.keep_pins_in_journal || on_screen)?;
+    if let (false, Some(serial)) = (config.keep_pins_in_journal, serial) {
         journal.purge_older_pins_of_key(serial, id)?;
     }
     Ok(())
 }
 
+/// Purges the PINs ended enrollments kept longer than `pinRetentionHours` (recorded ones
+/// too, unless `keepPinsInJournal`). Run at start and whenever a job ends: no timer.
+pub fn purge_expired_pins(config: &Config, journal: &mut Journal) {
+    let cutoff = crate::store::now_unix() - i64::from(config.pin_retention_hours) * 3600;
+    match journal.purge_pins_ended_before(cutoff, !config.keep_pins_in_journal) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            count = n,
+            hours = config.pin_retention_hours,
+            "purged PINs older than the retention period"
+        ),
+        Err(e) => tracing::warn!(error = %e, "purging expired PINs"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn refused(code: &str, message: &str) -> graph::Error {
+        graph::Error::Graph(Box::new(graph::GraphError {
+            status: 400,
+            code: code.into(),
+            message: message.into(),
+            request_id: Some("rid".into()),
+            client_request_id: None,
+            date: None,
+        }))
+    }
+
+    #[test]
+    fn a_refused_challenge_is_told_by_its_code_not_its_words() {
+        assert!(challenge_rejected(&refused(
+            graph::CHALLENGE_EXPIRED,
+            "Die Anmeldeoptionen sind abgelaufen."
+        )));
+        assert!(challenge_rejected(&refused("CHALLENGEALREADYUSED", "")));
+        assert!(!challenge_rejected(&refused(
+            "badRequest",
+            "The attestation does not answer the challenge's relying party."
+        )));
+    }
 
     #[test]
     fn display_names_fit_graph() {

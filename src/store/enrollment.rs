@@ -231,7 +231,8 @@ impl Journal {
         self.transition(id, EnrollmentState::Hardened, |_| Ok(0))
     }
 
-    /// The CSV row is written; a random PIN is purged unless `keep_pin`.
+    /// The CSV row is written; a random PIN is purged unless `keep_pin` (kept until it is
+    /// handed over on screen, or by `keepPinsInJournal`).
     pub fn recorded(&mut self, id: i64, keep_pin: bool) -> Result<(), StoreError> {
         self.transition(id, EnrollmentState::Recorded, |tx| {
             if keep_pin {
@@ -239,7 +240,57 @@ impl Journal {
             } else {
                 tx.execute("UPDATE enrollment SET pin = NULL WHERE id = ?1", [id])
             }
-        })
+        })?;
+        if !keep_pin {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the random PIN of enrollment `id` (handed over to its person).
+    pub fn purge_pin(&mut self, id: i64) -> Result<(), StoreError> {
+        self.purge_where("id = ?1", params![id])
+    }
+
+    /// Forgets every PIN the journal holds for the key `serial` (the key was factory-reset:
+    /// none of them opens it any more).
+    pub fn purge_pins_of_key(&mut self, serial: &str) -> Result<(), StoreError> {
+        self.purge_where("serial = ?1", params![serial])
+    }
+
+    /// Forgets the PINs of enrollments that failed (and, with `recorded_too`, were recorded)
+    /// before `cutoff` (Unix seconds); unsettled ones keep theirs (a restart may still need
+    /// it). Returns how many.
+    pub fn purge_pins_ended_before(
+        &mut self,
+        cutoff: i64,
+        recorded_too: bool,
+    ) -> Result<usize, StoreError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE enrollment SET pin = NULL WHERE pin IS NOT NULL AND updated_at < ?1 AND (state = 'failed' OR (?2 AND state = 'recorded'))",
+                params![cutoff, recorded_too],
+            )
+            .map_err(|e| self.err(e))?;
+        if n > 0 {
+            self.checkpoint()?;
+        }
+        Ok(n)
+    }
+
+    fn purge_where(&mut self, filter: &str, args: impl rusqlite::Params) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .execute(
+                &format!("UPDATE enrollment SET pin = NULL WHERE pin IS NOT NULL AND {filter}"),
+                args,
+            )
+            .map_err(|e| self.err(e))?;
+        if n > 0 {
+            self.checkpoint()?;
+        }
+        Ok(())
     }
 
     /// Stops the enrollment with `error` (what happened and what the operator should do).
@@ -261,8 +312,8 @@ impl Journal {
                 "UPDATE enrollment SET pin = NULL, updated_at = ?2 WHERE id = ?1",
                 params![id, now_unix()],
             )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        self.checkpoint()
     }
 
     /// Forgets the PINs older enrollments of the same key still hold (an interrupted attempt
@@ -272,13 +323,10 @@ impl Journal {
         serial: &str,
         keep_id: i64,
     ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE enrollment SET pin = NULL WHERE serial = ?1 AND id < ?2 AND state IN ('recorded', 'failed')",
-                params![serial, keep_id],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.purge_where(
+            "serial = ?1 AND id < ?2 AND state IN ('recorded', 'failed')",
+            params![serial, keep_id],
+        )
     }
 
     /// Notes a problem without changing state (e.g. a retryable Graph error).
@@ -531,6 +579,70 @@ mod tests {
                 Hardened,
                 Recorded
             ]
+        );
+    }
+
+    /// Whether `needle` occurs in the raw bytes of any file in `dir` (db, -wal, -shm).
+    fn in_any_file(dir: &std::path::Path, needle: &[u8]) -> bool {
+        std::fs::read_dir(dir).unwrap().flatten().any(|f| {
+            std::fs::read(f.path())
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle)
+        })
+    }
+
+    #[test]
+    fn purged_pins_leave_no_bytes_in_the_journal_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        let pins = ["830174652291", "561902738845", "904417263358"];
+        let ids: Vec<i64> = pins
+            .iter()
+            .enumerate()
+            .map(|(n, pin)| {
+                let id = j
+                    .begin_enrollment("u1", "a@x", Some(&format!("serial-{n}")), None)
+                    .unwrap();
+                j.commit_pin(id, pin).unwrap();
+                id
+            })
+            .collect();
+        for pin in pins {
+            assert!(in_any_file(dir.path(), pin.as_bytes()), "{pin} is written");
+        }
+        // Handed over; the key reset; a failed enrollment past its retention.
+        j.purge_pin(ids[0]).unwrap();
+        j.purge_pins_of_key("serial-1").unwrap();
+        j.failed(ids[2], "key removed").unwrap();
+        assert_eq!(j.purge_pins_ended_before(now_unix() - 10, true).unwrap(), 0);
+        assert!(
+            in_any_file(dir.path(), pins[2].as_bytes()),
+            "within retention"
+        );
+        assert_eq!(j.purge_pins_ended_before(now_unix() + 1, true).unwrap(), 1);
+        for pin in pins {
+            assert!(!in_any_file(dir.path(), pin.as_bytes()), "{pin} is gone");
+        }
+        assert!(j.enrollments().unwrap().iter().all(|e| e.pin.is_none()));
+    }
+
+    #[test]
+    fn retention_leaves_unsettled_and_kept_pins() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        let open = j.begin_enrollment("u1", "a@x", None, None).unwrap();
+        j.commit_pin(open, "111222").unwrap();
+        let done = j.begin_enrollment("u2", "b@x", None, None).unwrap();
+        j.commit_pin(done, "333444").unwrap();
+        j.recorded(done, true).unwrap();
+        let later = now_unix() + 1;
+        assert_eq!(j.purge_pins_ended_before(later, false).unwrap(), 0);
+        assert!(j.enrollment(done).unwrap().unwrap().pin.is_some());
+        assert_eq!(j.purge_pins_ended_before(later, true).unwrap(), 1);
+        assert!(
+            j.enrollment(open).unwrap().unwrap().pin.is_some(),
+            "unsettled"
         );
     }
 

@@ -2,6 +2,8 @@
 //!
 //! WAL mode with `synchronous=FULL`, so a committed row survives a power cut; the file is
 //! created owner-only (0600) because enrollment rows may hold a PIN until it is delivered.
+//! `secure_delete` overwrites freed content, and every PIN purge ends with a TRUNCATE
+//! checkpoint, so a purged PIN's bytes are left in none of the journal's files.
 //! Tables: the user queue (with Graph's full creation options), enrollments, audit log.
 
 mod audit;
@@ -92,8 +94,23 @@ impl Journal {
     fn configure(&self) -> Result<(), StoreError> {
         self.conn
             .execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;",
             )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Copies the WAL into the database and empties it (TRUNCATE), after a PIN was purged:
+    /// the WAL would otherwise keep the frames that held it until they are reused. Busy (a
+    /// reader elsewhere still needs those frames) is not an error: the next purge's
+    /// checkpoint, or the next start's, completes it.
+    pub(crate) fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0))
+            .map(|busy| {
+                if busy != 0 {
+                    tracing::warn!(journal = %self.path.display(), "journal checkpoint incomplete: another connection is reading");
+                }
+            })
             .map_err(|e| self.err(e))
     }
 

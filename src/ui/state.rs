@@ -255,6 +255,8 @@ pub struct State {
     pub recovered: Vec<Unfinished>,
     /// Recovery screen acknowledged.
     pub recovery_done: bool,
+    /// Enrollments (journal ids) whose recovered PIN the operator revealed.
+    pub recovered_revealed: Vec<i64>,
     /// The queue.
     pub queue: QueueIndex,
     /// Live queue refresh: progress, then the outcome.
@@ -318,6 +320,7 @@ impl State {
             checks_done: false,
             recovered: Vec::new(),
             recovery_done: false,
+            recovered_revealed: Vec::new(),
             queue: QueueIndex::default(),
             queue_refresh: QueueRefreshView::default(),
             search: String::new(),

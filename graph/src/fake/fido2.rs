@@ -87,10 +87,25 @@ pub(crate) fn list(g: &GraphReq<'_>, key: &str) -> Response<Body> {
     let Some(user) = st.user_index(key).and_then(|i| st.objects.get(i)) else {
         return user_not_found(g, key);
     };
+    if let Some(status) = st.faults.fail_lists_with {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+        return graph_error(
+            status,
+            "accessDenied",
+            "Request Authorization failed (injected list fault).",
+            g.ctx,
+        );
+    }
+    let now = Instant::now();
     let value: Vec<Value> = st
         .methods
         .get(&user.id)
-        .map(|ms| ms.iter().map(|m| method_json(m, g.version)).collect())
+        .map(|ms| {
+            ms.iter()
+                .filter(|m| st.listed_from.get(&m.id).is_none_or(|t| *t <= now))
+                .map(|m| method_json(m, g.version))
+                .collect()
+        })
         .unwrap_or_default();
     http::graph_json(
         StatusCode::OK,
@@ -527,6 +542,10 @@ fn register_inner(g: &GraphReq<'_>, key: &str) -> Result<(Response<Body>, bool),
             .entry(user_id.clone())
             .or_default()
             .push(method.clone());
+        if let Some(lag) = st.faults.list_lag {
+            st.listed_from
+                .insert(method.id.clone(), Instant::now() + lag);
+        }
         let target = st.faults.drop_post_response_once_for.clone();
         let hit = target.is_some_and(|t| {
             t == "*"
@@ -572,27 +591,30 @@ fn check_challenge(
     challenge: &str,
     user_id: &str,
 ) -> Result<(), ErrResp> {
+    let refused = |code: &str, msg: &str| -> ErrResp {
+        Box::new(graph_error(StatusCode::BAD_REQUEST, code, msg, g.ctx))
+    };
     let Some(c) = challenges.get(challenge) else {
-        return Err(bad(
-            g,
+        return Err(refused(
+            crate::CHALLENGE_UNKNOWN,
             "The challenge in clientDataJSON was not issued by this service.",
         ));
     };
     if c.user_id != user_id {
-        return Err(bad(
-            g,
+        return Err(refused(
+            crate::CHALLENGE_UNKNOWN,
             "The challenge in clientDataJSON was issued for a different user.",
         ));
     }
     if c.used {
-        return Err(bad(
-            g,
+        return Err(refused(
+            crate::CHALLENGE_USED,
             "The challenge in clientDataJSON has already been used.",
         ));
     }
     if Instant::now() >= c.expires {
-        return Err(bad(
-            g,
+        return Err(refused(
+            crate::CHALLENGE_EXPIRED,
             "The challenge in clientDataJSON has expired. Request new creation options.",
         ));
     }

@@ -92,6 +92,11 @@ pub struct Faults {
     pub drop_post_response_once_for: Option<String>,
     /// Challenges stop being accepted after this long, whatever creationOptions advertised.
     pub challenge_timeout_override: Option<Duration>,
+    /// A newly registered method shows in list responses only this long after the POST
+    /// stored it (Graph's list lags right after a write); GET by id sees it at once.
+    pub list_lag: Option<Duration>,
+    /// List fido2Methods answers with this HTTP status and a Graph error (e.g. 403).
+    pub fail_lists_with: Option<u16>,
     /// Return creationOptions as `{"value": {...}}` like the beta doc example.
     pub creation_options_wrapped_in_value: bool,
     /// Encoding of `excludeCredentials[].id`.
@@ -109,6 +114,8 @@ impl Default for Faults {
             random_5xx_ratio: 0.0,
             drop_post_response_once_for: None,
             challenge_timeout_override: None,
+            list_lag: None,
+            fail_lists_with: None,
             creation_options_wrapped_in_value: false,
             exclude_id_encoding: ExcludeIdEncoding::Base64Url,
         }

@@ -217,6 +217,8 @@ pub(crate) struct State {
     pub scope_group: usize,
     /// Registered methods by user object id.
     pub methods: HashMap<String, Vec<FakeMethod>>,
+    /// Method id -> when list responses start to show it (the `list_lag` fault).
+    pub listed_from: HashMap<String, std::time::Instant>,
     pub challenges: HashMap<String, Challenge>,
     /// Access token -> expiry and caller.
     pub tokens: HashMap<String, TokenInfo>,
@@ -501,6 +503,7 @@ impl State {
             by_upn,
             scope_group,
             methods,
+            listed_from: HashMap::new(),
             challenges: HashMap::new(),
             tokens: HashMap::new(),
             devices: HashMap::new(),
