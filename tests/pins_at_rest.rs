@@ -344,3 +344,32 @@ fn headless_recovery_shows_a_pin_it_does_not_write() {
     assert_eq!((rows.len(), rows[0][3].as_str()), (1, ""), "{rows:?}");
     assert_eq!(journal_pin(&st), None, "the terminal was its delivery");
 }
+
+/// The same at the desk: `key reset` of a key whose PIN never reached its person forgets that
+/// PIN in the journal too.
+#[test]
+fn key_reset_at_the_desk_forgets_the_keys_pins() {
+    let st = Station::new(one_user(), r#","useRandomPIN":true,"randomPinLength":12"#);
+    st.prefetch();
+    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let key = soft_key(79_000_009);
+    st.slot.insert(Some(key.clone()));
+    let engine = kiosk_engine(&st);
+    let mut log = Log::default();
+    recovered(&engine, &mut log);
+    let (_, issued) = enroll(&engine, &mut log, &queue[0].user_id);
+    let pin = issued.pin.unwrap().expose().to_owned();
+    drop(engine);
+    assert_eq!(journal_pin(&st).as_deref(), Some(pin.as_str()));
+
+    key.power_cycle();
+    let out = st
+        .kiosk()
+        .args(["key", "reset", "--yes", "--device", &st.device, "--config"])
+        .arg(&st.config)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(journal_pin(&st).is_none(), "purged at the reset");
+    assert!(!in_journal_files(st.journal.parent().unwrap(), &pin));
+}

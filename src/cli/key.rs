@@ -85,7 +85,7 @@ pub fn run(args: &KeyArgs) -> Result<ExitCode> {
     };
     // The journal first: a key is never changed while its change could not be audited.
     let config = Config::load(&args.config)?;
-    let journal = Journal::open(&config.journal_path)?;
+    let mut journal = Journal::open(&config.journal_path)?;
     let operator = super::cli_operator(args.operator.as_deref(), &config);
     if let KeyAction::Reset { yes } = &args.action {
         if !yes && !confirm_reset()? {
@@ -93,11 +93,20 @@ pub fn run(args: &KeyArgs) -> Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     }
-    let subject = match ctap::device::read_serial(&desc, &mut channel) {
-        Ok(Some(serial)) => format!("{} serial {serial}", desc.product),
-        _ => format!("{} at {}", desc.product, desc.address),
+    let serial = ctap::device::read_serial(&desc, &mut channel)
+        .ok()
+        .flatten();
+    let subject = match &serial {
+        Some(serial) => format!("{} serial {serial}", desc.product),
+        None => format!("{} at {}", desc.product, desc.address),
     };
     let outcome = change(&args.action, &mut channel);
+    if let (KeyAction::Reset { .. }, Ok(_), Some(serial)) = (&args.action, &outcome, &serial) {
+        // A PIN the journal still holds for this key opens nothing any more.
+        if let Err(e) = journal.purge_pins_of_key(serial) {
+            eprintln!("warning: the reset key's PINs could not be purged from the journal: {e}");
+        }
+    }
     let result = match &outcome {
         Ok(_) => "ok".to_owned(),
         Err(e) => format!("failed: {e:#}"),
