@@ -52,6 +52,7 @@ pub struct EnrollArgs {
 /// Runs `enroll`.
 pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
     let config = Config::load(&args.config)?;
+    super::warn_loose_files(&config);
     for key in &config.unknown_keys {
         eprintln!(
             "warning: {}: unknown key \"{key}\" ignored",
@@ -111,6 +112,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         operator,
         key_source: KeySource::Device(args.device.device.clone()),
         wake: Arc::new(|| {}),
+        operator_auth: crate::station::OperatorAuth::Headless,
     })?;
     start_up(&engine)?;
 

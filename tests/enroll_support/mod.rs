@@ -222,6 +222,7 @@ impl Station {
             operator: operator.into(),
             key_source: passkey_kiosk::engine::KeySource::Device(self.device.parse().unwrap()),
             wake: Arc::new(|| {}),
+            operator_auth: passkey_kiosk::station::OperatorAuth::Headless,
         })
         .unwrap()
     }
