@@ -763,6 +763,22 @@ mod tests {
             err.contains("operatorPasscodeHash") && !err.contains("hunter2"),
             "{err}"
         );
+        // argon2's own defaults (19 MiB, 2 passes) are weaker than the station accepts.
+        let weak = {
+            use argon2::password_hash::{PasswordHasher, SaltString};
+            let salt = SaltString::encode_b64(b"kiosk-test-salt!").unwrap();
+            argon2::Argon2::default()
+                .hash_password(b"4711 open", &salt)
+                .unwrap()
+                .to_string()
+        };
+        let err = with(&format!("\"operatorPasscodeHash\":\"{weak}\""));
+        assert!(
+            err.contains("operatorPasscodeHash")
+                && err.contains("too weak")
+                && err.contains("passkey-kiosk set-passcode"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -225,8 +225,11 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
             detail,
         }]));
     }
+    // Refused settings (e.g. a weak passcode hash) start no engine: the failed check and its
+    // remedy stay on screen instead of being replaced by the engine's checks.
+    let settings_ok = matches!(settings, Some(Ok(_)));
     let setup = match config {
-        Ok(config) => {
+        Ok(config) if settings_ok => {
             let graph = crate::tenant::connect(&config)?;
             let keys_registered = args
                 .keys_registered
@@ -234,7 +237,7 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
                 .unwrap_or_else(|| config.dir().join("keysRegistered.csv"));
             Some((config, graph, keys_registered))
         }
-        Err(_) => None,
+        _ => None,
     };
     let device = args.device.clone();
     let delegated = auth == OperatorAuth::Delegated;

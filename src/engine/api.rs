@@ -378,6 +378,8 @@ pub enum Event {
     PasscodeRefused {
         /// It was an unlock (else a sign-in).
         unlock: bool,
+        /// The passcode was checked and wrong (else not checked: a pause was running).
+        checked: bool,
         /// Consecutive failures so far.
         failures: u32,
         /// Seconds before the next attempt is checked (0: now).

@@ -210,10 +210,16 @@ impl OperatorService {
             result.push_str(&format!("; next attempt in {} s", delay.as_secs()));
         }
         result.push(')');
-        self.refused(&attempt, result, delay.as_secs())
+        self.refused(&attempt, true, result, delay.as_secs())
     }
 
-    fn refused(&self, attempt: &Attempt, result: String, wait_secs: u64) -> Vec<Effect> {
+    fn refused(
+        &self,
+        attempt: &Attempt,
+        checked: bool,
+        result: String,
+        wait_secs: u64,
+    ) -> Vec<Effect> {
         let (action, who, unlock) = match attempt {
             Attempt::SignIn { name } => ("sign-in-refused", Some(name.as_str()), false),
             Attempt::Unlock => ("unlock-refused", self.operator.as_deref(), true),
@@ -222,6 +228,7 @@ impl OperatorService {
             audit(who, action, result),
             Effect::Emit(Event::PasscodeRefused {
                 unlock,
+                checked,
                 failures: self.throttle.failures(),
                 wait_secs,
             }),
@@ -246,7 +253,7 @@ impl OperatorService {
                 "not checked: {} consecutive failures, next attempt in {secs} s",
                 self.throttle.failures()
             );
-            return self.refused(&attempt, result, secs);
+            return self.refused(&attempt, false, result, secs);
         }
         self.checking = true;
         vec![Effect::Check(PasscodeCheck {
@@ -451,6 +458,7 @@ mod tests {
         assert_eq!(actions(&refused), ["sign-in-refused"]);
         assert!(refused.contains(&Effect::Emit(Event::PasscodeRefused {
             unlock: false,
+            checked: true,
             failures: 1,
             wait_secs: 0
         })));
@@ -513,6 +521,7 @@ mod tests {
             assert!(
                 effects.contains(&Effect::Emit(Event::PasscodeRefused {
                     unlock: true,
+                    checked: true,
                     failures: n,
                     wait_secs: wait
                 })),

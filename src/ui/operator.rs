@@ -72,20 +72,21 @@ pub fn apply_sign_in(state: &mut State, event: Event) {
         }
         Event::PasscodeRefused {
             unlock,
+            checked,
             failures,
             wait_secs,
         } => {
             state.sign_in.checking = false;
             state.sign_in.retry_at = (wait_secs > 0).then(|| state.now + wait_secs as i64);
-            let what = if unlock {
-                "Wrong passcode."
-            } else {
-                "Wrong passcode. Try again."
+            let wrong = match (checked, unlock) {
+                (false, _) => "Not checked: wait for the pause to end.",
+                (true, true) => "Wrong passcode.",
+                (true, false) => "Wrong passcode. Try again.",
             };
             state.sign_in.error = Some(if wait_secs > 0 {
-                format!("{what} {failures} failed attempts: the next one is checked after a pause.")
+                format!("{wrong} {failures} wrong passcodes in a row.")
             } else {
-                what.to_owned()
+                wrong.to_owned()
             });
             state.forget_secrets();
         }
