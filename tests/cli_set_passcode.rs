@@ -117,3 +117,43 @@ fn headless_commands_warn_about_secret_files_others_can_read() {
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains("warning:"), "{stderr}");
 }
+
+#[test]
+fn the_kiosk_start_up_checks_name_a_config_others_can_read() {
+    use passkey_kiosk::cli::kiosk::DemoWorld;
+    use passkey_kiosk::engine::api::Event;
+    use passkey_kiosk::engine::Engine;
+
+    let world = DemoWorld::start(None, 3).unwrap();
+    let config = world.dir.join("configs.json");
+    let checks = |mode: u32| {
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(mode)).unwrap();
+        let engine =
+            Engine::start(world.engine_setup(std::sync::Arc::new(|| {})).unwrap()).unwrap();
+        loop {
+            match engine.recv_timeout(std::time::Duration::from_secs(60)) {
+                Some(Event::StartupChecks(checks)) => return checks,
+                Some(_) => {}
+                None => panic!("no start-up checks"),
+            }
+        }
+    };
+    let loose = checks(0o604);
+    let files = &loose[0];
+    assert_eq!(
+        files.name,
+        "Secret files readable only by the station's user"
+    );
+    assert!(!files.ok);
+    assert!(
+        files.detail.contains(&format!(
+            "{} is readable by others (mode 604): run `chmod 600 {}`",
+            config.display(),
+            config.display()
+        )),
+        "{}",
+        files.detail
+    );
+    let tight = checks(0o600);
+    assert!(tight.iter().all(|c| c.ok), "{tight:?}");
+}

@@ -261,7 +261,14 @@ impl Core {
     fn start_up(&mut self) {
         let recovered = recovery::recover(&self.shared, &mut self.journal);
         self.emit(Event::Recovered(recovered));
-        let (checks, policy) = policy_check::run(&self.shared);
+        let (mut checks, policy) = policy_check::run(&self.shared);
+        // The kiosk's checks; headless commands warn on stderr instead.
+        if *self.operators.auth() != OperatorAuth::Headless {
+            checks.insert(
+                0,
+                crate::station::file_modes::startup_check(&self.shared.config),
+            );
+        }
         self.policy = policy;
         self.emit(Event::StartupChecks(checks));
         self.send_queue();

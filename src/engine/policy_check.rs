@@ -8,16 +8,7 @@ use super::steps::Shared;
 
 /// Runs the checks; the policy, when read, is used to refuse keys before they are written.
 pub fn run(shared: &Shared) -> (Vec<Check>, Option<Fido2Policy>) {
-    let loose = crate::station::file_modes::config_warnings(&shared.config);
-    let mut checks = vec![Check {
-        name: "Secret files readable only by the station's user".into(),
-        ok: loose.is_empty(),
-        detail: if loose.is_empty() {
-            "ok".into()
-        } else {
-            loose.join("; ")
-        },
-    }];
+    let mut checks = Vec::new();
     let signed_in = shared.rt.block_on(shared.graph.sign_in());
     checks.push(Check {
         name: "Sign-in to Entra ID".into(),

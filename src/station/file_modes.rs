@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::passcode::passcode_file;
 use crate::config::{Config, Credential};
+use crate::engine::api::Check;
 
 /// The secret-holding files of `config` that exist.
 pub fn secret_files(config: &Config) -> Vec<PathBuf> {
@@ -25,6 +26,21 @@ pub fn readable_by_others(files: &[PathBuf]) -> Vec<String> {
 /// [`readable_by_others`] for the files of `config`.
 pub fn config_warnings(config: &Config) -> Vec<String> {
     readable_by_others(&secret_files(config))
+}
+
+/// The kiosk's start-up check: failed (with the files and the remedy) when one is readable by
+/// group or others.
+pub fn startup_check(config: &Config) -> Check {
+    let loose = config_warnings(config);
+    Check {
+        name: "Secret files readable only by the station's user".into(),
+        ok: loose.is_empty(),
+        detail: if loose.is_empty() {
+            "ok".into()
+        } else {
+            loose.join("; ")
+        },
+    }
 }
 
 #[cfg(unix)]

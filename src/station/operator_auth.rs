@@ -76,13 +76,22 @@ pub enum Attempt {
 }
 
 /// A passcode to check against the hash: slow on purpose, so never on the UI thread or the
-/// engine loop. Answer with [`OperatorService::checked`].
-#[derive(Debug, Clone, PartialEq)]
+/// engine loop. Answer with [`OperatorService::checked`]. `Debug` shows neither the passcode
+/// nor the hash.
+#[derive(Clone, PartialEq)]
 pub struct PasscodeCheck {
     /// What the check is for.
     pub attempt: Attempt,
     hash: String,
     passcode: Passcode,
+}
+
+impl std::fmt::Debug for PasscodeCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasscodeCheck")
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PasscodeCheck {
@@ -158,6 +167,11 @@ impl OperatorService {
                 | Command::Exit
                 | Command::OperatorSignedIn { .. }
         )
+    }
+
+    /// How operators sign in here.
+    pub fn auth(&self) -> &OperatorAuth {
+        &self.auth
     }
 
     /// The signed-in operator, if any.
@@ -472,7 +486,11 @@ mod tests {
             now,
         ));
         assert!(check.run());
-        assert!(!format!("{check:?}").contains("2468"), "{check:?}");
+        let shown = format!("{check:?}");
+        assert!(
+            !shown.contains("2468") && !shown.contains("argon2"),
+            "{shown}"
+        );
         let done = s.checked(check.attempt, true, now);
         assert_eq!(actions(&done), ["sign-in"]);
         assert!(done.contains(&Effect::Operator(Some("Tess".into()))));
