@@ -30,6 +30,10 @@ fn undo_then_enter(h: &mut Harness<'static, KioskApp>) {
     h.run_steps(2);
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     h.run_steps(2);
+    assert!(
+        h.state().state.sign_in.passcode.is_empty(),
+        "undo brought text back into the passcode field"
+    );
     h.key_press(Key::Enter);
     h.run_steps(2);
     settle(h);
