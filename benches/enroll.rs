@@ -78,6 +78,7 @@ fn per_key(keys: usize, latency: Duration, api: &str, hardening: bool) -> Durati
         operator: "bench".into(),
         key_source: KeySource::Soft,
         wake: Arc::new(|| {}),
+        operator_auth: passkey_kiosk::station::OperatorAuth::Headless,
     })
     .expect("engine");
     // Start-up (sign-in, policy) is not per key.

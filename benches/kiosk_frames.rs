@@ -25,7 +25,9 @@ fn main() {
     let people_start = Instant::now();
     state.apply(Event::Queue(generated_people(100_000, NOW)));
     let index_ms = people_start.elapsed().as_secs_f64() * 1e3;
-    state.operator = Some("bench".into());
+    state.apply(Event::SignedIn {
+        operator: "bench".into(),
+    });
     let mut app = KioskApp::new(&ctx, state, None);
     app.set_now(NOW);
 

@@ -295,11 +295,11 @@ impl Config {
         };
         let operator_passcode_hash = r.text("operatorPasscodeHash")?;
         if let Some(h) = &operator_passcode_hash {
-            if !crate::ui::operator::hash_is_well_formed(h) {
+            if let Err(why) = crate::station::passcode::check_hash(h) {
                 return Err(r.invalid(
                     "operatorPasscodeHash",
-                    "a value that is not an argon2 PHC string".into(),
-                    "the argon2 hash written by `passkey-kiosk set-passcode` ($argon2id$v=19$...)",
+                    format!("a hash that is refused ({why})"),
+                    "the argon2id hash written by `passkey-kiosk set-passcode` ($argon2id$v=19$m=65536,t=3,p=1$...)",
                 ));
             }
         }
@@ -840,7 +840,7 @@ mod tests {
         assert_eq!(c.operator_sign_in, OperatorSignIn::AppOnly);
         assert_eq!(c.operator_passcode_hash, None);
         assert_eq!(c.idle_lock_minutes, Some(DEFAULT_IDLE_LOCK_MINUTES));
-        let hash = crate::ui::operator::hash_passcode("correct horse").unwrap();
+        let hash = crate::station::passcode::hash_passcode("correct horse").unwrap();
         let c = parse(&SEED.replace(
             "\"useCTAP21Features\":false",
             &format!("\"useCTAP21Features\":false,\"operatorSignIn\":\"app-only\",\"operatorPasscodeHash\":\"{hash}\",\"idleLockMinutes\":0"),
@@ -870,6 +870,22 @@ mod tests {
         let err = with("\"operatorPasscodeHash\":\"hunter2\"");
         assert!(
             err.contains("operatorPasscodeHash") && !err.contains("hunter2"),
+            "{err}"
+        );
+        // argon2's own defaults (19 MiB, 2 passes) are weaker than the station accepts.
+        let weak = {
+            use argon2::password_hash::{PasswordHasher, SaltString};
+            let salt = SaltString::encode_b64(b"kiosk-test-salt!").unwrap();
+            argon2::Argon2::default()
+                .hash_password(b"4711 open", &salt)
+                .unwrap()
+                .to_string()
+        };
+        let err = with(&format!("\"operatorPasscodeHash\":\"{weak}\""));
+        assert!(
+            err.contains("operatorPasscodeHash")
+                && err.contains("too weak")
+                && err.contains("passkey-kiosk set-passcode"),
             "{err}"
         );
     }

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod logging;
 pub mod prefetch;
 pub mod report;
+pub mod station;
 pub mod store;
 pub mod tenant;
 pub mod ui;

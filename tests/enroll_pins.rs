@@ -45,6 +45,7 @@ fn engine_interface_with_a_typed_pin() {
         wake: Arc::new(move || {
             w.fetch_add(1, Ordering::SeqCst);
         }),
+        operator_auth: passkey_kiosk::station::OperatorAuth::Headless,
     })
     .unwrap();
     let next = || {

@@ -66,6 +66,7 @@ fn kiosk_engine(st: &Station) -> EngineHandle {
         operator: "Desk 1".into(),
         key_source: KeySource::Device(st.device.parse().unwrap()),
         wake: Arc::new(|| {}),
+        operator_auth: passkey_kiosk::station::OperatorAuth::Headless,
     })
     .unwrap()
 }

@@ -119,16 +119,26 @@ fn cancel_expiry_and_failure_with_ids() {
 #[test]
 fn locking_a_delegated_station_signs_the_operator_out() {
     let mut h = delegated_station();
-    h.state_mut().apply(Event::SignedIn {
-        operator: "kiosk.admin@contoso.example".into(),
-    });
+    delegated_sign_in(&mut h, "kiosk.admin@contoso.example");
     go(&mut h);
     h.get_by_role_and_label(Role::Button, "Lock").click();
     go(&mut h);
-    assert_eq!(outbox(&mut h), vec![Command::OperatorSignedOut]);
+    assert_eq!(outbox(&mut h), vec![Command::Lock]);
     assert_eq!(h.state().state.operator, None);
     assert_eq!(h.state().state.screen(), Screen::SignIn);
     h.get_by_label("The station was locked: the last operator was signed out.");
+    // Audited as for app-only operators: the sign-in, the lock, the sign-out it caused.
+    let admin = "kiosk.admin@contoso.example".to_owned();
+    assert_eq!(
+        desk_audit(),
+        [
+            (admin.clone(), "sign-in".into(), "ok".into()),
+            (admin.clone(), "lock".into(), "ok".into()),
+            (admin, "sign-out".into(), "ok".into()),
+        ]
+    );
+    // Signed out, no way out of full screen on the sign-in screen.
+    assert!(h.query_by_role_and_label(Role::Button, "Exit").is_none());
 }
 
 #[test]

@@ -273,3 +273,73 @@ fn refresh_fetches_the_queue_live_from_the_group_with_a_status_line() {
     h.get_by_role_and_label(Role::Button, &newcomer.display_name);
     h.get_by_label(&newcomer.upn);
 }
+
+#[test]
+fn the_engine_signs_in_locks_unlocks_and_exits_with_the_passcode_and_audits_each_step() {
+    use passkey_kiosk::cli::kiosk::{link, waker};
+    use passkey_kiosk::ui::operator::OperatorAuth;
+    use passkey_kiosk::ui::{KioskApp, State};
+
+    let world = DemoWorld::start(None, 5).unwrap();
+    let auth = OperatorAuth::AppOnly {
+        passcode_hash: Some(ui_support::test_hash("2468 open")),
+    };
+    let mut h = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| {
+            let mut setup = world.engine_setup(waker(&cc.egui_ctx)).unwrap();
+            setup.operator_auth = auth.clone();
+            let engine = Engine::start(setup).unwrap();
+            KioskApp::new(
+                &cc.egui_ctx,
+                State::new(auth.clone(), true),
+                Some(link(engine)),
+            )
+        });
+    wait_until(&mut h, "sign-in", |a| a.state.screen() == Screen::SignIn);
+    type_and_enter(&mut h, "Tess");
+    type_and_enter(&mut h, "2468 open");
+    wait_until(&mut h, "the queue", |a| a.state.screen() == Screen::Queue);
+    assert_eq!(h.state().state.operator.as_deref(), Some("Tess"));
+
+    h.get_by_role_and_label(Role::Button, "Lock").click();
+    wait_until(&mut h, "locked", |a| a.state.locked);
+    h.get_by_label("Passcode").focus();
+    type_and_enter(&mut h, "2468 opem");
+    wait_until(&mut h, "the refusal", |a| a.state.sign_in.error.is_some());
+    assert_eq!(h.state().state.screen(), Screen::Lock);
+    h.get_by_label("Passcode").focus();
+    type_and_enter(&mut h, "2468 open");
+    wait_until(&mut h, "unlocked", |a| a.state.screen() == Screen::Queue);
+
+    h.get_by_role_and_label(Role::Button, "Exit").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Exit the station")
+        .click();
+    wait_until(&mut h, "exit accepted", |a| a.state.exit_chosen);
+    drop(h);
+
+    let audit = Journal::open(&world.config.journal_path)
+        .unwrap()
+        .audit_log()
+        .unwrap();
+    let mine: Vec<_> = audit
+        .iter()
+        .filter(|a| a.subject.as_deref() == Some("Tess"))
+        .map(|a| (a.operator.as_str(), a.action.as_str(), a.result.as_str()))
+        .collect();
+    assert_eq!(
+        mine,
+        [
+            ("Tess", "sign-in", "ok"),
+            ("Tess", "lock", "ok"),
+            (
+                "Tess",
+                "unlock-refused",
+                "wrong passcode (1 consecutive failures)"
+            ),
+            ("Tess", "unlock", "ok"),
+            ("Tess", "exit", "ok"),
+        ]
+    );
+}

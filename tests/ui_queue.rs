@@ -58,8 +58,7 @@ fn large_queue_lays_out_only_visible_rows() {
         false,
         people(100_000),
     );
-    h.state_mut().state.operator = Some("Tess".into());
-    h.run();
+    sign_in_demo(&mut h, "Tess");
     let buttons = h.query_all_by_role(Role::Button).count();
     assert!(buttons < 60, "{buttons} buttons laid out");
     h.get_by_label("Find a person").focus();

@@ -39,8 +39,13 @@ fn window_close_is_refused_until_exit_is_chosen() {
     h.get_by_role_and_label(Role::Button, "Exit the station")
         .click();
     h.run();
-    assert_eq!(outbox(&mut h), vec![Command::Shutdown]);
+    // The sign-in service accepts (and audits) the Exit; then the engine is told to finish.
+    assert_eq!(outbox(&mut h), vec![Command::Exit, Command::Shutdown]);
     assert!(!close(&mut h), "after Exit the window may close");
+    assert_eq!(
+        desk_audit().last(),
+        Some(&("Tess Operator".into(), "exit".into(), "ok".into()))
+    );
 }
 
 #[test]
@@ -51,7 +56,9 @@ fn a_termination_signal_closes_like_exit() {
         .build_eframe(|cc| {
             let mut state = State::new(OperatorAuth::Demo, false);
             state.apply(Event::StartupChecks(vec![]));
-            state.operator = Some("Tess Operator".into());
+            state.apply(Event::SignedIn {
+                operator: "Tess Operator".into(),
+            });
             KioskApp::new(&cc.egui_ctx, state, None).close_when(flag.clone())
         });
     h.run();
@@ -116,24 +123,21 @@ fn failed_startup_checks_show_their_remedy() {
     assert_eq!(h.state().state.screen(), Screen::SignIn);
 }
 
-/// Cheap argon2 parameters keep the debug-build test fast; verification reads them from the hash.
-fn cheap_hash(passcode: &str) -> String {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let params = argon2::Params::new(64, 1, 1, None).unwrap();
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let salt = SaltString::encode_b64(b"kiosk-test-salt!").unwrap();
-    argon
-        .hash_password(passcode.as_bytes(), &salt)
-        .unwrap()
-        .to_string()
+const PASSCODE: &str = "2468 open";
+
+fn app_only_station(people_count: usize) -> Harness<'static, KioskApp> {
+    station_with(
+        OperatorAuth::AppOnly {
+            passcode_hash: Some(test_hash(PASSCODE)),
+        },
+        false,
+        people(people_count),
+    )
 }
 
 #[test]
 fn app_only_sign_in_checks_the_passcode_and_idle_lock_hides_the_screen() {
-    let auth = OperatorAuth::AppOnly {
-        passcode_hash: Some(cheap_hash("2468 open")),
-    };
-    let mut h = station_with(auth, false, people(5));
+    let mut h = app_only_station(5);
     h.get_by_label("Operator name").focus();
     h.run();
     h.get_by_label("Operator name").type_text("Tess");
@@ -144,20 +148,26 @@ fn app_only_sign_in_checks_the_passcode_and_idle_lock_hides_the_screen() {
     h.get_by_role_and_label(Role::Button, "Sign in").click();
     h.run();
     h.get_by_label("Wrong passcode. Try again.");
-    assert!(outbox(&mut h).is_empty());
+    assert_eq!(h.state().state.operator, None);
+    assert!(
+        h.state().state.sign_in.passcode.is_empty(),
+        "a refused passcode is wiped"
+    );
 
     h.get_by_label("Passcode").focus();
     h.run();
-    h.get_by_label("Passcode").type_text("2468 open");
+    h.get_by_label("Passcode").type_text(PASSCODE);
     h.run();
     h.get_by_role_and_label(Role::Button, "Sign in").click();
     h.run();
-    assert_eq!(
-        outbox(&mut h),
-        vec![Command::OperatorSignedIn {
-            operator: "Tess".into()
-        }]
+    settle(&mut h);
+    let sent = outbox(&mut h);
+    assert!(
+        matches!(&sent[..], [Command::SignIn { name, .. }, Command::SignIn { passcode, .. }]
+            if name == "Tess" && passcode.expose() == PASSCODE),
+        "{sent:?}"
     );
+    assert_eq!(format!("{sent:?}").matches("***").count(), 2, "{sent:?}");
     assert_eq!(h.state().state.screen(), Screen::Queue);
 
     // Idle lock: a short limit, then frames with no input.
@@ -169,33 +179,127 @@ fn app_only_sign_in_checks_the_passcode_and_idle_lock_hides_the_screen() {
     assert_eq!(h.state().state.screen(), Screen::Lock);
     h.get_by_label("Passcode").focus();
     h.run();
-    h.get_by_label("Passcode").type_text("2468 open");
+    h.get_by_label("Passcode").type_text(PASSCODE);
     h.run();
     h.state_mut().state.idle_lock_secs = None;
     h.get_by_role_and_label(Role::Button, "Unlock").click();
     h.run();
+    settle(&mut h);
     assert_eq!(h.state().state.screen(), Screen::Queue);
+    let actions: Vec<_> = desk_audit().into_iter().map(|(o, a, _)| (o, a)).collect();
+    let tess = |a: &str| ("Tess".to_owned(), a.to_owned());
+    assert_eq!(
+        actions,
+        [
+            tess("sign-in-refused"),
+            tess("sign-in"),
+            tess("lock"),
+            tess("unlock")
+        ]
+    );
+}
+
+#[test]
+fn wrong_passcodes_pause_the_next_attempt_and_the_screen_says_how_long() {
+    let mut h = app_only_station(3);
+    type_and_enter(&mut h, "Tess");
+    for n in 1..=5 {
+        type_and_enter(&mut h, "guess");
+        settle(&mut h);
+        assert_eq!(h.state().state.operator, None, "attempt {n}");
+    }
+    // Five failures: the next attempt waits 30 s, shown counting down, Sign in disabled.
+    h.get_by_label("Too many wrong passcodes: try again in 0:30");
+    assert!(h
+        .get_by_role_and_label(Role::Button, "Sign in")
+        .accesskit_node()
+        .is_disabled());
+    h.state_mut().set_now(NOW + 12);
+    h.run_steps(2);
+    h.get_by_label("Too many wrong passcodes: try again in 0:18");
+    // Even the right passcode and Enter sign nobody in meanwhile.
+    h.get_by_label("Passcode").focus();
+    type_and_enter(&mut h, PASSCODE);
+    settle(&mut h);
+    assert_eq!(h.state().state.operator, None);
+    assert!(h.state().state.sign_in.passcode.is_empty());
+
+    let audit = desk_audit();
+    assert_eq!(audit.len(), 5);
+    assert!(audit
+        .iter()
+        .all(|(o, a, _)| o == "Tess" && a == "sign-in-refused"));
+    assert_eq!(audit[0].2, "wrong passcode (1 consecutive failures)");
+    assert_eq!(
+        audit[4].2,
+        "wrong passcode (5 consecutive failures; next attempt in 30 s)"
+    );
+}
+
+/// Presses Tab `n` times and collects the label of every button that took the focus.
+fn tab_through(h: &mut Harness<'static, KioskApp>, n: usize) -> Vec<String> {
+    let mut focused = Vec::new();
+    for _ in 0..n {
+        h.key_press(egui::Key::Tab);
+        h.run_steps(1);
+        if let Some(node) = h.query_all_by_role(Role::Button).find(|b| b.is_focused()) {
+            focused.push(node.accesskit_node().label().unwrap_or_default());
+        }
+    }
+    focused
+}
+
+#[test]
+fn no_way_out_of_full_screen_without_a_signed_in_operator() {
+    let mut h = app_only_station(3);
+    // Sign-in screen: Tab through everything, Escape; no Exit anywhere.
+    h.event(egui::Event::Text("Tess".into()));
+    h.run_steps(2);
+    let seen = tab_through(&mut h, 12);
+    assert!(seen.contains(&"Sign in".to_owned()), "{seen:?}");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(h.query_by_role_and_label(Role::Button, "Exit").is_none());
+    assert!(seen.iter().all(|b| !b.contains("Exit")), "{seen:?}");
+
+    h.get_by_label("Passcode").focus();
+    type_and_enter(&mut h, PASSCODE);
+    settle(&mut h);
+    h.get_by_role_and_label(Role::Button, "Lock").click();
+    h.run_steps(2);
+    settle(&mut h);
+    assert_eq!(h.state().state.screen(), Screen::Lock);
+    let seen = tab_through(&mut h, 12);
+    assert!(seen.contains(&"Unlock".to_owned()), "{seen:?}");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(seen.iter().all(|b| !b.contains("Exit")), "{seen:?}");
+    assert!(h.query_by_role_and_label(Role::Button, "Exit").is_none());
+    // Even a stray "exit?" flag opens no Exit dialog off the signed-in screens.
+    h.state_mut().state.exit_confirm = true;
+    h.run_steps(2);
+    assert!(h
+        .query_by_role_and_label(Role::Button, "Exit the station")
+        .is_none());
+    assert!(!h.state().state.exit_chosen);
 }
 
 #[test]
 fn the_keyboard_alone_signs_in_and_picks_a_person() {
-    let auth = OperatorAuth::AppOnly {
-        passcode_hash: Some(cheap_hash("2468 open")),
-    };
-    let mut h = station_with(auth, false, people(20));
+    let mut h = app_only_station(20);
     h.run();
     // No click anywhere: the cursor starts in the name, Enter moves to the passcode, Enter signs
     // in, and the search field has the cursor for a typed name or a badge scan.
     assert!(h.get_by_label("Operator name").is_focused());
     type_and_enter(&mut h, "Tess");
     assert!(h.get_by_label("Passcode").is_focused());
-    type_and_enter(&mut h, "2468 open");
-    assert_eq!(
-        outbox(&mut h),
-        vec![Command::OperatorSignedIn {
-            operator: "Tess".into()
-        }]
-    );
+    type_and_enter(&mut h, PASSCODE);
+    settle(&mut h);
+    assert!(matches!(
+        &outbox(&mut h)[..],
+        [Command::SignIn { name, .. }] if name == "Tess"
+    ));
+    assert_eq!(h.state().state.operator.as_deref(), Some("Tess"));
     assert!(h.get_by_label("Find a person").is_focused());
     type_and_enter(&mut h, "USER17");
     assert_eq!(

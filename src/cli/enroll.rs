@@ -53,6 +53,7 @@ pub struct EnrollArgs {
 /// Runs `enroll`.
 pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
     let config = Config::load(&args.config)?;
+    super::warn_loose_files(&config);
     for key in &config.unknown_keys {
         eprintln!(
             "warning: {}: unknown key \"{key}\" ignored",
@@ -107,6 +108,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         operator,
         key_source: KeySource::Device(args.device.device.clone()),
         wake: Arc::new(|| {}),
+        operator_auth: crate::station::OperatorAuth::Headless,
     })?;
     // A failed audit write fails the run (after its work is done), with the reason.
     failures.extend(start_up(&engine, rules.pins_in_csv())?);

@@ -42,6 +42,7 @@ pub struct ExportArgs {
 /// Runs `export`.
 pub fn run(args: &ExportArgs) -> Result<ExitCode> {
     let config = Config::load(&args.config)?;
+    super::warn_loose_files(&config);
     let journal = Journal::open(&config.journal_path)?;
     if args.verify {
         return verify(&journal);

@@ -11,10 +11,11 @@ use std::sync::{mpsc, Arc};
 use anyhow::{anyhow, bail, Context, Result};
 use ctap::device::DeviceSpec;
 
-use crate::config::{Config, OperatorSignIn};
+use crate::config::Config;
 use crate::engine::api::{Check, Command, Event, OperatorError};
 use crate::engine::{Engine, EngineHandle, EngineSetup, KeySource};
-use crate::ui::operator::{self, OperatorAuth};
+use crate::station::passcode;
+use crate::station::OperatorAuth;
 use crate::ui::{EngineLink, KioskApp, State};
 
 /// Arguments of `kiosk` (also what runs with no subcommand).
@@ -67,46 +68,18 @@ pub struct StationSettings {
 }
 
 /// The station settings from the validated config: `operatorSignIn`, `operatorPasscodeHash`
-/// (or the passcode file `set-passcode` wrote next to the config) and `idleLockMinutes`.
+/// (or the passcode file `set-passcode` wrote next to the config; a weak hash is refused) and
+/// `idleLockMinutes`.
 pub fn station_settings(config: &Config) -> Result<StationSettings> {
-    let auth = match config.operator_sign_in {
-        OperatorSignIn::Delegated => OperatorAuth::Delegated,
-        OperatorSignIn::AppOnly => {
-            let from_file = || {
-                std::fs::read_to_string(passcode_file(&config.path))
-                    .ok()
-                    .map(|s| s.trim().to_string())
-                    .filter(|h| !h.is_empty())
-            };
-            let hash = config.operator_passcode_hash.clone().or_else(from_file);
-            if let Some(h) = &hash {
-                if !operator::hash_is_well_formed(h) {
-                    bail!(
-                        "{}: the operator passcode hash is not an argon2 PHC string: run `passkey-kiosk set-passcode` again",
-                        passcode_file(&config.path).display()
-                    );
-                }
-            }
-            OperatorAuth::AppOnly {
-                passcode_hash: hash,
-            }
-        }
-    };
+    let auth = OperatorAuth::from_config(config).map_err(|e| anyhow!(e))?;
     Ok(StationSettings {
         auth,
         idle_lock_minutes: config.idle_lock_minutes,
     })
 }
 
-fn passcode_file(config_path: &Path) -> PathBuf {
-    config_path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join(operator::PASSCODE_FILE)
-}
-
-/// `set-passcode`: asks for the operator passcode twice and writes its argon2 hash next to
-/// the config (0600).
+/// `set-passcode`: asks for the operator passcode twice and writes its argon2id hash next to
+/// the config, owner-only (0600; an existing file is tightened to that too).
 pub fn set_passcode(args: &SetPasscodeArgs) -> Result<ExitCode> {
     let first = zeroize::Zeroizing::new(
         rpassword::prompt_password("New operator passcode (at least 8 characters): ")
@@ -121,18 +94,18 @@ pub fn set_passcode(args: &SetPasscodeArgs) -> Result<ExitCode> {
     if *first != *again {
         bail!("the two passcodes differ; nothing was changed");
     }
-    let hash = operator::hash_passcode(&first).map_err(|e| anyhow!(e))?;
-    let file = passcode_file(&args.config);
+    let hash = passcode::hash_passcode(&first).map_err(|e| anyhow!(e))?;
+    let file = passcode::passcode_file(&args.config);
     write_private(&file, &format!("{hash}\n"))?;
     println!(
         "Operator passcode hash written to {} (or put it in configs.json as \"{}\").",
         file.display(),
-        operator::PASSCODE_KEY
+        passcode::PASSCODE_KEY
     );
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_private(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -144,6 +117,14 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
     let mut f = options
         .open(path)
         .with_context(|| format!("creating {}", path.display()))?;
+    // `mode` applies only when the file is created: an existing one is tightened before the
+    // secret goes in.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} owner-only", path.display()))?;
+    }
     f.write_all(text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))
 }
@@ -221,8 +202,11 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
             detail,
         }]));
     }
+    // Refused settings (e.g. a weak passcode hash) start no engine: the failed check and its
+    // remedy stay on screen instead of being replaced by the engine's checks.
+    let settings_ok = matches!(settings, Some(Ok(_)));
     let setup = match config {
-        Ok(config) => {
+        Ok(config) if settings_ok => {
             let graph = crate::tenant::connect(&config)?;
             let keys_registered = args
                 .keys_registered
@@ -230,10 +214,11 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
                 .unwrap_or_else(|| config.dir().join("keysRegistered.csv"));
             Some((config, graph, keys_registered))
         }
-        Err(_) => None,
+        _ => None,
     };
     let device = args.device.clone();
     let delegated = auth == OperatorAuth::Delegated;
+    let auth = auth.clone();
     eframe::run_native(
         "Passkey Kiosk",
         native_options(args.windowed),
@@ -248,6 +233,7 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
                         operator: String::new(),
                         key_source: KeySource::Device(device),
                         wake: waker(&cc.egui_ctx),
+                        operator_auth: auth,
                     };
                     Some(if delegated {
                         delegated_link(setup)?
@@ -430,13 +416,15 @@ impl EngineLink for DelegatedLink {
         match command {
             Command::StartDelegatedSignIn => self.start_flow(),
             Command::CancelDelegatedSignIn => self.stop_flow(),
-            Command::OperatorSignedOut => {
+            // Signing out, and locking (which signs a delegated operator out): the engine's
+            // sign-in service audits it and answers; the tokens go here.
+            command @ (Command::SignOut | Command::Lock) => {
                 self.stop_flow();
                 let graph = self.graph.clone();
                 // Tokens dropped off the UI thread (a refresh in flight holds the cache briefly).
                 self.rt.spawn(async move { graph.sign_out().await });
                 if let Some(engine) = &self.engine {
-                    engine.send(Command::OperatorSignedOut);
+                    engine.send(command);
                 }
             }
             other => {

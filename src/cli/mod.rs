@@ -102,6 +102,14 @@ pub struct DeviceArg {
     pub device: DeviceSpec,
 }
 
+/// Headless commands: a warning on stderr for each secret-holding file (the config, the
+/// certificate key, the passcode file) that group or others may read.
+pub fn warn_loose_files(config: &crate::config::Config) {
+    for warning in crate::station::file_modes::config_warnings(config) {
+        eprintln!("warning: {warning}");
+    }
+}
+
 fn parse_spec(s: &str) -> Result<DeviceSpec, String> {
     s.parse()
         .map_err(|e: device::DeviceSpecError| e.to_string())

@@ -56,6 +56,7 @@ pub struct PrefetchArgs {
 /// Runs `prefetch`.
 pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
     let mut config = Config::load(&args.config).context("loading the configuration")?;
+    super::warn_loose_files(&config);
     for key in &config.unknown_keys {
         eprintln!(
             "warning: {}: unknown key \"{key}\" is ignored (misspelt?)",

@@ -114,7 +114,9 @@ fn signed_in(demo: bool, now: i64) -> State {
     s.apply(Event::StartupChecks(vec![]));
     s.apply(Event::Recovered(vec![]));
     s.apply(Event::Queue(people(now)));
-    s.operator = Some("Tess Operator".into());
+    s.apply(Event::SignedIn {
+        operator: "Tess Operator".into(),
+    });
     s
 }
 
@@ -311,9 +313,9 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
         "lock" => {
             let mut s = signed_in(false, now);
             s.auth = OperatorAuth::AppOnly {
-                passcode_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+                passcode_hash: Some("$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA".into()),
             };
-            s.locked = true;
+            s.apply(Event::Locked);
             s
         }
         _ => return None,

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context, Result};
 use graph::fake::{FakeConfig, FakeTenantHandle};
 
-use crate::config::Config;
+use crate::cli::kiosk::write_private;
+use crate::config::{Config, OperatorSignIn};
 use crate::engine::{EngineSetup, KeySource};
+use crate::station::OperatorAuth;
 
 /// A demo's world: a fake tenant on 127.0.0.1 and a directory with its config and journal.
 pub struct DemoWorld {
@@ -98,8 +100,7 @@ impl DemoWorld {
             None => app_only_text,
             Some(_) => delegated_config_text(&app_only_text)?,
         };
-        std::fs::write(&config_path, &text)
-            .with_context(|| format!("writing {}", config_path.display()))?;
+        write_private(&config_path, &text)?;
         let config = Config::parse(&config_path, &text, None)
             .map_err(|e| anyhow!("the demo's config is invalid: {e}"))?;
         if prefetch {
@@ -123,6 +124,10 @@ impl DemoWorld {
             operator: String::new(),
             key_source: KeySource::Soft,
             wake,
+            operator_auth: match self.config.operator_sign_in {
+                OperatorSignIn::Delegated => OperatorAuth::Delegated,
+                OperatorSignIn::AppOnly => OperatorAuth::Demo,
+            },
         })
     }
 }

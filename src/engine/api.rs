@@ -35,6 +35,28 @@ impl fmt::Debug for Pin {
     }
 }
 
+/// An operator passcode in transit from the UI to the station's sign-in service: zeroized on
+/// drop, printed as `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Passcode(Zeroizing<String>);
+
+impl Passcode {
+    /// Wraps a passcode.
+    pub fn new(passcode: impl Into<String>) -> Self {
+        Passcode(Zeroizing::new(passcode.into()))
+    }
+    /// The passcode itself, for the check against the hash.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Passcode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Passcode(***)")
+    }
+}
+
 /// UI → engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -78,14 +100,35 @@ pub enum Command {
     RemoveSoftKey,
     /// Finish what is in flight and stop.
     Shutdown,
-    /// An operator signed in at the station (kiosk UI, issue 5): their name goes on every audit
-    /// entry from now on.
+    /// Delegated mode only: the sign-in runner reports the operator who completed the
+    /// device-code sign-in; their UPN goes on every audit entry from now on. Ignored in the
+    /// other modes (their sign-in is [`Command::SignIn`]).
     OperatorSignedIn {
-        /// Operator name as entered (app-only mode) or the signed-in UPN (delegated mode).
+        /// The signed-in UPN.
         operator: String,
     },
-    /// The operator signed out (or the lock screen switched operator).
-    OperatorSignedOut,
+    /// App-only and demo mode: sign in with a name and the station's passcode (none in the
+    /// demo). Answered with [`Event::SignedIn`] or [`Event::PasscodeRefused`].
+    SignIn {
+        /// Operator name as typed.
+        name: String,
+        /// The passcode typed.
+        passcode: Passcode,
+    },
+    /// Unlock the locked station with the signed-in operator's passcode: answered with
+    /// [`Event::Unlocked`] or [`Event::PasscodeRefused`].
+    Unlock {
+        /// The passcode typed.
+        passcode: Passcode,
+    },
+    /// Lock the station (the operator's Lock, or idle): answered with [`Event::Locked`]; in
+    /// delegated mode the operator is signed out too ([`Event::SignedOut`]).
+    Lock,
+    /// The operator signs out (or the lock screen switches operator): [`Event::SignedOut`].
+    SignOut,
+    /// The signed-in, unlocked operator leaves full screen: answered with [`Event::Exiting`]
+    /// (the kiosk then closes and sends [`Command::Shutdown`]).
+    Exit,
     /// Delegated mode: start a device-code sign-in. The kiosk's sign-in runner (not the engine)
     /// answers with [`Event::DeviceCode`], then [`Event::SignedIn`] or [`Event::SignInFailed`].
     StartDelegatedSignIn,
@@ -336,6 +379,28 @@ pub enum Event {
     },
     /// Delegated sign-in stopped (declined, expired, refused); AADSTS ids are in the message.
     SignInFailed(OperatorError),
+    /// A passcode was refused (wrong, or not checked because of earlier failures).
+    PasscodeRefused {
+        /// It was an unlock (else a sign-in).
+        unlock: bool,
+        /// The passcode was checked and wrong (else not checked: a pause was running).
+        checked: bool,
+        /// Consecutive failures so far.
+        failures: u32,
+        /// Seconds before the next attempt is checked (0: now).
+        wait_secs: u64,
+    },
+    /// The station is locked.
+    Locked,
+    /// The station is unlocked (the operator's passcode was right).
+    Unlocked,
+    /// The operator was signed out.
+    SignedOut {
+        /// By the lock (delegated mode keeps no one's rights while locked).
+        after_lock: bool,
+    },
+    /// Exit was accepted: the kiosk closes.
+    Exiting,
     /// The journal's enrollments, oldest first (the newest [`HISTORY_LIMIT`]): sent at start
     /// and after every enrollment that finished or failed.
     History(Vec<HistoryEntry>),

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use ctap::CancelToken;
@@ -23,6 +23,8 @@ use super::steps::{self, Shared};
 use super::{options, policy_check, queue_refresh, recovery};
 use crate::config::Config;
 use crate::report::keys_registered::KeysRegisteredFile;
+use crate::station::operator_auth::{self, Attempt, PasscodeCheck, Station};
+use crate::station::{OperatorAuth, OperatorService};
 use crate::store::{EnrollmentState, Journal, PinSource, QueuedUser};
 
 /// How many people after the current one get their options refreshed in the background.
@@ -59,6 +61,8 @@ pub struct EngineSetup {
     pub key_source: KeySource,
     /// Called after every event (egui: `ctx.request_repaint()`).
     pub wake: Arc<dyn Fn() + Send + Sync>,
+    /// How operators sign in at this station (`Headless` for the CLI).
+    pub operator_auth: OperatorAuth,
 }
 
 /// The running engine: send commands, receive events.
@@ -104,6 +108,8 @@ enum Msg {
     JobDone(JobResult),
     /// The background queue refresh ended.
     QueueFetched(Box<queue_refresh::Fetched>),
+    /// A passcode check (on its worker thread) answered.
+    PasscodeChecked(Attempt, bool),
 }
 
 fn key_msg(e: KeyEvent) -> Msg {
@@ -178,6 +184,7 @@ impl Engine {
             refreshing_queue: false,
             demo: matches!(setup.key_source, KeySource::Soft),
             refresh_operator: String::new(),
+            operators: OperatorService::new(setup.operator_auth),
         };
         let thread = std::thread::Builder::new()
             .name("engine".into())
@@ -242,6 +249,8 @@ struct Core {
     demo: bool,
     /// Who started the running queue refresh.
     refresh_operator: String,
+    /// Operator sign-in, lock and exit (a station service the loop dispatches to).
+    operators: OperatorService,
 }
 
 impl Core {
@@ -264,7 +273,14 @@ impl Core {
         let operator = self.shared.operator();
         let recovered = recovery::recover(&self.shared, &operator, &mut self.journal);
         self.emit(Event::Recovered(recovered));
-        let (checks, policy) = policy_check::run(&self.shared);
+        let (mut checks, policy) = policy_check::run(&self.shared);
+        // The kiosk's checks; headless commands warn on stderr instead.
+        if *self.operators.auth() != OperatorAuth::Headless {
+            checks.insert(
+                0,
+                crate::station::file_modes::startup_check(&self.shared.config),
+            );
+        }
         self.policy = policy;
         self.emit(Event::StartupChecks(checks));
         self.send_queue();
@@ -382,6 +398,10 @@ impl Core {
                 }
                 Msg::Released(id, identity) => self.release_device(id, identity),
                 Msg::QueueFetched(fetched) => self.queue_fetched(*fetched),
+                Msg::PasscodeChecked(attempt, ok) => {
+                    let effects = self.operators.checked(attempt, ok, Instant::now());
+                    self.operator_effects(effects);
+                }
                 Msg::JobDone(r) => {
                     self.live = self.live.saturating_sub(1);
                     let user = self.active.remove(&r.id);
@@ -563,15 +583,14 @@ impl Core {
                 self.emit(Event::KeyRemoved);
             }
             Command::ResetKey => self.reset_key(),
-            Command::OperatorSignedIn { operator } => {
-                if let Ok(mut o) = self.shared.operator.lock() {
-                    *o = operator;
-                }
-            }
-            Command::OperatorSignedOut => {
-                if let Ok(mut o) = self.shared.operator.lock() {
-                    o.clone_from(&self.default_operator);
-                }
+            c @ (Command::OperatorSignedIn { .. }
+            | Command::SignIn { .. }
+            | Command::Unlock { .. }
+            | Command::Lock
+            | Command::SignOut
+            | Command::Exit) => {
+                let effects = self.operators.command(c, Instant::now());
+                self.operator_effects(effects);
             }
             Command::Shutdown => {}
             // Delegated sign-in is run by the kiosk's sign-in runner, never by the engine.
@@ -604,6 +623,19 @@ impl Core {
                 "check the journal file; the PIN is removed after pinRetentionHours at the latest",
             );
         }
+    }
+
+    /// Runs the operator service's effects: audit entries in the journal, passcode checks on a
+    /// worker thread (never on this loop), the audit operator, events.
+    fn operator_effects(&mut self, effects: Vec<operator_auth::Effect>) {
+        let mut station = EngineStation {
+            journal: &self.journal,
+            shared: &self.shared,
+            emitter: &self.emitter,
+            tx: &self.tx,
+            default_operator: &self.default_operator,
+        };
+        operator_auth::apply(effects, &mut station);
     }
 
     fn enroll(&mut self, id: JobId, user_id: &str) {
@@ -943,5 +975,63 @@ impl Core {
             .enrollments_of(user_id)
             .map(|es| es.iter().any(|e| e.state == EnrollmentState::Recorded))
             .unwrap_or(false)
+    }
+}
+
+/// The engine's side of the operator service's effects.
+struct EngineStation<'a> {
+    journal: &'a Journal,
+    shared: &'a Shared,
+    emitter: &'a Emitter,
+    tx: &'a Sender<Msg>,
+    default_operator: &'a str,
+}
+
+impl Station for EngineStation<'_> {
+    fn audit(
+        &mut self,
+        operator: Option<&str>,
+        action: &str,
+        subject: Option<&str>,
+        result: &str,
+    ) -> Result<(), String> {
+        self.journal
+            .audit(
+                operator.unwrap_or(self.default_operator),
+                action,
+                subject,
+                result,
+                &[],
+            )
+            .map_err(|e| e.to_string())
+    }
+
+    fn set_operator(&mut self, operator: Option<String>) {
+        let mut o = self
+            .shared
+            .operator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *o = operator.unwrap_or_else(|| self.default_operator.to_owned());
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.emitter.emit(event);
+    }
+
+    fn check(&mut self, check: PasscodeCheck) {
+        let back = self.tx.clone();
+        let attempt = check.attempt.clone();
+        let spawned = std::thread::Builder::new()
+            .name("passcode-check".into())
+            .spawn(move || {
+                let ok = check.run();
+                let _ = back.send(Msg::PasscodeChecked(check.attempt, ok));
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the passcode check");
+            // Answered as a failure: the attempt is not left hanging.
+            let _ = self.tx.send(Msg::PasscodeChecked(attempt, false));
+        }
     }
 }

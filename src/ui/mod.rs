@@ -9,6 +9,7 @@ pub mod operator;
 pub mod pin_pad;
 pub mod queue_index;
 pub mod screens;
+pub mod secret;
 pub mod state;
 pub mod theme;
 pub mod widgets;
@@ -38,6 +39,8 @@ pub struct KioskApp {
     fixed_now: Option<i64>,
     last_input: f64,
     closing: bool,
+    /// `Shutdown` went to the engine (once, when the kiosk closes).
+    shutdown_sent: bool,
     /// Set from outside (a termination signal): close as the operator's Exit would.
     terminate: Option<Arc<AtomicBool>>,
 }
@@ -54,6 +57,7 @@ impl KioskApp {
             fixed_now: None,
             last_input: 0.0,
             closing: false,
+            shutdown_sent: false,
             terminate: None,
         }
     }
@@ -95,9 +99,13 @@ impl eframe::App for KioskApp {
         }
         self.state.now = self.fixed_now.unwrap_or_else(unix_now);
         let terminate = self.terminate.as_ref();
-        if terminate.is_some_and(|t| t.load(Ordering::SeqCst)) && !self.state.exit_chosen {
-            self.outbox.push(Command::Shutdown);
+        if terminate.is_some_and(|t| t.load(Ordering::SeqCst)) {
             self.state.exit_chosen = true;
+        }
+        // Closing (Exit accepted by the sign-in service, or a signal): the engine finishes first.
+        if self.state.exit_chosen && !self.shutdown_sent {
+            self.outbox.push(Command::Shutdown);
+            self.shutdown_sent = true;
         }
 
         // A kiosk closes only through the operator's Exit, not through the window manager.
@@ -111,10 +119,12 @@ impl eframe::App for KioskApp {
             self.last_input = time;
         }
         if let Some(limit) = self.state.idle_lock_secs {
-            if self.state.operator.is_some() && !self.state.locked {
+            if self.state.operator.is_some() && !self.state.locked && !self.state.lock_requested {
                 let idle = time - self.last_input;
                 if idle >= limit {
-                    self.state.locked = true;
+                    // Hidden at once; the sign-in service locks (and audits) the station.
+                    self.outbox.push(Command::Lock);
+                    self.state.lock_requested = true;
                 } else {
                     // Wake exactly when the lock is due; no polling in between.
                     ctx.request_repaint_after(Duration::from_secs_f64(limit - idle));

@@ -4,15 +4,18 @@
 use egui::{RichText, Ui, Vec2};
 use zeroize::Zeroizing;
 
+use super::secret::SecretBuffer;
 use super::{theme, widgets};
 
 /// CTAP 2.1 §6.5.5.7: a PIN is at most 63 bytes of UTF-8.
 pub const MAX_PIN_BYTES: usize = 63;
 
-/// Renders the pad; returns the PIN when it is complete and submitted (the entry is cleared).
+/// Renders the pad; returns the PIN when it is complete and submitted (the entry is wiped).
+/// The buffer holds at most [`MAX_PIN_BYTES`]; `generation` goes into the field's id.
 pub fn show(
     ui: &mut Ui,
-    entry: &mut Zeroizing<String>,
+    entry: &mut SecretBuffer,
+    generation: u64,
     min_len: usize,
     submit_label: &str,
 ) -> Option<Zeroizing<String>> {
@@ -21,13 +24,12 @@ pub fn show(
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
             ui.set_width(620.0);
-            let field = widgets::labelled_field(ui, "PIN", entry, true, 360.0);
-            truncate(entry);
+            let field = widgets::secret_field(ui, "PIN", entry, generation, 360.0);
             let entered = widgets::submitted(ui, &field);
             if !entered && ui.memory(|m| m.focused().is_none()) {
                 field.request_focus();
             }
-            let len = entry.chars().count();
+            let len = entry.len_chars();
             let long_enough = len >= min_len;
             ui.label(
                 RichText::new(format!("{len} typed · at least {min_len} needed"))
@@ -40,15 +42,14 @@ pub fn show(
         ui.add_space(24.0);
         pad(ui, entry);
     });
-    truncate(entry);
-    if submit && entry.chars().count() >= min_len {
-        Some(std::mem::replace(entry, Zeroizing::new(String::new())))
+    if submit && entry.len_chars() >= min_len {
+        Some(entry.take_secret())
     } else {
         None
     }
 }
 
-fn pad(ui: &mut Ui, entry: &mut Zeroizing<String>) {
+fn pad(ui: &mut Ui, entry: &mut SecretBuffer) {
     let key = Vec2::new(96.0, 64.0);
     egui::Grid::new("pin_pad")
         .spacing([12.0, 10.0])
@@ -62,10 +63,10 @@ fn pad(ui: &mut Ui, entry: &mut Zeroizing<String>) {
                 ui.end_row();
             }
             if ui.add(egui::Button::new("Clear").min_size(key)).clicked() {
-                entry.clear();
+                entry.wipe();
             }
             if digit_button(ui, "0", key) {
-                entry.push('0');
+                entry.push_str("0");
             }
             if ui.add(egui::Button::new("Delete").min_size(key)).clicked() {
                 entry.pop();
@@ -77,10 +78,4 @@ fn pad(ui: &mut Ui, entry: &mut Zeroizing<String>) {
 fn digit_button(ui: &mut Ui, digit: &str, size: Vec2) -> bool {
     ui.add(egui::Button::new(RichText::new(digit).size(32.0).strong()).min_size(size))
         .clicked()
-}
-
-fn truncate(entry: &mut Zeroizing<String>) {
-    while entry.len() > MAX_PIN_BYTES {
-        entry.pop();
-    }
 }

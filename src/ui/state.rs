@@ -5,8 +5,6 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use zeroize::Zeroizing;
-
 pub use crate::engine::api::HistoryEntry;
 use crate::engine::api::{
     Check, Event, Issued, JobId, OperatorError, PinRequest, QueueRefreshSummary, Step, Unfinished,
@@ -15,6 +13,7 @@ use crate::keys::KeySummary;
 
 use super::operator::OperatorAuth;
 use super::queue_index::QueueIndex;
+use super::secret::{SecretBuffer, PASSCODE_CAPACITY};
 
 /// Which screen is up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,16 +220,44 @@ fn with_request_id(e: &OperatorError) -> String {
 }
 
 /// The sign-in and lock forms.
-#[derive(Default)]
 pub struct SignInForm {
     /// Operator name being typed.
     pub name: String,
-    /// Passcode being typed (zeroized on drop).
-    pub passcode: Zeroizing<String>,
+    /// Passcode being typed (fixed capacity, zeroized).
+    pub passcode: SecretBuffer,
     /// Last refusal.
     pub error: Option<String>,
+    /// A passcode was sent; the service has not answered yet.
+    pub checking: bool,
+    /// Failed passcodes: no attempt is checked before this time (Unix seconds).
+    pub retry_at: Option<i64>,
     /// Delegated (device-code) sign-in in progress.
     pub delegated: super::operator::DeviceSignIn,
+}
+
+impl Default for SignInForm {
+    fn default() -> Self {
+        SignInForm {
+            name: String::new(),
+            passcode: SecretBuffer::with_capacity(PASSCODE_CAPACITY),
+            error: None,
+            checking: false,
+            retry_at: None,
+            delegated: Default::default(),
+        }
+    }
+}
+
+impl SignInForm {
+    /// Seconds before a passcode is checked again, when failures imposed a pause.
+    pub fn wait_left(&self, now: i64) -> Option<i64> {
+        self.retry_at.map(|t| t - now).filter(|left| *left > 0)
+    }
+}
+
+/// A fresh PIN buffer (CTAP's PIN limit).
+fn pin_buffer() -> SecretBuffer {
+    SecretBuffer::with_capacity(super::pin_pad::MAX_PIN_BYTES)
 }
 
 /// The kiosk's whole state.
@@ -243,8 +270,17 @@ pub struct State {
     pub operator: Option<String>,
     /// Idle lock after this many seconds (None = never).
     pub idle_lock_secs: Option<f64>,
-    /// Locked by idleness or by the operator.
+    /// Locked (the sign-in service said so: [`Event::Locked`]).
     pub locked: bool,
+    /// Lock sent (idle or the operator's Lock): the screen is hidden at once, before the
+    /// service answers. View only: unlocking comes from the service alone.
+    pub lock_requested: bool,
+    /// Bumped whenever secrets are forgotten; the secret fields' egui ids carry it.
+    pub secret_generation: u64,
+    /// The generation whose egui field state may still exist (the UI drops it when behind).
+    pub secret_fields_drawn: u64,
+    /// The screen drawn last frame (a screen change forgets the secrets typed).
+    pub shown_screen: Option<Screen>,
     /// Sign-in / unlock form.
     pub sign_in: SignInForm,
     /// Start-up checks, once reported.
@@ -274,8 +310,8 @@ pub struct State {
     pub pending_done: VecDeque<(JobId, String, Issued)>,
     /// Background jobs that failed while another was on screen.
     pub background_failures: Vec<(JobId, String, OperatorError)>,
-    /// PIN being typed (zeroized on drop).
-    pub pin_entry: Zeroizing<String>,
+    /// PIN being typed (fixed capacity, zeroized).
+    pub pin_entry: SecretBuffer,
     /// The journal's enrollments (`Event::History`), oldest first; outcomes seen since the
     /// last one are appended until the next arrives (`enrollment_id` 0).
     pub history: Vec<HistoryEntry>,
@@ -315,6 +351,10 @@ impl State {
             operator: None,
             idle_lock_secs: None,
             locked: false,
+            lock_requested: false,
+            secret_generation: 0,
+            secret_fields_drawn: 0,
+            shown_screen: None,
             sign_in,
             checks: None,
             checks_done: false,
@@ -329,7 +369,7 @@ impl State {
             job: None,
             pending_done: VecDeque::new(),
             background_failures: Vec::new(),
-            pin_entry: Zeroizing::new(String::new()),
+            pin_entry: pin_buffer(),
             history: Vec::new(),
             problem: None,
             show_history: false,
@@ -350,7 +390,7 @@ impl State {
             Screen::Recovery
         } else if self.operator.is_none() {
             Screen::SignIn
-        } else if self.locked {
+        } else if self.locked || self.lock_requested {
             Screen::Lock
         } else if self.job.is_some() {
             Screen::Wizard
@@ -359,6 +399,14 @@ impl State {
         } else {
             Screen::Queue
         }
+    }
+
+    /// Wipes every secret being typed (passcode, PIN) and moves the secret fields to a new
+    /// generation: after a submit, a lock, a sign-in or sign-out, or a screen change.
+    pub fn forget_secrets(&mut self) {
+        self.sign_in.passcode.wipe();
+        self.pin_entry.wipe();
+        self.secret_generation += 1;
     }
 
     /// Opens the wizard for a person (the caller sends `Command::Enroll`).
@@ -376,13 +424,13 @@ impl State {
             phase: Phase::Working,
             revealed: false,
         });
-        self.pin_entry = Zeroizing::new(String::new());
+        self.pin_entry.wipe();
     }
 
     /// Closes the wizard and brings up the next PIN to hand over, if any.
     pub fn close_job(&mut self) {
         self.job = None;
-        self.pin_entry = Zeroizing::new(String::new());
+        self.pin_entry.wipe();
         if let Some((job, upn, issued)) = self.pending_done.pop_front() {
             self.job = Some(JobView {
                 user_id: String::new(),
@@ -497,7 +545,7 @@ impl State {
             Event::PinNeeded { job, request } => {
                 if let Some(v) = self.current(job) {
                     v.phase = Phase::Pin(request);
-                    self.pin_entry = Zeroizing::new(String::new());
+                    self.pin_entry.wipe();
                 }
             }
             Event::TouchNeeded { job } => {
@@ -549,9 +597,14 @@ impl State {
                 }
             }
             Event::KeyReset => self.reset = ResetFlow::Done,
-            Event::DeviceCode { .. } | Event::SignedIn { .. } | Event::SignInFailed(_) => {
-                super::operator::apply_sign_in(self, event)
-            }
+            Event::DeviceCode { .. }
+            | Event::SignedIn { .. }
+            | Event::SignInFailed(_)
+            | Event::PasscodeRefused { .. }
+            | Event::Locked
+            | Event::Unlocked
+            | Event::SignedOut { .. }
+            | Event::Exiting => super::operator::apply_sign_in(self, event),
             Event::History(entries) => self.history = entries,
             Event::Problem(error) => {
                 if self.reset == ResetFlow::Waiting {

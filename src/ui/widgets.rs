@@ -5,6 +5,7 @@ use egui::{Color32, RichText, Ui, Vec2};
 
 use crate::engine::api::OperatorError;
 
+use super::secret::SecretBuffer;
 use super::state::Stage;
 use super::theme;
 
@@ -47,22 +48,66 @@ pub fn default_focus(ui: &Ui, action: &egui::Response) {
 
 /// A single-line text field with a visible label tied to it (screen readers and kittest find
 /// it by that label).
-pub fn labelled_field(
+pub fn labelled_field(ui: &mut Ui, label: &str, text: &mut String, width: f32) -> egui::Response {
+    labelled(ui, label, egui::TextEdit::singleline(text), width)
+}
+
+/// A masked field for a secret (passcode, PIN). egui keeps an undo/redo history in every
+/// `TextEdit`'s state, masked ones included, for the life of the process: here that history
+/// keeps nothing (before and after the field runs), and the field's id carries `generation`, so
+/// once the screen moves on (see [`forget_secret_fields`]) no earlier state is reachable.
+pub fn secret_field(
     ui: &mut Ui,
     label: &str,
-    text: &mut String,
-    password: bool,
+    secret: &mut SecretBuffer,
+    generation: u64,
     width: f32,
 ) -> egui::Response {
+    let id = secret_id(label, generation);
+    keep_no_history(ui.ctx(), id);
+    let edit = egui::TextEdit::singleline(secret).password(true).id(id);
+    let response = labelled(ui, label, edit, width);
+    keep_no_history(ui.ctx(), id);
+    response
+}
+
+/// Labels of the secret fields (their egui state is dropped by [`forget_secret_fields`]).
+pub const SECRET_LABELS: [&str; 2] = ["Passcode", "PIN"];
+
+fn secret_id(label: &str, generation: u64) -> egui::Id {
+    egui::Id::unique(("secret-field", label, generation))
+}
+
+/// An undo history that keeps no entry (`max_undos` 0): Ctrl+Z and Ctrl+Y find nothing.
+fn keep_no_history(ctx: &egui::Context, id: egui::Id) {
+    let mut state = egui::TextEdit::load_state(ctx, id).unwrap_or_default();
+    state.set_undoer(egui::util::undoer::Undoer::with_settings(
+        egui::util::undoer::Settings {
+            max_undos: 0,
+            ..Default::default()
+        },
+    ));
+    egui::TextEdit::store_state(ctx, id, state);
+}
+
+/// Removes the egui state of the secret fields of `generation` (after a submit, a lock or a
+/// screen change).
+pub fn forget_secret_fields(ctx: &egui::Context, generation: u64) {
+    for label in SECRET_LABELS {
+        let id = secret_id(label, generation);
+        ctx.data_mut(|d| d.remove::<egui::text_edit::TextEditState>(id));
+        ctx.memory_mut(|m| m.surrender_focus(id));
+    }
+}
+
+fn labelled(ui: &mut Ui, label: &str, edit: egui::TextEdit<'_>, width: f32) -> egui::Response {
     ui.horizontal(|ui| {
         let label = ui.add_sized(
             Vec2::new(200.0, theme::TOUCH),
             egui::Label::new(RichText::new(label).strong()),
         );
         ui.add(
-            egui::TextEdit::singleline(text)
-                .password(password)
-                .desired_width(width)
+            edit.desired_width(width)
                 .min_size(Vec2::new(width, theme::TOUCH))
                 .margin(egui::Margin::symmetric(12, 12)),
         )

@@ -249,6 +249,7 @@ impl Station {
             operator: operator.into(),
             key_source: keys,
             wake: Arc::new(|| {}),
+            operator_auth: passkey_kiosk::station::OperatorAuth::Headless,
         })
         .unwrap()
     }

@@ -2,6 +2,8 @@
 //! demo station (the real engine, a fake tenant, software keys) driven by accessible labels.
 #![allow(dead_code)]
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
@@ -11,9 +13,12 @@ use passkey_kiosk::cli::kiosk::{link, waker, DemoWorld};
 use passkey_kiosk::engine::api::{Check, Command, Event, Issued, JobId, Person, PersonStatus};
 use passkey_kiosk::engine::{Engine, KeySource};
 use passkey_kiosk::keys::{KeySummary, PinState};
+use passkey_kiosk::station::operator_auth::{self, PasscodeCheck, Station};
+use passkey_kiosk::station::OperatorService;
+use passkey_kiosk::store::Journal;
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::{Phase, Screen};
-use passkey_kiosk::ui::{KioskApp, State};
+use passkey_kiosk::ui::{EngineLink, KioskApp, State};
 
 /// Fixed "now" for challenge expiry.
 pub const NOW: i64 = 1_800_000_000;
@@ -35,7 +40,8 @@ pub fn people(n: usize) -> Vec<Person> {
         .collect()
 }
 
-/// A kiosk with no engine: start-up passed, no recovery, `people` queued, nobody signed in.
+/// A kiosk with no engine (its sign-in service is the desk's): start-up passed, no recovery,
+/// `people` queued, nobody signed in.
 pub fn station_with(
     auth: OperatorAuth,
     demo: bool,
@@ -44,7 +50,8 @@ pub fn station_with(
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(move |cc| {
-            let mut app = KioskApp::new(&cc.egui_ctx, State::new(auth, demo), None);
+            let link = desk_link(auth.clone());
+            let mut app = KioskApp::new(&cc.egui_ctx, State::new(auth, demo), Some(link));
             app.set_now(NOW);
             app
         });
@@ -63,9 +70,20 @@ pub fn station_with(
 /// A signed-in station with 50 people.
 pub fn station() -> Harness<'static, KioskApp> {
     let mut h = station_with(OperatorAuth::Demo, false, people(50));
-    h.state_mut().state.operator = Some("Tess Operator".into());
-    h.run();
+    sign_in_demo(&mut h, "Tess Operator");
     h
+}
+
+/// Signs `name` in on a demo station's form (the service answers); the outbox starts empty.
+pub fn sign_in_demo(h: &mut Harness<'static, KioskApp>, name: &str) {
+    h.state_mut().state.sign_in.name = name.into();
+    h.run_steps(1);
+    h.get_by_role_and_label(Role::Button, "Sign in").click();
+    h.run_steps(1);
+    settle(h);
+    assert_eq!(h.state().state.operator.as_deref(), Some(name));
+    outbox(h);
+    h.run();
 }
 
 /// The wizard opened for `id-1` and the engine's job 7 adopted.
@@ -113,9 +131,12 @@ pub fn type_and_enter(h: &mut Harness<'_, KioskApp>, text: &str) {
     h.run_steps(2);
 }
 
-/// Commands the UI produced since the last call.
+/// Commands the UI produced since the last call (kept by the desk's link, or in the outbox of
+/// a kiosk without a link).
 pub fn outbox(h: &mut Harness<'static, KioskApp>) -> Vec<Command> {
-    h.state_mut().take_outbox()
+    let mut sent = SENT.with_borrow_mut(std::mem::take);
+    sent.extend(h.state_mut().take_outbox());
+    sent
 }
 
 /// Steps frames until `done` holds (the engine works on its own threads).
@@ -246,4 +267,122 @@ pub fn settled(a: &KioskApp) -> bool {
         a.state.job.as_ref().map(|j| &j.phase),
         Some(Phase::Done(_) | Phase::Failed(_) | Phase::Pin(_))
     )
+}
+
+/// An argon2id hash of `passcode`, as `set-passcode` writes it.
+pub fn test_hash(passcode: &str) -> String {
+    passkey_kiosk::station::passcode::hash_passcode(passcode).unwrap()
+}
+
+/// The station's sign-in service without an engine, for kittests: the real
+/// [`OperatorService`], passcodes checked inline, audit entries in a journal of its own. Every
+/// command the UI sends is also kept for [`outbox`].
+struct Desk {
+    service: OperatorService,
+    journal: Journal,
+    _dir: tempfile::TempDir,
+    events: VecDeque<Event>,
+    checks: Vec<PasscodeCheck>,
+}
+
+impl Station for Desk {
+    fn audit(
+        &mut self,
+        operator: Option<&str>,
+        action: &str,
+        subject: Option<&str>,
+        result: &str,
+    ) -> Result<(), String> {
+        self.journal
+            .audit(operator.unwrap_or("station"), action, subject, result, &[])
+            .map_err(|e| e.to_string())
+    }
+    fn set_operator(&mut self, _operator: Option<String>) {}
+    fn emit(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+    fn check(&mut self, check: PasscodeCheck) {
+        self.checks.push(check);
+    }
+}
+
+thread_local! {
+    static DESK: RefCell<Option<Desk>> = const { RefCell::new(None) };
+    static SENT: RefCell<Vec<Command>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs commands through the desk's service until no passcode check is left.
+fn serve(command: Command) {
+    DESK.with_borrow_mut(|desk| {
+        let desk = desk.as_mut().expect("a station built by station_with");
+        let mut effects = desk.service.command(command, Instant::now());
+        loop {
+            operator_auth::apply(effects, desk);
+            let Some(check) = desk.checks.pop() else {
+                break;
+            };
+            let ok = check.run();
+            effects = desk.service.checked(check.attempt, ok, Instant::now());
+        }
+    });
+}
+
+/// The UI's link to the [`Desk`].
+struct DeskLink;
+
+impl EngineLink for DeskLink {
+    fn send(&mut self, command: Command) {
+        SENT.with_borrow_mut(|sent| sent.push(command.clone()));
+        if OperatorService::handles(&command) {
+            serve(command);
+        }
+    }
+    fn try_recv(&mut self) -> Option<Event> {
+        DESK.with_borrow_mut(|desk| desk.as_mut().and_then(|d| d.events.pop_front()))
+    }
+}
+
+fn desk_link(auth: OperatorAuth) -> Box<dyn EngineLink> {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
+    DESK.set(Some(Desk {
+        service: OperatorService::new(auth),
+        journal,
+        _dir: dir,
+        events: VecDeque::new(),
+        checks: Vec::new(),
+    }));
+    SENT.with_borrow_mut(Vec::clear);
+    Box::new(DeskLink)
+}
+
+/// The delegated sign-in runner reports a completed device-code sign-in (as `DelegatedLink`
+/// does): the service records the operator, the UI shows them.
+pub fn delegated_sign_in(h: &mut Harness<'static, KioskApp>, upn: &str) {
+    serve(Command::OperatorSignedIn {
+        operator: upn.into(),
+    });
+    h.state_mut().apply(Event::SignedIn {
+        operator: upn.into(),
+    });
+    h.run_steps(2);
+}
+
+/// The desk's audit log: (operator, action, result).
+pub fn desk_audit() -> Vec<(String, String, String)> {
+    DESK.with_borrow(|desk| {
+        desk.as_ref()
+            .unwrap()
+            .journal
+            .audit_log()
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.operator, a.action, a.result))
+            .collect()
+    })
+}
+
+/// Lets the UI pick up the service's answers.
+pub fn settle(h: &mut Harness<'static, KioskApp>) {
+    h.run_steps(3);
 }

@@ -20,6 +20,17 @@ use super::{theme, widgets};
 /// Renders the whole station for the current state; commands go to `out`.
 pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     let screen = state.screen();
+    // Secrets typed on one screen are not kept for the next, in the buffers or in egui.
+    if state.shown_screen != Some(screen) {
+        if state.shown_screen.is_some() {
+            state.forget_secrets();
+        }
+        state.shown_screen = Some(screen);
+    }
+    if state.secret_fields_drawn != state.secret_generation {
+        widgets::forget_secret_fields(ui.ctx(), state.secret_fields_drawn);
+        state.secret_fields_drawn = state.secret_generation;
+    }
     // The queue (rows of square buttons and chips, text) has no curve or slanted edge to
     // anti-alias: without the 1-px feathering fringe around every shape, software renderers
     // (llvmpipe) rasterise far fewer thin triangles per frame. Screens with spinners keep it.
@@ -30,7 +41,7 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
         demo_banner(ui, state, out);
     }
     if matches!(screen, Screen::Queue | Screen::Wizard | Screen::History) {
-        operator_bar(ui, state, screen);
+        operator_bar(ui, state, out, screen);
     }
     // The bars are white like the window, set apart by their separator lines: a filled bar is
     // 100,000 pixels that a software renderer shades every frame.
@@ -88,7 +99,8 @@ fn demo_banner(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                         .color(theme::TEXT),
                 );
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    let signed_in = state.operator.is_some() && !state.locked;
+                    let signed_in =
+                        state.operator.is_some() && !state.locked && !state.lock_requested;
                     if widgets::button_enabled(
                         ui,
                         signed_in && state.key.is_some(),
@@ -106,7 +118,7 @@ fn demo_banner(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
         });
 }
 
-fn operator_bar(ui: &mut Ui, state: &mut State, screen: Screen) {
+fn operator_bar(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, screen: Screen) {
     egui::Panel::top("operator_bar")
         .frame(egui::Frame::new().inner_margin(egui::Margin::symmetric(24, 8)))
         .show(ui, |ui| {
@@ -144,7 +156,8 @@ fn operator_bar(ui: &mut Ui, state: &mut State, screen: Screen) {
                         state.exit_confirm = true;
                     }
                     if widgets::button(ui, "Lock").clicked() {
-                        state.locked = true;
+                        out.push(Command::Lock);
+                        state.lock_requested = true;
                     }
                     if let Some(op) = &state.operator {
                         ui.label(RichText::new(format!("Operator: {op}")).strong());
@@ -247,7 +260,14 @@ fn reset_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
 }
 
 fn exit_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
-    if !state.exit_confirm {
+    // Only a signed-in, unlocked operator reaches Exit (the operator bar).
+    if !state.exit_confirm
+        || !matches!(
+            state.screen(),
+            Screen::Queue | Screen::Wizard | Screen::History
+        )
+    {
+        state.exit_confirm = false;
         return;
     }
     egui::Modal::new(egui::Id::unique("exit_dialog"))
@@ -258,8 +278,8 @@ fn exit_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
             ui.label("Work in progress is finished first; nothing is lost.");
             ui.horizontal(|ui| {
                 if widgets::primary(ui, true, "Exit the station").clicked() {
-                    out.push(Command::Shutdown);
-                    state.exit_chosen = true;
+                    // The sign-in service audits it and answers `Exiting`; the kiosk closes then.
+                    out.push(Command::Exit);
                     state.exit_confirm = false;
                 }
                 let stay = widgets::button(ui, "Stay");

@@ -18,7 +18,7 @@ const EXPIRY_WARN_SECS: i64 = 10 * 60;
 
 /// Renders the search field and the list.
 pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
-    let field = widgets::labelled_field(ui, "Find a person", &mut state.search, false, 560.0);
+    let field = widgets::labelled_field(ui, "Find a person", &mut state.search, 560.0);
     if field.changed() {
         state.queue.set_query(&state.search);
     }

@@ -3,11 +3,10 @@
 //! runtime polls; on approval the operator's UPN is shown and goes on every audit entry.
 
 use egui::{RichText, Ui};
-use zeroize::Zeroizing;
 
-use crate::engine::api::Command;
+use crate::engine::api::{Command, Passcode};
 
-use super::super::operator::{self, OperatorAuth};
+use super::super::operator::OperatorAuth;
 use super::super::state::State;
 use super::super::{theme, widgets};
 
@@ -15,10 +14,8 @@ use super::super::{theme, widgets};
 pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     widgets::title(ui, "Operator sign-in");
     match state.auth.clone() {
-        OperatorAuth::Delegated => {
-            delegated(ui, state, out);
-            exit_row(ui, state);
-        }
+        // No Exit here: leaving full screen needs a signed-in operator.
+        OperatorAuth::Delegated => delegated(ui, state, out),
         OperatorAuth::AppOnly {
             passcode_hash: None,
         } => {
@@ -31,12 +28,12 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                 "An administrator runs `passkey-kiosk set-passcode` next to configs.json, \
                  then restarts the station.",
             );
-            exit_row(ui, state);
         }
         OperatorAuth::AppOnly {
-            passcode_hash: Some(hash),
-        } => form(ui, state, out, Some(&hash)),
-        OperatorAuth::Demo => form(ui, state, out, None),
+            passcode_hash: Some(_),
+        } => form(ui, state, out, true),
+        OperatorAuth::Demo => form(ui, state, out, false),
+        OperatorAuth::Headless => {}
     }
 }
 
@@ -137,21 +134,19 @@ fn delegated(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     }
 }
 
-fn exit_row(ui: &mut Ui, state: &mut State) {
-    ui.add_space(12.0);
-    if widgets::button(ui, "Exit").clicked() {
-        state.exit_confirm = true;
-    }
-}
-
-fn form(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, hash: Option<&str>) {
+fn form(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, passcode: bool) {
     ui.label("Your name goes on every record this station writes.");
     ui.add_space(8.0);
-    let name = widgets::labelled_field(ui, "Operator name", &mut state.sign_in.name, false, 420.0);
-    let mut submit = widgets::submitted(ui, &name) && hash.is_none();
-    let pass = hash.map(|_| {
-        let pass =
-            widgets::labelled_field(ui, "Passcode", &mut state.sign_in.passcode, true, 420.0);
+    let name = widgets::labelled_field(ui, "Operator name", &mut state.sign_in.name, 420.0);
+    let mut submit = widgets::submitted(ui, &name) && !passcode;
+    let pass = passcode.then(|| {
+        let pass = widgets::secret_field(
+            ui,
+            "Passcode",
+            &mut state.sign_in.passcode,
+            state.secret_generation,
+            420.0,
+        );
         if widgets::submitted(ui, &name) {
             pass.request_focus();
         }
@@ -164,30 +159,54 @@ fn form(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, hash: Option<&st
     // With nothing focused, the cursor waits in the first field still to fill (the name, else
     // the passcode), so the keyboard alone signs in: no click needed.
     if ui.memory(|m| m.focused().is_none()) {
-        match pass {
+        match &pass {
             Some(pass) if !state.sign_in.name.is_empty() => pass.request_focus(),
             _ => name.request_focus(),
         }
     }
+    let ready = !state.sign_in.name.trim().is_empty();
+    let (waiting, submit_now) = refusal_and_wait(ui, state);
+    ui.add_space(8.0);
+    submit |= widgets::primary(ui, ready && submit_now, "Sign in").clicked();
+    if submit && ready && submit_now {
+        out.push(Command::SignIn {
+            name: state.sign_in.name.trim().to_string(),
+            passcode: Passcode::new(state.sign_in.passcode.take_secret().as_str()),
+        });
+        state.sign_in.checking = passcode;
+        state.forget_secrets();
+    } else if submit && waiting {
+        // Enter during the pause: what was typed is not kept for later.
+        state.forget_secrets();
+    }
+}
+
+/// Shows the last refusal, the pause left after repeated failures (ticking once a second) or
+/// that the passcode is being checked. Returns (a pause is running, an attempt may be sent).
+pub fn refusal_and_wait(ui: &mut Ui, state: &State) -> (bool, bool) {
     if let Some(error) = &state.sign_in.error {
         ui.label(RichText::new(error).color(theme::BAD).strong());
     }
-    ui.add_space(8.0);
-    let ready = !state.sign_in.name.trim().is_empty();
-    submit |= widgets::primary(ui, ready, "Sign in").clicked();
-    if submit && ready {
-        let ok = hash.is_none_or(|h| operator::verify_passcode(h, &state.sign_in.passcode));
-        state.sign_in.passcode = Zeroizing::new(String::new());
-        if ok {
-            let name = state.sign_in.name.trim().to_string();
-            out.push(Command::OperatorSignedIn {
-                operator: name.clone(),
-            });
-            state.operator = Some(name);
-            state.sign_in.error = None;
-            state.locked = false;
-        } else {
-            state.sign_in.error = Some("Wrong passcode. Try again.".into());
-        }
+    if let Some(left) = state.sign_in.wait_left(state.now) {
+        ui.label(
+            RichText::new(format!(
+                "Too many wrong passcodes: try again in {}:{:02}",
+                left / 60,
+                left % 60
+            ))
+            .color(theme::BAD)
+            .strong(),
+        );
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_secs(1));
+        return (true, false);
     }
+    if state.sign_in.checking {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Checking the passcode…");
+        });
+        return (false, false);
+    }
+    (false, true)
 }

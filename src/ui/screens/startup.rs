@@ -46,13 +46,9 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
             )
             .strong(),
         );
-        ui.horizontal(|ui| {
-            if widgets::button(ui, "Continue anyway").clicked() {
-                state.checks_done = true;
-            }
-            if widgets::button(ui, "Exit").clicked() {
-                state.exit_confirm = true;
-            }
-        });
+        // No Exit here: leaving full screen needs a signed-in operator (continue, sign in).
+        if widgets::button(ui, "Continue anyway").clicked() {
+            state.checks_done = true;
+        }
     }
 }

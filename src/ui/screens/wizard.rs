@@ -188,7 +188,16 @@ fn pin_page(
         }
     };
     ui.add_space(8.0);
-    let submitted = pin_pad::show(ui, &mut state.pin_entry, min_len as usize, label);
+    let submitted = pin_pad::show(
+        ui,
+        &mut state.pin_entry,
+        state.secret_generation,
+        min_len as usize,
+        label,
+    );
+    if submitted.is_some() {
+        state.forget_secrets();
+    }
     if let (Some(pin), Some(job)) = (submitted, view.job) {
         out.push(Command::ProvidePin {
             job,

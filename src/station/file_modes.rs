@@ -1,0 +1,96 @@
+//! Files that hold secrets must be readable by the station's user alone: `configs.json` (it may
+//! hold the client secret), the certificate's private key and the operator passcode file. One
+//! check for the kiosk's start-up checks and the headless commands' warning on stderr.
+
+use std::path::{Path, PathBuf};
+
+use super::passcode::passcode_file;
+use crate::config::{Config, Credential};
+use crate::engine::api::Check;
+
+/// The secret-holding files of `config` that exist.
+pub fn secret_files(config: &Config) -> Vec<PathBuf> {
+    let mut files = vec![config.path.clone()];
+    if let Credential::Certificate { private_key, .. } = &config.credential {
+        files.push(private_key.clone());
+    }
+    files.push(passcode_file(&config.path));
+    files.into_iter().filter(|f| f.exists()).collect()
+}
+
+/// One warning per file of `files` that group or others may read, with the remedy.
+pub fn readable_by_others(files: &[PathBuf]) -> Vec<String> {
+    files.iter().filter_map(|f| warning(f)).collect()
+}
+
+/// [`readable_by_others`] for the files of `config`.
+pub fn config_warnings(config: &Config) -> Vec<String> {
+    readable_by_others(&secret_files(config))
+}
+
+/// The kiosk's start-up check: failed (with the files and the remedy) when one is readable by
+/// group or others.
+pub fn startup_check(config: &Config) -> Check {
+    let loose = config_warnings(config);
+    Check {
+        name: "Secret files readable only by the station's user".into(),
+        ok: loose.is_empty(),
+        detail: if loose.is_empty() {
+            "ok".into()
+        } else {
+            loose.join("; ")
+        },
+    }
+}
+
+#[cfg(unix)]
+fn warning(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "{} is readable by {} (mode {mode:03o}): run `chmod 600 {}`",
+            path.display(),
+            match (mode & 0o040 != 0, mode & 0o004 != 0) {
+                (true, true) => "its group and by others",
+                (true, false) => "its group",
+                _ => "others",
+            },
+            path.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn warning(_path: &Path) -> Option<String> {
+    None
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn files_readable_by_group_or_others_are_named_with_the_remedy() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = |name: &str, mode: u32| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, "x").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            p
+        };
+        let files = vec![
+            set("configs.json", 0o644),
+            set("key.pem", 0o640),
+            set("operator-passcode.phc", 0o600),
+        ];
+        let warnings = readable_by_others(&files);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("configs.json is readable by its group and by others (mode 644)")
+        );
+        assert!(warnings[0].contains("chmod 600"));
+        assert!(warnings[1].contains("key.pem is readable by its group (mode 640)"));
+    }
+}

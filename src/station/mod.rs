@@ -1,0 +1,10 @@
+//! Station services beside the engine: who operates the station (sign-in, lock, unlock, exit,
+//! each audited), the operator passcode, and the file-permission checks at start. No UI here:
+//! the kiosk sends commands and renders the events these services answer with.
+
+pub mod file_modes;
+pub mod operator_auth;
+pub mod passcode;
+pub mod throttle;
+
+pub use operator_auth::{OperatorAuth, OperatorService};
