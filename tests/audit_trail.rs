@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use enroll_support::{disable_audit, soft_key, Log, Station};
 use graph::fake::{FakeConfig, Faults};
-use passkey_kiosk::engine::api::{Command, Event, Step};
+use passkey_kiosk::engine::api::{Command, Event, Passcode, Step};
+use passkey_kiosk::engine::{EngineHandle, KeySource};
+use passkey_kiosk::station::OperatorAuth;
 use passkey_kiosk::store::Journal;
 
 fn station(users: usize, extra: &str) -> Station {
@@ -39,15 +41,32 @@ fn text(o: &Output) -> String {
 const RANDOM_PIN_DELETE_OLD: &str =
     r#","useRandomPIN":true,"deleteExistingUserFIDOCredentials":true"#;
 
+/// Signs `name` in at the station with its passcode and waits until the station says so.
+fn sign_in(engine: &EngineHandle, log: &mut Log, name: &str) {
+    engine.send(Command::SignIn {
+        name: name.into(),
+        passcode: Passcode::new("desk passcode 1"),
+    });
+    log.until(engine, "the sign-in", |e| match e {
+        Event::SignedIn { operator } if operator == name => Some(()),
+        _ => None,
+    });
+}
+
 #[test]
 fn entries_name_the_operator_who_started_the_job_not_the_one_signed_in_when_it_ends() {
     let st = station(2, RANDOM_PIN_DELETE_OLD);
     let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
-    let engine = st.engine("station");
+    let hash = passkey_kiosk::station::passcode::hash_passcode("desk passcode 1").unwrap();
+    let engine = st.engine_signing_in(
+        "station",
+        KeySource::Device(st.device.parse().unwrap()),
+        OperatorAuth::AppOnly {
+            passcode_hash: Some(hash),
+        },
+    );
     let mut log = Log::default();
-    engine.send(Command::OperatorSignedIn {
-        operator: "Alice".into(),
-    });
+    sign_in(&engine, &mut log, "Alice");
     engine.send(Command::Enroll {
         user_id: queue[0].user_id.clone(),
     });
@@ -64,9 +83,8 @@ fn entries_name_the_operator_who_started_the_job_not_the_one_signed_in_when_it_e
         } => Some(()),
         _ => None,
     });
-    engine.send(Command::OperatorSignedIn {
-        operator: "Bob".into(),
-    });
+    engine.send(Command::SignOut);
+    sign_in(&engine, &mut log, "Bob");
     log.until(&engine, "Alice's job finished", |e| match e {
         Event::Finished { issued, .. } if issued.upn == queue[0].upn => Some(()),
         Event::Failed { error, .. } => panic!("{error:?}"),

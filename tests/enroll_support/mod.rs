@@ -240,6 +240,20 @@ impl Station {
         operator: &str,
         keys: passkey_kiosk::engine::KeySource,
     ) -> passkey_kiosk::engine::EngineHandle {
+        self.engine_signing_in(
+            operator,
+            keys,
+            passkey_kiosk::station::OperatorAuth::Headless,
+        )
+    }
+
+    /// [`Station::engine_with`] where operators sign in at the station as `auth` says.
+    pub fn engine_signing_in(
+        &self,
+        operator: &str,
+        keys: passkey_kiosk::engine::KeySource,
+        auth: passkey_kiosk::station::OperatorAuth,
+    ) -> passkey_kiosk::engine::EngineHandle {
         let config = passkey_kiosk::config::Config::load(&self.config).unwrap();
         passkey_kiosk::engine::Engine::start(passkey_kiosk::engine::EngineSetup {
             graph: passkey_kiosk::tenant::connect(&config).unwrap(),
@@ -249,7 +263,7 @@ impl Station {
             operator: operator.into(),
             key_source: keys,
             wake: Arc::new(|| {}),
-            operator_auth: passkey_kiosk::station::OperatorAuth::Headless,
+            operator_auth: auth,
         })
         .unwrap()
     }
