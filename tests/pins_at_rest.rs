@@ -9,28 +9,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use enroll_support::{pin_opens, pin_token_ok, soft_key, Log, Station};
-use graph::fake::FakeConfig;
+use enroll_support::{pin_opens, pin_token_ok, plain_tenant, soft_key, Log, Station};
 use passkey_kiosk::config::Config;
 use passkey_kiosk::engine::api::{Command, Event, Issued, JobId, Unfinished};
 use passkey_kiosk::engine::{Engine, EngineHandle, EngineSetup, KeySource};
 use passkey_kiosk::store::{EnrollmentState, Journal};
 
-fn one_user() -> FakeConfig {
-    FakeConfig {
-        users: 1,
-        mixed_members: false,
-        extra_groups: Vec::new(),
-        existing_methods_every_nth: None,
-        ..FakeConfig::default()
-    }
-}
-
 /// A station whose journal has a directory of its own (the CSV, which may hold the PIN,
 /// lives elsewhere), with 12-digit random PINs.
 fn station(extra: &str) -> Station {
     let mut st = Station::new(
-        one_user(),
+        plain_tenant(1),
         &format!(
             r#","useRandomPIN":true,"randomPinLength":12,"journalPath":"journal/j.sqlite"{extra}"#
         ),
@@ -272,10 +261,7 @@ fn recovered_pins_go_to_the_recovery_screen_and_expire() {
 #[test]
 fn a_reset_key_loses_its_pins_from_the_journal() {
     let st = Station::new(
-        FakeConfig {
-            users: 2,
-            ..one_user()
-        },
+        plain_tenant(2),
         r#","useRandomPIN":true,"randomPinLength":12"#,
     );
     st.prefetch();
@@ -350,7 +336,10 @@ fn headless_recovery_shows_a_pin_it_does_not_write() {
 /// PIN in the journal too.
 #[test]
 fn key_reset_at_the_desk_forgets_the_keys_pins() {
-    let st = Station::new(one_user(), r#","useRandomPIN":true,"randomPinLength":12"#);
+    let st = Station::new(
+        plain_tenant(1),
+        r#","useRandomPIN":true,"randomPinLength":12"#,
+    );
     st.prefetch();
     let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
     let key = soft_key(79_000_009);

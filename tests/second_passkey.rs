@@ -6,19 +6,9 @@ mod enroll_support;
 
 use std::time::Duration;
 
-use enroll_support::{pin_opens, soft_key, Station};
-use graph::fake::{FakeConfig, Faults};
+use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
+use graph::fake::Faults;
 use passkey_kiosk::store::{EnrollmentState, Journal};
-
-fn one_user() -> FakeConfig {
-    FakeConfig {
-        users: 1,
-        mixed_members: false,
-        extra_groups: Vec::new(),
-        existing_methods_every_nth: None,
-        ..FakeConfig::default()
-    }
-}
 
 fn states(st: &Station, user_id: &str) -> Vec<EnrollmentState> {
     Journal::open(&st.journal)
@@ -36,7 +26,7 @@ fn states(st: &Station, user_id: &str) -> Vec<EnrollmentState> {
 #[test]
 fn a_lost_answer_and_a_lagging_list_give_one_passkey() {
     let st = Station::new(
-        one_user(),
+        plain_tenant(1),
         r#","useRandomPIN":true,"useCTAP21Features":true"#,
     );
     st.prefetch();
@@ -75,7 +65,7 @@ fn a_lost_answer_and_a_lagging_list_give_one_passkey() {
 /// the method up again and records it instead of giving up.
 #[test]
 fn recovery_looks_up_again_after_a_refused_re_post() {
-    let st = Station::new(one_user(), r#","useRandomPIN":true"#);
+    let st = Station::new(plain_tenant(1), r#","useRandomPIN":true"#);
     st.prefetch();
     let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
     let key = soft_key(78_000_002);
@@ -112,7 +102,7 @@ fn recovery_looks_up_again_after_a_refused_re_post() {
 /// passkey); once the list can be read, the next run finds and records the method.
 #[test]
 fn a_failed_look_up_after_a_lost_answer_leaves_the_enrollment_registering() {
-    let st = Station::new(one_user(), r#","useRandomPIN":true"#);
+    let st = Station::new(plain_tenant(1), r#","useRandomPIN":true"#);
     st.prefetch();
     let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
     let key = soft_key(78_000_003);
