@@ -58,6 +58,15 @@ fn an_issued_key_is_refused_until_reset() {
         .any(|a| a.action == "reset-key" && a.result == "ok"));
 }
 
+/// A software key that reports no serial number, so the journal cannot recognise it.
+fn key_without_serial() -> ctap::soft::SoftAuthenticator {
+    ctap::soft::SoftAuthenticator::new(ctap::soft::SoftConfig {
+        report_serial: false,
+        ..ctap::soft::SoftConfig::default()
+    })
+    .unwrap()
+}
+
 /// Waits for the next event `pick` accepts, failing on a job failure it does not accept.
 fn wait_for<T>(
     engine: &passkey_kiosk::engine::EngineHandle,
@@ -79,12 +88,7 @@ fn a_used_key_that_reports_no_serial_is_refused_for_someone_else_until_reset() {
     let st = Station::new(plain_tenant(2), r#","useRandomPIN":true"#);
     st.prefetch();
     let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
-    // A key the journal cannot recognise: no serial number.
-    let key = ctap::soft::SoftAuthenticator::new(ctap::soft::SoftConfig {
-        report_serial: false,
-        ..ctap::soft::SoftConfig::default()
-    })
-    .unwrap();
+    let key = key_without_serial();
     st.slot.insert(Some(key.clone()));
     let engine = st.engine("desk");
 
@@ -177,11 +181,7 @@ fn a_key_without_a_serial_whose_pin_was_set_elsewhere_but_holds_no_passkey_is_is
     let st = Station::new(plain_tenant(1), r#","useRandomPIN":true"#);
     st.prefetch();
     let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
-    let key = ctap::soft::SoftAuthenticator::new(ctap::soft::SoftConfig {
-        report_serial: false,
-        ..ctap::soft::SoftConfig::default()
-    })
-    .unwrap();
+    let key = key_without_serial();
     {
         let mut ch = ctap::hid::server::in_process(key.clone()).unwrap();
         ctap::authenticator::Authenticator::new(&mut ch)
