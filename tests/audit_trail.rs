@@ -8,7 +8,7 @@ mod enroll_support;
 use std::process::Output;
 use std::time::Duration;
 
-use enroll_support::{disable_audit, soft_key, Log, Station};
+use enroll_support::{disable_audit, plain_tenant, soft_key, Log, Station};
 use graph::fake::{FakeConfig, Faults};
 use passkey_kiosk::engine::api::{Command, Event, Passcode, Step};
 use passkey_kiosk::engine::{EngineHandle, KeySource};
@@ -18,11 +18,8 @@ use passkey_kiosk::store::Journal;
 fn station(users: usize, extra: &str) -> Station {
     let st = Station::new(
         FakeConfig {
-            users,
-            mixed_members: false,
-            extra_groups: Vec::new(),
             existing_methods_every_nth: Some(1),
-            ..FakeConfig::default()
+            ..plain_tenant(users)
         },
         extra,
     );

@@ -8,7 +8,7 @@ mod enroll_support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use enroll_support::{soft_key, Station};
+use enroll_support::{plain_tenant, soft_key, Station};
 use graph::fake::{self, DevicePoll, FakeConfig, FakeTenantHandle};
 use passkey_kiosk::report::users_to_register::{self, UserRow};
 use passkey_kiosk::store::{Journal, QueuedUser, DEFAULT_FILE_NAME};
@@ -283,13 +283,9 @@ fn a_multi_tenant_authority_is_refused_at_config_load() {
 fn delegated_enroll_signs_in_on_the_terminal_and_audits_the_operator() {
     let st = Station::new(
         FakeConfig {
-            users: 2,
-            mixed_members: false,
-            extra_groups: Vec::new(),
-            existing_methods_every_nth: None,
             device_flow: vec![DevicePoll::Pending, DevicePoll::Approve],
             device_interval_secs: 0,
-            ..FakeConfig::default()
+            ..plain_tenant(2)
         },
         r#","useRandomPIN":true,"useCTAP21Features":false"#,
     );

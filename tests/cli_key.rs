@@ -44,9 +44,12 @@ impl Desk {
         }
     }
 
-    /// `--device SPEC --config CONFIG`.
-    fn args<'a>(&'a self, spec: &'a str) -> [&'a str; 4] {
-        ["--device", spec, "--config", &self.config]
+    /// `passkey-kiosk key ARGS --device SPEC --config CONFIG` with `env`.
+    fn key(&self, spec: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut all = vec!["key"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--device", spec, "--config", &self.config]);
+        kiosk(&all, env)
     }
 
     fn audit_log(&self) -> Vec<passkey_kiosk::store::AuditEntry> {
@@ -92,37 +95,26 @@ fn devices_shows_what_the_key_reports() {
 fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
     let (key, _server, spec) = soft_key();
     let desk = Desk::new();
-    let d = desk.args(&spec);
 
-    let out = kiosk(
-        &["key", "set-pin", d[0], d[1], d[2], d[3]],
-        &[("PASSKEY_KIOSK_NEW_PIN", "480213")],
-    );
+    let out = desk.key(&spec, &["set-pin"], &[("PASSKEY_KIOSK_NEW_PIN", "480213")]);
     assert!(out.status.success(), "{}", text(&out));
 
-    let out = kiosk(
-        &[
-            "key",
-            "min-pin-length",
-            "6",
-            "--force-change",
-            d[0],
-            d[1],
-            d[2],
-            d[3],
-        ],
+    let out = desk.key(
+        &spec,
+        &["min-pin-length", "6", "--force-change"],
         &[("PASSKEY_KIOSK_PIN", "480213")],
     );
     assert!(out.status.success(), "{}", text(&out));
-    let info = text(&kiosk(&["key", "info", d[0], d[1], d[2], d[3]], &[]));
+    let info = text(&desk.key(&spec, &["info"], &[]));
     assert!(
         info.contains("min PIN length      6") && info.contains("forced PIN change   pending"),
         "{info}"
     );
 
     // A wrong current PIN is refused with the retries left, and the PIN itself never printed.
-    let out = kiosk(
-        &["key", "change-pin", d[0], d[1], d[2], d[3]],
+    let out = desk.key(
+        &spec,
+        &["change-pin"],
         &[
             ("PASSKEY_KIOSK_PIN", "111111"),
             ("PASSKEY_KIOSK_NEW_PIN", "905127"),
@@ -137,23 +129,25 @@ fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
     assert!(!t.contains("111111") && !t.contains("905127"), "{t}");
     assert_eq!(key.pin_retries(), 7);
 
-    let out = kiosk(
-        &["key", "change-pin", d[0], d[1], d[2], d[3]],
+    let out = desk.key(
+        &spec,
+        &["change-pin"],
         &[
             ("PASSKEY_KIOSK_PIN", "480213"),
             ("PASSKEY_KIOSK_NEW_PIN", "905127"),
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
-    let info = text(&kiosk(&["key", "info", d[0], d[1], d[2], d[3]], &[]));
+    let info = text(&desk.key(&spec, &["info"], &[]));
     assert!(
         info.contains("set, 8 retries left") && info.contains("forced PIN change   no"),
         "{info}"
     );
 
     // A PIN shorter than the key's new minimum is refused before anything is sent.
-    let out = kiosk(
-        &["key", "change-pin", d[0], d[1], d[2], d[3]],
+    let out = desk.key(
+        &spec,
+        &["change-pin"],
         &[
             ("PASSKEY_KIOSK_PIN", "905127"),
             ("PASSKEY_KIOSK_NEW_PIN", "12345"),
@@ -167,20 +161,15 @@ fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
 fn reset_needs_confirmation_and_erases_the_pin() {
     let (_key, _server, spec) = soft_key();
     let desk = Desk::new();
-    let d = desk.args(&spec);
-    let out = kiosk(
-        &["key", "set-pin", d[0], d[1], d[2], d[3]],
-        &[("PASSKEY_KIOSK_NEW_PIN", "480213")],
-    );
+    let out = desk.key(&spec, &["set-pin"], &[("PASSKEY_KIOSK_NEW_PIN", "480213")]);
     assert!(out.status.success());
     // Without a terminal and without --yes, nothing happens.
-    let out = kiosk(&["key", "reset", d[0], d[1], d[2], d[3]], &[]);
+    let out = desk.key(&spec, &["reset"], &[]);
     assert!(!out.status.success());
     assert!(text(&out).contains("--yes"));
-    let out = kiosk(&["key", "reset", "--yes", d[0], d[1], d[2], d[3]], &[]);
+    let out = desk.key(&spec, &["reset", "--yes"], &[]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&kiosk(&["key", "info", d[0], d[1], d[2], d[3]], &[]))
-        .contains("PIN                 not set"));
+    assert!(text(&desk.key(&spec, &["info"], &[])).contains("PIN                 not set"));
 }
 
 #[test]
@@ -197,24 +186,16 @@ fn no_key_and_bad_spec_say_what_to_do() {
 fn every_change_to_a_key_is_audited_with_its_operator() {
     let (_key, _server, spec) = soft_key();
     let desk = Desk::new();
-    let d = desk.args(&spec);
-    let out = kiosk(
-        &[
-            "key",
-            "set-pin",
-            "--operator",
-            "Desk 9",
-            d[0],
-            d[1],
-            d[2],
-            d[3],
-        ],
+    let out = desk.key(
+        &spec,
+        &["set-pin", "--operator", "Desk 9"],
         &[("PASSKEY_KIOSK_NEW_PIN", "480213")],
     );
     assert!(out.status.success(), "{}", text(&out));
     // Without --operator: the OS user. A refused change is audited too.
-    let out = kiosk(
-        &["key", "change-pin", d[0], d[1], d[2], d[3]],
+    let out = desk.key(
+        &spec,
+        &["change-pin"],
         &[
             ("USER", "desk-os-user"),
             ("PASSKEY_KIOSK_PIN", "111111"),
@@ -222,41 +203,16 @@ fn every_change_to_a_key_is_audited_with_its_operator() {
         ],
     );
     assert!(!out.status.success());
-    let out = kiosk(
-        &[
-            "key",
-            "min-pin-length",
-            "8",
-            "--operator",
-            "Desk 9",
-            d[0],
-            d[1],
-            d[2],
-            d[3],
-        ],
+    let out = desk.key(
+        &spec,
+        &["min-pin-length", "8", "--operator", "Desk 9"],
         &[("PASSKEY_KIOSK_PIN", "480213")],
     );
     assert!(out.status.success(), "{}", text(&out));
-    assert!(kiosk(&["key", "info", d[0], d[1], d[2], d[3]], &[])
-        .status
-        .success());
-    let out = kiosk(
-        &[
-            "key",
-            "reset",
-            "--yes",
-            "--operator",
-            "Desk 9",
-            d[0],
-            d[1],
-            d[2],
-            d[3],
-        ],
-        &[],
-    );
+    assert!(desk.key(&spec, &["info"], &[]).status.success());
+    let out = desk.key(&spec, &["reset", "--yes", "--operator", "Desk 9"], &[]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&kiosk(&["key", "info", d[0], d[1], d[2], d[3]], &[]))
-        .contains("PIN                 not set"));
+    assert!(text(&desk.key(&spec, &["info"], &[])).contains("PIN                 not set"));
 
     let log = desk.audit_log();
     let seen: Vec<(&str, &str, bool)> = log
@@ -285,12 +241,8 @@ fn every_change_to_a_key_is_audited_with_its_operator() {
 fn a_key_change_whose_audit_fails_exits_non_zero_saying_the_key_changed() {
     let (_key, _server, spec) = soft_key();
     let desk = Desk::new();
-    let d = desk.args(&spec);
     enroll_support::disable_audit(&desk.journal);
-    let out = kiosk(
-        &["key", "set-pin", d[0], d[1], d[2], d[3]],
-        &[("PASSKEY_KIOSK_NEW_PIN", "480213")],
-    );
+    let out = desk.key(&spec, &["set-pin"], &[("PASSKEY_KIOSK_NEW_PIN", "480213")]);
     let t = text(&out);
     assert!(!out.status.success(), "{t}");
     assert!(
@@ -299,7 +251,7 @@ fn a_key_change_whose_audit_fails_exits_non_zero_saying_the_key_changed() {
             && t.contains("audit disabled by test"),
         "{t}"
     );
-    let info = text(&kiosk(&["key", "info", d[0], d[1], d[2], d[3]], &[]));
+    let info = text(&desk.key(&spec, &["info"], &[]));
     assert!(
         info.contains("set, 8 retries left"),
         "the PIN was set: {info}"

@@ -5,19 +5,12 @@
 
 mod enroll_support;
 
-use enroll_support::{pin_opens, pin_token_ok, soft_key, Station};
-use graph::fake::FakeConfig;
+use enroll_support::{pin_opens, pin_token_ok, plain_tenant, soft_key, Station};
 use passkey_kiosk::store::{EnrollmentState, Journal};
 
 fn crash_and_restart(point: &str) {
     let st = Station::new(
-        FakeConfig {
-            users: 2,
-            mixed_members: false,
-            extra_groups: Vec::new(),
-            existing_methods_every_nth: None,
-            ..FakeConfig::default()
-        },
+        plain_tenant(2),
         r#","useRandomPIN":true,"useCTAP21Features":true"#,
     );
     st.prefetch();
@@ -111,16 +104,7 @@ fn graph_unreachable_after_the_post_leaves_it_for_later() {
     use graph::fake::{Faults, RetryAfterStyle};
     use std::time::Duration;
 
-    let st = Station::new(
-        FakeConfig {
-            users: 1,
-            mixed_members: false,
-            extra_groups: Vec::new(),
-            existing_methods_every_nth: None,
-            ..FakeConfig::default()
-        },
-        r#","useRandomPIN":true"#,
-    );
+    let st = Station::new(plain_tenant(1), r#","useRandomPIN":true"#);
     st.prefetch();
     let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
     let key = soft_key(77_100_001);

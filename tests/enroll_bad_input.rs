@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use ctap::handler::{CtapHandler, PresenceContext};
 use ctap::soft::{SoftAuthenticator, TouchPolicy};
-use enroll_support::{pin_opens, soft_key, Station};
-use graph::fake::FakeConfig;
+use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
 use passkey_kiosk::store::{EnrollmentState, Journal};
 
 /// A key whose getInfo says it cannot store discoverable credentials (rk: false).
@@ -34,16 +33,7 @@ impl CtapHandler for NoResidentKeys {
 
 #[test]
 fn bad_rows_bad_keys_and_an_unplugged_key() {
-    let st = Station::new(
-        FakeConfig {
-            users: 3,
-            mixed_members: false,
-            extra_groups: Vec::new(),
-            existing_methods_every_nth: None,
-            ..FakeConfig::default()
-        },
-        r#","useRandomPIN":true"#,
-    );
+    let st = Station::new(plain_tenant(3), r#","useRandomPIN":true"#);
     let users = st.tenant.users();
     let row = |upn: &str| {
         format!("{upn},Some One,AAAA,Y2hhbGxlbmdl,2999-01-01T00:00:00Z,login.microsoft.com")

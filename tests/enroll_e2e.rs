@@ -7,7 +7,7 @@ mod enroll_support;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use enroll_support::{pin_opens, soft_key, Station};
+use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
 use graph::fake::{FakeConfig, Faults, RetryAfterStyle};
 use passkey_kiosk::config::Config;
 use passkey_kiosk::engine::options;
@@ -19,13 +19,10 @@ const USERS: usize = 20;
 fn twenty_people_with_faults() {
     let st = Station::new(
         FakeConfig {
-            users: USERS,
-            mixed_members: false,
-            extra_groups: Vec::new(),
             existing_methods_every_nth: Some(7),
             // Tokens expire every few seconds during the run.
             token_lifetime: Duration::from_secs(3),
-            ..FakeConfig::default()
+            ..plain_tenant(USERS)
         },
         r#","useRandomPIN":true,"useCTAP21Features":true,"deleteExistingUserFIDOCredentials":true"#,
     );
@@ -140,13 +137,7 @@ fn twenty_people_with_faults() {
 #[test]
 fn registrations_in_the_background() {
     let st = Station::new(
-        FakeConfig {
-            users: 8,
-            mixed_members: false,
-            extra_groups: Vec::new(),
-            existing_methods_every_nth: None,
-            ..FakeConfig::default()
-        },
+        plain_tenant(8),
         r#","useRandomPIN":true,"useCTAP21Features":false"#,
     );
     st.prefetch();

@@ -10,26 +10,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ctap::authenticator::Authenticator;
-use enroll_support::{pin_opens, soft_key, Station};
-use graph::fake::FakeConfig;
+use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
 use passkey_kiosk::config::Config;
 use passkey_kiosk::engine::api::{Command, Event, PersonStatus, Pin, PinRequest, Step};
 use passkey_kiosk::engine::{Engine, EngineSetup, KeySource};
 use passkey_kiosk::store::Journal;
 
-fn small() -> FakeConfig {
-    FakeConfig {
-        users: 2,
-        mixed_members: false,
-        extra_groups: Vec::new(),
-        existing_methods_every_nth: None,
-        ..FakeConfig::default()
-    }
-}
-
 #[test]
 fn engine_interface_with_a_typed_pin() {
-    let st = Station::new(small(), r#","useRandomPIN":false,"useCTAP21Features":true"#);
+    let st = Station::new(
+        plain_tenant(2),
+        r#","useRandomPIN":false,"useCTAP21Features":true"#,
+    );
     st.prefetch();
     let config = Config::load(&st.config).unwrap();
     let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
@@ -118,7 +110,7 @@ fn engine_interface_with_a_typed_pin() {
 
 #[test]
 fn random_pin_replaces_an_existing_pin() {
-    let st = Station::new(small(), r#","useRandomPIN":true"#);
+    let st = Station::new(plain_tenant(2), r#","useRandomPIN":true"#);
     st.prefetch();
     let key = soft_key(88_000_001);
     {
@@ -164,7 +156,7 @@ fn random_pin_replaces_an_existing_pin() {
 
 #[test]
 fn typed_mode_hands_over_a_station_pin_the_key_still_has() {
-    let st = Station::new(small(), r#","useRandomPIN":false"#);
+    let st = Station::new(plain_tenant(2), r#","useRandomPIN":false"#);
     st.prefetch();
     let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
     // An earlier attempt (random PINs then) set the key's PIN and failed before the person

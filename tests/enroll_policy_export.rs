@@ -4,20 +4,11 @@
 mod enroll_support;
 
 use ctap::authenticator::Authenticator;
-use enroll_support::{soft_key, Station};
-use graph::fake::{FakeConfig, FakePolicy};
+use enroll_support::{plain_tenant, soft_key, Station};
+use graph::fake::FakePolicy;
 
 fn station(extra: &str) -> Station {
-    let st = Station::new(
-        FakeConfig {
-            users: 2,
-            mixed_members: false,
-            extra_groups: Vec::new(),
-            existing_methods_every_nth: None,
-            ..FakeConfig::default()
-        },
-        extra,
-    );
+    let st = Station::new(plain_tenant(2), extra);
     st.prefetch();
     st
 }

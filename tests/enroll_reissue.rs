@@ -5,23 +5,13 @@ mod enroll_support;
 
 use std::time::Duration;
 
-use enroll_support::{soft_key, Station};
-use graph::fake::FakeConfig;
+use enroll_support::{plain_tenant, soft_key, Station};
 use passkey_kiosk::engine::api::{Command, Event};
 use passkey_kiosk::store::Journal;
 
 #[test]
 fn an_issued_key_is_refused_until_reset() {
-    let st = Station::new(
-        FakeConfig {
-            users: 2,
-            mixed_members: false,
-            extra_groups: Vec::new(),
-            existing_methods_every_nth: None,
-            ..FakeConfig::default()
-        },
-        r#","useRandomPIN":true"#,
-    );
+    let st = Station::new(plain_tenant(2), r#","useRandomPIN":true"#);
     st.prefetch();
     let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
     let key = soft_key(44_000_001);
@@ -68,6 +58,15 @@ fn an_issued_key_is_refused_until_reset() {
         .any(|a| a.action == "reset-key" && a.result == "ok"));
 }
 
+/// A software key that reports no serial number, so the journal cannot recognise it.
+fn key_without_serial() -> ctap::soft::SoftAuthenticator {
+    ctap::soft::SoftAuthenticator::new(ctap::soft::SoftConfig {
+        report_serial: false,
+        ..ctap::soft::SoftConfig::default()
+    })
+    .unwrap()
+}
+
 /// Waits for the next event `pick` accepts, failing on a job failure it does not accept.
 fn wait_for<T>(
     engine: &passkey_kiosk::engine::EngineHandle,
@@ -86,24 +85,10 @@ fn wait_for<T>(
 
 #[test]
 fn a_used_key_that_reports_no_serial_is_refused_for_someone_else_until_reset() {
-    let st = Station::new(
-        FakeConfig {
-            users: 2,
-            mixed_members: false,
-            extra_groups: Vec::new(),
-            existing_methods_every_nth: None,
-            ..FakeConfig::default()
-        },
-        r#","useRandomPIN":true"#,
-    );
+    let st = Station::new(plain_tenant(2), r#","useRandomPIN":true"#);
     st.prefetch();
     let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
-    // A key the journal cannot recognise: no serial number.
-    let key = ctap::soft::SoftAuthenticator::new(ctap::soft::SoftConfig {
-        report_serial: false,
-        ..ctap::soft::SoftConfig::default()
-    })
-    .unwrap();
+    let key = key_without_serial();
     st.slot.insert(Some(key.clone()));
     let engine = st.engine("desk");
 
@@ -193,23 +178,10 @@ fn a_used_key_that_reports_no_serial_is_refused_for_someone_else_until_reset() {
 
 #[test]
 fn a_key_without_a_serial_whose_pin_was_set_elsewhere_but_holds_no_passkey_is_issued() {
-    let st = Station::new(
-        FakeConfig {
-            users: 1,
-            mixed_members: false,
-            extra_groups: Vec::new(),
-            existing_methods_every_nth: None,
-            ..FakeConfig::default()
-        },
-        r#","useRandomPIN":true"#,
-    );
+    let st = Station::new(plain_tenant(1), r#","useRandomPIN":true"#);
     st.prefetch();
     let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
-    let key = ctap::soft::SoftAuthenticator::new(ctap::soft::SoftConfig {
-        report_serial: false,
-        ..ctap::soft::SoftConfig::default()
-    })
-    .unwrap();
+    let key = key_without_serial();
     {
         let mut ch = ctap::hid::server::in_process(key.clone()).unwrap();
         ctap::authenticator::Authenticator::new(&mut ch)

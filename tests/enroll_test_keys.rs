@@ -6,21 +6,10 @@ mod enroll_support;
 use std::time::Duration;
 
 use ctap::authenticator::Authenticator;
-use enroll_support::{soft_key, Log, Station};
-use graph::fake::FakeConfig;
+use enroll_support::{plain_tenant, soft_key, Log, Station};
 use passkey_kiosk::engine::api::{Command, Event};
 use passkey_kiosk::engine::KeySource;
 use passkey_kiosk::store::{Journal, QueuedUser};
-
-fn fake() -> FakeConfig {
-    FakeConfig {
-        users: 2,
-        mixed_members: false,
-        extra_groups: Vec::new(),
-        existing_methods_every_nth: None,
-        ..FakeConfig::default()
-    }
-}
 
 const RULES: &str = r#","useRandomPIN":true,"useCTAP21Features":true"#;
 
@@ -59,7 +48,7 @@ fn untouched(st: &Station, key: &ctap::soft::SoftAuthenticator, people: &[Queued
 
 #[test]
 fn headless_enroll_refuses_the_software_key_without_allow_test_keys() {
-    let st = Station::refusing_test_keys(fake(), RULES);
+    let st = Station::refusing_test_keys(plain_tenant(2), RULES);
     let people = queue(&st);
     let key = soft_key(55_000_001);
     st.slot.insert(Some(key.clone()));
@@ -80,7 +69,7 @@ fn headless_enroll_refuses_the_software_key_without_allow_test_keys() {
 
 #[test]
 fn headless_enroll_issues_the_software_key_with_allow_test_keys() {
-    let st = Station::new(fake(), RULES);
+    let st = Station::new(plain_tenant(2), RULES);
     let people = queue(&st);
     let key = soft_key(55_000_002);
     st.slot.insert(Some(key.clone()));
@@ -98,7 +87,7 @@ fn headless_enroll_issues_the_software_key_with_allow_test_keys() {
 /// with a `key-refused` problem (the banner; the key page then says the key cannot be issued).
 #[test]
 fn the_kiosk_engine_refuses_the_software_key_on_a_device_source() {
-    let st = Station::refusing_test_keys(fake(), RULES);
+    let st = Station::refusing_test_keys(plain_tenant(2), RULES);
     let people = queue(&st);
     let key = soft_key(55_000_003);
     st.slot.insert(Some(key.clone()));
@@ -130,7 +119,7 @@ fn the_kiosk_engine_refuses_the_software_key_on_a_device_source() {
 /// The demo (software keys only) always takes them, whatever the config says.
 #[test]
 fn the_demo_takes_the_software_key_without_allow_test_keys() {
-    let st = Station::refusing_test_keys(fake(), r#","useRandomPIN":true"#);
+    let st = Station::refusing_test_keys(plain_tenant(2), r#","useRandomPIN":true"#);
     let people = queue(&st);
     let engine = st.engine_with("desk", KeySource::Soft);
     engine.send(Command::Enroll {
@@ -152,7 +141,7 @@ fn the_demo_takes_the_software_key_without_allow_test_keys() {
 /// no key appears, none is removed; the key actually plugged in is seen as usual.
 #[test]
 fn a_device_station_ignores_the_soft_key_commands() {
-    let st = Station::new(fake(), RULES);
+    let st = Station::new(plain_tenant(2), RULES);
     let people = queue(&st);
     let engine = st.engine("desk");
     engine.send(Command::Enroll {

@@ -9,28 +9,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use enroll_support::{pin_opens, pin_token_ok, soft_key, Log, Station};
-use graph::fake::FakeConfig;
+use ctap::soft::SoftAuthenticator;
+use enroll_support::{pin_opens, pin_token_ok, plain_tenant, soft_key, Log, Station};
 use passkey_kiosk::config::Config;
 use passkey_kiosk::engine::api::{Command, Event, Issued, JobId, Unfinished};
 use passkey_kiosk::engine::{Engine, EngineHandle, EngineSetup, KeySource};
-use passkey_kiosk::store::{EnrollmentState, Journal};
-
-fn one_user() -> FakeConfig {
-    FakeConfig {
-        users: 1,
-        mixed_members: false,
-        extra_groups: Vec::new(),
-        existing_methods_every_nth: None,
-        ..FakeConfig::default()
-    }
-}
+use passkey_kiosk::store::{EnrollmentState, Journal, QueuedUser};
 
 /// A station whose journal has a directory of its own (the CSV, which may hold the PIN,
 /// lives elsewhere), with 12-digit random PINs.
 fn station(extra: &str) -> Station {
     let mut st = Station::new(
-        one_user(),
+        plain_tenant(1),
         &format!(
             r#","useRandomPIN":true,"randomPinLength":12,"journalPath":"journal/j.sqlite"{extra}"#
         ),
@@ -267,20 +257,20 @@ fn recovered_pins_go_to_the_recovery_screen_and_expire() {
     }
 }
 
-/// A key whose PIN never reached its person comes back and is factory-reset: the PIN no
-/// longer opens anything, and the journal forgets it at the reset.
-#[test]
-fn a_reset_key_loses_its_pins_from_the_journal() {
+/// A kiosk station of `users` people (12-digit random PINs) that issues key `serial` to the
+/// first and stops before the PIN is delivered, so the journal still holds it. Returns the
+/// station, its queue, the key and the PIN.
+fn issued_undelivered(
+    users: usize,
+    serial: u32,
+) -> (Station, Vec<QueuedUser>, SoftAuthenticator, String) {
     let st = Station::new(
-        FakeConfig {
-            users: 2,
-            ..one_user()
-        },
+        plain_tenant(users),
         r#","useRandomPIN":true,"randomPinLength":12"#,
     );
     st.prefetch();
     let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
-    let key = soft_key(79_000_007);
+    let key = soft_key(serial);
     st.slot.insert(Some(key.clone()));
     let engine = kiosk_engine(&st);
     let mut log = Log::default();
@@ -293,6 +283,14 @@ fn a_reset_key_loses_its_pins_from_the_journal() {
         Some(pin.as_str()),
         "not delivered"
     );
+    (st, queue, key, pin)
+}
+
+/// A key whose PIN never reached its person comes back and is factory-reset: the PIN no
+/// longer opens anything, and the journal forgets it at the reset.
+#[test]
+fn a_reset_key_loses_its_pins_from_the_journal() {
+    let (st, queue, key, pin) = issued_undelivered(2, 79_000_007);
 
     key.power_cycle();
     let engine = kiosk_engine(&st);
@@ -350,18 +348,7 @@ fn headless_recovery_shows_a_pin_it_does_not_write() {
 /// PIN in the journal too.
 #[test]
 fn key_reset_at_the_desk_forgets_the_keys_pins() {
-    let st = Station::new(one_user(), r#","useRandomPIN":true,"randomPinLength":12"#);
-    st.prefetch();
-    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
-    let key = soft_key(79_000_009);
-    st.slot.insert(Some(key.clone()));
-    let engine = kiosk_engine(&st);
-    let mut log = Log::default();
-    recovered(&engine, &mut log);
-    let (_, issued) = enroll(&engine, &mut log, &queue[0].user_id);
-    let pin = issued.pin.unwrap().expose().to_owned();
-    drop(engine);
-    assert_eq!(journal_pin(&st).as_deref(), Some(pin.as_str()));
+    let (st, _, key, pin) = issued_undelivered(1, 79_000_009);
 
     key.power_cycle();
     let out = st

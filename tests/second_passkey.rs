@@ -6,19 +6,10 @@ mod enroll_support;
 
 use std::time::Duration;
 
-use enroll_support::{pin_opens, soft_key, Station};
-use graph::fake::{FakeConfig, Faults};
-use passkey_kiosk::store::{EnrollmentState, Journal};
-
-fn one_user() -> FakeConfig {
-    FakeConfig {
-        users: 1,
-        mixed_members: false,
-        extra_groups: Vec::new(),
-        existing_methods_every_nth: None,
-        ..FakeConfig::default()
-    }
-}
+use ctap::soft::SoftAuthenticator;
+use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
+use graph::fake::Faults;
+use passkey_kiosk::store::{EnrollmentState, Journal, QueuedUser};
 
 fn states(st: &Station, user_id: &str) -> Vec<EnrollmentState> {
     Journal::open(&st.journal)
@@ -30,19 +21,25 @@ fn states(st: &Station, user_id: &str) -> Vec<EnrollmentState> {
         .collect()
 }
 
+/// A station of one person (config `extra`) with software key `serial` plugged in.
+fn station_with_key(extra: &str, serial: u32) -> (Station, QueuedUser, SoftAuthenticator) {
+    let st = Station::new(plain_tenant(1), extra);
+    st.prefetch();
+    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
+    let key = soft_key(serial);
+    st.slot.insert(Some(key.clone()));
+    (st, user, key)
+}
+
 /// The answer to the POST is lost and the list does not show the method for a while: the
 /// job ends "outcome unknown" (not a refused challenge that would make a new passkey), and
 /// the retry looks the method up instead of making and posting another credential.
 #[test]
 fn a_lost_answer_and_a_lagging_list_give_one_passkey() {
-    let st = Station::new(
-        one_user(),
+    let (st, user, key) = station_with_key(
         r#","useRandomPIN":true,"useCTAP21Features":true"#,
+        78_000_001,
     );
-    st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
-    let key = soft_key(78_000_001);
-    st.slot.insert(Some(key.clone()));
     st.tenant.set_faults(Faults {
         drop_post_response_once_for: Some(user.upn.clone()),
         list_lag: Some(Duration::from_secs(8)),
@@ -75,11 +72,7 @@ fn a_lost_answer_and_a_lagging_list_give_one_passkey() {
 /// the method up again and records it instead of giving up.
 #[test]
 fn recovery_looks_up_again_after_a_refused_re_post() {
-    let st = Station::new(one_user(), r#","useRandomPIN":true"#);
-    st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
-    let key = soft_key(78_000_002);
-    st.slot.insert(Some(key.clone()));
+    let (st, user, key) = station_with_key(r#","useRandomPIN":true"#, 78_000_002);
     st.tenant.set_faults(Faults {
         list_lag: Some(Duration::from_millis(2000)),
         ..Faults::default()
@@ -112,11 +105,7 @@ fn recovery_looks_up_again_after_a_refused_re_post() {
 /// passkey); once the list can be read, the next run finds and records the method.
 #[test]
 fn a_failed_look_up_after_a_lost_answer_leaves_the_enrollment_registering() {
-    let st = Station::new(one_user(), r#","useRandomPIN":true"#);
-    st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
-    let key = soft_key(78_000_003);
-    st.slot.insert(Some(key.clone()));
+    let (st, user, key) = station_with_key(r#","useRandomPIN":true"#, 78_000_003);
     st.tenant.set_faults(Faults {
         drop_post_response_once_for: Some(user.upn.clone()),
         fail_lists_with: Some(403),

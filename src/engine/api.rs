@@ -14,48 +14,45 @@ use crate::keys::KeySummary;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JobId(pub u64);
 
-/// A PIN in transit between the UI and the engine: zeroized on drop, printed as `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Pin(Zeroizing<String>);
+/// Declares a secret string type: zeroized on drop, printed as `Name(***)`. One definition for
+/// every secret the UI hands on, while each keeps a type of its own.
+macro_rules! secret_string {
+    ($(#[$doc:meta])* $name:ident, $(#[$expose_doc:meta])*) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(Zeroizing<String>);
 
-impl Pin {
-    /// Wraps a PIN.
-    pub fn new(pin: impl Into<String>) -> Self {
-        Pin(Zeroizing::new(pin.into()))
-    }
+        impl $name {
+            /// Wraps the secret.
+            pub fn new(secret: impl Into<String>) -> Self {
+                $name(Zeroizing::new(secret.into()))
+            }
+            $(#[$expose_doc])*
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(***)"))
+            }
+        }
+    };
+}
+
+secret_string!(
+    /// A PIN in transit between the UI and the engine: zeroized on drop, printed as `***`.
+    Pin,
     /// The PIN itself, for the key or for display to the person it belongs to.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
+);
 
-impl fmt::Debug for Pin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Pin(***)")
-    }
-}
-
-/// An operator passcode in transit from the UI to the station's sign-in service: zeroized on
-/// drop, printed as `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Passcode(Zeroizing<String>);
-
-impl Passcode {
-    /// Wraps a passcode.
-    pub fn new(passcode: impl Into<String>) -> Self {
-        Passcode(Zeroizing::new(passcode.into()))
-    }
+secret_string!(
+    /// An operator passcode in transit from the UI to the station's sign-in service: zeroized
+    /// on drop, printed as `***`.
+    Passcode,
     /// The passcode itself, for the check against the hash.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Passcode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Passcode(***)")
-    }
-}
+);
 
 /// UI → engine.
 #[derive(Debug, Clone, PartialEq)]
@@ -431,3 +428,20 @@ pub struct QueueRefreshSummary {
 
 /// How many of the newest journal enrollments [`Event::History`] carries.
 pub const HISTORY_LIMIT: usize = 500;
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_print_their_type_and_never_their_value() {
+        let pin = Pin::new("480213");
+        let passcode = Passcode::new("2468 open sesame");
+        assert_eq!(format!("{pin:?}"), "Pin(***)");
+        assert_eq!(format!("{passcode:?}"), "Passcode(***)");
+        assert_eq!(
+            (pin.expose(), passcode.expose()),
+            ("480213", "2468 open sesame")
+        );
+    }
+}

@@ -988,22 +988,12 @@ struct EngineStation<'a> {
 }
 
 impl Station for EngineStation<'_> {
-    fn audit(
-        &mut self,
-        operator: Option<&str>,
-        action: &str,
-        subject: Option<&str>,
-        result: &str,
-    ) -> Result<(), String> {
+    fn journal(&self) -> &Journal {
         self.journal
-            .audit(
-                operator.unwrap_or(self.default_operator),
-                action,
-                subject,
-                result,
-                &[],
-            )
-            .map_err(|e| e.to_string())
+    }
+
+    fn default_operator(&self) -> &str {
+        self.default_operator
     }
 
     fn set_operator(&mut self, operator: Option<String>) {

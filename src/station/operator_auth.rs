@@ -14,6 +14,7 @@ use super::throttle::Throttle;
 use crate::config::{Config, OperatorSignIn};
 use crate::engine::api::{Command, Event, OperatorError, Passcode};
 use crate::engine::audit::audit_failed;
+use crate::store::Journal;
 
 /// How operators sign in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -377,14 +378,23 @@ impl OperatorService {
 
 /// What runs the service's effects.
 pub trait Station {
-    /// Appends an audit entry (the journal's `audit`).
+    /// The journal the audit entries go to.
+    fn journal(&self) -> &Journal;
+    /// Who an entry that names no operator is written under.
+    fn default_operator(&self) -> &str;
+    /// Appends an audit entry to [`Station::journal`].
     fn audit(
         &mut self,
         operator: Option<&str>,
         action: &str,
         subject: Option<&str>,
         result: &str,
-    ) -> Result<(), String>;
+    ) -> Result<(), String> {
+        let operator = operator.unwrap_or(self.default_operator());
+        self.journal()
+            .audit(operator, action, subject, result, &[])
+            .map_err(|e| e.to_string())
+    }
     /// Names the operator on the engine's audit entries (`None`: the default).
     fn set_operator(&mut self, operator: Option<String>);
     /// Sends an event to the UI.

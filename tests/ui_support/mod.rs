@@ -286,16 +286,11 @@ struct Desk {
 }
 
 impl Station for Desk {
-    fn audit(
-        &mut self,
-        operator: Option<&str>,
-        action: &str,
-        subject: Option<&str>,
-        result: &str,
-    ) -> Result<(), String> {
-        self.journal
-            .audit(operator.unwrap_or("station"), action, subject, result, &[])
-            .map_err(|e| e.to_string())
+    fn journal(&self) -> &Journal {
+        &self.journal
+    }
+    fn default_operator(&self) -> &str {
+        "station"
     }
     fn set_operator(&mut self, _operator: Option<String>) {}
     fn emit(&mut self, event: Event) {

@@ -5,7 +5,7 @@
 
 use egui::Ui;
 
-use crate::engine::api::{Command, Passcode};
+use crate::engine::api::Command;
 
 use super::super::operator::OperatorAuth;
 use super::super::state::State;
@@ -32,13 +32,7 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     );
     let mut unlock = false;
     if passcode {
-        let pass = widgets::secret_field(
-            ui,
-            "Passcode",
-            &mut state.sign_in.passcode,
-            state.secret_generation,
-            420.0,
-        );
+        let pass = super::sign_in::passcode_field(ui, state);
         unlock |= widgets::submitted(ui, &pass);
         if !unlock && ui.memory(|m| m.focused().is_none()) {
             pass.request_focus();
@@ -52,13 +46,11 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
             state.forget_secrets();
         }
     });
-    if unlock && may_send {
-        out.push(Command::Unlock {
-            passcode: Passcode::new(state.sign_in.passcode.take_secret().as_str()),
-        });
-        state.sign_in.checking = passcode;
-        state.forget_secrets();
-    } else if unlock && waiting {
-        state.forget_secrets();
-    }
+    let attempt = super::sign_in::Attempt {
+        submit: unlock,
+        may_send,
+        waiting,
+        checking: passcode,
+    };
+    attempt.send(state, out, |_, passcode| Command::Unlock { passcode });
 }

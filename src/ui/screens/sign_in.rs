@@ -2,7 +2,7 @@
 //! mode shows the Entra ID device code and its address large, with a countdown, while the
 //! runtime polls; on approval the operator's UPN is shown and goes on every audit entry.
 
-use egui::{RichText, Ui};
+use egui::{Response, RichText, Ui};
 
 use crate::engine::api::{Command, Passcode};
 
@@ -140,13 +140,7 @@ fn form(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, passcode: bool) 
     let name = widgets::labelled_field(ui, "Operator name", &mut state.sign_in.name, 420.0);
     let mut submit = widgets::submitted(ui, &name) && !passcode;
     let pass = passcode.then(|| {
-        let pass = widgets::secret_field(
-            ui,
-            "Passcode",
-            &mut state.sign_in.passcode,
-            state.secret_generation,
-            420.0,
-        );
+        let pass = passcode_field(ui, state);
         if widgets::submitted(ui, &name) {
             pass.request_focus();
         }
@@ -168,16 +162,58 @@ fn form(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, passcode: bool) 
     let (waiting, submit_now) = refusal_and_wait(ui, state);
     ui.add_space(8.0);
     submit |= widgets::primary(ui, ready && submit_now, "Sign in").clicked();
-    if submit && ready && submit_now {
-        out.push(Command::SignIn {
-            name: state.sign_in.name.trim().to_string(),
-            passcode: Passcode::new(state.sign_in.passcode.take_secret().as_str()),
-        });
-        state.sign_in.checking = passcode;
-        state.forget_secrets();
-    } else if submit && waiting {
-        // Enter during the pause: what was typed is not kept for later.
-        state.forget_secrets();
+    let attempt = Attempt {
+        submit,
+        may_send: ready && submit_now,
+        waiting,
+        checking: passcode,
+    };
+    attempt.send(state, out, |state, passcode| Command::SignIn {
+        name: state.sign_in.name.trim().to_string(),
+        passcode,
+    });
+}
+
+/// The operator's passcode field (sign-in and unlock), kept out of undo history.
+pub fn passcode_field(ui: &mut Ui, state: &mut State) -> Response {
+    widgets::secret_field(
+        ui,
+        "Passcode",
+        &mut state.sign_in.passcode,
+        state.secret_generation,
+        420.0,
+    )
+}
+
+/// A sign-in or unlock attempt as this frame left it.
+pub struct Attempt {
+    /// Enter or the button asked for it.
+    pub submit: bool,
+    /// It may be sent now (no pause, no check running, the form complete).
+    pub may_send: bool,
+    /// A pause after repeated failures is running.
+    pub waiting: bool,
+    /// A passcode goes with it, so the answer waits for the check.
+    pub checking: bool,
+}
+
+impl Attempt {
+    /// Sends the command `command` builds around the typed passcode and forgets the secrets
+    /// typed; a submit during the pause only forgets them, so nothing is kept for later.
+    pub fn send(
+        self,
+        state: &mut State,
+        out: &mut Vec<Command>,
+        command: impl FnOnce(&State, Passcode) -> Command,
+    ) {
+        if self.submit && self.may_send {
+            let passcode = Passcode::new(state.sign_in.passcode.take_secret().as_str());
+            out.push(command(state, passcode));
+            state.sign_in.checking = self.checking;
+            state.forget_secrets();
+        } else if self.submit && self.waiting {
+            state.forget_secrets();
+        }
     }
 }
 
