@@ -236,6 +236,40 @@ fn wrong_passcodes_pause_the_next_attempt_and_the_screen_says_how_long() {
     );
 }
 
+#[test]
+fn enter_in_an_empty_passcode_field_is_no_attempt() {
+    let mut h = app_only_station(3);
+    type_and_enter(&mut h, "Tess");
+    type_and_enter(&mut h, "");
+    settle(&mut h);
+    assert!(h
+        .get_by_role_and_label(Role::Button, "Sign in")
+        .accesskit_node()
+        .is_disabled());
+    assert!(outbox(&mut h).is_empty());
+    type_and_enter(&mut h, PASSCODE);
+    settle(&mut h);
+    assert_eq!(h.state().state.screen(), Screen::Queue);
+
+    h.get_by_role_and_label(Role::Button, "Lock").click();
+    h.run();
+    settle(&mut h);
+    assert_eq!(h.state().state.screen(), Screen::Lock);
+    outbox(&mut h);
+    h.get_by_label("Passcode").focus();
+    h.run();
+    type_and_enter(&mut h, "");
+    settle(&mut h);
+    assert_eq!(h.state().state.screen(), Screen::Lock);
+    assert!(h
+        .get_by_role_and_label(Role::Button, "Unlock")
+        .accesskit_node()
+        .is_disabled());
+    assert!(outbox(&mut h).is_empty());
+    let actions: Vec<_> = desk_audit().into_iter().map(|(_, a, _)| a).collect();
+    assert_eq!(actions, ["sign-in", "lock"], "no refusal was counted");
+}
+
 /// Presses Tab `n` times and collects the label of every button that took the focus.
 fn tab_through(h: &mut Harness<'static, KioskApp>, n: usize) -> Vec<String> {
     let mut focused = Vec::new();
@@ -255,6 +289,10 @@ fn no_way_out_of_full_screen_without_a_signed_in_operator() {
     // Sign-in screen: Tab through everything, Escape; no Exit anywhere.
     h.event(egui::Event::Text("Tess".into()));
     h.run_steps(2);
+    h.get_by_label("Passcode").focus();
+    h.run();
+    h.get_by_label("Passcode").type_text(PASSCODE);
+    h.run();
     let seen = tab_through(&mut h, 12);
     assert!(seen.contains(&"Sign in".to_owned()), "{seen:?}");
     h.key_press(egui::Key::Escape);
@@ -262,13 +300,17 @@ fn no_way_out_of_full_screen_without_a_signed_in_operator() {
     assert!(h.query_by_role_and_label(Role::Button, "Exit").is_none());
     assert!(seen.iter().all(|b| !b.contains("Exit")), "{seen:?}");
 
-    h.get_by_label("Passcode").focus();
-    type_and_enter(&mut h, PASSCODE);
+    h.get_by_role_and_label(Role::Button, "Sign in").click();
+    h.run();
     settle(&mut h);
     h.get_by_role_and_label(Role::Button, "Lock").click();
     h.run_steps(2);
     settle(&mut h);
     assert_eq!(h.state().state.screen(), Screen::Lock);
+    h.get_by_label("Passcode").focus();
+    h.run();
+    h.get_by_label("Passcode").type_text("not yet");
+    h.run();
     let seen = tab_through(&mut h, 12);
     assert!(seen.contains(&"Unlock".to_owned()), "{seen:?}");
     h.key_press(egui::Key::Escape);
