@@ -40,7 +40,8 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     }
     let (waiting, may_send) = super::sign_in::refusal_and_wait(ui, state);
     // An empty passcode is no attempt: Enter in an empty field must not count as a failure.
-    let may_send = may_send && !(passcode && state.sign_in.passcode.is_empty());
+    let passcode_typed = !passcode || !state.sign_in.passcode.is_empty();
+    let may_send = may_send && passcode_typed;
     ui.horizontal(|ui| {
         unlock |= widgets::primary(ui, may_send, "Unlock").clicked();
         if widgets::button(ui, "Switch operator").clicked() {

@@ -159,8 +159,8 @@ fn form(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, passcode: bool) 
         }
     }
     // An empty passcode is no attempt: Enter in an empty field must not count as a failure.
-    let ready =
-        !state.sign_in.name.trim().is_empty() && !(passcode && state.sign_in.passcode.is_empty());
+    let passcode_typed = !passcode || !state.sign_in.passcode.is_empty();
+    let ready = !state.sign_in.name.trim().is_empty() && passcode_typed;
     let (waiting, submit_now) = refusal_and_wait(ui, state);
     ui.add_space(8.0);
     submit |= widgets::primary(ui, ready && submit_now, "Sign in").clicked();
