@@ -13,7 +13,9 @@ use ctap::device::{self, DeviceSpec};
 use ctap::error::StatusCode;
 use ctap::hid::framing::{Message, Packet};
 use ctap::hid::server::{self, CAPABILITIES};
-use ctap::hid::{cmd, packetize, HidChannel, HidError, Reassembler, BROADCAST_CID};
+use ctap::hid::{
+    cmd, packetize, HidChannel, HidError, Presence, Reassembler, Timeouts, BROADCAST_CID,
+};
 use ctap::transport::memory::{self, MemoryTransport};
 use ctap::transport::udp::UdpTransport;
 use ctap::transport::ReportTransport;
@@ -78,6 +80,29 @@ fn udp_server_stops_on_drop() {
     // Nobody answers any more (either silence or "connection refused").
     let _ = t.send(&r[0]);
     assert!(!matches!(t.recv(Duration::from_millis(200)), Ok(Some(_))));
+}
+
+#[test]
+fn presence_tells_a_key_still_in_from_a_replaced_and_a_gone_one() {
+    let handle = server::serve_udp("127.0.0.1:0".parse().unwrap(), Echo::default()).unwrap();
+    let addr = handle.local_addr();
+    let spec: DeviceSpec = format!("udp:{addr}").parse().unwrap();
+    let desc = device::list(&spec).unwrap().remove(0);
+    let short = Timeouts {
+        short: Duration::from_millis(300),
+        ..Timeouts::default()
+    };
+    let mut ch = device::open_with(&desc, short).unwrap();
+    assert_eq!(ch.presence(), Presence::Present);
+    assert_eq!(ch.presence(), Presence::Present);
+
+    // Another device at the same place (a restarted simulator) does not know the channel.
+    drop(handle);
+    let again = server::serve_udp(addr, Echo::default()).unwrap();
+    assert_eq!(ch.presence(), Presence::Replaced);
+
+    drop(again);
+    assert_eq!(ch.presence(), Presence::Gone);
 }
 
 #[test]
