@@ -156,6 +156,30 @@ fn touch_completes_the_request() {
 }
 
 #[test]
+fn a_presence_check_from_another_socket_does_not_divert_a_running_request() {
+    let echo = Echo::default();
+    let handle = server::serve_udp("127.0.0.1:0".parse().unwrap(), echo.clone()).unwrap();
+    let spec: DeviceSpec = format!("udp:{}", handle.local_addr()).parse().unwrap();
+    let desc = device::list(&spec).unwrap().remove(0);
+    let mut job = device::open(&desc).unwrap();
+    let mut watcher = device::open(&desc).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let sink = move |s: KeepaliveStatus| {
+        let _ = tx.send(s);
+    };
+    let checker = thread::spawn(move || {
+        // While the job's request waits for a touch, another socket checks the key is there.
+        let s = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(s, KeepaliveStatus::UpNeeded);
+        assert_eq!(watcher.presence(), Presence::Present);
+        echo.touch();
+    });
+    let reply = job.cbor(&[0x02], &sink, &CancelToken::new());
+    checker.join().unwrap();
+    assert_eq!(reply.unwrap(), vec![0, 0xAA]);
+}
+
+#[test]
 fn client_retries_channel_busy_until_the_key_is_free() {
     let mut raw = Raw::new();
     let a = raw.init();
