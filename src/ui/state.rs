@@ -143,6 +143,8 @@ pub enum ResetFlow {
     Confirm,
     /// ResetKey sent: "re-insert and touch within seconds".
     Waiting,
+    /// The key waits for its touch to erase itself.
+    Touch,
     /// KeyReset received.
     Done,
 }
@@ -596,6 +598,11 @@ impl State {
                     self.background_failures.push((job, upn, error));
                 }
             }
+            Event::ResetTouchNeeded => {
+                if self.reset == ResetFlow::Waiting {
+                    self.reset = ResetFlow::Touch;
+                }
+            }
             Event::KeyReset => self.reset = ResetFlow::Done,
             Event::DeviceCode { .. }
             | Event::SignedIn { .. }
@@ -607,7 +614,7 @@ impl State {
             | Event::Exiting => super::operator::apply_sign_in(self, event),
             Event::History(entries) => self.history = entries,
             Event::Problem(error) => {
-                if self.reset == ResetFlow::Waiting {
+                if matches!(self.reset, ResetFlow::Waiting | ResetFlow::Touch) {
                     self.reset = ResetFlow::Idle;
                 }
                 self.problem = Some(error);
@@ -952,6 +959,14 @@ mod tests {
         assert_eq!(s.reset, ResetFlow::Idle, "a refused reset ends the wait");
         assert_eq!(s.problem, Some(error("no-key")));
         s.reset = ResetFlow::Waiting;
+        s.apply(Event::TouchNeeded { job: JobId(7) });
+        assert_eq!(
+            s.reset,
+            ResetFlow::Waiting,
+            "a job's touch is not the reset's"
+        );
+        s.apply(Event::ResetTouchNeeded);
+        assert_eq!(s.reset, ResetFlow::Touch);
         s.apply(Event::KeyReset);
         assert_eq!(s.reset, ResetFlow::Done);
         s.apply(Event::KeyInserted(key("1")));
