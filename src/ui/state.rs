@@ -627,7 +627,6 @@ impl State {
 mod tests {
     use super::*;
     use crate::engine::api::{Check, Person, PersonStatus, Pin};
-    use crate::keys::PinState;
 
     const ANA: &str = "id-ana";
     const BO: &str = "id-bo";
@@ -642,21 +641,11 @@ mod tests {
         }
     }
 
-    fn key(serial: &str) -> KeySummary {
-        KeySummary {
-            address: "hid:/dev/hidraw0".into(),
-            model: "Key".into(),
-            aaguid: "2fc0579f-8113-47ea-b116-bb5a8db9202a".into(),
-            versions: vec!["FIDO_2_1".into()],
-            firmware: None,
-            serial: Some(serial.into()),
-            pin: PinState::NotSet,
-            pin_retries: None,
-            min_pin_length: 6,
-            force_pin_change: false,
-            resident_keys: true,
-            supports_min_pin_length: true,
-        }
+    /// What a factory-fresh software key says of itself.
+    fn key() -> KeySummary {
+        crate::engine::key_source::soft_key()
+            .map(|k| k.summary)
+            .unwrap_or_else(|e| panic!("{e:#}"))
     }
 
     fn error(code: &str) -> OperatorError {
@@ -948,8 +937,9 @@ mod tests {
     #[test]
     fn keys_in_and_out_and_the_reset_flow() {
         let mut s = signed_in();
-        s.apply(Event::KeyInserted(key("1")));
-        assert_eq!(s.key.as_ref().and_then(|k| k.serial.as_deref()), Some("1"));
+        let inserted = key();
+        s.apply(Event::KeyInserted(inserted.clone()));
+        assert_eq!(s.key.as_ref(), Some(&inserted));
         s.key_used = true;
         s.apply(Event::KeyRemoved);
         assert!(s.key.is_none() && !s.key_used);
@@ -969,7 +959,7 @@ mod tests {
         assert_eq!(s.reset, ResetFlow::Touch);
         s.apply(Event::KeyReset);
         assert_eq!(s.reset, ResetFlow::Done);
-        s.apply(Event::KeyInserted(key("1")));
+        s.apply(Event::KeyInserted(inserted));
         assert_eq!(s.reset, ResetFlow::Idle);
         assert!(!s.key_used, "a key put in is not used yet");
     }
