@@ -3,7 +3,8 @@
 //! Every problem names the key, the value found and what is allowed, so an administrator can
 //! fix the file without reading code. Secrets never appear in an error or in `Debug`.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -150,7 +151,30 @@ pub struct Config {
     /// `fake-tenant`; default false: its attestation key is published).
     pub allow_test_keys: bool,
     /// Keys present in the file that this version does not know (warned about, not fatal).
-    pub unknown_keys: Vec<String>,
+    pub unknown_keys: Vec<UnknownKey>,
+}
+
+/// A key in the file that this version does not read, with the known key it is probably a
+/// misspelling of. Printed as the warning the operator sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKey {
+    /// The key as written.
+    pub key: String,
+    /// The closest known key, when one is close (case, a letter or two).
+    pub did_you_mean: Option<&'static str>,
+}
+
+impl fmt::Display for UnknownKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.did_you_mean {
+            Some(known) => write!(
+                f,
+                "unknown key \"{}\" is ignored: did you mean \"{known}\"?",
+                self.key
+            ),
+            None => write!(f, "unknown key \"{}\" is ignored (misspelt?)", self.key),
+        }
+    }
 }
 
 /// A configuration problem, phrased so that it says what to fix.
@@ -196,37 +220,6 @@ pub enum ConfigError {
     },
 }
 
-const KNOWN_KEYS: &[&str] = &[
-    "tenantName",
-    "client_id",
-    "client_secret",
-    "usersInScopeGroup",
-    "usersInScopeGroupId",
-    "includeNestedGroups",
-    "challengeTimeoutInMinutes",
-    "deleteExistingUserFIDOCredentials",
-    "useRandomPIN",
-    "useCTAP21Features",
-    "cloud",
-    "loginBaseUrl",
-    "graphBaseUrl",
-    "graphApiVersion",
-    "clientCertificate",
-    "maxConcurrentGraphRequests",
-    "journalPath",
-    "randomPinLength",
-    "minimumPinLength",
-    "forcePinChange",
-    "keepPinsInJournal",
-    "pinRetentionHours",
-    "pinsInKeysRegisteredCsv",
-    "operatorName",
-    "operatorSignIn",
-    "operatorPasscodeHash",
-    "idleLockMinutes",
-    "allowTestKeys",
-];
-
 impl Config {
     /// Reads and validates `path`; the secret may come from [`SECRET_ENV`].
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -253,7 +246,11 @@ impl Config {
             Ok(other) => return Err(syntax(format!("the top level is {}", kind(&other)))),
             Err(e) => return Err(syntax(e.to_string())),
         };
-        let r = Reader { path, map: &map };
+        let r = Reader {
+            path,
+            map: &map,
+            read: RefCell::default(),
+        };
 
         let tenant = r.required_text(
             "tenantName",
@@ -344,13 +341,7 @@ impl Config {
             )?
             .unwrap_or(60) as u32;
 
-        let unknown_keys = map
-            .keys()
-            // Keys starting with `_` are comments (configs.example.json documents itself that way).
-            .filter(|k| !k.starts_with('_') && !KNOWN_KEYS.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        Ok(Config {
+        let mut config = Config {
             path: path.to_path_buf(),
             tenant,
             client_id,
@@ -406,8 +397,11 @@ impl Config {
             operator_passcode_hash,
             idle_lock_minutes,
             allow_test_keys: r.boolean("allowTestKeys")?.unwrap_or(false),
-            unknown_keys,
-        })
+            unknown_keys: Vec::new(),
+        };
+        // Known means read above: the list cannot drift from the readers.
+        config.unknown_keys = r.unread();
+        Ok(config)
     }
 
     /// The same configuration for the kiosk, which hands random PINs over on screen.
@@ -432,12 +426,45 @@ impl Config {
     }
 }
 
+/// Reads the keys of one config file, noting every key it is asked for: whatever is left
+/// unasked is unknown to this version.
 struct Reader<'a> {
     path: &'a Path,
     map: &'a BTreeMap<String, Value>,
+    read: RefCell<BTreeSet<&'static str>>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    /// The value of `key`, noting that this version knows the key.
+    fn value(&self, key: &'static str) -> Option<&'a Value> {
+        self.read.borrow_mut().insert(key);
+        self.map.get(key)
+    }
+
+    /// Keys present in the file that nothing asked for; keys starting with `_` are comments
+    /// (configs.example.json documents itself that way).
+    fn unread(&self) -> Vec<UnknownKey> {
+        let read = self.read.borrow();
+        let closest = |key: &str| {
+            let key = key.to_ascii_lowercase();
+            // A letter per six, so short words ("colour") are not taken for another key.
+            let near = (key.len() / 6).max(1);
+            read.iter()
+                .map(|k| (strsim::levenshtein(&key, &k.to_ascii_lowercase()), *k))
+                .filter(|(distance, _)| *distance <= near)
+                .min()
+                .map(|(_, k)| k)
+        };
+        self.map
+            .keys()
+            .filter(|k| !k.starts_with('_') && !read.contains(k.as_str()))
+            .map(|k| UnknownKey {
+                key: k.clone(),
+                did_you_mean: closest(k),
+            })
+            .collect()
+    }
+
     fn invalid(&self, key: &'static str, found: String, expected: &str) -> ConfigError {
         ConfigError::Invalid {
             path: self.path.to_path_buf(),
@@ -448,7 +475,7 @@ impl Reader<'_> {
     }
 
     fn text(&self, key: &'static str) -> Result<Option<String>, ConfigError> {
-        match self.map.get(key) {
+        match self.value(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
@@ -471,7 +498,7 @@ impl Reader<'_> {
     }
 
     fn boolean(&self, key: &'static str) -> Result<Option<bool>, ConfigError> {
-        match self.map.get(key) {
+        match self.value(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
             // The proof of concept's users sometimes quote booleans; accept the unambiguous forms.
@@ -488,7 +515,7 @@ impl Reader<'_> {
         max: i64,
         expected: &str,
     ) -> Result<Option<i64>, ConfigError> {
-        let value = match self.map.get(key) {
+        let value = match self.value(key) {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::Number(n)) => n.as_i64(),
             Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
@@ -498,14 +525,16 @@ impl Reader<'_> {
             Some(v) if (min..=max).contains(&v) => Ok(Some(v)),
             _ => Err(self.invalid(
                 key,
-                self.map.get(key).map(describe).unwrap_or_default(),
+                self.value(key).map(describe).unwrap_or_default(),
                 expected,
             )),
         }
     }
 
     fn credential(&self, env_secret: Option<Secret>) -> Result<Credential, ConfigError> {
-        if let Some(cert) = self.map.get("clientCertificate") {
+        // Both are looked at, whichever is used: a secret beside a certificate is known.
+        let secret = self.value("client_secret");
+        if let Some(cert) = self.value("clientCertificate").filter(|v| !v.is_null()) {
             let expected = "an object {\"certificate\": \"cert.pem\", \"privateKey\": \"key.pem\"} (paths relative to the config file)";
             let Value::Object(obj) = cert else {
                 return Err(self.invalid("clientCertificate", describe(cert), expected));
@@ -522,7 +551,7 @@ impl Reader<'_> {
                 private_key: field("privateKey")?,
             });
         }
-        let from_file = match self.map.get("client_secret") {
+        let from_file = match secret {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.is_empty() => None,
             Some(Value::String(s)) => Some(Secret::new(s.clone())),
@@ -551,7 +580,7 @@ impl Reader<'_> {
     /// refused rather than silently unused. (The environment secret is ignored.)
     fn no_app_credential(&self) -> Result<Credential, ConfigError> {
         for key in ["client_secret", "clientCertificate"] {
-            let present = match self.map.get(key) {
+            let present = match self.value(key) {
                 None | Some(Value::Null) => false,
                 Some(Value::String(s)) => !s.is_empty(),
                 Some(_) => true,
@@ -569,6 +598,8 @@ impl Reader<'_> {
     }
 
     fn cloud(&self) -> Result<Cloud, ConfigError> {
+        // Known even when explicit URLs make it unused.
+        let named = self.text("cloud")?;
         let login = self.text("loginBaseUrl")?;
         let graph = self.text("graphBaseUrl")?;
         let missing = |key, other| ConfigError::Missing {
@@ -584,7 +615,7 @@ impl Reader<'_> {
             (Some(_), None) => return Err(missing("graphBaseUrl", "loginBaseUrl")),
             (None, Some(_)) => return Err(missing("loginBaseUrl", "graphBaseUrl")),
             (None, None) => {
-                return match self.text("cloud")?.as_deref() {
+                return match named.as_deref() {
                     None => Ok(Cloud::Global),
                     Some(name) => Cloud::from_name(name).ok_or_else(|| {
                         self.invalid(
@@ -729,7 +760,70 @@ mod tests {
         assert_eq!(c.graph_api_version, ApiVersion::V1);
         assert_eq!(c.max_concurrent_graph_requests, 16);
         assert!(c.include_nested_groups && c.use_ctap21_features);
-        assert_eq!(c.unknown_keys, vec!["colour".to_string()]);
+        let unknown = &c.unknown_keys;
+        assert_eq!(
+            unknown,
+            &vec![UnknownKey {
+                key: "colour".into(),
+                did_you_mean: None
+            }]
+        );
+        assert_eq!(
+            unknown[0].to_string(),
+            "unknown key \"colour\" is ignored (misspelt?)"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_key_is_unknown_and_keys_read_only_in_some_cases_are_not() {
+        let text = SEED.replace(
+            "\"useRandomPIN\":false",
+            "\"useRandomPin\":false,\"cloud\":\"usgov\",\"loginBaseUrl\":\"https://login.example\",\
+             \"graphBaseUrl\":\"https://graph.example\",\"clientCertificate\":{\"certificate\":\"c.pem\",\
+             \"privateKey\":\"k.pem\"}",
+        );
+        let c = parse(&text).unwrap();
+        // Explicit URLs win over `cloud`, a certificate over the secret: both still known.
+        assert!(matches!(c.cloud, Cloud::Custom { .. }), "{:?}", c.cloud);
+        assert!(matches!(c.credential, Credential::Certificate { .. }));
+        let unknown = &c.unknown_keys;
+        assert_eq!(
+            unknown,
+            &vec![UnknownKey {
+                key: "useRandomPin".into(),
+                did_you_mean: Some("useRandomPIN")
+            }]
+        );
+        assert_eq!(
+            unknown[0].to_string(),
+            "unknown key \"useRandomPin\" is ignored: did you mean \"useRandomPIN\"?"
+        );
+    }
+
+    #[test]
+    fn every_key_the_example_sets_or_documents_is_known() {
+        let example = include_str!("../configs.example.json");
+        let Ok(Value::Object(mut map)) = serde_json::from_str::<Value>(example) else {
+            panic!("configs.example.json is not a JSON object");
+        };
+        // `_key` documents `key`; each one left out of the example is put in as null (unset).
+        let documented: Vec<String> = map
+            .keys()
+            .filter_map(|k| k.strip_prefix('_'))
+            .filter(|k| *k != "comment" && !k.ends_with('_'))
+            .map(str::to_owned)
+            .collect();
+        assert!(
+            documented.iter().any(|k| k == "journalPath"),
+            "{documented:?}"
+        );
+        for key in &documented {
+            map.entry(key.clone()).or_insert(Value::Null);
+        }
+        let text = Value::Object(map).to_string();
+        let secret = Some(Secret::new("from-the-environment".into()));
+        let c = Config::parse(Path::new("/etc/kiosk/configs.json"), &text, secret).unwrap();
+        assert!(c.unknown_keys.is_empty(), "{:?}", c.unknown_keys);
     }
 
     #[test]

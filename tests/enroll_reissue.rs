@@ -5,6 +5,7 @@ mod enroll_support;
 
 use std::time::Duration;
 
+use ctap::soft::TouchPolicy;
 use enroll_support::{plain_tenant, soft_key, Station};
 use passkey_kiosk::engine::api::{Command, Event};
 use passkey_kiosk::store::Journal;
@@ -26,6 +27,7 @@ fn an_issued_key_is_refused_until_reset() {
         user_id: queue[1].user_id.clone(),
     });
     let mut reset_sent = false;
+    let mut reset_touched = false;
     let issued = loop {
         match engine.recv_timeout(Duration::from_secs(60)).expect("event") {
             Event::Problem(e) if e.code == "key-refused" => {
@@ -35,15 +37,25 @@ fn an_issued_key_is_refused_until_reset() {
                     "{e:?}"
                 );
                 assert!(!reset_sent);
+                // The reset waits for a touch (the engine says so), then it is given.
+                key.touch().set(TouchPolicy::Never);
                 engine.send(Command::ResetKey);
                 reset_sent = true;
+            }
+            Event::ResetTouchNeeded => {
+                assert!(reset_sent && !reset_touched);
+                reset_touched = true;
+                key.touch().set(TouchPolicy::Immediate);
+            }
+            Event::TouchNeeded { job } if !reset_touched => {
+                panic!("the reset's touch was announced as job {job:?}'s")
             }
             Event::Finished { issued, .. } => break issued,
             Event::Failed { error, .. } => panic!("{error:?}"),
             _ => {}
         }
     };
-    assert!(reset_sent);
+    assert!(reset_sent && reset_touched);
     assert_eq!(issued.upn, queue[1].upn);
     assert_eq!(issued.serial.as_deref(), Some("44000001"));
     assert_eq!(

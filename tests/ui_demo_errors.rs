@@ -11,10 +11,7 @@
 mod enroll_support;
 mod ui_support;
 
-use std::net::SocketAddr;
-
 use ctap::authenticator::Authenticator;
-use ctap::hid::server::{serve_udp, ServerHandle};
 use ctap::soft::{SoftAuthenticator, TouchPolicy};
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
@@ -34,37 +31,26 @@ use ui_support::{
 /// A USB port for software keys: the engine polls it as it polls a real port.
 struct Port {
     slot: Slot,
-    addr: SocketAddr,
-    server: Option<ServerHandle>,
 }
 
 impl Port {
     fn new() -> Port {
-        let slot = Slot::default();
-        let server = serve_udp("127.0.0.1:0".parse().unwrap(), slot.clone()).unwrap();
-        Port {
-            addr: server.local_addr(),
-            slot,
-            server: Some(server),
-        }
+        Port { slot: Slot::new() }
     }
 
     /// Where the engine looks for keys.
     fn keys(&self) -> KeySource {
-        KeySource::Device(format!("udp:{}", self.addr).parse().unwrap())
+        KeySource::Device(self.slot.device().parse().unwrap())
     }
 
     /// Puts `key` in (in place of any other).
     fn plug(&mut self, key: &SoftAuthenticator) {
         self.slot.insert(Some(key.clone()));
-        if self.server.is_none() {
-            self.server = Some(serve_udp(self.addr, self.slot.clone()).unwrap());
-        }
     }
 
     /// Pulls the key out: the port stops answering, a request in flight dies.
     fn unplug(&mut self) {
-        self.server = None;
+        self.slot.unplug();
     }
 }
 

@@ -384,6 +384,11 @@ fn reissue_asks_for_confirmation_then_prompts_reinsert_and_touch() {
     h.run_steps(3);
     assert_eq!(outbox(&mut h), vec![Command::ResetKey]);
     h.get_by_label("Remove the key, insert it again, and touch it within 10 seconds.");
+    // The key waits for its touch: the prompt says so.
+    h.state_mut().apply(Event::ResetTouchNeeded);
+    h.run_steps(3);
+    h.get_by_label("Touch the key now");
+    h.get_by_label("Touching it erases every passkey and the PIN on it.");
     h.state_mut().apply(Event::KeyReset);
     h.run();
     h.get_by_label("Key reset");

@@ -149,12 +149,62 @@ fn unsuitable_key_is_refused_with_the_reason() {
     h.get_by_label("0bb4a0a6-0000-4000-8000-000000000001");
 }
 
+/// The state each step of the step bar says it is in, in order.
+fn step_states(h: &egui_kittest::Harness<'static, passkey_kiosk::ui::KioskApp>) -> Vec<String> {
+    (1..=6)
+        .map(|n| {
+            let prefix = format!("{n}. ");
+            let step = h.get_by_label_contains(&prefix);
+            let node = step.accesskit_node();
+            // egui gives a label's text as its value.
+            let label = node.label().or_else(|| node.value()).unwrap_or_default();
+            label
+                .rsplit_once(": ")
+                .map(|(_, s)| s.to_owned())
+                .unwrap_or(label)
+        })
+        .collect()
+}
+
 #[test]
 fn step_bar_follows_progress() {
-    let h = station_in_job(Step::Registering);
-    h.get_by_label("4. Touch");
-    h.get_by_label("5. Registering");
-    h.get_by_label("Registering the key with Entra ID…");
+    let mut h = station_in_job(Step::SettingPin);
+    h.get_by_label("3. PIN: current");
+    let failure = OperatorError {
+        code: "graph".into(),
+        message: "Graph refused the key".into(),
+        remedy: "Retry".into(),
+        request_id: None,
+        retry_possible: true,
+    };
+    let moves = [
+        (None, ["done", "done", "current", "to do", "to do", "to do"]),
+        (
+            Some(Event::Progress {
+                job: JobId(7),
+                user_id: "id-1".into(),
+                step: Step::Registering,
+            }),
+            ["done", "done", "done", "done", "current", "to do"],
+        ),
+        // A failure marks the step it happened at, not the next one.
+        (
+            Some(Event::Failed {
+                job: JobId(7),
+                error: failure,
+            }),
+            ["done", "done", "done", "done", "failed", "to do"],
+        ),
+    ];
+    for (event, states) in moves {
+        if let Some(event) = event {
+            h.state_mut().apply(event.clone());
+            go(&mut h);
+            assert_eq!(step_states(&h), states, "after {event:?}");
+        } else {
+            assert_eq!(step_states(&h), states);
+        }
+    }
 }
 
 #[test]

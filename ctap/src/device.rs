@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::hid::{HidChannel, HidError};
+use crate::hid::{HidChannel, HidError, Timeouts};
 use crate::transport::hidapi::{self, HidapiTransport};
 use crate::transport::udp::UdpTransport;
 use crate::transport::ReportTransport;
@@ -186,11 +186,16 @@ pub type AnyChannel = HidChannel<Box<dyn ReportTransport>>;
 
 /// Opens a channel (CTAPHID_INIT) to a listed key.
 pub fn open(desc: &DeviceDescriptor) -> Result<AnyChannel> {
+    open_with(desc, Timeouts::default())
+}
+
+/// [`open`] with explicit timeouts (`short` bounds the INIT itself).
+pub fn open_with(desc: &DeviceDescriptor, timeouts: Timeouts) -> Result<AnyChannel> {
     let transport: Box<dyn ReportTransport> = match &desc.address {
         DeviceAddress::Hid(path) => Box::new(HidapiTransport::open(path)?),
         DeviceAddress::Udp(addr) => Box::new(UdpTransport::connect(addr)?),
     };
-    HidChannel::open(transport)
+    HidChannel::open_with(transport, timeouts)
 }
 
 /// Yubico's USB vendor id.

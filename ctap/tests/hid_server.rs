@@ -13,7 +13,9 @@ use ctap::device::{self, DeviceSpec};
 use ctap::error::StatusCode;
 use ctap::hid::framing::{Message, Packet};
 use ctap::hid::server::{self, CAPABILITIES};
-use ctap::hid::{cmd, packetize, HidChannel, HidError, Reassembler, BROADCAST_CID};
+use ctap::hid::{
+    cmd, packetize, HidChannel, HidError, Presence, Reassembler, Timeouts, BROADCAST_CID,
+};
 use ctap::transport::memory::{self, MemoryTransport};
 use ctap::transport::udp::UdpTransport;
 use ctap::transport::ReportTransport;
@@ -81,6 +83,29 @@ fn udp_server_stops_on_drop() {
 }
 
 #[test]
+fn presence_tells_a_key_still_in_from_a_replaced_and_a_gone_one() {
+    let handle = server::serve_udp("127.0.0.1:0".parse().unwrap(), Echo::default()).unwrap();
+    let addr = handle.local_addr();
+    let spec: DeviceSpec = format!("udp:{addr}").parse().unwrap();
+    let desc = device::list(&spec).unwrap().remove(0);
+    let short = Timeouts {
+        short: Duration::from_millis(300),
+        ..Timeouts::default()
+    };
+    let mut ch = device::open_with(&desc, short).unwrap();
+    assert_eq!(ch.presence(), Presence::Present);
+    assert_eq!(ch.presence(), Presence::Present);
+
+    // Another device at the same place (a restarted simulator) does not know the channel.
+    drop(handle);
+    let again = server::serve_udp(addr, Echo::default()).unwrap();
+    assert_eq!(ch.presence(), Presence::Replaced);
+
+    drop(again);
+    assert_eq!(ch.presence(), Presence::Gone);
+}
+
+#[test]
 fn touch_prompt_then_cancel_from_another_thread() {
     let mut ch = server::in_process(Echo::default()).unwrap();
     let cancel = CancelToken::new();
@@ -128,6 +153,30 @@ fn touch_completes_the_request() {
     );
     toucher.join().unwrap();
     assert!(saw_up.load(Ordering::SeqCst), "UPNEEDED keepalive reported");
+}
+
+#[test]
+fn a_presence_check_from_another_socket_does_not_divert_a_running_request() {
+    let echo = Echo::default();
+    let handle = server::serve_udp("127.0.0.1:0".parse().unwrap(), echo.clone()).unwrap();
+    let spec: DeviceSpec = format!("udp:{}", handle.local_addr()).parse().unwrap();
+    let desc = device::list(&spec).unwrap().remove(0);
+    let mut job = device::open(&desc).unwrap();
+    let mut watcher = device::open(&desc).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let sink = move |s: KeepaliveStatus| {
+        let _ = tx.send(s);
+    };
+    let checker = thread::spawn(move || {
+        // While the job's request waits for a touch, another socket checks the key is there.
+        let s = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(s, KeepaliveStatus::UpNeeded);
+        assert_eq!(watcher.presence(), Presence::Present);
+        echo.touch();
+    });
+    let reply = job.cbor(&[0x02], &sink, &CancelToken::new());
+    checker.join().unwrap();
+    assert_eq!(reply.unwrap(), vec![0, 0xAA]);
 }
 
 #[test]

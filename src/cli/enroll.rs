@@ -55,10 +55,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
     let config = Config::load(&args.config)?;
     super::warn_loose_files(&config);
     for key in &config.unknown_keys {
-        eprintln!(
-            "warning: {}: unknown key \"{key}\" ignored",
-            args.config.display()
-        );
+        eprintln!("warning: {}: {key}", args.config.display());
     }
     if config.delete_existing_credentials && !args.yes {
         bail!(

@@ -58,10 +58,7 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
     let mut config = Config::load(&args.config).context("loading the configuration")?;
     super::warn_loose_files(&config);
     for key in &config.unknown_keys {
-        eprintln!(
-            "warning: {}: unknown key \"{key}\" is ignored (misspelt?)",
-            config.path.display()
-        );
+        eprintln!("warning: {}: {key}", config.path.display());
     }
     if let Some(n) = args.concurrency {
         config.max_concurrent_graph_requests = usize::from(n);

@@ -354,6 +354,9 @@ pub enum Event {
         /// What to tell the operator.
         error: OperatorError,
     },
+    /// The key being factory-reset ([`Command::ResetKey`]) waits for a touch: no job is
+    /// involved.
+    ResetTouchNeeded,
     /// The inserted key was factory-reset.
     KeyReset,
     /// An error not tied to a job (e.g. journal not writable).

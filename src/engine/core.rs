@@ -459,7 +459,7 @@ impl Core {
             .spawn(move || {
                 let touch = |s: ctap::KeepaliveStatus| {
                     if s == ctap::KeepaliveStatus::UpNeeded {
-                        events.emit(Event::TouchNeeded { job: JobId(0) });
+                        events.emit(Event::ResetTouchNeeded);
                     }
                 };
                 let result = ctap::authenticator::Authenticator::new(&mut *key.channel)

@@ -11,12 +11,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use ctap::device::{self, DeviceAddress, DeviceDescriptor, DeviceSpec};
-use ctap::hid::client::Timeouts;
-use ctap::hid::HidChannel;
+use ctap::device::{self, AnyChannel, DeviceAddress, DeviceDescriptor, DeviceSpec};
+use ctap::hid::{Presence, Timeouts};
 use ctap::soft::{SoftAuthenticator, SoftConfig};
-use ctap::transport::udp::UdpTransport;
-use ctap::transport::ReportTransport;
 use ctap::CtapChannel;
 
 use crate::keys::{self, KeySummary};
@@ -75,25 +72,30 @@ fn identity(desc: &DeviceDescriptor, s: &KeySummary) -> String {
     )
 }
 
+/// Timeouts of a UDP key's channels: nothing listening must not hold a poll up for the
+/// default 3 s; a software key sends keepalives every 100 ms, so 10 s of silence means it is
+/// gone.
+fn udp_timeouts() -> (Timeouts, Timeouts) {
+    let open = Timeouts {
+        short: Duration::from_millis(500),
+        ..Timeouts::default()
+    };
+    let working = Timeouts {
+        cbor: Duration::from_secs(10),
+        ..Timeouts::default()
+    };
+    (open, working)
+}
+
 /// Opens and inspects `desc`; `None` when nothing answers there.
 fn probe_one(desc: &DeviceDescriptor) -> Option<PresentKey> {
-    let mut channel: Box<dyn CtapChannel> = match &desc.address {
-        DeviceAddress::Udp(addr) => {
-            let transport: Box<dyn ReportTransport> = Box::new(UdpTransport::connect(addr).ok()?);
-            // Nothing listening must not hold the poll up for the default 3 s.
-            let short = Timeouts {
-                short: Duration::from_millis(500),
-                ..Timeouts::default()
-            };
-            let mut ch = HidChannel::open_with(transport, short).ok()?;
-            // A software key sends keepalives every 100 ms: 10 s of silence means it is gone.
-            ch.set_timeouts(Timeouts {
-                cbor: Duration::from_secs(10),
-                ..Timeouts::default()
-            });
-            Box::new(ch)
-        }
-        DeviceAddress::Hid(_) => Box::new(device::open(desc).ok()?),
+    let mut channel: Box<dyn CtapChannel> = if desc.is_udp() {
+        let (open, working) = udp_timeouts();
+        let mut ch = device::open_with(desc, open).ok()?;
+        ch.set_timeouts(working);
+        Box::new(ch)
+    } else {
+        Box::new(device::open(desc).ok()?)
     };
     let summary = keys::inspect(desc, &mut *channel).ok()?;
     Some(PresentKey {
@@ -104,13 +106,116 @@ fn probe_one(desc: &DeviceDescriptor) -> Option<PresentKey> {
     })
 }
 
-fn probe(spec: &DeviceSpec) -> Option<PresentKey> {
-    let found = device::list(spec).ok()?;
-    found.iter().find_map(probe_one)
+/// How often a newly seen key is inspected before the watcher leaves it alone until it is
+/// plugged in again (a key may not answer in its first moments).
+const INSPECTIONS: u8 = 3;
+
+/// One key the watcher sees, from its first sight until it goes.
+struct Seen {
+    /// Tells this sighting from a later one at the same place.
+    id: u64,
+    desc: DeviceDescriptor,
+    inspections: u8,
+    inspected: bool,
+    /// UDP keys only: a channel of the watcher's own for presence PINGs.
+    ping: Option<AnyChannel>,
 }
 
-/// Polls `spec` on its own thread and reports identity changes as `wrap(KeyEvent)`. While
-/// `busy` is set (a job holds the key) it does not touch the device.
+/// What the watcher knows between polls. Presence is checked cheaply every poll (USB:
+/// enumeration, which does not talk to the key; UDP: one CTAPHID_PING); a key's details
+/// (serial, getInfo, PIN retries) are read once when it appears, so an idle key is left idle.
+struct Watch {
+    spec: DeviceSpec,
+    seen: Vec<Seen>,
+    next_id: u64,
+    /// The key last reported present: which sighting, and who it is.
+    reported: Option<(u64, String)>,
+}
+
+impl Watch {
+    fn new(spec: DeviceSpec) -> Self {
+        Self {
+            spec,
+            seen: Vec::new(),
+            next_id: 0,
+            reported: None,
+        }
+    }
+
+    /// A key seen for the first time at `desc`; `None` when nothing answers at a UDP address.
+    fn first_sight(&mut self, desc: DeviceDescriptor) -> Option<Seen> {
+        let ping = if desc.is_udp() {
+            Some(device::open_with(&desc, udp_timeouts().0).ok()?)
+        } else {
+            None
+        };
+        self.next_id += 1;
+        Some(Seen {
+            id: self.next_id,
+            desc,
+            inspections: 0,
+            inspected: false,
+            ping,
+        })
+    }
+
+    /// Updates what is plugged in, without reading any key's details.
+    fn look(&mut self) {
+        // An enumeration error is as good as no key: the next poll tries again.
+        let listed = device::list(&self.spec).unwrap_or_default();
+        let mut before = std::mem::take(&mut self.seen);
+        for desc in listed {
+            let old = before
+                .iter()
+                .position(|s| s.desc == desc)
+                .map(|i| before.swap_remove(i));
+            let still = match old {
+                Some(mut s) => match s.ping.as_mut().map(|p| p.presence()) {
+                    None | Some(Presence::Present) => Some(s),
+                    Some(Presence::Replaced) => self.first_sight(desc),
+                    Some(Presence::Gone) => None,
+                },
+                None => self.first_sight(desc),
+            };
+            self.seen.extend(still);
+        }
+    }
+
+    /// One poll: what changed since the last.
+    fn poll(&mut self) -> Vec<KeyEvent> {
+        self.look();
+        let mut events = Vec::new();
+        if let Some((id, _)) = &self.reported {
+            if !self.seen.iter().any(|s| s.id == *id) {
+                self.reported = None;
+                events.push(KeyEvent::Removed);
+                // Keys still in are judged afresh, as when they were the only ones.
+                for s in &mut self.seen {
+                    s.inspections = 0;
+                    s.inspected = false;
+                }
+            }
+        }
+        for s in &mut self.seen {
+            if s.inspected || s.inspections >= INSPECTIONS {
+                continue;
+            }
+            s.inspections += 1;
+            let Some(key) = probe_one(&s.desc) else {
+                continue;
+            };
+            s.inspected = true;
+            if self.reported.as_ref().map(|(_, i)| i) != Some(&key.identity) {
+                self.reported = Some((s.id, key.identity.clone()));
+                events.push(KeyEvent::Present(Box::new(key)));
+            }
+        }
+        events
+    }
+}
+
+/// Polls `spec` on its own thread and reports keys put in and taken out as `wrap(KeyEvent)`.
+/// While `busy` is set (a job holds the key) it does not touch the device.
 pub fn spawn_watcher<M: Send + 'static>(
     spec: DeviceSpec,
     tx: Sender<M>,
@@ -121,17 +226,10 @@ pub fn spawn_watcher<M: Send + 'static>(
     std::thread::Builder::new()
         .name("key-watcher".into())
         .spawn(move || {
-            let mut last: Option<String> = None;
+            let mut watch = Watch::new(spec);
             while !stop.load(Ordering::SeqCst) {
                 if !busy.load(Ordering::SeqCst) {
-                    let found = probe(&spec);
-                    let ident = found.as_ref().map(|k| k.identity.clone());
-                    if ident != last {
-                        last = ident;
-                        let event = match found {
-                            Some(k) => KeyEvent::Present(Box::new(k)),
-                            None => KeyEvent::Removed,
-                        };
+                    for event in watch.poll() {
                         if tx.send(wrap(event)).is_err() {
                             return;
                         }

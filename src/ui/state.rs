@@ -143,6 +143,8 @@ pub enum ResetFlow {
     Confirm,
     /// ResetKey sent: "re-insert and touch within seconds".
     Waiting,
+    /// The key waits for its touch to erase itself.
+    Touch,
     /// KeyReset received.
     Done,
 }
@@ -596,6 +598,11 @@ impl State {
                     self.background_failures.push((job, upn, error));
                 }
             }
+            Event::ResetTouchNeeded => {
+                if self.reset == ResetFlow::Waiting {
+                    self.reset = ResetFlow::Touch;
+                }
+            }
             Event::KeyReset => self.reset = ResetFlow::Done,
             Event::DeviceCode { .. }
             | Event::SignedIn { .. }
@@ -607,11 +614,378 @@ impl State {
             | Event::Exiting => super::operator::apply_sign_in(self, event),
             Event::History(entries) => self.history = entries,
             Event::Problem(error) => {
-                if self.reset == ResetFlow::Waiting {
+                if matches!(self.reset, ResetFlow::Waiting | ResetFlow::Touch) {
                     self.reset = ResetFlow::Idle;
                 }
                 self.problem = Some(error);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::api::{Check, Person, PersonStatus, Pin};
+
+    const ANA: &str = "id-ana";
+    const BO: &str = "id-bo";
+
+    fn person(user_id: &str, upn: &str, name: &str, status: PersonStatus) -> Person {
+        Person {
+            user_id: user_id.into(),
+            upn: upn.into(),
+            display_name: name.into(),
+            status,
+            challenge_expires_at: Some(2_000_000_000),
+        }
+    }
+
+    /// What a factory-fresh software key says of itself.
+    fn key() -> KeySummary {
+        crate::engine::key_source::soft_key()
+            .map(|k| k.summary)
+            .unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    fn error(code: &str) -> OperatorError {
+        OperatorError {
+            code: code.into(),
+            message: format!("{code} happened"),
+            remedy: "retry".into(),
+            request_id: None,
+            retry_possible: true,
+        }
+    }
+
+    fn issued(upn: &str, pin: Option<&str>) -> Issued {
+        Issued {
+            upn: upn.into(),
+            method_id: format!("method-of-{upn}"),
+            serial: Some("1234".into()),
+            pin: pin.map(Pin::new),
+        }
+    }
+
+    fn progress(job: u64, user_id: &str, step: Step) -> Event {
+        Event::Progress {
+            job: JobId(job),
+            user_id: user_id.into(),
+            step,
+        }
+    }
+
+    /// Past the start-up checks, no recovery, Ana and Bo queued, an operator signed in.
+    fn signed_in() -> State {
+        let mut s = State::new(OperatorAuth::Demo, true);
+        s.apply(Event::StartupChecks(vec![]));
+        s.apply(Event::Recovered(vec![]));
+        s.apply(Event::Queue(vec![
+            person(ANA, "ana@x.example", "Ana", PersonStatus::Ready),
+            person(BO, "bo@x.example", "Bo", PersonStatus::Ready),
+        ]));
+        s.apply(Event::SignedIn {
+            operator: "Tess".into(),
+        });
+        s
+    }
+
+    /// Ana's job 7 on screen, at `step`.
+    fn in_job(step: Step) -> State {
+        let mut s = signed_in();
+        s.begin(ANA);
+        s.apply(progress(7, ANA, step));
+        s
+    }
+
+    fn phase(s: &State) -> Option<&Phase> {
+        s.job.as_ref().map(|v| &v.phase)
+    }
+
+    #[test]
+    fn the_screen_follows_checks_recovery_sign_in_lock_and_the_wizard() {
+        let mut s = State::new(OperatorAuth::Demo, true);
+        assert_eq!(s.screen(), Screen::Startup);
+        let failing = Check {
+            name: "Journal".into(),
+            ok: false,
+            detail: "make it writable".into(),
+        };
+        s.apply(Event::StartupChecks(vec![failing]));
+        assert_eq!(s.screen(), Screen::Startup, "a failed check is read first");
+        s.checks_done = true;
+        s.apply(Event::Recovered(vec![Unfinished {
+            enrollment_id: 3,
+            upn: "ana@x.example".into(),
+            display_name: None,
+            state: "registering".into(),
+            resolution: "settled".into(),
+            pin: None,
+        }]));
+        assert_eq!(s.screen(), Screen::Recovery);
+        s.recovery_done = true;
+        assert_eq!(s.screen(), Screen::SignIn);
+        s.apply(Event::SignedIn {
+            operator: "Tess".into(),
+        });
+        assert_eq!(s.operator.as_deref(), Some("Tess"));
+        assert_eq!(s.screen(), Screen::Queue);
+        s.show_history = true;
+        assert_eq!(s.screen(), Screen::History);
+        s.begin(ANA);
+        assert_eq!(s.screen(), Screen::Wizard, "a job comes before the history");
+
+        s.lock_requested = true;
+        assert_eq!(
+            s.screen(),
+            Screen::Lock,
+            "hidden at once, before the answer"
+        );
+        s.apply(Event::Locked);
+        assert!(s.locked && !s.lock_requested);
+        assert_eq!(s.screen(), Screen::Lock);
+        s.apply(Event::Unlocked);
+        assert_eq!(s.screen(), Screen::Wizard);
+        s.apply(Event::SignedOut { after_lock: true });
+        assert_eq!(s.screen(), Screen::SignIn);
+        assert!(s.sign_in.delegated.signed_out_idle);
+    }
+
+    #[test]
+    fn all_checks_passing_and_nothing_recovered_go_straight_on() {
+        let mut s = State::new(OperatorAuth::Demo, true);
+        let ok = Check {
+            name: "Journal".into(),
+            ok: true,
+            detail: String::new(),
+        };
+        s.apply(Event::StartupChecks(vec![ok]));
+        s.apply(Event::Recovered(vec![]));
+        assert_eq!(s.screen(), Screen::SignIn);
+    }
+
+    #[test]
+    fn the_queue_is_replaced_whole_and_changed_one_person_at_a_time() {
+        let mut s = signed_in();
+        assert_eq!(s.queue.len(), 2);
+        s.apply(Event::PersonChanged(person(
+            BO,
+            "bo@x.example",
+            "Bo",
+            PersonStatus::Enrolled,
+        )));
+        assert_eq!(s.queue.len(), 2);
+        let bo = s.queue.by_user_id(BO).map(|p| p.status);
+        assert_eq!(bo, Some(PersonStatus::Enrolled));
+        s.apply(Event::PersonChanged(person(
+            "id-cy",
+            "cy@x.example",
+            "Cy",
+            PersonStatus::Waiting,
+        )));
+        assert_eq!(s.queue.len(), 3, "a new person is added");
+        s.apply(Event::Queue(vec![person(
+            ANA,
+            "ana@x.example",
+            "Ana",
+            PersonStatus::Ready,
+        )]));
+        assert_eq!(s.queue.len(), 1);
+        assert!(s.queue.by_user_id(BO).is_none());
+    }
+
+    #[test]
+    fn progress_adopts_the_job_of_the_person_on_screen_and_moves_the_stage() {
+        let mut s = signed_in();
+        s.begin(ANA);
+        let view = s.job.as_ref().map(|v| (v.display_name.as_str(), v.stage()));
+        assert_eq!(view, Some(("Ana", Stage::Key)));
+        s.apply(progress(7, ANA, Step::CheckingKey));
+        assert!(s.key_used, "the job took the key in the reader");
+        s.apply(progress(7, ANA, Step::Registering));
+        let view = s.job.as_ref().map(|v| (v.job, v.step, v.stage()));
+        assert_eq!(
+            view,
+            Some((Some(JobId(7)), Some(Step::Registering), Stage::Registering))
+        );
+        // Another person's job does not take over the screen.
+        s.apply(progress(8, BO, Step::SettingPin));
+        assert_eq!(s.job.as_ref().and_then(|v| v.job), Some(JobId(7)));
+        // Cancel sent: progress does not hide that it is being cancelled.
+        if let Some(v) = s.job.as_mut() {
+            v.phase = Phase::Cancelling;
+        }
+        s.apply(progress(7, ANA, Step::Recording));
+        assert_eq!(phase(&s), Some(&Phase::Cancelling));
+    }
+
+    #[test]
+    fn a_job_the_engine_runs_on_its_own_opens_the_wizard() {
+        let mut s = signed_in();
+        s.apply(progress(9, BO, Step::Registering));
+        let view = s.job.as_ref().map(|v| (v.upn.as_str(), v.job, v.step));
+        assert_eq!(
+            view,
+            Some(("bo@x.example", Some(JobId(9)), Some(Step::Registering)))
+        );
+        assert_eq!(s.screen(), Screen::Wizard);
+    }
+
+    #[test]
+    fn pin_and_touch_prompts_reach_only_their_job() {
+        let mut s = in_job(Step::SettingPin);
+        assert!(s.pin_entry.push_str("12"));
+        let request = PinRequest::New { min_length: 6 };
+        s.apply(Event::PinNeeded {
+            job: JobId(8),
+            request: request.clone(),
+        });
+        assert_eq!(phase(&s), Some(&Phase::Working), "not this job's prompt");
+        s.apply(Event::PinNeeded {
+            job: JobId(7),
+            request: request.clone(),
+        });
+        assert_eq!(phase(&s), Some(&Phase::Pin(request)));
+        assert!(s.pin_entry.is_empty(), "a new prompt starts empty");
+        assert_eq!(s.job.as_ref().map(JobView::stage), Some(Stage::Pin));
+        s.apply(Event::TouchNeeded { job: JobId(7) });
+        assert_eq!(phase(&s), Some(&Phase::Touch));
+        assert_eq!(s.job.as_ref().map(JobView::stage), Some(Stage::Touch));
+    }
+
+    #[test]
+    fn finished_on_screen_shows_done_and_in_the_background_waits_to_hand_over_its_pin() {
+        let mut s = in_job(Step::Recording);
+        s.apply(Event::Finished {
+            job: JobId(7),
+            issued: issued("ana@x.example", Some("123456")),
+        });
+        assert_eq!(
+            phase(&s),
+            Some(&Phase::Done(issued("ana@x.example", Some("123456"))))
+        );
+        assert_eq!(s.job.as_ref().map(JobView::stage), Some(Stage::Done));
+        let last = s
+            .history
+            .last()
+            .map(|h| (h.upn.as_str(), h.method_id.clone()));
+        assert_eq!(
+            last,
+            Some(("ana@x.example", Some("method-of-ana@x.example".into())))
+        );
+
+        // Bo's job finished while Ana's done page is up: his PIN waits its turn.
+        s.apply(progress(8, BO, Step::Registering));
+        s.apply(Event::Finished {
+            job: JobId(8),
+            issued: issued("bo@x.example", Some("654321")),
+        });
+        // A typed PIN (none to hand over) does not wait.
+        s.apply(progress(10, BO, Step::Registering));
+        s.apply(Event::Finished {
+            job: JobId(10),
+            issued: issued("bo@x.example", None),
+        });
+        assert_eq!(s.pending_done.len(), 1);
+        assert_eq!(s.history.len(), 3);
+        s.close_job();
+        let view = s.job.as_ref().map(|v| (v.job, v.phase.clone()));
+        assert_eq!(
+            view,
+            Some((
+                Some(JobId(8)),
+                Phase::Done(issued("bo@x.example", Some("654321")))
+            ))
+        );
+        s.close_job();
+        assert!(s.job.is_none());
+        assert_eq!(s.screen(), Screen::Queue);
+    }
+
+    #[test]
+    fn failed_on_screen_shows_the_error_and_in_the_background_waits_with_the_person() {
+        let mut s = in_job(Step::CreatingPasskey);
+        s.apply(Event::Failed {
+            job: JobId(7),
+            error: error("key-removed"),
+        });
+        assert_eq!(phase(&s), Some(&Phase::Failed(error("key-removed"))));
+        let last = s.history.last().and_then(|h| h.last_error.clone());
+        assert_eq!(last.as_deref(), Some("key-removed happened (key-removed)"));
+
+        s.apply(progress(8, BO, Step::Registering));
+        s.apply(Event::Failed {
+            job: JobId(8),
+            error: error("graph-503"),
+        });
+        assert_eq!(
+            s.background_failures,
+            vec![(JobId(8), "bo@x.example".into(), error("graph-503"))]
+        );
+        s.open_background_failure(0);
+        assert_eq!(
+            s.background_failures.len(),
+            1,
+            "not while a job is on screen"
+        );
+        s.close_job();
+        s.open_background_failure(0);
+        assert!(s.background_failures.is_empty());
+        assert_eq!(phase(&s), Some(&Phase::Failed(error("graph-503"))));
+    }
+
+    #[test]
+    fn keys_in_and_out_and_the_reset_flow() {
+        let mut s = signed_in();
+        let inserted = key();
+        s.apply(Event::KeyInserted(inserted.clone()));
+        assert_eq!(s.key.as_ref(), Some(&inserted));
+        s.key_used = true;
+        s.apply(Event::KeyRemoved);
+        assert!(s.key.is_none() && !s.key_used);
+
+        s.reset = ResetFlow::Waiting;
+        s.apply(Event::Problem(error("no-key")));
+        assert_eq!(s.reset, ResetFlow::Idle, "a refused reset ends the wait");
+        assert_eq!(s.problem, Some(error("no-key")));
+        s.reset = ResetFlow::Waiting;
+        s.apply(Event::TouchNeeded { job: JobId(7) });
+        assert_eq!(
+            s.reset,
+            ResetFlow::Waiting,
+            "a job's touch is not the reset's"
+        );
+        s.apply(Event::ResetTouchNeeded);
+        assert_eq!(s.reset, ResetFlow::Touch);
+        s.apply(Event::KeyReset);
+        assert_eq!(s.reset, ResetFlow::Done);
+        s.apply(Event::KeyInserted(inserted));
+        assert_eq!(s.reset, ResetFlow::Idle);
+        assert!(!s.key_used, "a key put in is not used yet");
+    }
+
+    #[test]
+    fn a_queue_refresh_reports_progress_and_a_failure_as_a_problem() {
+        let mut s = signed_in();
+        assert_eq!(s.queue_refresh.status_line(), None);
+        s.apply(Event::QueueRefresh {
+            done: 3,
+            total: Some(10),
+        });
+        assert_eq!(
+            s.queue_refresh.status_line(),
+            Some((
+                "Fetching the queue from the group: 3 of 10 people".into(),
+                false
+            ))
+        );
+        s.apply(Event::QueueRefreshed(QueueRefreshSummary {
+            error: Some(error("graph-403")),
+            ..QueueRefreshSummary::default()
+        }));
+        assert!(!s.queue_refresh.running);
+        assert_eq!(s.problem, Some(error("graph-403")));
+        let line = s.queue_refresh.status_line();
+        assert_eq!(line.map(|(_, failed)| failed), Some(true));
     }
 }

@@ -129,20 +129,22 @@ pub fn title(ui: &mut Ui, text: &str) {
 }
 
 /// The wizard's step bar: done steps green, the current one highlighted, a failed one red.
+/// Each step says its state to assistive technology too ("4. Touch: done"), as colour alone
+/// does not.
 pub fn step_bar(ui: &mut Ui, current: Stage, failed: bool) {
     ui.horizontal_wrapped(|ui| {
         for (i, stage) in Stage::ALL.iter().enumerate() {
             if i > 0 {
                 ui.label(RichText::new("  ›  ").color(theme::MUTED));
             }
-            let (fill, fg) = if *stage < current {
-                (theme::OK, Color32::WHITE)
+            let (fill, fg, state) = if *stage < current {
+                (theme::OK, Color32::WHITE, "done")
             } else if *stage == current && failed {
-                (theme::BAD, Color32::WHITE)
+                (theme::BAD, Color32::WHITE, "failed")
             } else if *stage == current {
-                (theme::ACCENT, Color32::WHITE)
+                (theme::ACCENT, Color32::WHITE, "current")
             } else {
-                (theme::SURFACE, theme::MUTED)
+                (theme::SURFACE, theme::MUTED, "to do")
             };
             // Numbered, not ticked: the bundled font has no check mark; colour tells done.
             let text = format!("{}. {}", i + 1, stage.label());
@@ -151,7 +153,11 @@ pub fn step_bar(ui: &mut Ui, current: Stage, failed: bool) {
                 .corner_radius(20)
                 .inner_margin(egui::Margin::symmetric(16, 8))
                 .show(ui, |ui| {
-                    ui.label(RichText::new(text).color(fg).strong());
+                    let shown = ui.label(RichText::new(&text).color(fg).strong());
+                    let spoken = format!("{text}: {state}");
+                    shown.widget_info(|| {
+                        egui::WidgetInfo::labeled(egui::Role::Label, true, &spoken)
+                    });
                 });
         }
     });

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -17,29 +18,109 @@ use graph::fake::{FakeConfig, FakeTenantHandle};
 use passkey_kiosk::engine::api::Event;
 use passkey_kiosk::engine::EngineHandle;
 
-/// The key currently "inserted" at the UDP address (none: every request fails, as if empty).
-#[derive(Clone, Default)]
-pub struct Slot(pub Arc<Mutex<Option<SoftAuthenticator>>>);
+/// A USB port for software keys, at a UDP address the engine polls as it polls a real port.
+/// A key put in is served there; taking it out, or swapping it for another, stops that
+/// server, as pulling a USB key ends its device: whatever channel was open to the last key
+/// is gone, and the next key is a new device.
+#[derive(Clone)]
+pub struct Slot(Arc<SlotInner>);
 
-impl Slot {
-    pub fn insert(&self, key: Option<SoftAuthenticator>) {
-        *self.0.lock().unwrap() = key;
-    }
-    fn current(&self) -> Option<SoftAuthenticator> {
-        self.0.lock().unwrap().clone()
-    }
+struct SlotInner {
+    addr: SocketAddr,
+    held: Held,
+    server: Mutex<Option<ServerHandle>>,
 }
 
-impl CtapHandler for Slot {
+/// A request that reached the key in the slot (CTAPHID PING and INIT never reach it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// A CTAP2 command (authenticatorGetInfo is 0x04, authenticatorClientPIN 0x06).
+    Cbor(u8),
+    /// A CTAPHID vendor command (0x42: the YubiKey "read config" that holds the serial).
+    Vendor(u8),
+}
+
+/// What the server hands requests to: the key in the slot, noting each request.
+#[derive(Clone, Default)]
+struct Held {
+    key: Arc<Mutex<Option<SoftAuthenticator>>>,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+impl CtapHandler for Held {
     fn handle_cbor(&mut self, request: &[u8], presence: &dyn PresenceContext) -> Vec<u8> {
-        match self.current() {
+        if let Some(&command) = request.first() {
+            self.requests.lock().unwrap().push(Request::Cbor(command));
+        }
+        let key = self.key.lock().unwrap().clone();
+        match key {
             Some(k) => k.process(request, presence),
             None => vec![0x01],
         }
     }
     fn handle_vendor(&mut self, cmd: u8, data: &[u8]) -> Option<Vec<u8>> {
-        let mut key = self.current()?;
+        self.requests.lock().unwrap().push(Request::Vendor(cmd));
+        let mut key = self.key.lock().unwrap().clone()?;
         key.handle_vendor(cmd, data)
+    }
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Slot {
+    /// An empty slot at a free local address: nothing answers there yet.
+    pub fn new() -> Slot {
+        let held = Held::default();
+        let addr = serve_udp("127.0.0.1:0".parse().unwrap(), held.clone())
+            .unwrap()
+            .local_addr();
+        Slot(Arc::new(SlotInner {
+            addr,
+            held,
+            server: Mutex::new(None),
+        }))
+    }
+
+    /// Where it is.
+    pub fn addr(&self) -> SocketAddr {
+        self.0.addr
+    }
+
+    /// Its device spec, as `--device` takes it.
+    pub fn device(&self) -> String {
+        format!("udp:{}", self.0.addr)
+    }
+
+    /// Puts `key` in, in place of any other (`None`: takes the key out).
+    pub fn insert(&self, key: Option<SoftAuthenticator>) {
+        let plugged = key.is_some();
+        *self.0.held.key.lock().unwrap() = key;
+        self.unplug();
+        if plugged {
+            self.replug();
+        }
+    }
+
+    /// Pulls the "USB cable": the address stops answering (a request in flight dies); the
+    /// key stays in the slot for [`Slot::replug`].
+    pub fn unplug(&self) {
+        self.0.server.lock().unwrap().take();
+    }
+
+    /// Plugs the key in the slot in again: a new device at the same address.
+    pub fn replug(&self) {
+        let mut server = self.0.server.lock().unwrap();
+        server.take();
+        *server = Some(serve_udp(self.0.addr, self.0.held.clone()).unwrap());
+    }
+
+    /// Every request that reached a key in this slot so far, in order.
+    pub fn requests(&self) -> Vec<Request> {
+        self.0.held.requests.lock().unwrap().clone()
     }
 }
 
@@ -83,8 +164,7 @@ pub struct Station {
     pub journal: PathBuf,
     pub out: PathBuf,
     pub slot: Slot,
-    pub server: Mutex<Option<ServerHandle>>,
-    pub addr: std::net::SocketAddr,
+    pub addr: SocketAddr,
     pub device: String,
 }
 
@@ -120,10 +200,9 @@ impl Station {
             base = tenant.base_url(),
         );
         std::fs::write(&config, text).unwrap();
-        let slot = Slot::default();
-        let server = serve_udp("127.0.0.1:0".parse().unwrap(), slot.clone()).unwrap();
-        let addr = server.local_addr();
-        let device = format!("udp:{addr}");
+        let slot = Slot::new();
+        let addr = slot.addr();
+        let device = slot.device();
         Station {
             journal: dir.path().join("passkey-kiosk.journal.sqlite"),
             out: dir.path().join("keysRegistered.csv"),
@@ -131,7 +210,6 @@ impl Station {
             dir,
             config,
             slot,
-            server: Mutex::new(Some(server)),
             addr,
             device,
         }
@@ -139,13 +217,12 @@ impl Station {
 
     /// Pulls the "USB cable": the UDP address stops answering (a request in flight dies).
     pub fn unplug(&self) {
-        self.server.lock().unwrap().take();
+        self.slot.unplug();
     }
 
     /// Serves the slot at the same address again.
     pub fn replug(&self) {
-        let server = serve_udp(self.addr, self.slot.clone()).unwrap();
-        *self.server.lock().unwrap() = Some(server);
+        self.slot.replug();
     }
 
     pub fn kiosk(&self) -> Command {

@@ -74,6 +74,18 @@ pub struct InitInfo {
     pub capabilities: Capabilities,
 }
 
+/// Whether the key behind an open channel is still the one it was, by CTAPHID_PING.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// It answered on this channel (or is busy serving another): still in.
+    Present,
+    /// Something answers but no longer knows this channel: the key was replugged, reset or
+    /// replaced (a restarted simulator), so whatever was read from it is stale.
+    Replaced,
+    /// Nothing answers.
+    Gone,
+}
+
 /// A CTAPHID channel to one key, over transport `T`.
 pub struct HidChannel<T: ReportTransport> {
     transport: T,
@@ -173,6 +185,19 @@ impl<T: ReportTransport> HidChannel<T> {
             ));
         }
         Ok(echo)
+    }
+
+    /// Whether the key is still there and still the same, with one CTAPHID_PING: no CTAP
+    /// command, so nothing on the key runs and an idle key stays idle.
+    pub fn presence(&mut self) -> Presence {
+        match self.ping(b"presence") {
+            Ok(_) | Err(Error::Hid(HidError::ChannelBusy)) => Presence::Present,
+            Err(Error::Hid(HidError::InvalidChannel)) => Presence::Replaced,
+            Err(e) => {
+                tracing::debug!(error = %e, "no answer to a presence PING");
+                Presence::Gone
+            }
+        }
     }
 
     /// CTAPHID_MSG: one U2F/CTAP1 APDU, returns the response APDU.

@@ -8,7 +8,7 @@ pub mod client;
 pub mod framing;
 pub mod server;
 
-pub use client::{Capabilities, HidChannel, Timeouts};
+pub use client::{Capabilities, HidChannel, Presence, Timeouts};
 pub use framing::{packetize, Packet, Reassembler};
 
 /// The broadcast channel id, used only for CTAPHID_INIT (CTAP 2.1 §11.2.3).

@@ -1,8 +1,10 @@
 //! Reports over UDP: each datagram is exactly one 64-byte report, no report-ID byte.
 //!
 //! The SoloKeys simulator convention: the client sends to the simulator's `HOST:PORT` from a
-//! socket bound to a local port, and the simulator answers to whoever sent the last datagram.
+//! socket bound to a local port, and the simulator answers to whoever sent the last datagram
+//! (our device end refines it: each channel is answered where it was heard from).
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
@@ -78,17 +80,43 @@ impl ReportTransport for UdpTransport {
     }
 }
 
-/// The device end: answers whoever sent the last datagram (used by the CTAPHID server).
+/// How many channels' addresses the device end remembers (the oldest are forgotten first).
+const MAX_PEERS: usize = 256;
+
+/// The device end (used by the CTAPHID server): answers each channel at the address it last
+/// heard that channel from, anything else whoever sent the last datagram. So a second client
+/// (a presence check from another socket) never diverts the replies and keepalives of a
+/// request running for the first.
 #[derive(Debug)]
 pub struct UdpServerPort {
     socket: UdpSocket,
     peer: Option<SocketAddr>,
+    /// Channel id → address, most recently heard last.
+    peers: VecDeque<(u32, SocketAddr)>,
+}
+
+/// The channel id a report is on (its first four bytes, CTAP 2.1 §11.2.4).
+fn cid_of(report: &Report) -> u32 {
+    u32::from_be_bytes([report[0], report[1], report[2], report[3]])
 }
 
 impl UdpServerPort {
     /// Wraps a bound socket.
     pub fn new(socket: UdpSocket) -> Self {
-        Self { socket, peer: None }
+        Self {
+            socket,
+            peer: None,
+            peers: VecDeque::new(),
+        }
+    }
+
+    fn heard(&mut self, cid: u32, from: SocketAddr) {
+        self.peers.retain(|(c, _)| *c != cid);
+        if self.peers.len() >= MAX_PEERS {
+            self.peers.pop_front();
+        }
+        self.peers.push_back((cid, from));
+        self.peer = Some(from);
     }
 
     /// The address the port listens on.
@@ -99,7 +127,9 @@ impl UdpServerPort {
 
 impl ReportTransport for UdpServerPort {
     fn send(&mut self, report: &Report) -> Result<()> {
-        let Some(peer) = self.peer else {
+        let cid = cid_of(report);
+        let known = self.peers.iter().find(|(c, _)| *c == cid).map(|(_, a)| *a);
+        let Some(peer) = known.or(self.peer) else {
             // Nobody has talked to us yet, so there is nobody to answer.
             return Ok(());
         };
@@ -112,7 +142,7 @@ impl ReportTransport for UdpServerPort {
     fn recv(&mut self, timeout: Duration) -> Result<Option<Report>> {
         match recv_report(&self.socket, timeout, |s, buf| s.recv_from(buf)) {
             Ok(Some((report, from))) => {
-                self.peer = Some(from);
+                self.heard(cid_of(&report), from);
                 Ok(Some(report))
             }
             Ok(None) => Ok(None),
@@ -177,6 +207,33 @@ mod tests {
         port.send(&r).unwrap();
         assert_eq!(client.recv(Duration::from_secs(2)).unwrap(), Some(r));
         assert_eq!(client.recv(Duration::from_millis(20)).unwrap(), None);
+    }
+
+    #[test]
+    fn each_channel_is_answered_where_it_was_heard_from() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = server.local_addr().unwrap();
+        let mut port = UdpServerPort::new(server);
+        let mut a = UdpTransport::connect(&addr.to_string()).unwrap();
+        let mut b = UdpTransport::connect(&addr.to_string()).unwrap();
+        let on = |cid: u32| {
+            let mut r = [0u8; 64];
+            r[..4].copy_from_slice(&cid.to_be_bytes());
+            r
+        };
+        a.send(&on(1)).unwrap();
+        assert_eq!(port.recv(Duration::from_secs(2)).unwrap(), Some(on(1)));
+        b.send(&on(2)).unwrap();
+        assert_eq!(port.recv(Duration::from_secs(2)).unwrap(), Some(on(2)));
+        // b spoke last, yet channel 1's reply goes to a.
+        port.send(&on(1)).unwrap();
+        port.send(&on(2)).unwrap();
+        assert_eq!(a.recv(Duration::from_secs(2)).unwrap(), Some(on(1)));
+        assert_eq!(b.recv(Duration::from_secs(2)).unwrap(), Some(on(2)));
+        // A channel never heard from goes to the last sender.
+        port.send(&on(3)).unwrap();
+        assert_eq!(b.recv(Duration::from_secs(2)).unwrap(), Some(on(3)));
+        assert_eq!(a.recv(Duration::from_millis(20)).unwrap(), None);
     }
 
     #[test]

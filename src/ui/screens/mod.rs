@@ -245,6 +245,15 @@ fn reset_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                     ui.label("Keys accept a reset only just after they are plugged in.");
                     ui.spinner();
                 }
+                ResetFlow::Touch => {
+                    widgets::title(ui, "Touch the key now");
+                    ui.label(
+                        RichText::new("Touching it erases every passkey and the PIN on it.")
+                            .size(28.0)
+                            .strong(),
+                    );
+                    ui.spinner();
+                }
                 ResetFlow::Done => {
                     widgets::title(ui, "Key reset");
                     ui.label("The key is empty and can be issued to someone again.");
