@@ -119,6 +119,43 @@ fn the_loop_answers_while_start_up_recovery_waits_for_graph() {
     assert_eq!(st.csv_rows().len(), 1);
 }
 
+/// An Enroll sent while the start-up recovery settles the same person waits for it: no
+/// second settling of the same enrollment beside it, and the person's job starts after the
+/// start-up checks, as it did when the loop itself recovered.
+#[test]
+fn an_enroll_sent_during_start_up_waits_for_its_recovery() {
+    let (st, user) = crashed_after_the_post(78_100_003);
+    st.tenant.set_faults(Faults {
+        latency: Duration::from_millis(500),
+        ..Faults::default()
+    });
+    let engine = demo_engine(&st);
+    engine.send(Command::Enroll {
+        user_id: user.user_id.clone(),
+    });
+    let mut log = Log::default();
+    log.until(&engine, "the job waiting for a key", |e| match e {
+        Event::Progress { user_id, .. } if *user_id == user.user_id => Some(()),
+        _ => None,
+    });
+    let at = |pick: fn(&Event) -> bool| log.seen.iter().position(pick);
+    let recovered = at(|e| matches!(e, Event::Recovered(_))).expect("Recovered");
+    let checks = at(|e| matches!(e, Event::StartupChecks(_))).expect("StartupChecks");
+    assert!(recovered < checks, "{:#?}", log.seen);
+    assert_eq!(checks + 1, at(|e| matches!(e, Event::Queue(_))).unwrap());
+    assert!(
+        !seen(&log, |e| matches!(
+            e,
+            Event::Finished { .. } | Event::Failed { .. }
+        )),
+        "the job settled what the recovery settles: {:#?}",
+        log.seen
+    );
+    drop(engine);
+    assert_eq!(st.tenant.registrations(&user.user_id).len(), 1);
+    assert_eq!(states(&st, &user), [EnrollmentState::Recorded]);
+}
+
 #[test]
 fn the_loop_answers_while_a_persons_earlier_attempt_is_settled() {
     let (st, user) = crashed_after_the_post(78_100_002);
