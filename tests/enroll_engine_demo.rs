@@ -14,7 +14,7 @@ use passkey_kiosk::engine::api::{
     QueueRefreshSummary,
 };
 use passkey_kiosk::engine::{Engine, EngineHandle};
-use passkey_kiosk::store::Journal;
+use passkey_kiosk::store::{EnrollmentState, Journal};
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::State;
 
@@ -43,7 +43,7 @@ fn status_of(user_id: &str, want: PersonStatus) -> impl Fn(&Event) -> Option<()>
 
 fn history_row<'a>(
     upn: &'a str,
-    state: &'static str,
+    state: EnrollmentState,
 ) -> impl Fn(&Event) -> Option<HistoryEntry> + 'a {
     move |e| match e {
         Event::History(h) => h
@@ -122,7 +122,7 @@ fn retry_after_a_graph_503_hands_over_the_random_pin_and_the_queue_follows() {
     let row = log.until(
         &engine,
         "the unsettled row in the history",
-        history_row(&person.upn, "registering"),
+        history_row(&person.upn, EnrollmentState::Registering),
     );
     assert!(row.last_error.is_some(), "{row:?}");
     assert_eq!(world.tenant.registrations(&person.upn).len(), before);
@@ -160,7 +160,7 @@ fn retry_after_a_graph_503_hands_over_the_random_pin_and_the_queue_follows() {
     let row = log.until(
         &engine,
         "the recorded row in the history",
-        history_row(&person.upn, "recorded"),
+        history_row(&person.upn, EnrollmentState::Recorded),
     );
     assert_eq!(row.method_id.as_deref(), Some(issued.method_id.as_str()));
     assert_eq!(

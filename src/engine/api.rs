@@ -9,6 +9,8 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use crate::keys::KeySummary;
+/// Where an enrollment stands, as the journal has it (the history shows its name).
+pub use crate::store::EnrollmentState;
 
 /// One enrollment attempt (one person, one key). Unique for the life of the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -269,8 +271,8 @@ pub struct HistoryEntry {
     pub upn: String,
     /// Their display name, when the queue knows them.
     pub display_name: Option<String>,
-    /// Where it stands (journal state name: `recorded`, `failed`, `registering`, …).
-    pub state: String,
+    /// Where it stands (shown by its journal name: `recorded`, `failed`, `registering`, …).
+    pub state: EnrollmentState,
     /// Key serial, when known.
     pub serial: Option<String>,
     /// Graph's method id, once registered.
@@ -284,11 +286,11 @@ pub struct HistoryEntry {
 impl HistoryEntry {
     /// The key was issued and recorded.
     pub fn issued(&self) -> bool {
-        self.state == "recorded"
+        self.state == EnrollmentState::Recorded
     }
     /// The enrollment stopped for good.
     pub fn failed(&self) -> bool {
-        self.state == "failed"
+        self.state == EnrollmentState::Failed
     }
 }
 

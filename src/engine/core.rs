@@ -2,7 +2,9 @@
 //! queue, jobs on threads of their own, Graph work on a tokio runtime.
 //!
 //! The loop blocks on its inbox (commands, key watcher reports, finished jobs): idle costs
-//! nothing. Every event is followed by the `wake` callback so a GUI can repaint.
+//! nothing. Every event is followed by the `wake` callback so a GUI can repaint. The loop
+//! itself never waits on Graph: start-up recovery and settling a person's earlier attempt run
+//! on threads of their own too, so Cancel, ProvidePin and Lock are answered at once.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -16,16 +18,17 @@ use anyhow::{Context, Result};
 use ctap::CancelToken;
 use graph::GraphClient;
 
-use super::api::{Command, Event, Issued, JobId, OperatorError, Person, PersonStatus, Pin, Step};
+use super::api::{Check, Command, Event, JobId, OperatorError, Person, PersonStatus, Step};
 use super::job::{start_fresh, FreshOptions, Job, JobInput, JobResult};
 use super::key_source::{self, KeyEvent, KeySource, PresentKey};
+use super::recovery::{self, Earlier};
 use super::steps::{self, Shared};
-use super::{options, policy_check, queue_refresh, recovery};
+use super::{options, policy_check, queue_refresh};
 use crate::config::Config;
 use crate::report::keys_registered::KeysRegisteredFile;
 use crate::station::operator_auth::{self, Attempt, PasscodeCheck, Station};
 use crate::station::{OperatorAuth, OperatorService};
-use crate::store::{EnrollmentState, Journal, PinSource, QueuedUser};
+use crate::store::{EnrollmentState, Journal, QueuedUser};
 
 /// How many people after the current one get their options refreshed in the background.
 pub const PREFETCH_AHEAD: usize = 3;
@@ -110,6 +113,20 @@ enum Msg {
     QueueFetched(Box<queue_refresh::Fetched>),
     /// A passcode check (on its worker thread) answered.
     PasscodeChecked(Attempt, bool),
+    /// The start-up recovery and checks (on their thread) ended: the checks and the policy.
+    StartedUp(Vec<Check>, Option<graph::Fido2Policy>),
+    /// Settling a person's earlier attempt (on its thread) ended.
+    Settled(JobId, Earlier),
+}
+
+impl Msg {
+    /// Whether this ends work counted in `Core::live`.
+    fn ends_work(&self) -> bool {
+        matches!(
+            self,
+            Msg::JobDone(_) | Msg::StartedUp(..) | Msg::Settled(..)
+        )
+    }
 }
 
 fn key_msg(e: KeyEvent) -> Msg {
@@ -120,8 +137,8 @@ fn key_msg(e: KeyEvent) -> Msg {
 pub struct Engine;
 
 impl Engine {
-    /// Opens the journal, finishes what a previous run left unfinished (`Event::Recovered`),
-    /// runs the start-up checks and starts the loop.
+    /// Opens the journal and starts the loop, which finishes what a previous run left
+    /// unfinished (`Event::Recovered`) and runs the start-up checks on a thread of their own.
     pub fn start(setup: EngineSetup) -> Result<EngineHandle> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -185,6 +202,9 @@ impl Engine {
             demo: matches!(setup.key_source, KeySource::Soft),
             refresh_operator: String::new(),
             operators: OperatorService::new(setup.operator_auth),
+            starting: false,
+            held: Vec::new(),
+            settling: HashMap::new(),
         };
         let thread = std::thread::Builder::new()
             .name("engine".into())
@@ -212,6 +232,13 @@ struct Running {
     id: JobId,
     input: Sender<JobInput>,
     cancel: CancelToken,
+}
+
+/// A job whose person's earlier attempt is being settled before they wait for a key.
+struct Settling {
+    user: QueuedUser,
+    /// Cancelled meanwhile: the settling ends, nothing new starts.
+    cancelled: bool,
 }
 
 struct Core {
@@ -251,6 +278,12 @@ struct Core {
     refresh_operator: String,
     /// Operator sign-in, lock and exit (a station service the loop dispatches to).
     operators: OperatorService,
+    /// The start-up recovery and checks are running on their thread.
+    starting: bool,
+    /// Commands that would start work on what the start-up recovery settles: run after it.
+    held: Vec<Command>,
+    /// Jobs whose person's earlier attempt is being settled on a thread.
+    settling: HashMap<JobId, Settling>,
 }
 
 impl Core {
@@ -268,12 +301,53 @@ impl Core {
         }));
     }
 
+    /// Starts the recovery and the checks on a thread of their own (both call Graph);
+    /// `Event::Recovered` comes before the checks (`started_up`).
     fn start_up(&mut self) {
         steps::purge_expired_pins(&self.shared.config, &mut self.journal);
         let operator = self.shared.operator();
-        let recovered = recovery::recover(&self.shared, &operator, &mut self.journal);
-        self.emit(Event::Recovered(recovered));
-        let (mut checks, policy) = policy_check::run(&self.shared);
+        let shared = Arc::clone(&self.shared);
+        let events = self.emitter.clone();
+        let spawned = self.spawn_work("start-up", move || {
+            events.emit(Event::Recovered(recovery::recover(&shared, &operator)));
+            let (checks, policy) = policy_check::run(&shared);
+            Msg::StartedUp(checks, policy)
+        });
+        match spawned {
+            Ok(()) => self.starting = true,
+            Err(e) => {
+                self.emit(Event::Recovered(Vec::new()));
+                let failed = Check {
+                    name: "Engine start-up".into(),
+                    ok: false,
+                    detail: format!("cannot start a thread ({e}): restart the station"),
+                };
+                self.started_up(vec![failed], None);
+            }
+        }
+    }
+
+    /// Runs `work` (it calls Graph) on a thread of its own, never on this loop; its answer
+    /// comes back as a message. Counted in `live`: shutdown waits for it.
+    fn spawn_work(
+        &mut self,
+        name: &str,
+        work: impl FnOnce() -> Msg + Send + 'static,
+    ) -> std::io::Result<()> {
+        let back = self.tx.clone();
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let _ = back.send(work());
+            })?;
+        self.live += 1;
+        Ok(())
+    }
+
+    /// The start-up checks are in: the station's own checks join them, then the queue, and
+    /// the commands held meanwhile run.
+    fn started_up(&mut self, mut checks: Vec<Check>, policy: Option<graph::Fido2Policy>) {
+        self.starting = false;
         // The kiosk's checks; headless commands warn on stderr instead.
         if *self.operators.auth() != OperatorAuth::Headless {
             checks.insert(
@@ -288,6 +362,9 @@ impl Core {
         // Nobody ran `prefetch` (or a delegated station starts fresh): fetch it live.
         if self.journal.queue().is_ok_and(|q| q.is_empty()) {
             self.refresh_queue();
+        }
+        for c in std::mem::take(&mut self.held) {
+            self.command(c);
         }
     }
 
@@ -379,7 +456,7 @@ impl Core {
                     // Let every job (background registrations too) record what it did.
                     while self.live > 0 {
                         match inbox.recv() {
-                            Ok(Msg::JobDone(_)) => self.live -= 1,
+                            Ok(m) if m.ends_work() => self.live -= 1,
                             Ok(_) => {}
                             Err(_) => break,
                         }
@@ -398,6 +475,14 @@ impl Core {
                 }
                 Msg::Released(id, identity) => self.release_device(id, identity),
                 Msg::QueueFetched(fetched) => self.queue_fetched(*fetched),
+                Msg::StartedUp(checks, policy) => {
+                    self.live = self.live.saturating_sub(1);
+                    self.started_up(checks, policy);
+                }
+                Msg::Settled(id, earlier) => {
+                    self.live = self.live.saturating_sub(1);
+                    self.settled(id, earlier);
+                }
                 Msg::PasscodeChecked(attempt, ok) => {
                     let effects = self.operators.checked(attempt, ok, Instant::now());
                     self.operator_effects(effects);
@@ -514,6 +599,16 @@ impl Core {
     }
 
     fn command(&mut self, c: Command) {
+        if self.starting
+            && matches!(
+                c,
+                Command::Enroll { .. } | Command::Retry { .. } | Command::RefreshQueue
+            )
+        {
+            // They would work on what the start-up recovery is settling.
+            self.held.push(c);
+            return;
+        }
         match c {
             Command::RefreshQueue => self.refresh_queue(),
             Command::Enroll { user_id } => {
@@ -546,16 +641,15 @@ impl Core {
                     if let Some(user) = self.active.remove(&job) {
                         self.person_changed(&user);
                     }
-                    self.emit(Event::Failed {
-                        job,
-                        error: OperatorError {
-                            code: "cancelled".into(),
-                            message: "cancelled before a key was inserted".into(),
-                            remedy: "start again when ready".into(),
-                            request_id: None,
-                            retry_possible: true,
-                        },
-                    });
+                    self.cancelled(job, "cancelled before a key was inserted".into());
+                } else if let Some(s) = self.settling.get_mut(&job).filter(|s| !s.cancelled) {
+                    // The settling goes on (it may be registering); nothing starts after it.
+                    s.cancelled = true;
+                    let message = format!(
+                        "cancelled; the earlier enrollment of {} is still being settled (the history shows how it ends)",
+                        s.user.upn
+                    );
+                    self.cancelled(job, message);
                 }
             }
             Command::PinDelivered { job } => {
@@ -596,6 +690,19 @@ impl Core {
             // Delegated sign-in is run by the kiosk's sign-in runner, never by the engine.
             Command::StartDelegatedSignIn | Command::CancelDelegatedSignIn => {}
         }
+    }
+
+    fn cancelled(&self, job: JobId, message: String) {
+        self.emit(Event::Failed {
+            job,
+            error: OperatorError {
+                code: "cancelled".into(),
+                message,
+                remedy: "start again when ready".into(),
+                request_id: None,
+                retry_possible: true,
+            },
+        });
     }
 
     /// The person has their random PIN: the journal forgets it (unless `keepPinsInJournal`).
@@ -647,6 +754,18 @@ impl Core {
             );
             return;
         }
+        if let Some(s) = self
+            .settling
+            .values()
+            .find(|s| !s.cancelled || s.user.user_id == user_id)
+        {
+            let message = format!(
+                "an earlier enrollment of {} is being settled with Microsoft Graph",
+                s.user.upn
+            );
+            self.problem("busy", message, "wait until it is settled");
+            return;
+        }
         let user = match self.journal.queued_user(user_id) {
             Ok(Some(u)) => u,
             Ok(None) => {
@@ -671,10 +790,19 @@ impl Core {
         // Captured now: background steps of this job name whoever started it.
         let operator = self.shared.operator();
         self.job_operators.insert(id, operator.clone());
-        if !self.settle_earlier(id, &operator, &user) {
-            self.job_operators.remove(&id);
-            return;
+        let open = self
+            .journal
+            .enrollments_of(&user.user_id)
+            .is_ok_and(|es| es.iter().any(|e| !e.state.is_terminal()));
+        if open {
+            self.settle_earlier(id, operator, user);
+        } else {
+            self.wait_for_key(id, user);
         }
+    }
+
+    /// The job's person waits for a key (fresh options fetched meanwhile).
+    fn wait_for_key(&mut self, id: JobId, user: QueuedUser) {
         self.emit(Event::Progress {
             job: id,
             user_id: user.user_id.clone(),
@@ -690,68 +818,74 @@ impl Core {
     }
 
     /// An earlier enrollment of this person left open (e.g. Graph unreachable after the POST)
-    /// is settled first: never a second passkey while the first may be registered. Returns
-    /// whether a new enrollment may start.
-    fn settle_earlier(&mut self, id: JobId, operator: &str, user: &QueuedUser) -> bool {
-        let open: Vec<_> = self
-            .journal
-            .enrollments_of(&user.user_id)
-            .map(|es| es.into_iter().filter(|e| !e.state.is_terminal()).collect())
-            .unwrap_or_default();
-        if open.is_empty() {
-            return true;
+    /// is settled first, on a thread of its own: never a second passkey while the first may
+    /// be registered. The job goes on in `settled`.
+    fn settle_earlier(&mut self, id: JobId, operator: String, user: QueuedUser) {
+        let shared = Arc::clone(&self.shared);
+        let user_id = user.user_id.clone();
+        let spawned = self.spawn_work("settle", move || {
+            Msg::Settled(id, recovery::settle_earlier(&shared, &operator, &user_id))
+        });
+        match spawned {
+            Ok(()) => {
+                self.active.insert(id, user.user_id.clone());
+                self.person_changed(&user.user_id);
+                self.settling.insert(
+                    id,
+                    Settling {
+                        user,
+                        cancelled: false,
+                    },
+                );
+            }
+            Err(e) => {
+                self.job_operators.remove(&id);
+                self.problem("thread", e.to_string(), "restart the station");
+            }
         }
-        // Reported through this job's Finished/Failed below, not as Event::Recovered: that
-        // event is the start-up recovery screen and would pull the operator away mid-wizard.
-        let settled =
-            recovery::recover_user(&self.shared, operator, &mut self.journal, &user.user_id);
-        let latest = self
-            .journal
-            .enrollments_of(&user.user_id)
-            .ok()
-            .and_then(|mut es| es.pop());
-        let may_start = match latest {
-            Some(e) if e.state == EnrollmentState::Recorded => {
-                // Recording purged the random PIN from the journal: the copy read before
-                // recovery is the one the person has not received yet.
-                let pin = open
-                    .iter()
-                    .find(|o| o.id == e.id && o.pin_source == Some(PinSource::Random))
-                    .and_then(|o| o.pin.as_ref())
-                    .map(|p| Pin::new(p.as_str()));
-                self.emit(Event::Finished {
-                    job: id,
-                    issued: Issued {
-                        upn: e.upn,
-                        method_id: e.method_id.unwrap_or_default(),
-                        serial: e.serial,
-                        pin,
-                    },
-                });
+    }
+
+    /// The person's earlier attempt is settled: reported through this job's Finished/Failed,
+    /// not as Event::Recovered (that event is the start-up recovery screen and would pull the
+    /// operator away mid-wizard); then the person waits for a key unless that is not allowed.
+    fn settled(&mut self, id: JobId, earlier: Earlier) {
+        let Some(Settling { user, cancelled }) = self.settling.remove(&id) else {
+            return;
+        };
+        self.active.remove(&id);
+        let may_start = match earlier {
+            // Even when cancelled: the random PIN must still reach the person.
+            Earlier::Issued(issued) => {
+                self.emit(Event::Finished { job: id, issued });
                 false
             }
-            Some(e) if !e.state.is_terminal() => {
-                let why = settled
-                    .last()
-                    .map(|u| u.resolution.clone())
-                    .unwrap_or_default();
-                self.emit(Event::Failed {
-                    job: id,
-                    error: OperatorError {
-                        code: "recovery-pending".into(),
-                        message: format!("an earlier enrollment of {} is unsettled: {why}", e.upn),
-                        remedy: "retry when Microsoft Graph is reachable".into(),
-                        request_id: None,
-                        retry_possible: true,
-                    },
-                });
+            Earlier::Unsettled(why) => {
+                if !cancelled {
+                    self.emit(Event::Failed {
+                        job: id,
+                        error: OperatorError {
+                            code: "recovery-pending".into(),
+                            message: format!(
+                                "an earlier enrollment of {} is unsettled: {why}",
+                                user.upn
+                            ),
+                            remedy: "retry when Microsoft Graph is reachable".into(),
+                            request_id: None,
+                            retry_possible: true,
+                        },
+                    });
+                }
                 false
             }
-            _ => true,
+            Earlier::Settled => !cancelled,
         };
         self.person_changed(&user.user_id);
         self.send_history();
-        may_start
+        if may_start {
+            self.wait_for_key(id, user);
+        } else {
+            self.job_operators.remove(&id);
+        }
     }
 
     fn key_present(&mut self, key: PresentKey) {

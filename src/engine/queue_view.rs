@@ -61,7 +61,7 @@ pub fn history(journal: &Journal) -> Result<Vec<HistoryEntry>, StoreError> {
             enrollment_id: e.id,
             display_name: names.get(&e.user_id).cloned(),
             upn: e.upn,
-            state: e.state.as_str().to_owned(),
+            state: e.state,
             serial: e.serial,
             method_id: e.method_id,
             at: e.updated_at,

@@ -3,12 +3,15 @@
 //! an ambiguous POST, delete older methods, record), or failed with what the operator must do.
 //! A random PIN committed to the journal is never dropped here, nor written anywhere the
 //! operator does not see: it goes back with the enrollment (`Unfinished::pin`) to be shown.
+//!
+//! Settling calls Graph (with its retries), so it runs on a thread of its own with a journal
+//! connection of its own, never on the engine loop.
 
 use graph::RegisterRequest;
 
-use super::api::{Pin, Unfinished};
+use super::api::{Issued, Pin, Unfinished};
 use super::steps::{self, Shared};
-use crate::store::{Enrollment, EnrollmentState, Journal, PinSource, QueuedUser};
+use crate::store::{Enrollment, EnrollmentState, Journal, PinSource, QueuedUser, StoreError};
 
 /// How one unfinished enrollment ended up.
 enum Outcome {
@@ -21,43 +24,80 @@ enum Outcome {
 }
 
 /// Finishes or marks every unfinished enrollment; returns what was done, for the operator.
-pub fn recover(shared: &Shared, operator: &str, journal: &mut Journal) -> Vec<Unfinished> {
-    match journal.unfinished_enrollments() {
-        Ok(list) => settle(shared, operator, journal, list),
-        Err(e) => vec![Unfinished {
-            enrollment_id: 0,
-            upn: String::new(),
-            display_name: None,
-            state: "unknown".into(),
-            resolution: format!("the journal could not be read: {e}"),
-            pin: None,
-        }],
+pub fn recover(shared: &Shared, operator: &str) -> Vec<Unfinished> {
+    let journal = Journal::open(&shared.journal_path);
+    match journal.and_then(|j| j.unfinished_enrollments().map(|list| (j, list))) {
+        Ok((mut journal, list)) => settle(shared, operator, &mut journal, list),
+        Err(e) => vec![unreadable("", &e)],
     }
 }
 
-/// The same for one person's unfinished enrollments (before they are enrolled again).
-pub fn recover_user(
-    shared: &Shared,
-    operator: &str,
-    journal: &mut Journal,
-    user_id: &str,
-) -> Vec<Unfinished> {
-    match journal.enrollments_of(user_id) {
-        Ok(list) => {
-            let open = list
-                .into_iter()
-                .filter(|e| !e.state.is_terminal())
-                .collect();
-            settle(shared, operator, journal, open)
+/// What settling a person's earlier enrollments decided about enrolling them again.
+pub enum Earlier {
+    /// Nothing of theirs is left open: a new enrollment may start.
+    Settled,
+    /// The earlier enrollment was finished and recorded: what it issued (with the random
+    /// PIN the person has not received yet).
+    Issued(Issued),
+    /// An earlier enrollment is still open (Graph could not be asked): why. Never a second
+    /// passkey while the first may be registered.
+    Unsettled(String),
+}
+
+/// Settles the person's open enrollments (before they are enrolled again); reported through
+/// the new job, not as the start-up recovery screen.
+pub fn settle_earlier(shared: &Shared, operator: &str, user_id: &str) -> Earlier {
+    let mut journal = match Journal::open(&shared.journal_path) {
+        Ok(j) => j,
+        Err(e) => return Earlier::Unsettled(unreadable(user_id, &e).resolution),
+    };
+    let open: Vec<Enrollment> = journal
+        .enrollments_of(user_id)
+        .map(|es| es.into_iter().filter(|e| !e.state.is_terminal()).collect())
+        .unwrap_or_default();
+    if open.is_empty() {
+        return Earlier::Settled;
+    }
+    let settled = settle(shared, operator, &mut journal, open.clone());
+    let latest = journal
+        .enrollments_of(user_id)
+        .ok()
+        .and_then(|mut es| es.pop());
+    match latest {
+        Some(e) if e.state == EnrollmentState::Recorded => {
+            // Recording purged the random PIN from the journal: the copy read before
+            // settling is the one the person has not received yet.
+            let pin = open
+                .iter()
+                .find(|o| o.id == e.id && o.pin_source == Some(PinSource::Random))
+                .and_then(|o| o.pin.as_ref())
+                .map(|p| Pin::new(p.as_str()));
+            Earlier::Issued(Issued {
+                upn: e.upn,
+                method_id: e.method_id.unwrap_or_default(),
+                serial: e.serial,
+                pin,
+            })
         }
-        Err(e) => vec![Unfinished {
-            enrollment_id: 0,
-            upn: user_id.to_owned(),
-            display_name: None,
-            state: "unknown".into(),
-            resolution: format!("the journal could not be read: {e}"),
-            pin: None,
-        }],
+        Some(e) if !e.state.is_terminal() => Earlier::Unsettled(
+            settled
+                .last()
+                .map(|u| u.resolution.clone())
+                .unwrap_or_default(),
+        ),
+        _ => Earlier::Settled,
+    }
+}
+
+/// The journal could not be read: what the recovery screen shows instead.
+fn unreadable(upn: &str, e: &StoreError) -> Unfinished {
+    Unfinished {
+        enrollment_id: 0,
+        upn: upn.to_owned(),
+        display_name: None,
+        state: "unknown".into(),
+        resolution: format!("the journal could not be read: {e}"),
+        pin: None,
     }
 }
 

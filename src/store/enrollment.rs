@@ -47,7 +47,7 @@ impl EnrollmentState {
     ];
 
     /// The stored name.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::KeyReady => "key_ready",
             Self::PinCommitted => "pin_committed",
@@ -68,6 +68,36 @@ impl EnrollmentState {
     /// Finished for good (recorded or failed).
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Recorded | Self::Failed)
+    }
+
+    /// The states the workflow may move to from this one: the only changes
+    /// `Journal::transition` makes.
+    pub fn allowed_next(self) -> &'static [EnrollmentState] {
+        use EnrollmentState::*;
+        match self {
+            KeyReady => &[PinCommitted, PinSet, Failed],
+            // Committed again when the key refused the current PIN and a new one is tried.
+            PinCommitted => &[PinCommitted, PinSet, Failed],
+            PinSet => &[CredentialCreated, Failed],
+            CredentialCreated => &[Registering, Failed],
+            // Posted again after an unclear outcome (recovery), or a new passkey after Graph
+            // refused the challenge.
+            Registering => &[Registering, Registered, CredentialCreated, Failed],
+            Registered => &[Hardened, Recorded, Failed],
+            Hardened => &[Recorded, Failed],
+            Recorded | Failed => &[],
+        }
+    }
+
+    /// Whether the workflow may move from this state to `to`.
+    pub fn may_become(self, to: EnrollmentState) -> bool {
+        self.allowed_next().contains(&to)
+    }
+}
+
+impl std::fmt::Display for EnrollmentState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -146,6 +176,10 @@ impl std::fmt::Debug for Enrollment {
             .finish_non_exhaustive()
     }
 }
+
+/// The stored names of the terminal states, bound into queries (never spelled out in SQL).
+const RECORDED: &str = EnrollmentState::Recorded.as_str();
+const FAILED: &str = EnrollmentState::Failed.as_str();
 
 const COLUMNS: &str = "id, user_id, upn, state, pin, pin_source, serial, aaguid, credential_id, client_data_json, attestation_object, method_id, last_error, created_at, updated_at";
 
@@ -269,8 +303,8 @@ impl Journal {
         let n = self
             .conn
             .execute(
-                "UPDATE enrollment SET pin = NULL WHERE pin IS NOT NULL AND updated_at < ?1 AND (state = 'failed' OR (?2 AND state = 'recorded'))",
-                params![cutoff, recorded_too],
+                "UPDATE enrollment SET pin = NULL WHERE pin IS NOT NULL AND updated_at < ?1 AND (state = ?3 OR (?2 AND state = ?4))",
+                params![cutoff, recorded_too, FAILED, RECORDED],
             )
             .map_err(|e| self.err(e))?;
         if n > 0 {
@@ -324,8 +358,8 @@ impl Journal {
         keep_id: i64,
     ) -> Result<(), StoreError> {
         self.purge_where(
-            "serial = ?1 AND id < ?2 AND state IN ('recorded', 'failed')",
-            params![serial, keep_id],
+            "serial = ?1 AND id < ?2 AND state IN (?3, ?4)",
+            params![serial, keep_id, RECORDED, FAILED],
         )
     }
 
@@ -356,7 +390,10 @@ impl Journal {
 
     /// Every enrollment not yet recorded or failed: what a restart must finish.
     pub fn unfinished_enrollments(&self) -> Result<Vec<Enrollment>, StoreError> {
-        self.select("WHERE state NOT IN ('recorded', 'failed') ORDER BY id", [])
+        self.select(
+            "WHERE state NOT IN (?1, ?2) ORDER BY id",
+            [RECORDED, FAILED],
+        )
     }
 
     /// All enrollments of a person, oldest first.
@@ -410,7 +447,9 @@ impl Journal {
             .collect()
     }
 
-    /// Moves `id` to `to`, applying `update` and logging the transition, in one transaction.
+    /// Moves `id` to `to`, applying `update` and logging the transition, in one transaction;
+    /// refused (nothing changed) unless the workflow allows the change
+    /// ([`EnrollmentState::may_become`]).
     fn transition(
         &mut self,
         id: i64,
@@ -437,6 +476,10 @@ impl Journal {
                 detail: format!("enrollment {id} does not exist"),
             });
         };
+        let from = parse_state(&path, id, &from)?;
+        if !from.may_become(to) {
+            return Err(StoreError::Transition { path, id, from, to });
+        }
         update(&tx).map_err(|e| sqlite(&path, e))?;
         tx.execute(
             "UPDATE enrollment SET state = ?2, updated_at = ?3 WHERE id = ?1",
@@ -445,16 +488,14 @@ impl Journal {
         .map_err(|e| sqlite(&path, e))?;
         tx.execute(
             "INSERT INTO transition (enrollment_id, from_state, to_state, at) VALUES (?1, ?2, ?3, ?4)",
-            params![id, from, to.as_str(), now],
+            params![id, from.as_str(), to.as_str(), now],
         )
         .map_err(|e| sqlite(&path, e))?;
         tx.commit().map_err(|e| sqlite(&path, e))
     }
 
     fn decode_enrollment(&self, r: RawRow) -> Result<Enrollment, StoreError> {
-        let state = EnrollmentState::parse(&r.state).ok_or_else(|| {
-            self.corrupt(format!("enrollment {}: unknown state {:?}", r.id, r.state))
-        })?;
+        let state = parse_state(&self.path, r.id, &r.state)?;
         let pin_source = match r.pin_source.as_deref() {
             None => None,
             Some(s) => Some(PinSource::parse(s).ok_or_else(|| {
@@ -479,6 +520,13 @@ impl Journal {
             updated_at: r.updated_at,
         })
     }
+}
+
+fn parse_state(path: &std::path::Path, id: i64, s: &str) -> Result<EnrollmentState, StoreError> {
+    EnrollmentState::parse(s).ok_or_else(|| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail: format!("enrollment {id}: unknown state {s:?}"),
+    })
 }
 
 fn sqlite(path: &std::path::Path, source: rusqlite::Error) -> StoreError {
@@ -635,6 +683,10 @@ mod tests {
         j.commit_pin(open, "111222").unwrap();
         let done = j.begin_enrollment("u2", "b@x", None, None).unwrap();
         j.commit_pin(done, "333444").unwrap();
+        j.pin_set(done, PinSource::Random).unwrap();
+        j.credential_created(done, b"cred", b"{}", b"att").unwrap();
+        j.registering(done).unwrap();
+        j.registered(done, "method-2").unwrap();
         j.recorded(done, true).unwrap();
         let later = now_unix() + 1;
         assert_eq!(j.purge_pins_ended_before(later, false).unwrap(), 0);
@@ -658,5 +710,104 @@ mod tests {
         assert_eq!(e.pin.as_deref().map(String::as_str), Some("905127"));
         assert_eq!(e.last_error.as_deref(), Some("key removed: re-insert it"));
         assert!(j.failed(999, "x").is_err());
+    }
+
+    fn states_of(j: &Journal, id: i64) -> Vec<EnrollmentState> {
+        j.transitions(id)
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect()
+    }
+
+    #[test]
+    fn the_table_ends_at_recorded_or_failed_and_anything_unfinished_may_fail() {
+        for st in EnrollmentState::ALL {
+            assert_eq!(st.allowed_next().is_empty(), st.is_terminal(), "{st}");
+            assert_eq!(st.may_become(Failed), !st.is_terminal(), "{st}");
+            // Backwards only where a new PIN or a new passkey is tried.
+            for &to in st.allowed_next() {
+                assert!(
+                    to >= st || (st, to) == (Registering, CredentialCreated),
+                    "{st} -> {to}"
+                );
+            }
+        }
+        assert!(!KeyReady.may_become(Registered));
+        assert!(
+            !PinSet.may_become(Registering),
+            "never a POST without an attestation"
+        );
+        assert!(!Failed.may_become(Registering));
+        assert!(!Recorded.may_become(Failed));
+    }
+
+    #[test]
+    fn a_new_pin_and_a_new_passkey_after_a_refused_challenge_are_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        let id = j.begin_enrollment("u1", "a@x", None, None).unwrap();
+        // The key refused the current PIN: another new PIN is committed.
+        j.commit_pin(id, "111222").unwrap();
+        j.commit_pin(id, "333444").unwrap();
+        j.pin_set(id, PinSource::Random).unwrap();
+        j.credential_created(id, b"c1", b"{}", b"a1").unwrap();
+        j.registering(id).unwrap();
+        // Graph refused the challenge: a second passkey, posted; recovery posts it again.
+        j.credential_created(id, b"c2", b"{}", b"a2").unwrap();
+        j.registering(id).unwrap();
+        j.registering(id).unwrap();
+        j.registered(id, "m").unwrap();
+        j.recorded(id, false).unwrap();
+        assert_eq!(
+            states_of(&j, id),
+            [
+                KeyReady,
+                PinCommitted,
+                PinCommitted,
+                PinSet,
+                CredentialCreated,
+                Registering,
+                CredentialCreated,
+                Registering,
+                Registering,
+                Registered,
+                Recorded
+            ]
+        );
+    }
+
+    #[test]
+    fn a_change_out_of_order_is_refused_naming_both_states_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        let id = j.begin_enrollment("u1", "a@x", None, None).unwrap();
+        let err = j.registered(id, "method-1").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Transition { id: i, from: KeyReady, to: Registered, .. } if i == id
+            ),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("from key_ready to registered"), "{text}");
+        let e = j.enrollment(id).unwrap().unwrap();
+        assert_eq!((e.state, e.method_id), (KeyReady, None), "nothing written");
+        assert_eq!(states_of(&j, id), [KeyReady]);
+
+        j.failed(id, "key removed").unwrap();
+        for refused in [
+            j.failed(id, "again").unwrap_err(),
+            j.pin_set(id, PinSource::Typed).unwrap_err(),
+        ] {
+            assert!(
+                matches!(refused, StoreError::Transition { from: Failed, .. }),
+                "{refused:?}"
+            );
+        }
+        let e = j.enrollment(id).unwrap().unwrap();
+        assert_eq!(e.last_error.as_deref(), Some("key removed"), "kept");
+        assert_eq!(states_of(&j, id), [KeyReady, Failed]);
     }
 }

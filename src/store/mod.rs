@@ -50,6 +50,18 @@ pub enum StoreError {
         /// Newest version this build knows.
         known: i64,
     },
+    /// A state change the enrollment workflow does not allow: nothing was changed.
+    #[error("journal {path}: enrollment {id} may not move from {from} to {to}; it is left {from} (a step out of order: report it with the journal's history of this enrollment)")]
+    Transition {
+        /// The journal file.
+        path: PathBuf,
+        /// The enrollment.
+        id: i64,
+        /// Where it stands.
+        from: EnrollmentState,
+        /// Where it was asked to go.
+        to: EnrollmentState,
+    },
     /// A stored value could not be decoded.
     #[error("journal {path}: {detail}")]
     Corrupt {

@@ -7,7 +7,8 @@ use std::collections::{HashMap, VecDeque};
 
 pub use crate::engine::api::HistoryEntry;
 use crate::engine::api::{
-    Check, Event, Issued, JobId, OperatorError, PinRequest, QueueRefreshSummary, Step, Unfinished,
+    Check, EnrollmentState, Event, Issued, JobId, OperatorError, PinRequest, QueueRefreshSummary,
+    Step, Unfinished,
 };
 use crate::keys::KeySummary;
 
@@ -561,7 +562,7 @@ impl State {
                     enrollment_id: 0,
                     upn: issued.upn.clone(),
                     display_name,
-                    state: "recorded".into(),
+                    state: EnrollmentState::Recorded,
                     serial: issued.serial.clone(),
                     method_id: Some(issued.method_id.clone()),
                     at: self.now,
@@ -586,7 +587,7 @@ impl State {
                     enrollment_id: 0,
                     upn: upn.clone(),
                     display_name,
-                    state: "failed".into(),
+                    state: EnrollmentState::Failed,
                     serial: None,
                     method_id: None,
                     at: self.now,
