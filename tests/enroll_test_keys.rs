@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use ctap::authenticator::Authenticator;
 use enroll_support::{plain_tenant, soft_key, Log, Station};
+use graph::fake::Faults;
 use passkey_kiosk::engine::api::{Command, Event};
 use passkey_kiosk::engine::KeySource;
 use passkey_kiosk::store::{Journal, QueuedUser};
@@ -48,10 +49,25 @@ fn untouched(st: &Station, key: &ctap::soft::SoftAuthenticator, people: &[Queued
 
 #[test]
 fn headless_enroll_refuses_the_software_key_without_allow_test_keys() {
+    refuses_the_software_key(55_000_001, Duration::ZERO);
+}
+
+/// Graph slowed down: the key is reported while the engine is still starting (its start-up
+/// checks wait for Graph), before the first person's turn.
+#[test]
+fn headless_enroll_refuses_a_software_key_seen_during_start_up() {
+    refuses_the_software_key(55_000_003, Duration::from_millis(700));
+}
+
+fn refuses_the_software_key(serial: u32, graph_latency: Duration) {
     let st = Station::refusing_test_keys(plain_tenant(2), RULES);
     let people = queue(&st);
-    let key = soft_key(55_000_001);
+    let key = soft_key(serial);
     st.slot.insert(Some(key.clone()));
+    st.tenant.set_faults(Faults {
+        latency: graph_latency,
+        ..Faults::default()
+    });
 
     let (status, out) = st.enroll(&[], &[], |_| {});
 

@@ -108,7 +108,8 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         operator_auth: crate::station::OperatorAuth::Headless,
     })?;
     // A failed audit write fails the run (after its work is done), with the reason.
-    failures.extend(start_up(&engine, rules.pins_in_csv())?);
+    let (audit_failures, key) = start_up(&engine, rules.pins_in_csv())?;
+    failures.extend(audit_failures);
 
     let journal = Journal::open(&journal_path)?;
     let queue = journal.queue()?;
@@ -141,6 +142,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         background: HashMap::new(),
         stopped: false,
         pins_in_csv: rules.pins_in_csv(),
+        key,
     };
     let mut skipped = 0usize;
     let total = people.len();
@@ -221,6 +223,9 @@ struct Tally {
     stopped: bool,
     /// `pinsInKeysRegisteredCsv`: else a random PIN is shown here, its only delivery.
     pins_in_csv: bool,
+    /// The key in the reader as the engine last reported it: it may have been inserted before
+    /// this person's turn, even while the engine was starting.
+    key: Option<KeySummary>,
 }
 
 impl Tally {
@@ -295,9 +300,10 @@ fn audit_failure(e: &OperatorError) -> Option<String> {
 
 /// Prints what recovery did and the start-up checks; a failed sign-in stops the run. A
 /// recovered random PIN is shown unless the CSV is where its person gets it. Returns the audit
-/// writes that failed meanwhile.
-fn start_up(engine: &EngineHandle, pins_in_csv: bool) -> Result<Vec<String>> {
+/// writes that failed meanwhile and the key inserted meanwhile.
+fn start_up(engine: &EngineHandle, pins_in_csv: bool) -> Result<(Vec<String>, Option<KeySummary>)> {
     let mut audit_failures = Vec::new();
+    let mut key = None;
     loop {
         match engine.recv() {
             Some(Event::Recovered(list)) => {
@@ -326,8 +332,10 @@ fn start_up(engine: &EngineHandle, pins_in_csv: bool) -> Result<Vec<String>> {
                 {
                     bail!("cannot sign in to Entra ID: {}", c.detail);
                 }
-                return Ok(audit_failures);
+                return Ok((audit_failures, key));
             }
+            Some(Event::KeyInserted(k)) => key = Some(k),
+            Some(Event::KeyRemoved) => key = None,
             Some(Event::Problem(e)) => {
                 eprintln!("  ! {}", describe(&e));
                 audit_failures.extend(audit_failure(&e));
@@ -345,7 +353,6 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
         user_id: person.user_id.clone(),
     });
     let mut job = None;
-    let mut key: Option<KeySummary> = None;
     loop {
         let Some(event) = engine.recv() else {
             tally.failed(
@@ -373,7 +380,8 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
                 match step {
                     Step::RefreshingChallenge => println!("  fetching a fresh challenge"),
                     Step::Registering => {
-                        if key
+                        if tally
+                            .key
                             .as_ref()
                             .is_some_and(|k| !key_needed_after_registration(rules, k))
                         {
@@ -395,8 +403,9 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
                     k.serial.as_deref().unwrap_or("(none)"),
                     k.aaguid
                 );
-                key = Some(k);
+                tally.key = Some(k);
             }
+            Event::KeyRemoved => tally.key = None,
             Event::TouchNeeded { .. } => println!("  touch the key"),
             Event::Recovered(list) => {
                 for u in list {
@@ -443,7 +452,7 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
             Event::Problem(e)
                 if e.code == "key-refused"
                     && !rules.allow_test_keys
-                    && key.as_ref().is_some_and(KeySummary::is_test_key) =>
+                    && tally.key.as_ref().is_some_and(KeySummary::is_test_key) =>
             {
                 // The test key refused (the engine checks that first): the station's set-up,
                 // not this person's key, so every next person would wait for nothing.
