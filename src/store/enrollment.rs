@@ -356,7 +356,48 @@ impl Journal {
 
     /// Every enrollment not yet recorded or failed: what a restart must finish.
     pub fn unfinished_enrollments(&self) -> Result<Vec<Enrollment>, StoreError> {
-        self.select("WHERE state NOT IN ('recorded', 'failed') ORDER BY id", [])
+        // Named one by one (not NOT IN) so the look-up searches the state index.
+        let unfinished: Vec<String> = EnrollmentState::ALL
+            .into_iter()
+            .filter(|s| !s.is_terminal())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        self.select(
+            &format!("WHERE state IN ({}) ORDER BY id", unfinished.join(", ")),
+            [],
+        )
+    }
+
+    /// The PIN of the newest enrollment of key `serial` that still holds one.
+    pub fn pin_for_key(&self, serial: &str) -> Result<Option<Zeroizing<String>>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT pin FROM enrollment WHERE serial = ?1 AND pin IS NOT NULL ORDER BY id DESC LIMIT 1",
+            )
+            .and_then(|mut s| s.query_row([serial], |r| r.get::<_, String>(0)).optional())
+            .map(|pin| pin.map(Zeroizing::new))
+            .map_err(|e| self.err(e))
+    }
+
+    /// The oldest enrollment of key `serial` that did not fail: the key was issued, or its
+    /// enrollment is not settled yet.
+    pub fn unfailed_of_key(&self, serial: &str) -> Result<Option<Enrollment>, StoreError> {
+        Ok(self
+            .select(
+                "WHERE serial = ?1 AND state != 'failed' ORDER BY id LIMIT 1",
+                [serial],
+            )?
+            .pop())
+    }
+
+    /// Whether a person has a recorded enrollment.
+    pub fn is_recorded(&self, user_id: &str) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM enrollment WHERE user_id = ?1 AND state = 'recorded')",
+            )
+            .and_then(|mut s| s.query_row([user_id], |r| r.get(0)))
+            .map_err(|e| self.err(e))
     }
 
     /// All enrollments of a person, oldest first.
@@ -383,12 +424,13 @@ impl Journal {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
         rows.into_iter()
-            .map(|(s, at)| {
-                EnrollmentState::parse(&s)
-                    .map(|st| (st, at))
-                    .ok_or_else(|| self.corrupt(format!("unknown state {s:?}")))
-            })
+            .map(|(s, at)| Ok((self.state(&s)?, at)))
             .collect()
+    }
+
+    /// A stored state name, or why the journal is corrupt.
+    pub(super) fn state(&self, s: &str) -> Result<EnrollmentState, StoreError> {
+        EnrollmentState::parse(s).ok_or_else(|| self.corrupt(format!("unknown state {s:?}")))
     }
 
     fn select<P: rusqlite::Params>(
