@@ -827,23 +827,21 @@ impl Core {
         let reset = key.summary.pin == crate::keys::PinState::NotSet;
         if let Some(serial) = key.summary.serial.as_ref().filter(|_| !reset) {
             // Issued, or its enrollment not settled yet (Graph may hold its passkey).
-            if let Ok(found) = self.journal.unfailed_of_key(serial) {
-                if let Some(e) = found {
-                    return Some(if e.state == EnrollmentState::Recorded {
-                        format!(
-                            "this key was already issued to {} (method {}); reset it to issue it again",
-                            e.upn,
-                            e.method_id.as_deref().unwrap_or("?")
-                        )
-                    } else {
-                        format!(
-                            "this key's enrollment of {} is not finished ({}); settle it first (Retry for {})",
-                            e.upn,
-                            e.state.as_str(),
-                            e.upn
-                        )
-                    });
-                }
+            if let Ok(Some(e)) = self.journal.unfailed_of_key(serial) {
+                return Some(if e.state == EnrollmentState::Recorded {
+                    format!(
+                        "this key was already issued to {} (method {}); reset it to issue it again",
+                        e.upn,
+                        e.method_id.as_deref().unwrap_or("?")
+                    )
+                } else {
+                    format!(
+                        "this key's enrollment of {} is not finished ({}); settle it first (Retry for {})",
+                        e.upn,
+                        e.state.as_str(),
+                        e.upn
+                    )
+                });
             }
         }
         self.policy
