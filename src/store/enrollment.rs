@@ -266,11 +266,18 @@ impl Journal {
         cutoff: i64,
         recorded_too: bool,
     ) -> Result<usize, StoreError> {
+        // `state IN` rather than an OR: the look-up then searches the index of held PINs
+        // (this runs after every job; recorded enrollments are most of the table).
+        let also = if recorded_too {
+            EnrollmentState::Recorded
+        } else {
+            EnrollmentState::Failed
+        };
         let n = self
             .conn
             .execute(
-                "UPDATE enrollment SET pin = NULL WHERE pin IS NOT NULL AND updated_at < ?1 AND (state = 'failed' OR (?2 AND state = 'recorded'))",
-                params![cutoff, recorded_too],
+                "UPDATE enrollment SET pin = NULL WHERE pin IS NOT NULL AND updated_at < ?1 AND state IN (?2, ?3)",
+                params![cutoff, EnrollmentState::Failed.as_str(), also.as_str()],
             )
             .map_err(|e| self.err(e))?;
         if n > 0 {

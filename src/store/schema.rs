@@ -64,7 +64,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
      CREATE INDEX enrollment_user_state ON enrollment(user_id, state);
      CREATE INDEX enrollment_serial ON enrollment(serial);
      CREATE INDEX enrollment_state ON enrollment(state);
-     CREATE INDEX enrollment_pin_held ON enrollment(updated_at) WHERE pin IS NOT NULL;",
+     CREATE INDEX enrollment_pin_held ON enrollment(state, updated_at) WHERE pin IS NOT NULL;",
 ];
 
 /// Work a migration needs beyond its SQL, in the same transaction.
