@@ -389,6 +389,42 @@ mod tests {
     }
 
     #[test]
+    fn the_next_people_skip_the_recorded_in_queue_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        assert!(j.queue_is_empty().unwrap());
+        j.upsert_queue(&(1..=6).rev().map(|n| user(n, "c")).collect::<Vec<_>>())
+            .unwrap();
+        assert!(!j.queue_is_empty().unwrap());
+        // 3 has a key; 4 failed once (still to be called).
+        for (n, ok) in [(3, true), (4, false)] {
+            let id = j
+                .begin_enrollment(&format!("id-{n}"), "x", None, None)
+                .unwrap();
+            if ok {
+                j.pin_set(id, crate::store::PinSource::Typed).unwrap();
+                j.credential_created(id, b"c", b"{}", b"a").unwrap();
+                j.registering(id).unwrap();
+                j.registered(id, "m").unwrap();
+                j.hardened(id).unwrap();
+                j.recorded(id, false).unwrap();
+            } else {
+                j.failed(id, "key removed").unwrap();
+            }
+        }
+        let ids = |after: u32, limit| -> Vec<String> {
+            j.next_unrecorded_after(&user(after, "c"), limit)
+                .unwrap()
+                .into_iter()
+                .map(|q| q.user_id)
+                .collect()
+        };
+        assert_eq!(ids(1, 3), ["id-2", "id-4", "id-5"]);
+        assert_eq!(ids(5, 3), ["id-6"]);
+        assert!(ids(6, 3).is_empty());
+    }
+
+    #[test]
     fn a_failed_replacement_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
