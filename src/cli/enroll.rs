@@ -112,7 +112,11 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
     failures.extend(audit_failures);
 
     let journal = Journal::open(&journal_path)?;
-    let queue = journal.queue()?;
+    // One person is looked up alone: the whole queue is read only to enroll all of it.
+    let queue = match (&args.user, &order) {
+        (Some(only), None) => journal.queued_user(only)?.into_iter().collect(),
+        _ => journal.queue()?,
+    };
     let mut people: Vec<QueuedUser> = match &order {
         Some(upns) => upns
             .iter()

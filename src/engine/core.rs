@@ -117,6 +117,8 @@ enum Msg {
     StartedUp(Vec<Check>, Option<graph::Fido2Policy>),
     /// Settling a person's earlier attempt (on its thread) ended.
     Settled(JobId, Earlier),
+    /// A person's options were refreshed ahead of time (their status may have changed).
+    OptionsRefreshed(String),
 }
 
 impl Msg {
@@ -360,7 +362,7 @@ impl Core {
         self.send_queue();
         self.send_history();
         // Nobody ran `prefetch` (or a delegated station starts fresh): fetch it live.
-        if self.journal.queue().is_ok_and(|q| q.is_empty()) {
+        if self.journal.queue_is_empty().unwrap_or(false) {
             self.refresh_queue();
         }
         for c in std::mem::take(&mut self.held) {
@@ -427,12 +429,9 @@ impl Core {
 
     /// `PersonChanged` for one person, as the journal and the running jobs have them now.
     fn person_changed(&self, user_id: &str) {
-        match super::queue_view::people(&self.journal) {
-            Ok(people) => {
-                if let Some(p) = people.into_iter().find(|p| p.user_id == user_id) {
-                    self.emit(Event::PersonChanged(self.shown(p)));
-                }
-            }
+        match super::queue_view::person(&self.journal, user_id) {
+            Ok(Some(p)) => self.emit(Event::PersonChanged(self.shown(p))),
+            Ok(None) => {}
             Err(e) => self.problem("journal", e.to_string(), "check the journal file"),
         }
     }
@@ -483,6 +482,7 @@ impl Core {
                     self.live = self.live.saturating_sub(1);
                     self.settled(id, earlier);
                 }
+                Msg::OptionsRefreshed(user_id) => self.person_changed(&user_id),
                 Msg::PasscodeChecked(attempt, ok) => {
                     let effects = self.operators.checked(attempt, ok, Instant::now());
                     self.operator_effects(effects);
@@ -497,10 +497,10 @@ impl Core {
                     }
                     tracing::debug!(job = r.id.0, "job done");
                     steps::purge_expired_pins(&self.shared.config, &mut self.journal);
+                    // Only this job's person changed: the rest of the queue is not re-sent.
                     if let Some(user) = user {
                         self.person_changed(&user);
                     }
-                    self.send_queue();
                     self.send_history();
                 }
             }
@@ -960,27 +960,22 @@ impl Core {
         // A returned key that was factory-reset (no PIN) may be issued again.
         let reset = key.summary.pin == crate::keys::PinState::NotSet;
         if let Some(serial) = key.summary.serial.as_ref().filter(|_| !reset) {
-            if let Ok(all) = self.journal.enrollments() {
-                // Issued, or its enrollment not settled yet (Graph may hold its passkey).
-                if let Some(e) = all.iter().find(|e| {
-                    e.serial.as_deref() == Some(serial.as_str())
-                        && e.state != EnrollmentState::Failed
-                }) {
-                    return Some(if e.state == EnrollmentState::Recorded {
-                        format!(
-                            "this key was already issued to {} (method {}); reset it to issue it again",
-                            e.upn,
-                            e.method_id.as_deref().unwrap_or("?")
-                        )
-                    } else {
-                        format!(
-                            "this key's enrollment of {} is not finished ({}); settle it first (Retry for {})",
-                            e.upn,
-                            e.state.as_str(),
-                            e.upn
-                        )
-                    });
-                }
+            // Issued, or its enrollment not settled yet (Graph may hold its passkey).
+            if let Ok(Some(e)) = self.journal.unfailed_of_key(serial) {
+                return Some(if e.state == EnrollmentState::Recorded {
+                    format!(
+                        "this key was already issued to {} (method {}); reset it to issue it again",
+                        e.upn,
+                        e.method_id.as_deref().unwrap_or("?")
+                    )
+                } else {
+                    format!(
+                        "this key's enrollment of {} is not finished ({}); settle it first (Retry for {})",
+                        e.upn,
+                        e.state.as_str(),
+                        e.upn
+                    )
+                });
             }
         }
         self.policy
@@ -1051,22 +1046,15 @@ impl Core {
     /// Refreshes, in the background, the options of the next people in the queue whose
     /// challenge would expire within the margin, so their keys never wait for Graph.
     fn prefetch_ahead(&self, current: &QueuedUser) {
-        let Ok(queue) = self.journal.queue() else {
+        let Ok(ahead) = self.journal.next_unrecorded_after(current, PREFETCH_AHEAD) else {
             return;
         };
         let api = self.shared.graph.api_version();
-        let next = queue
-            .into_iter()
-            .skip_while(|q| q.user_id != current.user_id)
-            .skip(1)
-            .filter(|q| !self.is_recorded(&q.user_id))
-            .take(PREFETCH_AHEAD)
-            .filter(|q| {
-                // v1.0 challenges are fetched in the job itself (five minutes is too short
-                // to keep ahead of the desk).
-                api == graph::ApiVersion::Beta
-                    && options::needs_fresh(q, api, options::EXPIRY_MARGIN)
-            });
+        let next = ahead.into_iter().filter(|q| {
+            // v1.0 challenges are fetched in the job itself (five minutes is too short
+            // to keep ahead of the desk).
+            api == graph::ApiVersion::Beta && options::needs_fresh(q, api, options::EXPIRY_MARGIN)
+        });
         for q in next {
             {
                 let mut set = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
@@ -1076,6 +1064,7 @@ impl Core {
             }
             let shared = Arc::clone(&self.shared);
             let refreshing = Arc::clone(&self.refreshing);
+            let back = self.tx.clone();
             self.shared.rt.spawn(async move {
                 let result = options::refresh(
                     &shared.graph,
@@ -1090,8 +1079,12 @@ impl Core {
                             Journal::open(&path).and_then(|mut j| j.upsert_queue(&[fresh]))
                         })
                         .await;
-                        if let Ok(Err(e)) = saved {
-                            tracing::warn!(error = %e, "saving refreshed options");
+                        match saved {
+                            Ok(Ok(())) => {
+                                let _ = back.send(Msg::OptionsRefreshed(q.user_id.clone()));
+                            }
+                            Ok(Err(e)) => tracing::warn!(error = %e, "saving refreshed options"),
+                            Err(_) => {}
                         }
                     }
                     Err(e) => tracing::warn!(upn = %q.upn, error = %e, "background options refresh failed"),
@@ -1102,13 +1095,6 @@ impl Core {
                     .remove(&q.user_id);
             });
         }
-    }
-
-    fn is_recorded(&self, user_id: &str) -> bool {
-        self.journal
-            .enrollments_of(user_id)
-            .map(|es| es.iter().any(|e| e.state == EnrollmentState::Recorded))
-            .unwrap_or(false)
     }
 }
 

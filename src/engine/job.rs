@@ -399,13 +399,7 @@ impl Job {
         let Some(serial) = self.key.summary.serial.clone() else {
             return Ok(None);
         };
-        let known = journal
-            .enrollments()?
-            .into_iter()
-            .rev()
-            .filter(|e| e.serial.as_deref() == Some(serial.as_str()))
-            .find_map(|e| e.pin);
-        let Some(pin) = known else {
+        let Some(pin) = journal.pin_for_key(&serial)? else {
             return Ok(None);
         };
         // Only worth a try while plenty of attempts are left.

@@ -1,7 +1,7 @@
 //! Creation options in the queue: when they are too close to expiry to use, fetching fresh
 //! ones (and saving them whole in the journal), and options for a proof-of-concept CSV row.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use graph::{ApiVersion, GraphClient};
 
@@ -12,20 +12,10 @@ use crate::store::{now_unix, QueuedUser};
 /// operator never sees an expired-challenge failure.
 pub const EXPIRY_MARGIN: Duration = Duration::from_secs(120);
 
-/// When the queued challenge expires, if known.
+/// When the queued challenge expires, if known (the same reading the journal stores).
 pub fn challenge_expires_at(q: &QueuedUser) -> Option<SystemTime> {
-    let from_options = graph::CreationOptions::from_json(q.creation_options.clone())
-        .ok()
-        .and_then(|o| o.challenge_expires_at());
-    from_options.or_else(|| {
-        let with_zone = serde_json::json!({
-            "challengeTimeoutDateTime": q.challenge_expiry,
-            "publicKey": q.creation_options.get("publicKey").cloned().unwrap_or_default(),
-        });
-        graph::CreationOptions::from_json(with_zone)
-            .ok()
-            .and_then(|o| o.challenge_expires_at())
-    })
+    let secs = u64::try_from(crate::store::challenge_expires_at(q)?).ok()?;
+    Some(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 /// Whether fresh options must be fetched before makeCredential: v1.0 challenges live five

@@ -1,65 +1,54 @@
-//! The queue as the UI lists it: each person with where they stand.
-
-use std::time::UNIX_EPOCH;
-
-use std::collections::HashMap;
+//! The queue as the UI lists it: each person with where they stand, read from the journal's
+//! indexed queries (`store::read_model`); nothing here walks enrollments or parses options.
 
 use super::api::{HistoryEntry, Person, PersonStatus, HISTORY_LIMIT};
-use super::options;
-use crate::store::{EnrollmentState, Journal, StoreError};
+use crate::store::{now_unix, Journal, QueueEntry, Standing, StoreError};
 
 /// Everyone in the journal's queue, with their status.
 pub fn people(journal: &Journal) -> Result<Vec<Person>, StoreError> {
-    let enrollments = journal.enrollments()?;
-    let queue = journal.queue()?;
-    Ok(queue
+    let now = now_unix();
+    Ok(journal
+        .queue_entries()?
         .into_iter()
-        .map(|q| {
-            let mine: Vec<_> = enrollments
-                .iter()
-                .filter(|e| e.user_id == q.user_id)
-                .collect();
-            let expires = options::challenge_expires_at(&q);
-            let status = if mine.iter().any(|e| e.state == EnrollmentState::Recorded) {
-                PersonStatus::Enrolled
-            } else {
-                match mine.last().map(|e| e.state) {
-                    Some(EnrollmentState::Failed) => PersonStatus::Failed,
-                    Some(_) => PersonStatus::InProgress,
-                    None if options::challenge_still_valid(&q) => PersonStatus::Ready,
-                    None => PersonStatus::Waiting,
-                }
-            };
-            Person {
-                user_id: q.user_id,
-                upn: q.upn,
-                display_name: q.display_name,
-                status,
-                challenge_expires_at: expires
-                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                    .and_then(|d| i64::try_from(d.as_secs()).ok()),
-            }
-        })
+        .map(|e| person_from(e, now))
         .collect())
 }
 
+/// One queued person with their status (none: not queued).
+pub fn person(journal: &Journal, user_id: &str) -> Result<Option<Person>, StoreError> {
+    Ok(journal
+        .queue_entry(user_id)?
+        .map(|e| person_from(e, now_unix())))
+}
+
+fn person_from(e: QueueEntry, now: i64) -> Person {
+    let status = match e.standing {
+        Standing::Recorded => PersonStatus::Enrolled,
+        Standing::Failed => PersonStatus::Failed,
+        Standing::Open => PersonStatus::InProgress,
+        Standing::NotStarted if e.challenge_expires_at.is_some_and(|t| t > now) => {
+            PersonStatus::Ready
+        }
+        Standing::NotStarted => PersonStatus::Waiting,
+    };
+    Person {
+        user_id: e.user_id,
+        upn: e.upn,
+        display_name: e.display_name,
+        status,
+        challenge_expires_at: e.challenge_expires_at,
+    }
+}
+
 /// The newest [`HISTORY_LIMIT`] enrollments of the journal, oldest first, with display names
-/// from the queue. No PIN leaves the journal this way.
+/// from the queue. No PIN (nor attestation) leaves the journal this way.
 pub fn history(journal: &Journal) -> Result<Vec<HistoryEntry>, StoreError> {
-    let names: HashMap<String, String> = journal
-        .queue()?
+    Ok(journal
+        .history(HISTORY_LIMIT)?
         .into_iter()
-        .filter(|q| !q.display_name.is_empty())
-        .map(|q| (q.user_id, q.display_name))
-        .collect();
-    let all = journal.enrollments()?;
-    let skip = all.len().saturating_sub(HISTORY_LIMIT);
-    Ok(all
-        .into_iter()
-        .skip(skip)
         .map(|e| HistoryEntry {
             enrollment_id: e.id,
-            display_name: names.get(&e.user_id).cloned(),
+            display_name: e.display_name,
             upn: e.upn,
             state: e.state,
             serial: e.serial,

@@ -300,11 +300,18 @@ impl Journal {
         cutoff: i64,
         recorded_too: bool,
     ) -> Result<usize, StoreError> {
+        // `state IN` rather than an OR: the look-up then searches the index of held PINs
+        // (this runs after every job; recorded enrollments are most of the table).
+        let also = if recorded_too {
+            EnrollmentState::Recorded
+        } else {
+            EnrollmentState::Failed
+        };
         let n = self
             .conn
             .execute(
-                "UPDATE enrollment SET pin = NULL WHERE pin IS NOT NULL AND updated_at < ?1 AND (state = ?3 OR (?2 AND state = ?4))",
-                params![cutoff, recorded_too, FAILED, RECORDED],
+                "UPDATE enrollment SET pin = NULL WHERE pin IS NOT NULL AND updated_at < ?1 AND state IN (?2, ?3)",
+                params![cutoff, FAILED, also.as_str()],
             )
             .map_err(|e| self.err(e))?;
         if n > 0 {
@@ -390,10 +397,48 @@ impl Journal {
 
     /// Every enrollment not yet recorded or failed: what a restart must finish.
     pub fn unfinished_enrollments(&self) -> Result<Vec<Enrollment>, StoreError> {
+        // Named one by one (not NOT IN) so the look-up searches the state index.
+        let unfinished: Vec<String> = EnrollmentState::ALL
+            .into_iter()
+            .filter(|s| !s.is_terminal())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
         self.select(
-            "WHERE state NOT IN (?1, ?2) ORDER BY id",
-            [RECORDED, FAILED],
+            &format!("WHERE state IN ({}) ORDER BY id", unfinished.join(", ")),
+            [],
         )
+    }
+
+    /// The PIN of the newest enrollment of key `serial` that still holds one.
+    pub fn pin_for_key(&self, serial: &str) -> Result<Option<Zeroizing<String>>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT pin FROM enrollment WHERE serial = ?1 AND pin IS NOT NULL ORDER BY id DESC LIMIT 1",
+            )
+            .and_then(|mut s| s.query_row([serial], |r| r.get::<_, String>(0)).optional())
+            .map(|pin| pin.map(Zeroizing::new))
+            .map_err(|e| self.err(e))
+    }
+
+    /// The oldest enrollment of key `serial` that did not fail: the key was issued, or its
+    /// enrollment is not settled yet.
+    pub fn unfailed_of_key(&self, serial: &str) -> Result<Option<Enrollment>, StoreError> {
+        Ok(self
+            .select(
+                "WHERE serial = ?1 AND state != ?2 ORDER BY id LIMIT 1",
+                [serial, FAILED],
+            )?
+            .pop())
+    }
+
+    /// Whether a person has a recorded enrollment.
+    pub fn is_recorded(&self, user_id: &str) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM enrollment WHERE user_id = ?1 AND state = ?2)",
+            )
+            .and_then(|mut s| s.query_row([user_id, RECORDED], |r| r.get(0)))
+            .map_err(|e| self.err(e))
     }
 
     /// All enrollments of a person, oldest first.
@@ -420,12 +465,13 @@ impl Journal {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
         rows.into_iter()
-            .map(|(s, at)| {
-                EnrollmentState::parse(&s)
-                    .map(|st| (st, at))
-                    .ok_or_else(|| self.corrupt(format!("unknown state {s:?}")))
-            })
+            .map(|(s, at)| Ok((self.state(&s)?, at)))
             .collect()
+    }
+
+    /// A stored state name, or why the journal is corrupt.
+    pub(super) fn state(&self, s: &str) -> Result<EnrollmentState, StoreError> {
+        EnrollmentState::parse(s).ok_or_else(|| self.corrupt(format!("unknown state {s:?}")))
     }
 
     fn select<P: rusqlite::Params>(

@@ -4,18 +4,21 @@
 //! created owner-only (0600) because enrollment rows may hold a PIN until it is delivered.
 //! `secure_delete` overwrites freed content, and every PIN purge ends with a TRUNCATE
 //! checkpoint, so a purged PIN's bytes are left in none of the journal's files.
-//! Tables: the user queue (with Graph's full creation options), enrollments, audit log.
+//! Tables: the user queue (with Graph's full creation options), enrollments, audit log; the
+//! screens' lists are read by indexed queries (`read_model`).
 
 mod audit;
 pub mod audit_chain;
 mod enrollment;
 mod queue;
+mod read_model;
 mod schema;
 
 pub use audit::AuditEntry;
 pub use audit_chain::{ChainBreak, ChainProblem};
 pub use enrollment::{Enrollment, EnrollmentState, PinSource};
-pub use queue::QueuedUser;
+pub use queue::{challenge_expires_at, QueuedUser};
+pub use read_model::{HistoryRow, QueueEntry, Standing};
 
 use std::path::{Path, PathBuf};
 

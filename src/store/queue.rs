@@ -1,7 +1,9 @@
 //! The user queue: who is to get a key, with the creation options Graph issued for them.
 //!
 //! The options are kept whole (the CSV cannot hold excludeCredentials or extensions), so
-//! enrollment uses exactly what Graph sent.
+//! enrollment uses exactly what Graph sent. The challenge's expiry is also stored as Unix
+//! seconds (`challenge_expires_at`) when the options are, so listing, sorting and filtering
+//! people never parses them.
 
 use std::collections::HashSet;
 
@@ -106,7 +108,9 @@ impl Journal {
     pub fn queue(&self) -> Result<Vec<QueuedUser>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM queue ORDER BY upn"))
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM queue ORDER BY upn, user_id"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], raw_row)
@@ -132,6 +136,37 @@ impl Journal {
         raw.map(|r| self.decode_queued(r)).transpose()
     }
 
+    /// Whether nobody is queued.
+    pub fn queue_is_empty(&self) -> Result<bool, StoreError> {
+        self.conn
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM queue)", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Up to `limit` people after `after` (by UPN, then object id, the queue's order) who have
+    /// no recorded enrollment: the next ones the desk will call.
+    pub fn next_unrecorded_after(
+        &self,
+        after: &QueuedUser,
+        limit: usize,
+    ) -> Result<Vec<QueuedUser>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM queue q WHERE (q.upn, q.user_id) > (?1, ?2)
+                   AND NOT EXISTS (SELECT 1 FROM enrollment e WHERE e.user_id = q.user_id AND e.state = 'recorded')
+                 ORDER BY q.upn, q.user_id LIMIT ?3"
+            ))
+            .map_err(|e| self.err(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![after.upn, after.user_id, limit], raw_row)
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter().map(|r| self.decode_queued(r)).collect()
+    }
+
     fn decode_queued(&self, raw: RawRow) -> Result<QueuedUser, StoreError> {
         let creation_options = serde_json::from_str(&raw.creation_options)
             .map_err(|e| self.corrupt(format!("creation options of {}: {e}", raw.upn)))?;
@@ -152,15 +187,61 @@ impl Journal {
     }
 }
 
+/// When `q`'s challenge expires (Unix seconds): the options' `challengeTimeoutDateTime`, else
+/// the stored `challenge_expiry` (a CSV row's).
+pub fn challenge_expires_at(q: &QueuedUser) -> Option<i64> {
+    q.creation_options
+        .get("challengeTimeoutDateTime")
+        .and_then(serde_json::Value::as_str)
+        .and_then(parse_expiry)
+        .or_else(|| parse_expiry(&q.challenge_expiry))
+}
+
+/// A `challengeTimeoutDateTime` (RFC 3339) as Unix seconds. Graph sometimes omits the zone
+/// (as in innerError.date); its times are UTC.
+pub(super) fn parse_expiry(text: &str) -> Option<i64> {
+    let s = text.trim();
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(s, rfc3339)
+        .or_else(|_| time::OffsetDateTime::parse(&format!("{s}Z"), rfc3339))
+        .ok()
+        .map(time::OffsetDateTime::unix_timestamp)
+}
+
+/// Fills `challenge_expires_at` of rows stored before the column existed (the migration that
+/// adds it): the only time stored options are parsed for it.
+pub(super) fn fill_expiries(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let rows: Vec<(i64, String, String)> = tx
+        .prepare("SELECT rowid, challenge_expiry, creation_options FROM queue")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update = tx.prepare("UPDATE queue SET challenge_expires_at = ?2 WHERE rowid = ?1")?;
+    for (rowid, expiry, options) in rows {
+        let from_options = serde_json::from_str::<serde_json::Value>(&options)
+            .ok()
+            .and_then(|o| {
+                o.get("challengeTimeoutDateTime")
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(parse_expiry)
+            });
+        update.execute(params![
+            rowid,
+            from_options.or_else(|| parse_expiry(&expiry))
+        ])?;
+    }
+    Ok(())
+}
+
 /// Inserts or refreshes `users` inside the caller's transaction.
 fn upsert(tx: &rusqlite::Transaction<'_>, users: &[QueuedUser]) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(&format!(
-        "INSERT INTO queue ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        "INSERT INTO queue ({COLUMNS}, challenge_expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT(user_id) DO UPDATE SET upn=excluded.upn, display_name=excluded.display_name,
            user_handle=excluded.user_handle, challenge=excluded.challenge,
            challenge_expiry=excluded.challenge_expiry, rp_id=excluded.rp_id,
            creation_options=excluded.creation_options,
-           existing_method_ids=excluded.existing_method_ids, fetched_at=excluded.fetched_at"
+           existing_method_ids=excluded.existing_method_ids, fetched_at=excluded.fetched_at,
+           challenge_expires_at=excluded.challenge_expires_at"
     ))?;
     for u in users {
         stmt.execute(params![
@@ -174,6 +255,7 @@ fn upsert(tx: &rusqlite::Transaction<'_>, users: &[QueuedUser]) -> rusqlite::Res
             u.creation_options.to_string(),
             serde_json::Value::from(u.existing_method_ids.clone()).to_string(),
             u.fetched_at,
+            challenge_expires_at(u),
         ])?;
     }
     Ok(())
@@ -304,6 +386,42 @@ mod tests {
             .unwrap();
         assert_eq!(removed.len(), 4, "{removed:?}");
         assert_eq!(j.queue().unwrap(), vec![user(1, "c1")]);
+    }
+
+    #[test]
+    fn the_next_people_skip_the_recorded_in_queue_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        assert!(j.queue_is_empty().unwrap());
+        j.upsert_queue(&(1..=6).rev().map(|n| user(n, "c")).collect::<Vec<_>>())
+            .unwrap();
+        assert!(!j.queue_is_empty().unwrap());
+        // 3 has a key; 4 failed once (still to be called).
+        for (n, ok) in [(3, true), (4, false)] {
+            let id = j
+                .begin_enrollment(&format!("id-{n}"), "x", None, None)
+                .unwrap();
+            if ok {
+                j.pin_set(id, crate::store::PinSource::Typed).unwrap();
+                j.credential_created(id, b"c", b"{}", b"a").unwrap();
+                j.registering(id).unwrap();
+                j.registered(id, "m").unwrap();
+                j.hardened(id).unwrap();
+                j.recorded(id, false).unwrap();
+            } else {
+                j.failed(id, "key removed").unwrap();
+            }
+        }
+        let ids = |after: u32, limit| -> Vec<String> {
+            j.next_unrecorded_after(&user(after, "c"), limit)
+                .unwrap()
+                .into_iter()
+                .map(|q| q.user_id)
+                .collect()
+        };
+        assert_eq!(ids(1, 3), ["id-2", "id-4", "id-5"]);
+        assert_eq!(ids(5, 3), ["id-6"]);
+        assert!(ids(6, 3).is_empty());
     }
 
     #[test]

@@ -54,12 +54,24 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // 2: the audit log's hash chain (entries already there are chained by `after`).
     "ALTER TABLE audit ADD COLUMN prev_hash TEXT;
      ALTER TABLE audit ADD COLUMN hash TEXT;",
+    // 3: the read model. The challenge's expiry as Unix seconds (rows already there are
+    // filled by `after`); an index for every look-up the engine does per job: a person by
+    // UPN (any case), the queue's order, a person's enrollments by state, a key's by serial,
+    // the unsettled ones, the ones still holding a PIN.
+    "ALTER TABLE queue ADD COLUMN challenge_expires_at INTEGER;
+     CREATE INDEX queue_upn_lower ON queue(lower(upn));
+     CREATE INDEX queue_order ON queue(upn, user_id);
+     CREATE INDEX enrollment_user_state ON enrollment(user_id, state);
+     CREATE INDEX enrollment_serial ON enrollment(serial);
+     CREATE INDEX enrollment_state ON enrollment(state);
+     CREATE INDEX enrollment_pin_held ON enrollment(state, updated_at) WHERE pin IS NOT NULL;",
 ];
 
 /// Work a migration needs beyond its SQL, in the same transaction.
 fn after(version: i64, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     match version {
         2 => super::audit::chain_existing(tx),
+        3 => super::queue::fill_expiries(tx),
         _ => Ok(()),
     }
 }

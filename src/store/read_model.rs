@@ -1,0 +1,441 @@
+//! What the screens list, read from the journal by indexed SQL: each queued person with where
+//! they stand, one person alone, and the newest enrollments for the history.
+//!
+//! A person's standing is derived in the query (an indexed `EXISTS` for a recorded enrollment,
+//! else the state of their newest enrollment, both on `enrollment(user_id, …)`), not kept in a
+//! status column: the enrollment rows stay the only truth, so no state change, queue refresh or
+//! recovery can leave a copy behind, and a person who leaves and rejoins the queue keeps their
+//! history. Listing 100,000 people costs two index probes each; one person costs two probes.
+//! The challenge's expiry is the integer column written with the options, never parsed here.
+
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::{EnrollmentState, Journal, StoreError};
+
+/// Where a queued person stands, from their enrollments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// No enrollment yet.
+    NotStarted,
+    /// The newest enrollment is not finished (in progress, or left open by an interruption).
+    Open,
+    /// The newest enrollment failed (and none was recorded).
+    Failed,
+    /// An enrollment was recorded: the person has their key.
+    Recorded,
+}
+
+/// One queued person as the queue lists them (no options, no PINs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueEntry {
+    /// Entra object id (or the UPN, for CSV imports).
+    pub user_id: String,
+    /// userPrincipalName.
+    pub upn: String,
+    /// Display name.
+    pub display_name: String,
+    /// When the stored challenge expires (Unix seconds), if known.
+    pub challenge_expires_at: Option<i64>,
+    /// Where they stand.
+    pub standing: Standing,
+}
+
+/// One enrollment as the history lists it: no PIN, no attestation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRow {
+    /// Enrollment row id.
+    pub id: i64,
+    /// UPN of the person.
+    pub upn: String,
+    /// Display name, while the person is queued and it is known.
+    pub display_name: Option<String>,
+    /// Current state.
+    pub state: EnrollmentState,
+    /// Key serial number, when known.
+    pub serial: Option<String>,
+    /// Graph's method id once registered.
+    pub method_id: Option<String>,
+    /// Last change (Unix seconds).
+    pub updated_at: i64,
+    /// Last error.
+    pub last_error: Option<String>,
+}
+
+/// The queue's columns and each person's standing (`standing` is 'recorded' when any
+/// enrollment was recorded, else the newest enrollment's state, NULL without one).
+const ENTRY: &str = "SELECT q.user_id, q.upn, q.display_name, q.challenge_expires_at,
+   CASE WHEN EXISTS (SELECT 1 FROM enrollment e WHERE e.user_id = q.user_id AND e.state = 'recorded')
+        THEN 'recorded'
+        ELSE (SELECT e.state FROM enrollment e WHERE e.user_id = q.user_id ORDER BY e.id DESC LIMIT 1)
+   END
+ FROM queue q";
+
+impl Journal {
+    /// Everyone queued, ordered by UPN (then object id), with where they stand.
+    pub fn queue_entries(&self) -> Result<Vec<QueueEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{ENTRY} ORDER BY q.upn, q.user_id"))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], raw_entry)
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter().map(|r| self.decode_entry(r)).collect()
+    }
+
+    /// One queued person by object id, with where they stand.
+    pub fn queue_entry(&self, user_id: &str) -> Result<Option<QueueEntry>, StoreError> {
+        let raw = self
+            .conn
+            .prepare_cached(&format!("{ENTRY} WHERE q.user_id = ?1"))
+            .and_then(|mut s| s.query_row([user_id], raw_entry).optional())
+            .map_err(|e| self.err(e))?;
+        raw.map(|r| self.decode_entry(r)).transpose()
+    }
+
+    /// The newest `limit` enrollments, oldest first, with display names from the queue.
+    pub fn history(&self, limit: usize) -> Result<Vec<HistoryRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT * FROM (
+                   SELECT e.id, e.upn, NULLIF(q.display_name, ''), e.state, e.serial, e.method_id,
+                          e.updated_at, e.last_error
+                   FROM enrollment e LEFT JOIN queue q ON q.user_id = e.user_id
+                   ORDER BY e.id DESC LIMIT ?1)
+                 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![limit], |r: &Row<'_>| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(
+                |(id, upn, display_name, state, serial, method_id, updated_at, last_error)| {
+                    Ok(HistoryRow {
+                        id,
+                        upn,
+                        display_name,
+                        state: self.state(&state)?,
+                        serial,
+                        method_id,
+                        updated_at,
+                        last_error,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    fn decode_entry(&self, raw: RawEntry) -> Result<QueueEntry, StoreError> {
+        let standing = match raw.standing.as_deref() {
+            None => Standing::NotStarted,
+            Some(s) => match self.state(s)? {
+                EnrollmentState::Recorded => Standing::Recorded,
+                EnrollmentState::Failed => Standing::Failed,
+                _ => Standing::Open,
+            },
+        };
+        Ok(QueueEntry {
+            user_id: raw.user_id,
+            upn: raw.upn,
+            display_name: raw.display_name,
+            challenge_expires_at: raw.challenge_expires_at,
+            standing,
+        })
+    }
+}
+
+struct RawEntry {
+    user_id: String,
+    upn: String,
+    display_name: String,
+    challenge_expires_at: Option<i64>,
+    standing: Option<String>,
+}
+
+fn raw_entry(r: &Row<'_>) -> rusqlite::Result<RawEntry> {
+    Ok(RawEntry {
+        user_id: r.get(0)?,
+        upn: r.get(1)?,
+        display_name: r.get(2)?,
+        challenge_expires_at: r.get(3)?,
+        standing: r.get(4)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::QueuedUser;
+
+    fn person(n: u32, expiry: &str) -> QueuedUser {
+        QueuedUser {
+            user_id: format!("id-{n}"),
+            upn: format!("user{n}@contoso.example"),
+            display_name: if n == 9 {
+                String::new()
+            } else {
+                format!("User {n}")
+            },
+            user_handle: "T0Y6".into(),
+            challenge: format!("c{n}"),
+            challenge_expiry: expiry.into(),
+            rp_id: "login.microsoft.com".into(),
+            creation_options: serde_json::json!({"publicKey": {"challenge": format!("c{n}")}}),
+            existing_method_ids: Vec::new(),
+            fetched_at: 1,
+        }
+    }
+
+    fn journal() -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        (dir, j)
+    }
+
+    /// An enrollment of `n` taken to `end` (recorded, failed, or left at key_ready).
+    fn enroll(j: &mut Journal, n: u32, end: EnrollmentState) -> i64 {
+        let id = j
+            .begin_enrollment(
+                &format!("id-{n}"),
+                &format!("user{n}@contoso.example"),
+                Some(&format!("s{n}")),
+                None,
+            )
+            .unwrap();
+        j.pin_set(id, crate::store::PinSource::Typed).unwrap();
+        j.credential_created(id, b"cred", b"{}", &[0xa5; 600])
+            .unwrap();
+        match end {
+            EnrollmentState::Recorded => {
+                j.registering(id).unwrap();
+                j.registered(id, &format!("method-{id}")).unwrap();
+                j.hardened(id).unwrap();
+                j.recorded(id, false).unwrap();
+            }
+            EnrollmentState::Failed => j.failed(id, "key removed").unwrap(),
+            _ => {}
+        }
+        id
+    }
+
+    #[test]
+    fn standing_per_person_for_each_enrollment_mix() {
+        use EnrollmentState::{CredentialCreated as Open, Failed, Recorded};
+        let (_dir, mut j) = journal();
+        let people: Vec<QueuedUser> = (1..=8).map(|n| person(n, "2999-01-01T00:00:00Z")).collect();
+        j.upsert_queue(&people).unwrap();
+        // 1: none. 2: open. 3: failed. 4: failed, then open again. 5: open, then failed.
+        // 6: recorded. 7: recorded, then a second key failed. 8: failed, then recorded.
+        let mixes: [(u32, &[EnrollmentState]); 7] = [
+            (2, &[Open]),
+            (3, &[Failed]),
+            (4, &[Failed, Open]),
+            (5, &[Open, Failed]),
+            (6, &[Recorded]),
+            (7, &[Recorded, Failed]),
+            (8, &[Failed, Recorded]),
+        ];
+        for (n, ends) in mixes {
+            for end in ends {
+                enroll(&mut j, n, *end);
+            }
+        }
+        // Someone no longer queued: their enrollments list nobody.
+        enroll(&mut j, 99, Recorded);
+        let entries = j.queue_entries().unwrap();
+        let standings: Vec<(&str, Standing)> = entries
+            .iter()
+            .map(|e| (e.user_id.as_str(), e.standing))
+            .collect();
+        assert_eq!(
+            standings,
+            [
+                ("id-1", Standing::NotStarted),
+                ("id-2", Standing::Open),
+                ("id-3", Standing::Failed),
+                ("id-4", Standing::Open),
+                ("id-5", Standing::Failed),
+                ("id-6", Standing::Recorded),
+                ("id-7", Standing::Recorded),
+                ("id-8", Standing::Recorded),
+            ]
+        );
+        // One person alone reads exactly what the list says of them.
+        for e in &entries {
+            assert_eq!(j.queue_entry(&e.user_id).unwrap().as_ref(), Some(e));
+        }
+        assert_eq!(j.queue_entry("id-99").unwrap(), None);
+        assert_eq!(entries[0].upn, "user1@contoso.example");
+        assert_eq!(entries[0].display_name, "User 1");
+    }
+
+    #[test]
+    fn expiry_is_stored_as_unix_seconds_with_the_options() {
+        let (_dir, mut j) = journal();
+        let mut from_options = person(3, "");
+        from_options.creation_options["challengeTimeoutDateTime"] = "2026-08-23T10:15:00Z".into();
+        j.upsert_queue(&[
+            person(1, "2026-08-23T10:15:00Z"),
+            // Graph sometimes omits the zone: UTC.
+            person(2, "2026-08-23T10:15:00"),
+            from_options,
+            person(4, "not a time"),
+        ])
+        .unwrap();
+        let expiries: Vec<Option<i64>> = j
+            .queue_entries()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.challenge_expires_at)
+            .collect();
+        assert_eq!(
+            expiries,
+            [
+                Some(1_787_480_100),
+                Some(1_787_480_100),
+                Some(1_787_480_100),
+                None
+            ]
+        );
+        // Refreshed options bring their new expiry.
+        j.upsert_queue(&[person(4, "2026-08-23T10:20:00Z")])
+            .unwrap();
+        assert_eq!(
+            j.queue_entry("id-4").unwrap().unwrap().challenge_expires_at,
+            Some(1_787_480_400)
+        );
+    }
+
+    #[test]
+    fn migrating_an_older_journal_fills_the_expiry_from_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        {
+            let mut j = Journal::open(&path).unwrap();
+            let mut zone_in_options = person(2, "");
+            zone_in_options.creation_options["challengeTimeoutDateTime"] =
+                "2026-08-23T10:20:00Z".into();
+            j.upsert_queue(&[person(1, "2026-08-23T10:15:00Z"), zone_in_options])
+                .unwrap();
+            // Back to the journal as schema 2 wrote it.
+            j.conn
+                .execute_batch(
+                    "DROP INDEX queue_upn_lower; DROP INDEX queue_order; DROP INDEX enrollment_user_state;
+                     DROP INDEX enrollment_serial; DROP INDEX enrollment_state; DROP INDEX enrollment_pin_held;
+                     ALTER TABLE queue DROP COLUMN challenge_expires_at; PRAGMA user_version = 2;",
+                )
+                .unwrap();
+        }
+        let j = Journal::open(&path).unwrap();
+        let expiries: Vec<Option<i64>> = j
+            .queue_entries()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.challenge_expires_at)
+            .collect();
+        assert_eq!(expiries, [Some(1_787_480_100), Some(1_787_480_400)]);
+    }
+
+    #[test]
+    fn history_is_the_newest_enrollments_oldest_first() {
+        let (_dir, mut j) = journal();
+        j.upsert_queue(&[person(1, ""), person(2, ""), person(9, "")])
+            .unwrap();
+        let ids: Vec<i64> = [
+            (1, EnrollmentState::Failed),
+            (2, EnrollmentState::Recorded),
+            (9, EnrollmentState::Recorded),
+            (5, EnrollmentState::Recorded),
+            (1, EnrollmentState::CredentialCreated),
+        ]
+        .into_iter()
+        .map(|(n, end)| enroll(&mut j, n, end))
+        .collect();
+        j.note_error(ids[4], "Graph unreachable: retry").unwrap();
+
+        let last3 = j.history(3).unwrap();
+        let got: Vec<(i64, &str, Option<&str>, EnrollmentState)> = last3
+            .iter()
+            .map(|h| (h.id, h.upn.as_str(), h.display_name.as_deref(), h.state))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                // Queued with no display name; not queued at all; queued.
+                (
+                    ids[2],
+                    "user9@contoso.example",
+                    None,
+                    EnrollmentState::Recorded
+                ),
+                (
+                    ids[3],
+                    "user5@contoso.example",
+                    None,
+                    EnrollmentState::Recorded
+                ),
+                (
+                    ids[4],
+                    "user1@contoso.example",
+                    Some("User 1"),
+                    EnrollmentState::CredentialCreated
+                ),
+            ]
+        );
+        assert_eq!(last3[2].serial.as_deref(), Some("s1"));
+        assert_eq!(
+            last3[2].last_error.as_deref(),
+            Some("Graph unreachable: retry")
+        );
+        assert_eq!(j.history(100).unwrap().len(), 5);
+        assert!(j.history(0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn key_and_person_lookups() {
+        let (_dir, mut j) = journal();
+        enroll(&mut j, 1, EnrollmentState::Failed);
+        assert!(!j.is_recorded("id-1").unwrap());
+        let recorded = enroll(&mut j, 1, EnrollmentState::Recorded);
+        assert!(j.is_recorded("id-1").unwrap());
+        assert!(!j.is_recorded("id-2").unwrap());
+        // The failed one of key s1 is skipped; the recorded one holds the key.
+        assert_eq!(
+            j.unfailed_of_key("s1").unwrap().map(|e| e.id),
+            Some(recorded)
+        );
+        assert_eq!(j.unfailed_of_key("s2").unwrap(), None);
+        let open = j.begin_enrollment("id-3", "c@x", Some("s3"), None).unwrap();
+        j.commit_pin(open, "222222").unwrap();
+        let newer = j.begin_enrollment("id-3", "c@x", Some("s3"), None).unwrap();
+        j.commit_pin(newer, "333333").unwrap();
+        assert_eq!(
+            j.pin_for_key("s3").unwrap().as_deref().map(String::as_str),
+            Some("333333")
+        );
+        j.purge_pin(newer).unwrap();
+        assert_eq!(
+            j.pin_for_key("s3").unwrap().as_deref().map(String::as_str),
+            Some("222222")
+        );
+        assert_eq!(j.pin_for_key("s1").unwrap(), None);
+    }
+}
