@@ -300,12 +300,7 @@ mod tests {
             person(4, "not a time"),
         ])
         .unwrap();
-        let expiries: Vec<Option<i64>> = j
-            .queue_entries()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.challenge_expires_at)
-            .collect();
+        let expiries = expiries(&j);
         assert_eq!(
             expiries,
             [
@@ -322,6 +317,15 @@ mod tests {
             j.queue_entry("id-4").unwrap().unwrap().challenge_expires_at,
             Some(1_787_480_400)
         );
+    }
+
+    /// Each queued person's stored expiry, in queue order.
+    fn expiries(j: &Journal) -> Vec<Option<i64>> {
+        j.queue_entries()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.challenge_expires_at)
+            .collect()
     }
 
     #[test]
@@ -345,12 +349,7 @@ mod tests {
                 .unwrap();
         }
         let j = Journal::open(&path).unwrap();
-        let expiries: Vec<Option<i64>> = j
-            .queue_entries()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.challenge_expires_at)
-            .collect();
+        let expiries = expiries(&j);
         assert_eq!(expiries, [Some(1_787_480_100), Some(1_787_480_400)]);
     }
 
