@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::GraphClient;
+use crate::client::GraphClient;
 use crate::error::Result;
 
 /// `fido2AuthenticationMethodConfiguration`, the parts the station checks.

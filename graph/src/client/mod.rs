@@ -1,0 +1,256 @@
+//! The Graph client: one `reqwest` connection pool, one token cache and one semaphore shared by
+//! every clone, so thousands of prefetches run in parallel without a throttling storm; a 429's
+//! Retry-After pauses all callers, not just the one that got it.
+//!
+//! This module holds the configuration, construction and sign-in; the calls live by subject:
+//! `directory` (groups, members), `fido2` (methods, creation options, registration, the method
+//! policy) and `http` (request execution, retries, headers, capped body reading).
+
+use crate::auth::{Credentials, TokenProvider};
+use crate::cloud::{check_transport, Cloud};
+use crate::device_code::{DeviceAuthorization, SignedInAccount};
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+mod directory;
+mod fido2;
+mod http;
+
+pub use fido2::{policy, DeleteOutcome, Registration, CHALLENGE_TIMEOUT_MINUTES};
+
+/// Which Graph API version to call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApiVersion {
+    /// `/beta`: creationOptions takes `challengeTimeoutInMinutes` (5..43200).
+    #[default]
+    Beta,
+    /// `/v1.0`: creationOptions has no parameter (fixed 5-minute challenge).
+    V1,
+}
+
+impl ApiVersion {
+    /// URL path segment.
+    pub fn segment(self) -> &'static str {
+        match self {
+            ApiVersion::Beta => "beta",
+            ApiVersion::V1 => "v1.0",
+        }
+    }
+}
+
+/// HTTP timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP + TLS connect.
+    pub connect: Duration,
+    /// Whole request, body included.
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            request: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How to reach and sign in to a tenant.
+#[derive(Debug, Clone)]
+pub struct GraphConfig {
+    /// Cloud (or custom bases for the fake tenant).
+    pub cloud: Cloud,
+    /// Tenant id or domain (`contoso.onmicrosoft.com`); not `common`.
+    pub tenant: String,
+    /// Application (client) id.
+    pub client_id: String,
+    /// Secret or certificate.
+    pub credentials: Credentials,
+    /// Beta (default) or v1.0.
+    pub api_version: ApiVersion,
+    /// Requests in flight at once across all clones (default 8).
+    pub max_concurrency: usize,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+}
+
+impl GraphConfig {
+    /// A config with defaults: beta, 8 concurrent requests, default timeouts and retries.
+    pub fn new(
+        cloud: Cloud,
+        tenant: impl Into<String>,
+        client_id: impl Into<String>,
+        credentials: Credentials,
+    ) -> Self {
+        GraphConfig {
+            cloud,
+            tenant: tenant.into(),
+            client_id: client_id.into(),
+            credentials,
+            api_version: ApiVersion::Beta,
+            max_concurrency: 8,
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    graph_base: Url,
+    api: ApiVersion,
+    tokens: TokenProvider,
+    /// The configured tenant (id or domain), trimmed: a delegated sign-in must belong to it.
+    tenant: String,
+    permits: tokio::sync::Semaphore,
+    pause_until: std::sync::Mutex<Option<tokio::time::Instant>>,
+    policy: RetryPolicy,
+}
+
+/// Microsoft Graph client. Cheap to clone; clones share connections, token and concurrency limit.
+#[derive(Clone)]
+pub struct GraphClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for GraphClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphClient")
+            .field("graph_base", &self.inner.graph_base.as_str())
+            .field("api", &self.inner.api)
+            .field("token_url", &self.inner.tokens.token_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GraphClient {
+    /// Validates the config and builds the client (no network access yet).
+    pub fn new(config: GraphConfig) -> Result<Self> {
+        let (_, graph_base) = config.cloud.validate()?;
+        let tenant = config.tenant.trim();
+        if tenant.is_empty()
+            || !tenant
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return Err(Error::InvalidConfig(format!(
+                "tenant {tenant:?} must be a tenant id (GUID) or domain such as contoso.onmicrosoft.com"
+            )));
+        }
+        if ["common", "organizations", "consumers"].contains(&tenant.to_ascii_lowercase().as_str())
+        {
+            return Err(Error::InvalidConfig(format!(
+                "tenant {tenant:?} does not name one tenant (it would let accounts of any tenant sign in); \
+                 use the tenant id or its domain"
+            )));
+        }
+        let client_id = config.client_id.trim();
+        if client_id.is_empty() || client_id.contains(char::is_whitespace) {
+            return Err(Error::InvalidConfig(
+                "client_id must be the application (client) id of the app registration".into(),
+            ));
+        }
+        if let Credentials::Secret(s) = &config.credentials {
+            if s.expose_secret().trim().is_empty() {
+                return Err(Error::InvalidConfig("the client secret is empty".into()));
+            }
+        }
+        if config.max_concurrency == 0 {
+            return Err(Error::InvalidConfig(
+                "max_concurrency must be at least 1".into(),
+            ));
+        }
+        let token_url = Url::parse(&config.cloud.token_url(tenant))
+            .map_err(|e| Error::InvalidConfig(format!("token URL: {e}")))?;
+        check_transport(&token_url)?;
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .https_only(false) // loopback http is allowed; every URL is checked by check_transport
+            .redirect(reqwest::redirect::Policy::none()) // never carry a token elsewhere
+            .connect_timeout(config.timeouts.connect)
+            .timeout(config.timeouts.request)
+            .user_agent(concat!("passkey-kiosk-graph/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
+        let tokens = TokenProvider::new(
+            http.clone(),
+            token_url,
+            client_id.to_owned(),
+            match config.credentials {
+                Credentials::Delegated => config.cloud.delegated_scopes(),
+                _ => config.cloud.default_scope(),
+            },
+            config.credentials,
+            config.retry.clone(),
+        );
+        Ok(GraphClient {
+            inner: Arc::new(Inner {
+                http,
+                graph_base,
+                api: config.api_version,
+                tokens,
+                tenant: tenant.to_owned(),
+                permits: tokio::sync::Semaphore::new(config.max_concurrency),
+                pause_until: std::sync::Mutex::new(None),
+                policy: config.retry,
+            }),
+        })
+    }
+
+    /// The API version in use.
+    pub fn api_version(&self) -> ApiVersion {
+        self.inner.api
+    }
+
+    /// Gets a token now: a cheap way to check tenant, client id and credentials at startup.
+    /// Delegated: succeeds while an operator is signed in (renewing the token if due), else
+    /// `Error::NotSignedIn`.
+    pub async fn sign_in(&self) -> Result<()> {
+        self.inner.tokens.token().await.map(|_| ())
+    }
+
+    // ------------------------------------------------------------------ delegated sign-in
+
+    /// True when Graph is called with a signed-in operator's token ([`Credentials::Delegated`]).
+    pub fn is_delegated(&self) -> bool {
+        self.inner.tokens.is_delegated()
+    }
+
+    /// Starts a device-code sign-in (delegated mode only): show `user_code` and
+    /// `verification_uri` to the operator, then call [`Self::finish_device_sign_in`].
+    pub async fn start_device_sign_in(&self) -> Result<DeviceAuthorization> {
+        self.inner.tokens.start_device_flow().await
+    }
+
+    /// Polls until the operator approves; from then on every clone of this client calls Graph
+    /// with the operator's token (renewed with the refresh token before it expires). Stops with
+    /// `Error::DeviceSignIn` when declined, unknown or expired, and with `Error::WrongTenant`
+    /// (nobody signed in) when the configured tenant is a tenant id and the operator's token
+    /// names another tenant. Cancel by dropping the future.
+    pub async fn finish_device_sign_in(
+        &self,
+        authorization: &DeviceAuthorization,
+    ) -> Result<SignedInAccount> {
+        self.inner
+            .tokens
+            .poll_device_flow(authorization, &self.inner.tenant)
+            .await
+    }
+
+    /// The operator signed in (delegated mode), if any.
+    pub async fn signed_in_account(&self) -> Option<SignedInAccount> {
+        self.inner.tokens.account().await
+    }
+
+    /// Drops the cached access token, the refresh token and the signed-in account. In delegated
+    /// mode Graph calls then fail with `Error::NotSignedIn` until someone signs in again.
+    pub async fn sign_out(&self) {
+        self.inner.tokens.sign_out().await;
+    }
+}
