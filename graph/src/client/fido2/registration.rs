@@ -117,6 +117,7 @@ impl GraphClient {
         }
     }
 
+    /// Registers, and after an ambiguous failure recognises the outcome before anything else:
     /// waits `recheck_delay`, lists the user's methods and returns ours if it is there. Only if it
     /// is not, and `challenge_still_valid()` says so, posts the same body once more. (The challenge
     /// is single-use: re-posting after a stored-but-unanswered POST would only fail as duplicate or
