@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::sign_in::{self, sign_in_if_delegated, TerminalSignIn};
 use crate::config::Config;
-use crate::prefetch::{
+use crate::engine::prefetch::{
     self, describe_skipped, PrefetchReport, PrefetchRequest, Progress, QueueChanges,
 };
 use crate::store::Journal;

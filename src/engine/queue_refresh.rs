@@ -1,4 +1,4 @@
-//! The queue live from the scope group (issue 5): [`crate::prefetch::prefetch`], the same
+//! The queue live from the scope group (issue 5): [`super::prefetch::prefetch`], the same
 //! library call as `passkey-kiosk prefetch`, run in the background on the engine's runtime, then
 //! its result upserted into the journal's queue, leaving alone everyone whose enrollment is in
 //! progress or done (their options and recorded method ids are what their enrollment used).
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use super::api::{Event, OperatorError, QueueRefreshSummary};
 use super::core::Emitter;
 use super::errors::graph_error;
+use super::prefetch::{self, Failure, PrefetchReport, PrefetchRequest, Progress};
 use super::steps::Shared;
-use crate::prefetch::{self, Failure, PrefetchReport, PrefetchRequest, Progress};
 use crate::store::{EnrollmentState, Journal, StoreError};
 
 /// What the background prefetch produced.

@@ -13,8 +13,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use graph::{CreationOptions, GraphClient, Group, SkipReason, SkippedMember, User};
 
+use super::options;
 use crate::config::{Config, GroupRef};
-use crate::engine::options;
 use crate::report::users_to_register::{self, UserRow};
 use crate::store::{now_unix, Journal, QueuedUser, StoreError};
 
@@ -371,7 +371,7 @@ impl PrefetchReport {
     /// whoever the journal shows enrolled or being enrolled left as they are), then
     /// `usersToRegister.csv`, replaced atomically.
     pub fn save(&self, csv_path: &Path, journal: &mut Journal) -> Result<QueueChanges> {
-        let protected = crate::engine::queue_refresh::protected(journal, [])
+        let protected = super::queue_refresh::protected(journal, [])
             .context("reading the journal's enrollments")?;
         let changes = self
             .save_queue(journal, &protected)?
