@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use graph::fake::{self, FakeConfig, Faults};
 use passkey_kiosk::config::Config;
 use passkey_kiosk::engine::api::{Command, Event, Step};
+use passkey_kiosk::engine::prefetch::{prefetch, PrefetchRequest};
 use passkey_kiosk::engine::{Engine, EngineSetup, KeySource};
-use passkey_kiosk::prefetch::{prefetch, PrefetchRequest};
 use passkey_kiosk::store::Journal;
 
 fn env_u64(name: &str, default: u64) -> u64 {

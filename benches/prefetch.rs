@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use graph::fake::{self, FakeConfig, Faults, RetryAfterStyle};
 use graph::{Cloud, Credentials, GraphClient, GraphConfig};
 use passkey_kiosk::config::GroupRef;
-use passkey_kiosk::prefetch::{prefetch, PrefetchRequest};
+use passkey_kiosk::engine::prefetch::{prefetch, PrefetchRequest};
 use passkey_kiosk::store::Journal;
 
 const DEFAULT_CONCURRENCY: usize = 8;

@@ -11,7 +11,6 @@ pub mod demo;
 pub mod engine;
 pub mod keys;
 pub mod logging;
-pub mod prefetch;
 pub mod report;
 pub mod station;
 pub mod store;

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::sign_in::{self, sign_in_if_delegated, TerminalSignIn};
 use crate::config::Config;
-use crate::prefetch::{
+use crate::engine::prefetch::{
     self, describe_skipped, PrefetchReport, PrefetchRequest, Progress, QueueChanges,
 };
 use crate::store::Journal;
@@ -99,9 +99,10 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
     let report = match result {
         Ok(report) => report,
         Err(err) => {
+            let request_id = err.request_id().map(str::to_owned);
+            let err = anyhow::Error::new(err);
             let text = format!("failed: {err:#}");
-            let request_id = prefetch::graph_error_of(&err).and_then(graph::Error::request_id);
-            let ids: Vec<&str> = request_id.into_iter().collect();
+            let ids: Vec<&str> = request_id.iter().map(String::as_str).collect();
             if let Err(audit) = journal.audit(
                 &operator,
                 "prefetch",

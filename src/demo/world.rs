@@ -148,9 +148,13 @@ fn prefetch_into_journal(config: &Config, dir: &Path) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the demo's prefetch runtime")?;
-    let request = crate::prefetch::PrefetchRequest::from_config(config);
+    let request = crate::engine::prefetch::PrefetchRequest::from_config(config);
     let report = runtime
-        .block_on(crate::prefetch::prefetch(&client, &request, &mut |_| {}))
+        .block_on(crate::engine::prefetch::prefetch(
+            &client,
+            &request,
+            &mut |_| {},
+        ))
         .context("prefetching the demo's queue")?;
     let mut journal = crate::store::Journal::open(&config.journal_path)
         .with_context(|| format!("opening {}", config.journal_path.display()))?;

@@ -398,7 +398,7 @@ impl Core {
             fetched,
             protected,
             &self.refresh_operator,
-            &crate::prefetch::group_label(&self.shared.config.group),
+            &crate::engine::prefetch::group_label(&self.shared.config.group),
         );
         if summary.error.is_none() {
             self.send_queue();

@@ -13,6 +13,7 @@ pub mod job;
 pub mod key_source;
 pub mod options;
 pub mod policy_check;
+pub mod prefetch;
 pub mod queue_refresh;
 pub mod queue_view;
 pub mod random_pin;

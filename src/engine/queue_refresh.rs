@@ -1,4 +1,4 @@
-//! The queue live from the scope group (issue 5): [`crate::prefetch::prefetch`], the same
+//! The queue live from the scope group (issue 5): [`super::prefetch::prefetch`], the same
 //! library call as `passkey-kiosk prefetch`, run in the background on the engine's runtime, then
 //! its result upserted into the journal's queue, leaving alone everyone whose enrollment is in
 //! progress or done (their options and recorded method ids are what their enrollment used).
@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use super::api::{Event, OperatorError, QueueRefreshSummary};
 use super::core::Emitter;
 use super::errors::graph_error;
+use super::prefetch::{self, Failure, PrefetchError, PrefetchReport, PrefetchRequest, Progress};
 use super::steps::Shared;
-use crate::prefetch::{self, Failure, PrefetchReport, PrefetchRequest, Progress};
 use crate::store::{EnrollmentState, Journal, StoreError};
 
 /// What the background prefetch produced.
-pub type Fetched = anyhow::Result<PrefetchReport>;
+pub type Fetched = Result<PrefetchReport, PrefetchError>;
 
 /// At most this often an [`Event::QueueRefresh`] while people are fetched (large groups).
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -130,7 +130,7 @@ fn merge(
         Ok(r) => r,
         Err(e) => {
             let summary = QueueRefreshSummary {
-                error: Some(whole_error(&e)),
+                error: Some(whole_error(e)),
                 ..QueueRefreshSummary::default()
             };
             return (summary, Vec::new());
@@ -158,9 +158,9 @@ fn merge(
     // Members stay whether their options were fetched or not; a report exists only when the
     // whole member list was read (a failed listing is the whole refresh's error, above).
     match report.save_queue(journal, &protected) {
-        Err(e) => summary.error = Some(whole_error(&e)),
-        Ok(Err(e)) => summary.error = Some(journal_error(&e)),
-        Ok(Ok(changes)) => {
+        Err(PrefetchError::Journal { source, .. }) => summary.error = Some(journal_error(&source)),
+        Err(e) => summary.error = Some(whole_error(e)),
+        Ok(changes) => {
             summary.kept = changes.kept;
             summary.updated = changes.updated;
             summary.added = changes.added;
@@ -173,21 +173,23 @@ fn merge(
 
 /// A failed refresh: Graph's error (with its request-id) when Graph answered, the whole
 /// context chain as the message.
-fn whole_error(e: &anyhow::Error) -> OperatorError {
-    let message = format!("fetching the queue from the group: {e:#}");
-    match prefetch::graph_error_of(e) {
-        Some(g) => OperatorError {
-            message,
-            ..graph_error(g)
-        },
+fn whole_error(e: PrefetchError) -> OperatorError {
+    let base = match e.graph_error() {
+        Some(g) => graph_error(g),
         None => OperatorError {
             code: "queue-refresh".into(),
-            message,
+            message: String::new(),
             remedy: "check the configuration and the network, then refresh the queue again".into(),
             request_id: None,
             retry_possible: true,
         },
-    }
+    };
+    // anyhow's `{:#}` writes the error and its causes on one line, as the CLI shows them.
+    let message = format!(
+        "fetching the queue from the group: {:#}",
+        anyhow::Error::new(e)
+    );
+    OperatorError { message, ..base }
 }
 
 fn person_error(f: &Failure) -> OperatorError {

@@ -8,15 +8,88 @@
 //! key is registered, so nobody is ever left without a key (the proof of concept deleted first).
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
 use graph::{CreationOptions, GraphClient, Group, SkipReason, SkippedMember, User};
 
+use super::options;
 use crate::config::{Config, GroupRef};
-use crate::engine::options;
 use crate::report::users_to_register::{self, UserRow};
 use crate::store::{now_unix, Journal, QueuedUser, StoreError};
+
+/// Why a prefetch, or saving its report, failed as a whole (one user's failure is a
+/// [`Failure`] in the report instead). Each message says what was being done; the cause is
+/// the source, so `{:#}` through anyhow reads `signing in to Entra ID: <Graph's error>`.
+/// A group that is not found, or whose name matches several groups, is
+/// [`PrefetchError::Group`] holding Graph's `GroupNotFound` / `AmbiguousGroup`.
+#[derive(Debug, thiserror::Error)]
+pub enum PrefetchError {
+    /// Signing in to Entra ID failed.
+    #[error("signing in to Entra ID")]
+    SignIn(#[source] graph::Error),
+    /// The scope group could not be resolved (not found, ambiguous, or Graph failed).
+    #[error("finding the users-in-scope group")]
+    Group(#[source] graph::Error),
+    /// Listing the group's members failed (on any page: a report is never short).
+    #[error("listing the members of group {group_id}")]
+    Members {
+        /// The group's object id.
+        group_id: String,
+        /// Graph's error (boxed: with the group id beside it, inline it would make every
+        /// `Result` carrying this error large).
+        #[source]
+        source: Box<graph::Error>,
+    },
+    /// A fetch task panicked or was cancelled.
+    #[error("a prefetch task stopped unexpectedly")]
+    Task(#[source] tokio::task::JoinError),
+    /// Graph's creation options of a user could not be encoded for the journal queue.
+    #[error("encoding the options of {upn}")]
+    Options {
+        /// The user, as [`upn`] names them.
+        upn: String,
+        /// The encoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The journal could not be read or written.
+    #[error("{doing}")]
+    Journal {
+        /// What was being done.
+        doing: &'static str,
+        /// The journal's error.
+        #[source]
+        source: StoreError,
+    },
+    /// `usersToRegister.csv` could not be written (the previous file is left as it was).
+    #[error("writing {}", path.display())]
+    CsvWrite {
+        /// The CSV's path.
+        path: PathBuf,
+        /// The I/O (or CSV encoding) error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl PrefetchError {
+    /// The Graph error behind it (sign-in, group, members), for its request-id and remedy.
+    pub fn graph_error(&self) -> Option<&graph::Error> {
+        match self {
+            PrefetchError::SignIn(e) | PrefetchError::Group(e) => Some(e),
+            PrefetchError::Members { source, .. } => Some(source.as_ref()),
+            PrefetchError::Task(_)
+            | PrefetchError::Options { .. }
+            | PrefetchError::Journal { .. }
+            | PrefetchError::CsvWrite { .. } => None,
+        }
+    }
+
+    /// Graph's request-id of the failed answer, if Graph answered.
+    pub fn request_id(&self) -> Option<&str> {
+        self.graph_error().and_then(graph::Error::request_id)
+    }
+}
 
 /// What to prefetch (the relevant part of `configs.json`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,11 +247,6 @@ pub fn removed_text(removed: &[(String, String)]) -> String {
 /// How many removed people an audit entry names.
 const REMOVED_NAMED: usize = 50;
 
-/// The Graph error behind a failed [`prefetch`] (sign-in, group, members), for its request-id.
-pub fn graph_error_of(err: &anyhow::Error) -> Option<&graph::Error> {
-    err.chain().find_map(|e| e.downcast_ref::<graph::Error>())
-}
-
 /// The scope group: by id, or by display name (exactly one must match).
 pub async fn resolve_group(client: &GraphClient, group: &GroupRef) -> graph::Result<Group> {
     match group {
@@ -194,15 +262,18 @@ pub async fn prefetch(
     client: &GraphClient,
     request: &PrefetchRequest,
     progress: &mut (dyn FnMut(Progress) + Send),
-) -> Result<PrefetchReport> {
-    client.sign_in().await.context("signing in to Entra ID")?;
+) -> Result<PrefetchReport, PrefetchError> {
+    client.sign_in().await.map_err(PrefetchError::SignIn)?;
     let group = resolve_group(client, &request.group)
         .await
-        .context("finding the users-in-scope group")?;
+        .map_err(PrefetchError::Group)?;
     let members = client
         .members(&group.id, request.include_nested_groups)
         .await
-        .with_context(|| format!("listing the members of group {}", group.id))?;
+        .map_err(|source| PrefetchError::Members {
+            group_id: group.id.clone(),
+            source: Box::new(source),
+        })?;
     progress(Progress::Members {
         users: members.users.len(),
         skipped: members.skipped.len(),
@@ -217,7 +288,7 @@ pub async fn prefetch(
     let mut slots: Vec<Option<UserOutcome>> = Vec::new();
     slots.resize_with(tasks.len(), || None);
     while let Some(joined) = tasks.join_next().await {
-        let (index, outcome) = joined.context("a prefetch task stopped unexpectedly")?;
+        let (index, outcome) = joined.map_err(PrefetchError::Task)?;
         progress(Progress::UserDone {
             ok: matches!(outcome, UserOutcome::Fetched(_)),
         });
@@ -328,11 +399,16 @@ impl PrefetchReport {
     /// Journal queue entries holding Graph's whole creation options (built as every queue
     /// entry is, by [`options::queued_from_options`]), with the member's UPN and name as
     /// Graph listed them and what prefetch recorded.
-    pub fn queued_users(&self) -> Result<Vec<QueuedUser>> {
+    pub fn queued_users(&self) -> Result<Vec<QueuedUser>, PrefetchError> {
         self.fetched()
             .map(|f| {
-                let mut q = options::queued_from_options(&f.user.id, &f.options)
-                    .with_context(|| format!("encoding the options of {}", upn(&f.user)))?;
+                let mut q =
+                    options::queued_from_options(&f.user.id, &f.options).map_err(|source| {
+                        PrefetchError::Options {
+                            upn: upn(&f.user).to_owned(),
+                            source,
+                        }
+                    })?;
                 q.upn = upn(&f.user).to_owned();
                 q.display_name = or_else(
                     f.user.display_name.as_deref().unwrap_or(""),
@@ -370,12 +446,18 @@ impl PrefetchReport {
     /// Saves the result: the journal's queue first ([`PrefetchReport::save_queue`], with
     /// whoever the journal shows enrolled or being enrolled left as they are), then
     /// `usersToRegister.csv`, replaced atomically.
-    pub fn save(&self, csv_path: &Path, journal: &mut Journal) -> Result<QueueChanges> {
-        let protected = crate::engine::queue_refresh::protected(journal, [])
-            .context("reading the journal's enrollments")?;
-        let changes = self
-            .save_queue(journal, &protected)?
-            .context("saving the creation options in the journal queue")?;
+    pub fn save(
+        &self,
+        csv_path: &Path,
+        journal: &mut Journal,
+    ) -> Result<QueueChanges, PrefetchError> {
+        let protected = super::queue_refresh::protected(journal, []).map_err(|source| {
+            PrefetchError::Journal {
+                doing: "reading the journal's enrollments",
+                source,
+            }
+        })?;
+        let changes = self.save_queue(journal, &protected)?;
         write_csv_atomically(csv_path, &self.csv_rows())?;
         Ok(changes)
     }
@@ -384,31 +466,40 @@ impl PrefetchReport {
     /// fetched, except people in `protected` who are already queued (being enrolled, with an
     /// enrollment left open, or enrolled: their options and method ids are what their
     /// enrollment used), and removes everyone queued whom the group no longer lists, except
-    /// people in `protected` (their rows stay with their records). The outer error is the
-    /// report's (options that cannot be queued), the inner one the journal's.
+    /// people in `protected` (their rows stay with their records). Fails with
+    /// [`PrefetchError::Options`] (options that cannot be queued, nothing written) or
+    /// [`PrefetchError::Journal`].
     pub fn save_queue(
         &self,
         journal: &mut Journal,
         protected: &HashSet<String>,
-    ) -> Result<Result<QueueChanges, StoreError>> {
+    ) -> Result<QueueChanges, PrefetchError> {
         let queued = self.queued_users()?;
-        let known: HashSet<String> = match journal.queue() {
-            Ok(q) => q.into_iter().map(|q| q.user_id).collect(),
-            Err(e) => return Ok(Err(e)),
+        let saving = |source: StoreError| PrefetchError::Journal {
+            doing: "saving the creation options in the journal queue",
+            source,
         };
+        // Only the ids are needed: the read model's rows, not the whole stored options.
+        let known: HashSet<String> = journal
+            .queue_entries()
+            .map_err(saving)?
+            .into_iter()
+            .map(|q| q.user_id)
+            .collect();
         let (kept, fresh): (Vec<_>, Vec<_>) = queued
             .into_iter()
             .partition(|q| known.contains(&q.user_id) && protected.contains(&q.user_id));
         let mut keep = self.member_keys();
         keep.extend(protected.iter().cloned());
-        Ok(journal
+        let removed = journal
             .replace_queue_members(&fresh, &keep)
-            .map(|removed| QueueChanges {
-                updated: fresh.len(),
-                added: fresh.iter().filter(|q| !known.contains(&q.user_id)).count(),
-                kept: kept.len(),
-                removed,
-            }))
+            .map_err(saving)?;
+        Ok(QueueChanges {
+            updated: fresh.len(),
+            added: fresh.iter().filter(|q| !known.contains(&q.user_id)).count(),
+            kept: kept.len(),
+            removed,
+        })
     }
 }
 
@@ -430,20 +521,24 @@ fn or_else(first: &str, fallback: &str) -> String {
 }
 
 /// Writes next to the target and renames, so a crash never leaves a half-written CSV.
-fn write_csv_atomically(path: &Path, rows: &[UserRow]) -> Result<()> {
+fn write_csv_atomically(path: &Path, rows: &[UserRow]) -> Result<(), PrefetchError> {
     let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
     tmp_name.push(".partial");
     let tmp = path.with_file_name(tmp_name);
-    let write = || -> Result<()> {
+    let write = || -> std::io::Result<()> {
         let file = std::fs::File::create(&tmp)?;
         let mut out = std::io::BufWriter::new(&file);
+        // csv's error becomes an io::Error showing the same text.
         users_to_register::write(&mut out, rows)?;
         drop(out);
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
         Ok(())
     };
-    write().with_context(|| format!("writing {}", path.display()))
+    write().map_err(|source| PrefetchError::CsvWrite {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -460,5 +555,99 @@ mod removed_text_tests {
             super::removed_text(&removed[..1]),
             "1 removed (left the group: u0@contoso.com)"
         );
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use graph::fake::{self, FakeConfig, FakeTenantHandle};
+    use graph::{Cloud, Credentials, GraphClient, GraphConfig};
+
+    use super::{prefetch, PrefetchError, PrefetchRequest};
+    use crate::config::GroupRef;
+    use crate::store::Journal;
+
+    fn tenant(users: usize) -> FakeTenantHandle {
+        fake::spawn_in_thread(FakeConfig {
+            users,
+            ..FakeConfig::default()
+        })
+        .unwrap()
+    }
+
+    fn client(tenant: &FakeTenantHandle) -> GraphClient {
+        GraphClient::new(GraphConfig::new(
+            Cloud::Custom {
+                login_base: tenant.base_url(),
+                graph_base: tenant.base_url(),
+            },
+            tenant.tenant_domain(),
+            tenant.client_id(),
+            Credentials::secret(tenant.client_secret()),
+        ))
+        .unwrap()
+    }
+
+    fn request(group: GroupRef) -> PrefetchRequest {
+        PrefetchRequest {
+            group,
+            include_nested_groups: false,
+            challenge_timeout_minutes: 60,
+            record_existing_methods: false,
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_missing_group_is_a_group_error_reading_as_before() {
+        let tenant = tenant(2);
+        let request = request(GroupRef::Name("No Such Group".into()));
+        let err = runtime()
+            .block_on(prefetch(&client(&tenant), &request, &mut |_| {}))
+            .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                PrefetchError::Group(graph::Error::GroupNotFound { .. })
+            ),
+            "{err:?}"
+        );
+        assert!(err.graph_error().is_some());
+        let text = format!("{:#}", anyhow::Error::new(err));
+        assert!(
+            text.starts_with("finding the users-in-scope group: no group named \"No Such Group\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_unwritable_csv_is_a_csv_error_after_the_queue_was_saved() {
+        let tenant = tenant(3);
+        let request = request(GroupRef::Id(tenant.group_id()));
+        let report = runtime()
+            .block_on(prefetch(&client(&tenant), &request, &mut |_| {}))
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
+        let csv = dir.path().join("missing-dir").join("usersToRegister.csv");
+
+        let err = report.save(&csv, &mut journal).unwrap_err();
+        match &err {
+            PrefetchError::CsvWrite { path, .. } => assert_eq!(path, &csv),
+            other => panic!("expected a CSV write error, got {other:?}"),
+        }
+        assert_eq!(err.request_id(), None);
+        let text = format!("{:#}", anyhow::Error::new(err));
+        assert!(
+            text.starts_with(&format!("writing {}: ", csv.display())),
+            "{text}"
+        );
+        assert_eq!(journal.queue_entries().unwrap().len(), 3);
     }
 }
