@@ -12,7 +12,7 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use passkey_kiosk::cli::kiosk::{delegated_link, waker, DemoWorld};
-use passkey_kiosk::engine::api::{Command, Event, OperatorError, PersonStatus};
+use passkey_kiosk::engine::api::{CheckKind, Command, Event, OperatorError, PersonStatus};
 use passkey_kiosk::store::Journal;
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::{Phase, Screen};
@@ -182,7 +182,7 @@ fn demo_device_code_sign_in_then_an_enrollment_audited_under_the_operator() {
             .state
             .checks
             .as_ref()
-            .is_some_and(|c| c.iter().any(|c| c.name == "Sign-in to Entra ID" && c.ok)),
+            .is_some_and(|c| c.iter().any(|c| c.kind == CheckKind::SignIn && c.ok)),
         "{:?}",
         h.state().state.checks
     );

@@ -12,7 +12,9 @@ use anyhow::{bail, Context, Result};
 use super::sign_in::{self, sign_in_if_delegated, TerminalSignIn};
 use super::{pin_input, DeviceArg};
 use crate::config::Config;
-use crate::engine::api::{Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Step};
+use crate::engine::api::{
+    CheckKind, Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Step,
+};
 use crate::engine::audit::AUDIT_FAILED;
 use crate::engine::job::key_needed_after_registration;
 use crate::engine::{options, Engine, EngineHandle, EngineSetup, KeySource};
@@ -328,12 +330,9 @@ fn start_up(engine: &EngineHandle, pins_in_csv: bool) -> Result<(Vec<String>, Op
             Some(Event::StartupChecks(checks)) => {
                 for c in &checks {
                     let mark = if c.ok { "ok" } else { "WARNING" };
-                    println!("check: {}: {mark}: {}", c.name, c.detail);
+                    println!("check: {}: {mark}: {}", c.name(), c.detail);
                 }
-                if let Some(c) = checks
-                    .iter()
-                    .find(|c| c.name.starts_with("Sign-in") && !c.ok)
-                {
+                if let Some(c) = checks.iter().find(|c| c.kind == CheckKind::SignIn && !c.ok) {
                     bail!("cannot sign in to Entra ID: {}", c.detail);
                 }
                 return Ok((audit_failures, key));

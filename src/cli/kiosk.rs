@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use ctap::device::DeviceSpec;
 
 use crate::config::Config;
-use crate::engine::api::{Check, Command, Event, OperatorError};
+use crate::engine::api::{Check, CheckKind, Command, Event, OperatorError};
 use crate::engine::{Engine, EngineHandle, EngineSetup, KeySource};
 use crate::station::passcode;
 use crate::station::OperatorAuth;
@@ -186,18 +186,18 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
     // A station that cannot start still shows why, with the remedy, instead of vanishing.
     let early_failure = match (&config, &settings) {
         (Err(e), _) => Some((
-            "Configuration valid",
+            CheckKind::Configuration,
             format!(
                 "{e}. Fix the file (every key is documented in configs.example.json), or start \
                  with `passkey-kiosk kiosk --config PATH`."
             ),
         )),
-        (_, Some(Err(e))) => Some(("Station settings valid", format!("{e:#}"))),
+        (_, Some(Err(e))) => Some((CheckKind::StationSettings, format!("{e:#}"))),
         _ => None,
     };
-    if let Some((name, detail)) = early_failure {
+    if let Some((kind, detail)) = early_failure {
         state.apply(Event::StartupChecks(vec![Check {
-            name: name.into(),
+            kind,
             ok: false,
             detail,
         }]));
@@ -292,7 +292,7 @@ pub fn delegated_link(setup: EngineSetup) -> Result<Box<dyn EngineLink>> {
     let mut ready = std::collections::VecDeque::new();
     // The Graph checks (sign-in, group, policy) run when the engine starts, after sign-in.
     ready.push_back(Event::StartupChecks(vec![Check {
-        name: "Configuration valid".into(),
+        kind: CheckKind::Configuration,
         ok: true,
         detail: "delegated operator sign-in: the Entra ID and Graph checks run once an operator \
                  has signed in"
@@ -396,7 +396,7 @@ impl DelegatedLink {
             match Engine::start(setup) {
                 Ok(engine) => self.engine = Some(engine),
                 Err(e) => self.ready.push_back(Event::StartupChecks(vec![Check {
-                    name: "Station engine started".into(),
+                    kind: CheckKind::EngineStarted,
                     ok: false,
                     detail: format!("{e:#}"),
                 }])),

@@ -2,8 +2,8 @@
 //! hand-made events, exactly as the engine would send them.
 
 use crate::engine::api::{
-    Check, Event, Issued, JobId, OperatorError, Person, PersonStatus, Pin, PinRequest, Step,
-    Unfinished,
+    Check, CheckKind, Event, Issued, JobId, OperatorError, Person, PersonStatus, Pin, PinRequest,
+    Step, Unfinished,
 };
 use crate::keys::{KeySummary, PinState};
 
@@ -138,22 +138,22 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
         "startup" => {
             let mut s = State::new(OperatorAuth::Demo, false);
             s.apply(Event::StartupChecks(vec![
-                check("Configuration valid", true, "configs.json"),
-                check("Sign-in to Entra ID", true, "ok"),
+                check(CheckKind::Configuration, true, "configs.json"),
+                check(CheckKind::SignIn, true, "ok"),
                 check(
-                    "Microsoft Graph reachable",
+                    CheckKind::GraphReachable,
                     false,
                     "graph.microsoft.com: connection timed out. Check the proxy and firewall \
                      (outbound HTTPS to graph.microsoft.com and login.microsoftonline.com).",
                 ),
-                check("Users-in-scope group found", true, "FIDO2 (1,204 members)"),
+                check(CheckKind::UsersGroup, true, "FIDO2 (1,204 members)"),
                 check(
-                    "FIDO2 passkeys enabled",
+                    CheckKind::Fido2Enabled,
                     false,
                     "The tenant's FIDO2 policy is disabled: Entra admin center > Authentication \
                      methods > Passkey (FIDO2) > Enable, target the FIDO2 group.",
                 ),
-                check("Journal writable", true, "passkey-kiosk.journal.sqlite"),
+                check(CheckKind::Journal, true, "passkey-kiosk.journal.sqlite"),
             ]));
             s
         }
@@ -323,9 +323,9 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
     Some(state)
 }
 
-fn check(name: &str, ok: bool, detail: &str) -> Check {
+fn check(kind: CheckKind, ok: bool, detail: &str) -> Check {
     Check {
-        name: name.into(),
+        kind,
         ok,
         detail: detail.into(),
     }

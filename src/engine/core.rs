@@ -18,7 +18,9 @@ use anyhow::{Context, Result};
 use ctap::CancelToken;
 use graph::GraphClient;
 
-use super::api::{Check, Command, Event, JobId, OperatorError, Person, PersonStatus, Step};
+use super::api::{
+    Check, CheckKind, Command, Event, JobId, OperatorError, Person, PersonStatus, Step,
+};
 use super::job::{start_fresh, FreshOptions, Job, JobInput, JobResult};
 use super::key_source::{self, KeyEvent, KeySource, PresentKey};
 use super::recovery::{self, Earlier};
@@ -320,7 +322,7 @@ impl Core {
             Err(e) => {
                 self.emit(Event::Recovered(Vec::new()));
                 let failed = Check {
-                    name: "Engine start-up".into(),
+                    kind: CheckKind::EngineStarted,
                     ok: false,
                     detail: format!("cannot start a thread ({e}): restart the station"),
                 };
