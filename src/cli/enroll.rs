@@ -13,7 +13,7 @@ use super::sign_in::{self, sign_in_if_delegated, TerminalSignIn};
 use super::{pin_input, DeviceArg};
 use crate::config::Config;
 use crate::engine::api::{
-    CheckKind, Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Step,
+    CheckKind, Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Remedy, Step,
 };
 use crate::engine::audit::AUDIT_FAILED;
 use crate::engine::job::key_needed_after_registration;
@@ -296,7 +296,7 @@ fn describe(e: &OperatorError) -> String {
         .as_deref()
         .map(|r| format!(" (request-id {r})"))
         .unwrap_or_default();
-    format!("{} — {}{rid}", e.message, e.remedy)
+    format!("{} — {}{rid}", e.message, e.remedy.cli())
 }
 
 /// A failed audit write, as a failure of the run.
@@ -363,7 +363,7 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
                 &OperatorError {
                     code: "engine".into(),
                     message: "the engine stopped".into(),
-                    remedy: "see the messages above".into(),
+                    remedy: Remedy::Text("see the messages above".into()),
                     request_id: None,
                     retry_possible: true,
                 },

@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use ctap::device::DeviceSpec;
 
 use crate::config::Config;
-use crate::engine::api::{Check, CheckKind, Command, Event, OperatorError};
+use crate::engine::api::{Check, CheckKind, Command, Event, OperatorError, Remedy};
 use crate::engine::{Engine, EngineHandle, EngineSetup, KeySource};
 use crate::station::passcode;
 use crate::station::OperatorAuth;
@@ -318,22 +318,21 @@ pub fn sign_in_error(e: &graph::Error) -> OperatorError {
     let (code, remedy) = match e {
         graph::Error::DeviceSignIn { failure, .. } => (
             failure.code().to_owned(),
-            "choose \"Sign in with Entra ID\" to get a new code".to_owned(),
+            Remedy::Text("choose \"Sign in with Entra ID\" to get a new code".into()),
         ),
-        graph::Error::Auth(a) => ("sign-in".to_owned(), a.remedy().to_owned()),
+        graph::Error::Auth(a) => ("sign-in".to_owned(), Remedy::Administrator(a.remedy())),
         graph::Error::WrongTenant { .. } => (
             "wrong-tenant".to_owned(),
-            "sign in with an account of the station's tenant (or an account invited to it)"
-                .to_owned(),
+            Remedy::Text(
+                "sign in with an account of the station's tenant (or an account invited to it)"
+                    .into(),
+            ),
         ),
         graph::Error::Http { .. } | graph::Error::Throttled { .. } => (
             "network".to_owned(),
-            "check the station's network connection, then sign in again".to_owned(),
+            Remedy::Text("check the station's network connection, then sign in again".into()),
         ),
-        _ => (
-            "sign-in".to_owned(),
-            "check the configuration (tenant, client_id, cloud), then sign in again".to_owned(),
-        ),
+        _ => ("sign-in".to_owned(), Remedy::CheckConfiguration),
     };
     OperatorError {
         code,
@@ -480,6 +479,6 @@ mod tests {
         assert!(shown
             .message
             .contains("11111111-1111-1111-1111-111111111111"));
-        assert!(shown.remedy.contains("station's tenant"));
+        assert!(shown.remedy.ui().contains("station's tenant"));
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::engine::api::{
     Check, CheckKind, Event, Issued, JobId, OperatorError, Person, PersonStatus, Pin, PinRequest,
-    Step, Unfinished,
+    Remedy, Step, Unfinished,
 };
 use crate::keys::{KeySummary, PinState};
 
@@ -237,9 +237,11 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
                 error: OperatorError {
                     code: "graph-503".into(),
                     message: "Microsoft Graph is temporarily unavailable (503).".into(),
-                    remedy: "Nothing was lost: the passkey is on the key and in the journal. \
-                             Press Retry in a minute."
-                        .into(),
+                    remedy: Remedy::Text(
+                        "Nothing was lost: the passkey is on the key and in the journal. \
+                         Press Retry in a minute."
+                            .into(),
+                    ),
                     request_id: Some("7a1c2b64-5d0e-4f3a-9b8c-1d2e3f4a5b6c".into()),
                     retry_possible: true,
                 },
@@ -282,7 +284,7 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
                         error: OperatorError {
                             code: "key-removed".into(),
                             message: "The key was removed during registration".into(),
-                            remedy: "Insert it again".into(),
+                            remedy: Remedy::ReinsertKey,
                             request_id: None,
                             retry_possible: true,
                         },

@@ -8,6 +8,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
+pub use super::remedy::Remedy;
 use crate::keys::KeySummary;
 /// Where an enrollment stands, as the journal has it (the history shows its name).
 pub use crate::store::EnrollmentState;
@@ -212,8 +213,8 @@ pub struct OperatorError {
     pub code: String,
     /// What happened.
     pub message: String,
-    /// What to do next.
-    pub remedy: String,
+    /// What to do next; each front end words it ([`Remedy::ui`], [`Remedy::cli`]).
+    pub remedy: Remedy,
     /// Graph's request-id, for every Graph error.
     pub request_id: Option<String>,
     /// Whether [`Command::Retry`] can succeed.

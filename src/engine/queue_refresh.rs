@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::api::{Event, OperatorError, QueueRefreshSummary};
+use super::api::{Event, OperatorError, QueueRefreshSummary, Remedy};
 use super::core::Emitter;
 use super::errors::graph_error;
 use super::steps::Shared;
@@ -183,7 +183,7 @@ fn whole_error(e: &anyhow::Error) -> OperatorError {
         None => OperatorError {
             code: "queue-refresh".into(),
             message,
-            remedy: "check the configuration and the network, then refresh the queue again".into(),
+            remedy: Remedy::RefreshQueueAgain,
             request_id: None,
             retry_possible: true,
         },
@@ -201,8 +201,7 @@ fn journal_error(e: &StoreError) -> OperatorError {
     OperatorError {
         code: "journal".into(),
         message: format!("saving the refreshed queue: {e}"),
-        remedy: "check the journal file (disk space, permissions); the queue was left as it was"
-            .into(),
+        remedy: Remedy::CheckJournal,
         request_id: None,
         retry_possible: true,
     }

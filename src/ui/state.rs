@@ -627,7 +627,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::api::{Check, CheckKind, Person, PersonStatus, Pin};
+    use crate::engine::api::{Check, CheckKind, Person, PersonStatus, Pin, Remedy};
 
     const ANA: &str = "id-ana";
     const BO: &str = "id-bo";
@@ -653,7 +653,7 @@ mod tests {
         OperatorError {
             code: code.into(),
             message: format!("{code} happened"),
-            remedy: "retry".into(),
+            remedy: Remedy::Retry,
             request_id: None,
             retry_possible: true,
         }
