@@ -109,6 +109,7 @@ fn failed_startup_checks_show_their_remedy() {
         display_name: None,
         state: "pin_set".into(),
         resolution: "PIN kept in the journal: hand it over from the recovery list".into(),
+        remedy: None,
         pin: None,
     }]));
     h.run();

@@ -14,6 +14,7 @@ use super::{pin_input, DeviceArg};
 use crate::config::Config;
 use crate::engine::api::{
     CheckKind, Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Remedy, Step,
+    Unfinished,
 };
 use crate::engine::audit::AUDIT_FAILED;
 use crate::engine::job::key_needed_after_registration;
@@ -299,6 +300,14 @@ fn describe(e: &OperatorError) -> String {
     format!("{} — {}{rid}", e.message, e.remedy.cli())
 }
 
+/// A recovered enrollment's next step, in the command line's words.
+fn to_finish(u: &Unfinished) -> String {
+    u.remedy
+        .as_ref()
+        .map(|r| format!(" To finish: {}", r.cli()))
+        .unwrap_or_default()
+}
+
 /// A failed audit write, as a failure of the run.
 fn audit_failure(e: &OperatorError) -> Option<String> {
     (e.code == AUDIT_FAILED).then(|| describe(e))
@@ -315,8 +324,11 @@ fn start_up(engine: &EngineHandle, pins_in_csv: bool) -> Result<(Vec<String>, Op
             Some(Event::Recovered(list)) => {
                 for u in list {
                     println!(
-                        "recovered: {} (interrupted at {}): {}",
-                        u.upn, u.state, u.resolution
+                        "recovered: {} (interrupted at {}): {}{}",
+                        u.upn,
+                        u.state,
+                        u.resolution,
+                        to_finish(&u)
                     );
                     if let (false, Some(pin)) = (pins_in_csv, &u.pin) {
                         println!(
@@ -413,8 +425,11 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
             Event::Recovered(list) => {
                 for u in list {
                     println!(
-                        "  recovered: {} (interrupted at {}): {}",
-                        u.upn, u.state, u.resolution
+                        "  recovered: {} (interrupted at {}): {}{}",
+                        u.upn,
+                        u.state,
+                        u.resolution,
+                        to_finish(&u)
                     );
                 }
             }

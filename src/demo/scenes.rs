@@ -169,6 +169,7 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
                     resolution: "Found registered in Entra ID: recorded. Hand over the PIN \
                                  shown here."
                         .into(),
+                    remedy: None,
                     pin: Some(Pin::new("275819")),
                 },
                 Unfinished {
@@ -179,6 +180,7 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
                     resolution: "No passkey was created: the key keeps its PIN (in the \
                                  journal). Insert it again to continue."
                         .into(),
+                    remedy: None,
                     pin: None,
                 },
             ]));

@@ -299,8 +299,10 @@ pub struct Unfinished {
     pub display_name: Option<String>,
     /// Where it stopped (journal state name).
     pub state: String,
-    /// What the engine did or what the operator must do.
+    /// What the engine did, or what stopped it.
     pub resolution: String,
+    /// What the operator must do to finish it, when the engine could not.
+    pub remedy: Option<Remedy>,
     /// The random PIN the journal holds for it (set on the key, or about to be): the
     /// person never received it, so the operator sees it here, behind Reveal.
     pub pin: Option<Pin>,

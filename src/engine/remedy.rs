@@ -59,6 +59,14 @@ pub enum Remedy {
     Administrator(&'static str),
     /// The station itself must be restarted.
     RestartStation,
+    /// An interrupted enrollment needs its key again: re-insert it and enroll the person
+    /// again (the journal's state lets the station pick up where it stopped).
+    FinishEnrollment {
+        /// The key, as the operator recognises it ("key serial 123" or "the key").
+        key: String,
+        /// The person.
+        upn: String,
+    },
     /// Free-form advice that no other variant carries, already fit for every front end.
     Text(String),
 }
@@ -93,6 +101,9 @@ impl Remedy {
             Self::CheckConfiguration => "Tell the administrator: the station's configuration (tenant, client id, cloud) needs checking".into(),
             Self::Administrator(action) => format!("Ask the tenant's administrator: {action}"),
             Self::RestartStation => "Restart the station".into(),
+            Self::FinishEnrollment { key, upn } => {
+                format!("Re-insert {key} and enroll {upn} again from the queue")
+            }
             Self::Text(text) => text.clone(),
         }
     }
@@ -127,6 +138,9 @@ impl Remedy {
             Self::CheckConfiguration => "check the configuration (tenant, clientId, cloud) and retry".into(),
             Self::Administrator(action) => (*action).to_owned(),
             Self::RestartStation => "restart the command".into(),
+            Self::FinishEnrollment { key, upn } => {
+                format!("re-insert {key} and run `passkey-kiosk enroll --retry-failed --user {upn}`")
+            }
             Self::Text(text) => text.clone(),
         }
     }
@@ -140,12 +154,34 @@ mod tests {
     fn listed_below(remedy: &Remedy) {
         use Remedy::*;
         match remedy {
-            Retry | RetryLater | CheckNetwork | ReinsertKey | ReplugKey | ReinsertAndReset
-            | ResetKey | PinAlreadySet | ChangePin | CheckPin | PinRules | ProvidePin
-            | TouchKey | UseAnotherKey | UseAnotherKeyModel | AlreadyRegistered
-            | RetryOrAnotherKey | StartAgain | CheckJournal | RefreshQueue | RefreshQueueAgain
-            | SignInAgain | AnotherOperator | CheckConfiguration | Administrator(_)
-            | RestartStation | Text(_) => {}
+            Retry
+            | RetryLater
+            | CheckNetwork
+            | ReinsertKey
+            | ReplugKey
+            | ReinsertAndReset
+            | ResetKey
+            | PinAlreadySet
+            | ChangePin
+            | CheckPin
+            | PinRules
+            | ProvidePin
+            | TouchKey
+            | UseAnotherKey
+            | UseAnotherKeyModel
+            | AlreadyRegistered
+            | RetryOrAnotherKey
+            | StartAgain
+            | CheckJournal
+            | RefreshQueue
+            | RefreshQueueAgain
+            | SignInAgain
+            | AnotherOperator
+            | CheckConfiguration
+            | Administrator(_)
+            | RestartStation
+            | FinishEnrollment { .. }
+            | Text(_) => {}
         }
     }
 
@@ -177,6 +213,10 @@ mod tests {
             Remedy::AnotherOperator,
             Remedy::CheckConfiguration,
             Remedy::RestartStation,
+            Remedy::FinishEnrollment {
+                key: "key serial 12345678".into(),
+                upn: "ana@contoso.com".into(),
+            },
         ];
         // Every Graph and sign-in remedy the graph crate words, through the one mapping.
         for status in [400, 401, 403, 404, 405, 409, 418, 503] {
@@ -222,5 +262,11 @@ mod tests {
         assert!(Remedy::ProvidePin.cli().contains("PASSKEY_KIOSK_PIN"));
         assert!(Remedy::RefreshQueue.ui().contains("Refresh the queue"));
         assert!(Remedy::ResetKey.ui().contains("Re-issue a key"));
+        let finish = Remedy::FinishEnrollment {
+            key: "key serial 1".into(),
+            upn: "ana@x".into(),
+        };
+        assert!(finish.cli().contains("enroll --retry-failed --user ana@x"));
+        assert!(finish.ui().contains("enroll ana@x again from the queue"));
     }
 }

@@ -721,6 +721,7 @@ mod tests {
             display_name: None,
             state: "registering".into(),
             resolution: "settled".into(),
+            remedy: None,
             pin: None,
         }]));
         assert_eq!(s.screen(), Screen::Recovery);
