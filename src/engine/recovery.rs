@@ -16,7 +16,7 @@ use crate::store::{Enrollment, EnrollmentState, Journal, PinSource, QueuedUser, 
 /// How one unfinished enrollment ended up.
 enum Outcome {
     /// Finished (what was done).
-    Done(String),
+    Done(String, Option<Remedy>),
     /// Needs the key or the operator: marked failed with what happened and, when the
     /// operator can finish it, how.
     Failed(String, Option<Remedy>),
@@ -112,7 +112,7 @@ fn settle(
     list.into_iter()
         .map(|e| {
             let (resolution, remedy) = match finish(shared, operator, journal, &e) {
-                Outcome::Done(done) => (done, None),
+                Outcome::Done(done, remedy) => (done, remedy),
                 Outcome::Failed(todo, remedy) => {
                     let _ = journal.failed(e.id, &with_remedy(&todo, remedy.as_ref()));
                     (todo, remedy)
@@ -200,7 +200,7 @@ fn finish(shared: &Shared, operator: &str, journal: &mut Journal, e: &Enrollment
             None => Outcome::Failed("registered without a method id".into(), None),
         },
         EnrollmentState::Recorded | EnrollmentState::Failed => {
-            Outcome::Done("nothing to do".into())
+            Outcome::Done("nothing to do".into(), None)
         }
     }
 }
@@ -354,13 +354,13 @@ fn complete(
         return pending(e, "the record could not be written", err);
     }
     let hardening_due = shared.config.use_ctap21_features && e.state != EnrollmentState::Hardened;
-    Outcome::Done(if hardening_due {
-        format!(
-            "{done}recorded in {}. The PIN policy (minimum length, forced change) was not applied: apply it with `passkey-kiosk key min-pin-length` on {}",
-            shared.csv.path().display(),
-            key_name(e)
+    let recorded = format!("{done}recorded in {}", shared.csv.path().display());
+    if hardening_due {
+        Outcome::Done(
+            format!("{recorded}. The PIN policy (minimum length, forced change) was not applied"),
+            Some(Remedy::ApplyPinPolicy { key: key_name(e) }),
         )
     } else {
-        format!("{done}recorded in {}", shared.csv.path().display())
-    })
+        Outcome::Done(recorded, None)
+    }
 }

@@ -59,6 +59,11 @@ pub enum Remedy {
     Administrator(&'static str),
     /// The station itself must be restarted.
     RestartStation,
+    /// A recorded key still lacks the PIN policy (minimum length, forced change).
+    ApplyPinPolicy {
+        /// The key, as the operator recognises it.
+        key: String,
+    },
     /// An interrupted enrollment needs its key again: re-insert it and enroll the person
     /// again (the journal's state lets the station pick up where it stopped).
     FinishEnrollment {
@@ -101,6 +106,9 @@ impl Remedy {
             Self::CheckConfiguration => "Tell the administrator: the station's configuration (tenant, client id, cloud) needs checking".into(),
             Self::Administrator(action) => format!("Ask the tenant's administrator: {action}"),
             Self::RestartStation => "Restart the station".into(),
+            Self::ApplyPinPolicy { key } => format!(
+                "Hand {key} to an administrator to apply the PIN policy before it is given out"
+            ),
             Self::FinishEnrollment { key, upn } => {
                 format!("Re-insert {key} and enroll {upn} again from the queue")
             }
@@ -138,6 +146,9 @@ impl Remedy {
             Self::CheckConfiguration => "check the configuration (tenant, clientId, cloud) and retry".into(),
             Self::Administrator(action) => (*action).to_owned(),
             Self::RestartStation => "restart the command".into(),
+            Self::ApplyPinPolicy { key } => {
+                format!("apply it with `passkey-kiosk key min-pin-length` on {key}")
+            }
             Self::FinishEnrollment { key, upn } => {
                 format!("re-insert {key} and run `passkey-kiosk enroll --retry-failed --user {upn}`")
             }
@@ -180,6 +191,7 @@ mod tests {
             | CheckConfiguration
             | Administrator(_)
             | RestartStation
+            | ApplyPinPolicy { .. }
             | FinishEnrollment { .. }
             | Text(_) => {}
         }
@@ -213,6 +225,9 @@ mod tests {
             Remedy::AnotherOperator,
             Remedy::CheckConfiguration,
             Remedy::RestartStation,
+            Remedy::ApplyPinPolicy {
+                key: "key serial 12345678".into(),
+            },
             Remedy::FinishEnrollment {
                 key: "key serial 12345678".into(),
                 upn: "ana@contoso.com".into(),
