@@ -121,7 +121,7 @@ fn headless_commands_warn_about_secret_files_others_can_read() {
 #[test]
 fn the_kiosk_start_up_checks_name_a_config_others_can_read() {
     use passkey_kiosk::cli::kiosk::DemoWorld;
-    use passkey_kiosk::engine::api::Event;
+    use passkey_kiosk::engine::api::{CheckKind, Event};
     use passkey_kiosk::engine::Engine;
 
     let world = DemoWorld::start(None, 3).unwrap();
@@ -140,10 +140,7 @@ fn the_kiosk_start_up_checks_name_a_config_others_can_read() {
     };
     let loose = checks(0o604);
     let files = &loose[0];
-    assert_eq!(
-        files.name,
-        "Secret files readable only by the station's user"
-    );
+    assert_eq!(files.kind, CheckKind::SecretFileModes);
     assert!(!files.ok);
     assert!(
         files.detail.contains(&format!(

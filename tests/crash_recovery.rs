@@ -47,6 +47,11 @@ fn crash_and_restart(point: &str) {
     if matches!(point, "pin_committed" | "pin_set") {
         // Nothing on Graph yet: marked with the next step, then redone with the same key.
         assert!(out.contains("re-insert key serial 77000001"), "{out}");
+        // The command line names its command to finish it.
+        assert!(
+            out.contains(&format!("enroll --retry-failed --user {}", user.upn)),
+            "{out}"
+        );
         assert!(out.contains("✓ "), "{out}");
     } else {
         // The stored attestation (or the method Graph already had) is used; no new passkey.

@@ -12,7 +12,7 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use passkey_kiosk::cli::kiosk::{delegated_link, waker, DemoWorld};
-use passkey_kiosk::engine::api::{Command, Event, OperatorError, PersonStatus};
+use passkey_kiosk::engine::api::{CheckKind, Command, Event, OperatorError, PersonStatus, Remedy};
 use passkey_kiosk::store::Journal;
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::{Phase, Screen};
@@ -105,7 +105,7 @@ fn cancel_expiry_and_failure_with_ids() {
     h.state_mut().apply(Event::SignInFailed(OperatorError {
         code: "sign-in-declined".into(),
         message: message.into(),
-        remedy: "choose \"Sign in with Entra ID\" to get a new code".into(),
+        remedy: Remedy::Text("choose \"Sign in with Entra ID\" to get a new code".into()),
         request_id: None,
         retry_possible: true,
     }));
@@ -182,7 +182,7 @@ fn demo_device_code_sign_in_then_an_enrollment_audited_under_the_operator() {
             .state
             .checks
             .as_ref()
-            .is_some_and(|c| c.iter().any(|c| c.name == "Sign-in to Entra ID" && c.ok)),
+            .is_some_and(|c| c.iter().any(|c| c.kind == CheckKind::SignIn && c.ok)),
         "{:?}",
         h.state().state.checks
     );

@@ -19,7 +19,7 @@ use egui_kittest::Harness;
 use enroll_support::{pin_opens, soft_key, Slot};
 use graph::fake::Faults;
 use passkey_kiosk::cli::kiosk::DemoWorld;
-use passkey_kiosk::engine::api::{OperatorError, PersonStatus, PinRequest, Step};
+use passkey_kiosk::engine::api::{OperatorError, PersonStatus, PinRequest, Remedy, Step};
 use passkey_kiosk::engine::KeySource;
 use passkey_kiosk::store::{EnrollmentState, Journal};
 use passkey_kiosk::ui::state::{Phase, Screen};
@@ -84,7 +84,7 @@ fn error_page(h: &mut Harness<'_, KioskApp>) -> OperatorError {
         panic!("expected the error page, got {:?}", phase(h));
     };
     h.get_by_label(&error.message);
-    h.get_by_label(&format!("What to do: {}", error.remedy));
+    h.get_by_label(&format!("What to do: {}", error.remedy.ui()));
     h.get_by_label(&format!("Code: {}", error.code));
     error
 }
@@ -252,7 +252,7 @@ fn a_key_pulled_out_at_the_touch_prompt_loses_nothing_and_put_back_finishes() {
     pull_out(&mut h, &mut port);
     let error = error_page(&mut h);
     assert_eq!(error.code, "key-removed");
-    assert!(error.remedy.contains("re-insert it and retry"), "{error:?}");
+    assert_eq!(error.remedy, Remedy::ReinsertKey, "{error:?}");
     assert!(error.retry_possible);
     h.get_by_role_and_label(Role::Button, "Retry");
     assert_eq!(world.tenant.registrations(&upn).len(), before);
@@ -270,7 +270,11 @@ fn a_key_pulled_out_at_the_touch_prompt_loses_nothing_and_put_back_finishes() {
                 EnrollmentState::Failed
             ]
         );
-        assert!(row.last_error.as_deref().unwrap().contains(&error.remedy));
+        assert!(row
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains(&error.remedy.ui()));
         assert!(
             row.pin.as_ref().is_some_and(|p| p.as_str() == pin.as_str()),
             "the journal lost the PIN the key has"

@@ -5,7 +5,7 @@ mod ui_support;
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
-use passkey_kiosk::engine::api::{Check, Command, Event, Unfinished};
+use passkey_kiosk::engine::api::{Check, CheckKind, Command, Event, Unfinished};
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::Screen;
 use passkey_kiosk::ui::{KioskApp, State};
@@ -93,12 +93,12 @@ fn failed_startup_checks_show_their_remedy() {
     h.get_by_label("Running the start-up checks…");
     h.state_mut().apply(Event::StartupChecks(vec![
         Check {
-            name: "Configuration valid".into(),
+            kind: CheckKind::Configuration,
             ok: true,
             detail: String::new(),
         },
         Check {
-            name: "Microsoft Graph reachable".into(),
+            kind: CheckKind::GraphReachable,
             ok: false,
             detail: "Connection refused: check the proxy settings".into(),
         },
@@ -109,6 +109,7 @@ fn failed_startup_checks_show_their_remedy() {
         display_name: None,
         state: "pin_set".into(),
         resolution: "PIN kept in the journal: hand it over from the recovery list".into(),
+        remedy: None,
         pin: None,
     }]));
     h.run();

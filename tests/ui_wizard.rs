@@ -5,7 +5,7 @@ mod ui_support;
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use passkey_kiosk::engine::api::{
-    Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Step,
+    Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Remedy, Step,
 };
 use passkey_kiosk::keys::PinState;
 use passkey_kiosk::ui::state::Screen;
@@ -63,7 +63,7 @@ fn graph_error_shows_request_id_and_retry() {
         error: OperatorError {
             code: "graph-503".into(),
             message: "Microsoft Graph is unavailable (503)".into(),
-            remedy: "Wait a moment, then Retry.".into(),
+            remedy: Remedy::RetryLater,
             request_id: Some("3f6b0c1e-aaaa-bbbb-cccc-000000000503".into()),
             retry_possible: true,
         },
@@ -71,7 +71,7 @@ fn graph_error_shows_request_id_and_retry() {
     go(&mut h);
     h.get_by_label("Microsoft Graph is unavailable (503)");
     h.get_by_label("3f6b0c1e-aaaa-bbbb-cccc-000000000503");
-    h.get_by_label("What to do: Wait a moment, then Retry.");
+    h.get_by_label("What to do: Wait a minute, then press Retry");
     // Retry is the keyboard's default: Enter does it.
     assert!(h.get_by_role_and_label(Role::Button, "Retry").is_focused());
     h.key_press(egui::Key::Enter);
@@ -87,7 +87,7 @@ fn error_without_retry_offers_only_the_way_back() {
         error: OperatorError {
             code: "key-removed".into(),
             message: "The key was removed".into(),
-            remedy: "Insert it again and start over.".into(),
+            remedy: Remedy::ReinsertKey,
             request_id: None,
             retry_possible: false,
         },
@@ -173,7 +173,7 @@ fn step_bar_follows_progress() {
     let failure = OperatorError {
         code: "graph".into(),
         message: "Graph refused the key".into(),
-        remedy: "Retry".into(),
+        remedy: Remedy::Retry,
         request_id: None,
         retry_possible: true,
     };
@@ -256,7 +256,7 @@ fn key_removed_mid_way_shows_the_error_and_the_key_line_updates() {
         error: OperatorError {
             code: "key-removed".into(),
             message: "The key was removed before the passkey was created".into(),
-            remedy: "Insert the same key again, then Retry".into(),
+            remedy: Remedy::ReinsertKey,
             request_id: None,
             retry_possible: true,
         },

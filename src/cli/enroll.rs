@@ -12,7 +12,10 @@ use anyhow::{bail, Context, Result};
 use super::sign_in::{self, sign_in_if_delegated, TerminalSignIn};
 use super::{pin_input, DeviceArg};
 use crate::config::Config;
-use crate::engine::api::{Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Step};
+use crate::engine::api::{
+    CheckKind, Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Remedy, Step,
+    Unfinished,
+};
 use crate::engine::audit::AUDIT_FAILED;
 use crate::engine::job::key_needed_after_registration;
 use crate::engine::{options, Engine, EngineHandle, EngineSetup, KeySource};
@@ -294,7 +297,15 @@ fn describe(e: &OperatorError) -> String {
         .as_deref()
         .map(|r| format!(" (request-id {r})"))
         .unwrap_or_default();
-    format!("{} — {}{rid}", e.message, e.remedy)
+    format!("{} — {}{rid}", e.message, e.remedy.cli())
+}
+
+/// A recovered enrollment's next step, in the command line's words.
+fn to_finish(u: &Unfinished) -> String {
+    u.remedy
+        .as_ref()
+        .map(|r| format!(" To finish: {}", r.cli()))
+        .unwrap_or_default()
 }
 
 /// A failed audit write, as a failure of the run.
@@ -313,8 +324,11 @@ fn start_up(engine: &EngineHandle, pins_in_csv: bool) -> Result<(Vec<String>, Op
             Some(Event::Recovered(list)) => {
                 for u in list {
                     println!(
-                        "recovered: {} (interrupted at {}): {}",
-                        u.upn, u.state, u.resolution
+                        "recovered: {} (interrupted at {}): {}{}",
+                        u.upn,
+                        u.state,
+                        u.resolution,
+                        to_finish(&u)
                     );
                     if let (false, Some(pin)) = (pins_in_csv, &u.pin) {
                         println!(
@@ -328,12 +342,9 @@ fn start_up(engine: &EngineHandle, pins_in_csv: bool) -> Result<(Vec<String>, Op
             Some(Event::StartupChecks(checks)) => {
                 for c in &checks {
                     let mark = if c.ok { "ok" } else { "WARNING" };
-                    println!("check: {}: {mark}: {}", c.name, c.detail);
+                    println!("check: {}: {mark}: {}", c.name(), c.detail);
                 }
-                if let Some(c) = checks
-                    .iter()
-                    .find(|c| c.name.starts_with("Sign-in") && !c.ok)
-                {
+                if let Some(c) = checks.iter().find(|c| c.kind == CheckKind::SignIn && !c.ok) {
                     bail!("cannot sign in to Entra ID: {}", c.detail);
                 }
                 return Ok((audit_failures, key));
@@ -364,7 +375,7 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
                 &OperatorError {
                     code: "engine".into(),
                     message: "the engine stopped".into(),
-                    remedy: "see the messages above".into(),
+                    remedy: Remedy::Text("see the messages above".into()),
                     request_id: None,
                     retry_possible: true,
                 },
@@ -414,8 +425,11 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
             Event::Recovered(list) => {
                 for u in list {
                     println!(
-                        "  recovered: {} (interrupted at {}): {}",
-                        u.upn, u.state, u.resolution
+                        "  recovered: {} (interrupted at {}): {}{}",
+                        u.upn,
+                        u.state,
+                        u.resolution,
+                        to_finish(&u)
                     );
                 }
             }

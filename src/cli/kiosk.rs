@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use ctap::device::DeviceSpec;
 
 use crate::config::Config;
-use crate::engine::api::{Check, Command, Event, OperatorError};
+use crate::engine::api::{Check, CheckKind, Command, Event, OperatorError, Remedy};
 use crate::engine::{Engine, EngineHandle, EngineSetup, KeySource};
 use crate::station::passcode;
 use crate::station::OperatorAuth;
@@ -186,18 +186,18 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
     // A station that cannot start still shows why, with the remedy, instead of vanishing.
     let early_failure = match (&config, &settings) {
         (Err(e), _) => Some((
-            "Configuration valid",
+            CheckKind::Configuration,
             format!(
                 "{e}. Fix the file (every key is documented in configs.example.json), or start \
                  with `passkey-kiosk kiosk --config PATH`."
             ),
         )),
-        (_, Some(Err(e))) => Some(("Station settings valid", format!("{e:#}"))),
+        (_, Some(Err(e))) => Some((CheckKind::StationSettings, format!("{e:#}"))),
         _ => None,
     };
-    if let Some((name, detail)) = early_failure {
+    if let Some((kind, detail)) = early_failure {
         state.apply(Event::StartupChecks(vec![Check {
-            name: name.into(),
+            kind,
             ok: false,
             detail,
         }]));
@@ -292,7 +292,7 @@ pub fn delegated_link(setup: EngineSetup) -> Result<Box<dyn EngineLink>> {
     let mut ready = std::collections::VecDeque::new();
     // The Graph checks (sign-in, group, policy) run when the engine starts, after sign-in.
     ready.push_back(Event::StartupChecks(vec![Check {
-        name: "Configuration valid".into(),
+        kind: CheckKind::Configuration,
         ok: true,
         detail: "delegated operator sign-in: the Entra ID and Graph checks run once an operator \
                  has signed in"
@@ -318,22 +318,21 @@ pub fn sign_in_error(e: &graph::Error) -> OperatorError {
     let (code, remedy) = match e {
         graph::Error::DeviceSignIn { failure, .. } => (
             failure.code().to_owned(),
-            "choose \"Sign in with Entra ID\" to get a new code".to_owned(),
+            Remedy::Text("choose \"Sign in with Entra ID\" to get a new code".into()),
         ),
-        graph::Error::Auth(a) => ("sign-in".to_owned(), a.remedy().to_owned()),
+        graph::Error::Auth(a) => ("sign-in".to_owned(), Remedy::Administrator(a.remedy())),
         graph::Error::WrongTenant { .. } => (
             "wrong-tenant".to_owned(),
-            "sign in with an account of the station's tenant (or an account invited to it)"
-                .to_owned(),
+            Remedy::Text(
+                "sign in with an account of the station's tenant (or an account invited to it)"
+                    .into(),
+            ),
         ),
         graph::Error::Http { .. } | graph::Error::Throttled { .. } => (
             "network".to_owned(),
-            "check the station's network connection, then sign in again".to_owned(),
+            Remedy::Text("check the station's network connection, then sign in again".into()),
         ),
-        _ => (
-            "sign-in".to_owned(),
-            "check the configuration (tenant, client_id, cloud), then sign in again".to_owned(),
-        ),
+        _ => ("sign-in".to_owned(), Remedy::CheckConfiguration),
     };
     OperatorError {
         code,
@@ -396,7 +395,7 @@ impl DelegatedLink {
             match Engine::start(setup) {
                 Ok(engine) => self.engine = Some(engine),
                 Err(e) => self.ready.push_back(Event::StartupChecks(vec![Check {
-                    name: "Station engine started".into(),
+                    kind: CheckKind::EngineStarted,
                     ok: false,
                     detail: format!("{e:#}"),
                 }])),
@@ -480,6 +479,6 @@ mod tests {
         assert!(shown
             .message
             .contains("11111111-1111-1111-1111-111111111111"));
-        assert!(shown.remedy.contains("station's tenant"));
+        assert!(shown.remedy.ui().contains("station's tenant"));
     }
 }

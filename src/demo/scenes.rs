@@ -2,8 +2,8 @@
 //! hand-made events, exactly as the engine would send them.
 
 use crate::engine::api::{
-    Check, Event, Issued, JobId, OperatorError, Person, PersonStatus, Pin, PinRequest, Step,
-    Unfinished,
+    Check, CheckKind, Event, Issued, JobId, OperatorError, Person, PersonStatus, Pin, PinRequest,
+    Remedy, Step, Unfinished,
 };
 use crate::keys::{KeySummary, PinState};
 
@@ -138,22 +138,22 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
         "startup" => {
             let mut s = State::new(OperatorAuth::Demo, false);
             s.apply(Event::StartupChecks(vec![
-                check("Configuration valid", true, "configs.json"),
-                check("Sign-in to Entra ID", true, "ok"),
+                check(CheckKind::Configuration, true, "configs.json"),
+                check(CheckKind::SignIn, true, "ok"),
                 check(
-                    "Microsoft Graph reachable",
+                    CheckKind::GraphReachable,
                     false,
                     "graph.microsoft.com: connection timed out. Check the proxy and firewall \
                      (outbound HTTPS to graph.microsoft.com and login.microsoftonline.com).",
                 ),
-                check("Users-in-scope group found", true, "FIDO2 (1,204 members)"),
+                check(CheckKind::UsersGroup, true, "FIDO2 (1,204 members)"),
                 check(
-                    "FIDO2 passkeys enabled",
+                    CheckKind::Fido2Enabled,
                     false,
                     "The tenant's FIDO2 policy is disabled: Entra admin center > Authentication \
                      methods > Passkey (FIDO2) > Enable, target the FIDO2 group.",
                 ),
-                check("Journal writable", true, "passkey-kiosk.journal.sqlite"),
+                check(CheckKind::Journal, true, "passkey-kiosk.journal.sqlite"),
             ]));
             s
         }
@@ -169,6 +169,7 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
                     resolution: "Found registered in Entra ID: recorded. Hand over the PIN \
                                  shown here."
                         .into(),
+                    remedy: None,
                     pin: Some(Pin::new("275819")),
                 },
                 Unfinished {
@@ -179,6 +180,7 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
                     resolution: "No passkey was created: the key keeps its PIN (in the \
                                  journal). Insert it again to continue."
                         .into(),
+                    remedy: None,
                     pin: None,
                 },
             ]));
@@ -237,9 +239,11 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
                 error: OperatorError {
                     code: "graph-503".into(),
                     message: "Microsoft Graph is temporarily unavailable (503).".into(),
-                    remedy: "Nothing was lost: the passkey is on the key and in the journal. \
-                             Press Retry in a minute."
-                        .into(),
+                    remedy: Remedy::Text(
+                        "Nothing was lost: the passkey is on the key and in the journal. \
+                         Press Retry in a minute."
+                            .into(),
+                    ),
                     request_id: Some("7a1c2b64-5d0e-4f3a-9b8c-1d2e3f4a5b6c".into()),
                     retry_possible: true,
                 },
@@ -282,7 +286,7 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
                         error: OperatorError {
                             code: "key-removed".into(),
                             message: "The key was removed during registration".into(),
-                            remedy: "Insert it again".into(),
+                            remedy: Remedy::ReinsertKey,
                             request_id: None,
                             retry_possible: true,
                         },
@@ -323,9 +327,9 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
     Some(state)
 }
 
-fn check(name: &str, ok: bool, detail: &str) -> Check {
+fn check(kind: CheckKind, ok: bool, detail: &str) -> Check {
     Check {
-        name: name.into(),
+        kind,
         ok,
         detail: detail.into(),
     }

@@ -8,6 +8,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
+pub use super::remedy::Remedy;
 use crate::keys::KeySummary;
 /// Where an enrollment stands, as the journal has it (the history shows its name).
 pub use crate::store::EnrollmentState;
@@ -212,23 +213,79 @@ pub struct OperatorError {
     pub code: String,
     /// What happened.
     pub message: String,
-    /// What to do next.
-    pub remedy: String,
+    /// What to do next; each front end words it ([`Remedy::ui`], [`Remedy::cli`]).
+    pub remedy: Remedy,
     /// Graph's request-id, for every Graph error.
     pub request_id: Option<String>,
     /// Whether [`Command::Retry`] can succeed.
     pub retry_possible: bool,
 }
 
+/// Which start-up check a [`Check`] reports: code decides on this, never on the words shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    /// The configuration file was read and is valid.
+    Configuration,
+    /// The station's settings (passcode hashes, idle lock) are valid.
+    StationSettings,
+    /// The engine (its threads) started.
+    EngineStarted,
+    /// The app signed in to Entra ID.
+    SignIn,
+    /// Microsoft Graph answered.
+    GraphReachable,
+    /// The users-in-scope group exists.
+    UsersGroup,
+    /// The tenant's FIDO2 method policy could not be read (noted, not failed).
+    Fido2Policy,
+    /// The FIDO2 method is enabled in the tenant.
+    Fido2Enabled,
+    /// "Allow self-service set up" is on.
+    SelfServiceSetup,
+    /// The tenant's key restrictions, as read.
+    KeyRestrictions,
+    /// The journal can be written.
+    Journal,
+    /// The secret files are readable only by the station's user.
+    SecretFileModes,
+}
+
+impl CheckKind {
+    /// What was checked, as the start-up screen and the CLI name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Configuration => "Configuration valid",
+            Self::StationSettings => "Station settings valid",
+            Self::EngineStarted => "Station engine started",
+            Self::SignIn => "Sign-in to Entra ID",
+            Self::GraphReachable => "Microsoft Graph reachable",
+            Self::UsersGroup => "Users-in-scope group found",
+            Self::Fido2Policy => "FIDO2 method policy",
+            Self::Fido2Enabled => "FIDO2 passkeys enabled",
+            Self::SelfServiceSetup => "Self-service setup allowed",
+            Self::KeyRestrictions => "Key restrictions",
+            Self::Journal => "Journal writable",
+            Self::SecretFileModes => "Secret files readable only by the station's user",
+        }
+    }
+}
+
 /// Result of a start-up check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
-    /// What was checked, e.g. "Sign-in to Entra ID".
-    pub name: String,
+    /// What was checked.
+    pub kind: CheckKind,
     /// Passed?
     pub ok: bool,
     /// Detail or remedy.
     pub detail: String,
+}
+
+impl Check {
+    /// What was checked, as shown.
+    pub fn name(&self) -> &'static str {
+        self.kind.name()
+    }
 }
 
 /// An enrollment a previous run left unfinished, as the recovery screen shows it.
@@ -242,8 +299,10 @@ pub struct Unfinished {
     pub display_name: Option<String>,
     /// Where it stopped (journal state name).
     pub state: String,
-    /// What the engine did or what the operator must do.
+    /// What the engine did, or what stopped it.
     pub resolution: String,
+    /// What the operator must do to finish it, when the engine could not.
+    pub remedy: Option<Remedy>,
     /// The random PIN the journal holds for it (set on the key, or about to be): the
     /// person never received it, so the operator sees it here, behind Reveal.
     pub pin: Option<Pin>,

@@ -1,7 +1,7 @@
 //! Audit entries written by the engine: a write that fails is shown to the operator as an
 //! [`Event::Problem`], never dropped (the station must not go on silently without its log).
 
-use super::api::{Event, OperatorError};
+use super::api::{Event, OperatorError, Remedy};
 use super::steps::Shared;
 use crate::store::Journal;
 
@@ -38,7 +38,7 @@ pub fn audit_failed(
     OperatorError {
         code: AUDIT_FAILED.into(),
         message: format!("the audit entry \"{action}\"{about} could not be written: {error}"),
-        remedy: "check the journal's disk space and permissions".into(),
+        remedy: Remedy::CheckJournal,
         request_id: None,
         retry_possible: false,
     }

@@ -18,7 +18,9 @@ use anyhow::{Context, Result};
 use ctap::CancelToken;
 use graph::GraphClient;
 
-use super::api::{Check, Command, Event, JobId, OperatorError, Person, PersonStatus, Step};
+use super::api::{
+    Check, CheckKind, Command, Event, JobId, OperatorError, Person, PersonStatus, Remedy, Step,
+};
 use super::job::{start_fresh, FreshOptions, Job, JobInput, JobResult};
 use super::key_source::{self, KeyEvent, KeySource, PresentKey};
 use super::recovery::{self, Earlier};
@@ -293,11 +295,11 @@ impl Core {
         self.emitter.emit(e);
     }
 
-    fn problem(&self, code: &str, message: String, remedy: &str) {
+    fn problem(&self, code: &str, message: String, remedy: Remedy) {
         self.emit(Event::Problem(OperatorError {
             code: code.into(),
             message,
-            remedy: remedy.into(),
+            remedy,
             request_id: None,
             retry_possible: false,
         }));
@@ -320,7 +322,7 @@ impl Core {
             Err(e) => {
                 self.emit(Event::Recovered(Vec::new()));
                 let failed = Check {
-                    name: "Engine start-up".into(),
+                    kind: CheckKind::EngineStarted,
                     ok: false,
                     detail: format!("cannot start a thread ({e}): restart the station"),
                 };
@@ -423,7 +425,7 @@ impl Core {
             Ok(people) => self.emit(Event::Queue(
                 people.into_iter().map(|p| self.shown(p)).collect(),
             )),
-            Err(e) => self.problem("journal", e.to_string(), "check the journal file"),
+            Err(e) => self.problem("journal", e.to_string(), Remedy::CheckJournal),
         }
     }
 
@@ -432,7 +434,7 @@ impl Core {
         match super::queue_view::person(&self.journal, user_id) {
             Ok(Some(p)) => self.emit(Event::PersonChanged(self.shown(p))),
             Ok(None) => {}
-            Err(e) => self.problem("journal", e.to_string(), "check the journal file"),
+            Err(e) => self.problem("journal", e.to_string(), Remedy::CheckJournal),
         }
     }
 
@@ -440,7 +442,7 @@ impl Core {
     fn send_history(&self) {
         match super::queue_view::history(&self.journal) {
             Ok(entries) => self.emit(Event::History(entries)),
-            Err(e) => self.problem("journal", e.to_string(), "check the journal file"),
+            Err(e) => self.problem("journal", e.to_string(), Remedy::CheckJournal),
         }
     }
 
@@ -514,7 +516,7 @@ impl Core {
             self.problem(
                 "busy",
                 "a key is being enrolled".into(),
-                "wait until it is finished",
+                Remedy::Text("wait until it is finished".into()),
             );
             return;
         }
@@ -523,7 +525,7 @@ impl Core {
                 "no-key",
                 "no key to reset: insert the returned key (a key just issued is not reset here)"
                     .into(),
-                "insert the key, then reset within 10 seconds",
+                Remedy::ReinsertAndReset,
             );
             return;
         };
@@ -584,7 +586,7 @@ impl Core {
                 }
             });
         if let Err(e) = spawned {
-            self.problem("thread", e.to_string(), "restart the station");
+            self.problem("thread", e.to_string(), Remedy::RestartStation);
         }
     }
 
@@ -628,7 +630,7 @@ impl Core {
                 _ => self.problem(
                     "no-such-job",
                     format!("job {} is not waiting for a PIN", job.0),
-                    "none",
+                    Remedy::Text("none".into()),
                 ),
             },
             Command::Cancel { job } => {
@@ -669,7 +671,11 @@ impl Core {
             }
             Command::InsertSoftKey => match key_source::soft_key() {
                 Ok(k) => self.key_present(k),
-                Err(e) => self.problem("soft-key", format!("{e:#}"), "restart the demo"),
+                Err(e) => self.problem(
+                    "soft-key",
+                    format!("{e:#}"),
+                    Remedy::Text("restart the demo".into()),
+                ),
             },
             Command::RemoveSoftKey => {
                 self.key = None;
@@ -698,7 +704,7 @@ impl Core {
             error: OperatorError {
                 code: "cancelled".into(),
                 message,
-                remedy: "start again when ready".into(),
+                remedy: Remedy::StartAgain,
                 request_id: None,
                 retry_possible: true,
             },
@@ -727,7 +733,7 @@ impl Core {
             self.problem(
                 "journal",
                 format!("the handed-over PIN could not be removed from the journal: {e}"),
-                "check the journal file; the PIN is removed after pinRetentionHours at the latest",
+                Remedy::CheckJournal,
             );
         }
     }
@@ -750,7 +756,7 @@ impl Core {
             self.problem(
                 "busy",
                 "another person is already waiting for a key".into(),
-                "cancel that first",
+                Remedy::Text("cancel that first".into()),
             );
             return;
         }
@@ -763,7 +769,11 @@ impl Core {
                 "an earlier enrollment of {} is being settled with Microsoft Graph",
                 s.user.upn
             );
-            self.problem("busy", message, "wait until it is settled");
+            self.problem(
+                "busy",
+                message,
+                Remedy::Text("wait until it is settled".into()),
+            );
             return;
         }
         let user = match self.journal.queued_user(user_id) {
@@ -774,7 +784,7 @@ impl Core {
                     error: OperatorError {
                         code: "unknown-user".into(),
                         message: format!("{user_id} is not in the queue"),
-                        remedy: "run prefetch (or give the CSV with --in) first".into(),
+                        remedy: Remedy::RefreshQueue,
                         request_id: None,
                         retry_possible: false,
                     },
@@ -782,7 +792,7 @@ impl Core {
                 return;
             }
             Err(e) => {
-                self.problem("journal", e.to_string(), "check the journal file");
+                self.problem("journal", e.to_string(), Remedy::CheckJournal);
                 return;
             }
         };
@@ -840,7 +850,7 @@ impl Core {
             }
             Err(e) => {
                 self.job_operators.remove(&id);
-                self.problem("thread", e.to_string(), "restart the station");
+                self.problem("thread", e.to_string(), Remedy::RestartStation);
             }
         }
     }
@@ -869,7 +879,7 @@ impl Core {
                                 "an earlier enrollment of {} is unsettled: {why}",
                                 user.upn
                             ),
-                            remedy: "retry when Microsoft Graph is reachable".into(),
+                            remedy: Remedy::RetryLater,
                             request_id: None,
                             retry_possible: true,
                         },
@@ -932,7 +942,7 @@ impl Core {
             self.emit(Event::Problem(OperatorError {
                 code: "key-refused".into(),
                 message: format!("key {name} ({}) refused: {why}", key.desc.address),
-                remedy: "remove it and insert another key".into(),
+                remedy: Remedy::UseAnotherKey,
                 request_id: None,
                 retry_possible: false,
             }));
@@ -1038,7 +1048,7 @@ impl Core {
                 if let Some(user) = self.active.remove(&id) {
                     self.person_changed(&user);
                 }
-                self.problem("thread", e.to_string(), "restart the station");
+                self.problem("thread", e.to_string(), Remedy::RestartStation);
             }
         }
     }

@@ -2,6 +2,7 @@
 //! ([`OperatorError`]: code, message, remedy, Graph request-id, retry possible).
 
 use super::api::OperatorError;
+use super::remedy::Remedy;
 use crate::store::StoreError;
 
 /// Why a job stopped. Typed causes are kept so the mapping can consult them.
@@ -33,11 +34,11 @@ pub enum JobError {
     Other(anyhow::Error),
 }
 
-fn op(code: &str, message: String, remedy: &str, retry: bool) -> OperatorError {
+fn op(code: &str, message: String, remedy: Remedy, retry: bool) -> OperatorError {
     OperatorError {
         code: code.to_owned(),
         message,
-        remedy: remedy.to_owned(),
+        remedy,
         request_id: None,
         retry_possible: retry,
     }
@@ -48,33 +49,22 @@ pub fn operator_error(err: &JobError) -> OperatorError {
     match err {
         JobError::Ctap(e) => ctap_error(e),
         JobError::Graph(e) => graph_error(e),
-        JobError::Store(e) => op(
-            "journal",
-            e.to_string(),
-            "the journal must be writable (disk space, permissions); nothing further was done to the key",
-            true,
-        ),
-        JobError::Refused(why) => op("key-refused", why.clone(), "insert another key", false),
-        JobError::KeyInUse(why) => op(
-            "key-in-use",
-            why.clone(),
-            "to issue it, reset the key first (Re-issue a key: a factory reset erases its passkeys and PIN), \
-             then enroll the person again; or give them another key",
-            false,
-        ),
+        JobError::Store(e) => op("journal", e.to_string(), Remedy::CheckJournal, true),
+        JobError::Refused(why) => op("key-refused", why.clone(), Remedy::UseAnotherKey, false),
+        JobError::KeyInUse(why) => op("key-in-use", why.clone(), Remedy::ResetKey, false),
         JobError::Cancelled => op(
             "cancelled",
             "cancelled by the operator".into(),
-            "start again when ready",
+            Remedy::StartAgain,
             true,
         ),
         JobError::NoPin => op(
             "pin-missing",
             "no PIN was provided".into(),
-            "provide the key's PIN (PASSKEY_KIOSK_PIN / PASSKEY_KIOSK_NEW_PIN in the command line)",
+            Remedy::ProvidePin,
             true,
         ),
-        JobError::Other(e) => op("error", format!("{e:#}"), "see the message", true),
+        JobError::Other(e) => op("error", format!("{e:#}"), Remedy::RetryOrAnotherKey, true),
     }
 }
 
@@ -82,56 +72,22 @@ fn ctap_error(e: &ctap::Error) -> OperatorError {
     use ctap::error::StatusCode as S;
     use ctap::Error as E;
     let (code, remedy, retry) = match e {
-        E::Transport(_) | E::Timeout | E::Hid(_) => (
-            "key-removed",
-            "the key was removed or stopped answering: re-insert it and retry; what was done is in the journal",
-            true,
-        ),
-        E::PinInvalid { .. } => (
-            "pin-invalid",
-            "check the PIN with the person and retry",
-            true,
-        ),
-        E::ForcedPinChangePending => (
-            "pin-change-pending",
-            "the key demands a PIN change first: change its PIN (key change-pin), then retry",
-            true,
-        ),
-        E::PinAlreadySet => (
-            "pin-already-set",
-            "the key already has a PIN: provide it, or reset the key",
-            true,
-        ),
-        E::PinRules(_) => ("pin-rules", "choose a PIN that meets the key's rules", true),
-        E::Unsupported(_) => ("key-unsupported", "use another key model", false),
-        E::ResetNotAllowed => (
-            "reset-not-allowed",
-            "re-insert the key and reset within 10 seconds",
-            true,
-        ),
-        E::Ctap(S::CredentialExcluded) => (
-            "already-registered",
-            "this key already holds a passkey for this person: use another key",
-            false,
-        ),
-        E::Ctap(S::PinBlocked) => ("pin-blocked", "reset the key before issuing it", false),
-        E::Ctap(S::KeepaliveCancel) => ("cancelled", "start again when ready", true),
-        E::Ctap(S::UserActionTimeout) | E::Ctap(S::ActionTimeout) => (
-            "touch-timeout",
-            "retry and touch the key when it blinks",
-            true,
-        ),
-        E::Ctap(S::KeyStoreFull) => (
-            "key-full",
-            "the key has no room: reset it or use another key",
-            false,
-        ),
-        E::Ctap(S::PinAuthBlocked) => (
-            "pin-auth-blocked",
-            "remove and re-insert the key, then retry",
-            true,
-        ),
-        _ => ("key-error", "retry; if it repeats, use another key", true),
+        E::Transport(_) | E::Timeout | E::Hid(_) => ("key-removed", Remedy::ReinsertKey, true),
+        E::PinInvalid { .. } => ("pin-invalid", Remedy::CheckPin, true),
+        E::ForcedPinChangePending => ("pin-change-pending", Remedy::ChangePin, true),
+        E::PinAlreadySet => ("pin-already-set", Remedy::PinAlreadySet, true),
+        E::PinRules(_) => ("pin-rules", Remedy::PinRules, true),
+        E::Unsupported(_) => ("key-unsupported", Remedy::UseAnotherKeyModel, false),
+        E::ResetNotAllowed => ("reset-not-allowed", Remedy::ReinsertAndReset, true),
+        E::Ctap(S::CredentialExcluded) => ("already-registered", Remedy::AlreadyRegistered, false),
+        E::Ctap(S::PinBlocked) => ("pin-blocked", Remedy::ResetKey, false),
+        E::Ctap(S::KeepaliveCancel) => ("cancelled", Remedy::StartAgain, true),
+        E::Ctap(S::UserActionTimeout) | E::Ctap(S::ActionTimeout) => {
+            ("touch-timeout", Remedy::TouchKey, true)
+        }
+        E::Ctap(S::KeyStoreFull) => ("key-full", Remedy::ResetKey, false),
+        E::Ctap(S::PinAuthBlocked) => ("pin-auth-blocked", Remedy::ReplugKey, true),
+        _ => ("key-error", Remedy::RetryOrAnotherKey, true),
     };
     op(code, e.to_string(), remedy, retry)
 }
@@ -139,52 +95,41 @@ fn ctap_error(e: &ctap::Error) -> OperatorError {
 /// The operator's view of a Graph error (request-id included).
 pub fn graph_error(e: &graph::Error) -> OperatorError {
     let (code, remedy, retry) = match e {
+        graph::Error::Graph(g) if g.status >= 500 || g.status == 429 => {
+            (format!("graph-{}", g.status), Remedy::RetryLater, true)
+        }
         graph::Error::Graph(g) => (
             format!("graph-{}", g.status),
-            g.remedy().to_owned(),
-            g.status >= 500 || g.status == 429,
-        ),
-        graph::Error::Throttled { status, .. } => (
-            format!("graph-{status}"),
-            "Microsoft Graph is throttling: wait a minute and retry".to_owned(),
-            true,
-        ),
-        graph::Error::Http { .. } => (
-            "network".to_owned(),
-            "check the network connection and retry".to_owned(),
-            true,
-        ),
-        graph::Error::RegistrationOutcomeUnknown { .. } => (
-            "registration-unknown".to_owned(),
-            "retry: the station looks the method up before posting again".to_owned(),
-            true,
-        ),
-        graph::Error::Auth(a) => ("sign-in".to_owned(), a.remedy().to_owned(), false),
-        graph::Error::NotSignedIn => (
-            "not-signed-in".to_owned(),
-            "the operator was signed out (delegated mode): sign in again, then retry".to_owned(),
-            true,
-        ),
-        graph::Error::SelfProvisioning { .. } => (
-            "graph-405-self".to_owned(),
-            "another operator must enroll this person: an administrator cannot issue a key to their own account".to_owned(),
+            Remedy::Administrator(g.remedy()),
             false,
         ),
+        graph::Error::Throttled { status, .. } => {
+            (format!("graph-{status}"), Remedy::RetryLater, true)
+        }
+        graph::Error::Http { .. } => ("network".to_owned(), Remedy::CheckNetwork, true),
+        graph::Error::RegistrationOutcomeUnknown { .. } => {
+            ("registration-unknown".to_owned(), Remedy::Retry, true)
+        }
+        graph::Error::Auth(a) => ("sign-in".to_owned(), Remedy::Administrator(a.remedy()), false),
+        graph::Error::NotSignedIn => ("not-signed-in".to_owned(), Remedy::SignInAgain, true),
+        graph::Error::SelfProvisioning { .. } => {
+            ("graph-405-self".to_owned(), Remedy::AnotherOperator, false)
+        }
         graph::Error::ResponseTooLarge { .. } => (
             "graph-too-large".to_owned(),
-            "check the cloud and base URLs in the configuration and any proxy or TLS inspection between the station and Microsoft".to_owned(),
+            Remedy::Administrator(
+                "check the station's cloud and base URLs, and any proxy or TLS inspection between the station and Microsoft",
+            ),
             false,
         ),
         graph::Error::InvalidId { .. } => (
             "invalid-id".to_owned(),
-            "this id cannot be sent to Microsoft Graph: check the person's or group's entry in Entra ID (or the input file)".to_owned(),
+            Remedy::Administrator(
+                "this id cannot be sent to Microsoft Graph: check the person's or group's entry in Entra ID",
+            ),
             false,
         ),
-        _ => (
-            "graph".to_owned(),
-            "check the configuration and retry".to_owned(),
-            false,
-        ),
+        _ => ("graph".to_owned(), Remedy::CheckConfiguration, false),
     };
     OperatorError {
         code,

@@ -11,7 +11,7 @@ use ctap::{CancelToken, KeepaliveStatus};
 use graph::RegisterRequest;
 use zeroize::Zeroizing;
 
-use super::api::{Event, Issued, JobId, OperatorError, Pin, PinRequest, Step};
+use super::api::{Event, Issued, JobId, OperatorError, Pin, PinRequest, Remedy, Step};
 use super::core::Emitter;
 use super::errors::{operator_error, JobError};
 use super::key_source::PresentKey;
@@ -154,7 +154,7 @@ impl Job {
                     // the next start) looks it up instead of creating a second passkey.
                     let _ = journal.note_error(id, &message);
                 } else {
-                    let _ = journal.failed(id, &format!("{message} — {remedy}"));
+                    let _ = journal.failed(id, &format!("{message} — {}", remedy.ui()));
                 }
                 let rid: Vec<&str> = match &e {
                     JobError::Graph(g) => g.request_id().into_iter().collect(),
@@ -276,7 +276,7 @@ impl Job {
             self.events.emit(Event::Problem(OperatorError {
                 code: "delete-old-method".into(),
                 message: warning,
-                remedy: "delete the older method in the Entra admin center".into(),
+                remedy: Remedy::Administrator("delete the older method in the Entra admin center"),
                 request_id: None,
                 retry_possible: false,
             }));

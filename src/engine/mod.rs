@@ -18,6 +18,7 @@ pub mod queue_refresh;
 pub mod queue_view;
 pub mod random_pin;
 pub mod recovery;
+pub mod remedy;
 pub mod steps;
 
 pub use self::core::{Emitter, Engine, EngineHandle, EngineSetup};

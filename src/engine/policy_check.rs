@@ -3,7 +3,7 @@
 
 use graph::Fido2Policy;
 
-use super::api::Check;
+use super::api::{Check, CheckKind};
 use super::steps::Shared;
 
 /// Runs the checks; the policy, when read, is used to refuse keys before they are written.
@@ -11,7 +11,7 @@ pub fn run(shared: &Shared) -> (Vec<Check>, Option<Fido2Policy>) {
     let mut checks = Vec::new();
     let signed_in = shared.rt.block_on(shared.graph.sign_in());
     checks.push(Check {
-        name: "Sign-in to Entra ID".into(),
+        kind: CheckKind::SignIn,
         ok: signed_in.is_ok(),
         detail: match &signed_in {
             Ok(()) => "ok".into(),
@@ -31,7 +31,7 @@ pub fn run(shared: &Shared) -> (Vec<Check>, Option<Fido2Policy>) {
                 format!("not checked: {e}")
             };
             checks.push(Check {
-                name: "FIDO2 method policy".into(),
+                kind: CheckKind::Fido2Policy,
                 ok: true,
                 detail,
             });
@@ -39,7 +39,7 @@ pub fn run(shared: &Shared) -> (Vec<Check>, Option<Fido2Policy>) {
         }
     };
     checks.push(Check {
-        name: "FIDO2 passkeys enabled".into(),
+        kind: CheckKind::Fido2Enabled,
         ok: policy.is_enabled(),
         detail: if policy.is_enabled() {
             "ok".into()
@@ -48,7 +48,7 @@ pub fn run(shared: &Shared) -> (Vec<Check>, Option<Fido2Policy>) {
         },
     });
     checks.push(Check {
-        name: "Self-service setup allowed".into(),
+        kind: CheckKind::SelfServiceSetup,
         ok: policy.is_self_service_registration_allowed,
         detail: if policy.is_self_service_registration_allowed {
             "ok".into()
@@ -65,7 +65,7 @@ pub fn run(shared: &Shared) -> (Vec<Check>, Option<Fido2Policy>) {
         None => "none".into(),
     };
     checks.push(Check {
-        name: "Key restrictions".into(),
+        kind: CheckKind::KeyRestrictions,
         ok: true,
         detail: if policy.is_attestation_enforced {
             format!("{restrictions}; attestation enforced (only attested keys are accepted)")

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::api::{Event, OperatorError, QueueRefreshSummary};
+use super::api::{Event, OperatorError, QueueRefreshSummary, Remedy};
 use super::core::Emitter;
 use super::errors::graph_error;
 use super::prefetch::{self, Failure, PrefetchError, PrefetchReport, PrefetchRequest, Progress};
@@ -179,7 +179,7 @@ fn whole_error(e: PrefetchError) -> OperatorError {
         None => OperatorError {
             code: "queue-refresh".into(),
             message: String::new(),
-            remedy: "check the configuration and the network, then refresh the queue again".into(),
+            remedy: Remedy::RefreshQueueAgain,
             request_id: None,
             retry_possible: true,
         },
@@ -203,8 +203,7 @@ fn journal_error(e: &StoreError) -> OperatorError {
     OperatorError {
         code: "journal".into(),
         message: format!("saving the refreshed queue: {e}"),
-        remedy: "check the journal file (disk space, permissions); the queue was left as it was"
-            .into(),
+        remedy: Remedy::CheckJournal,
         request_id: None,
         retry_possible: true,
     }

@@ -9,16 +9,17 @@
 
 use graph::RegisterRequest;
 
-use super::api::{Issued, Pin, Unfinished};
+use super::api::{Issued, Pin, Remedy, Unfinished};
 use super::steps::{self, Shared};
 use crate::store::{Enrollment, EnrollmentState, Journal, PinSource, QueuedUser, StoreError};
 
 /// How one unfinished enrollment ended up.
 enum Outcome {
     /// Finished (what was done).
-    Done(String),
-    /// Needs the key or the operator: marked failed with what to do.
-    Failed(String),
+    Done(String, Option<Remedy>),
+    /// Needs the key or the operator: marked failed with what happened and, when the
+    /// operator can finish it, how.
+    Failed(String, Option<Remedy>),
     /// Could not be settled now (Graph unreachable): left as it is, tried again later.
     Pending(String),
 }
@@ -97,6 +98,7 @@ fn unreadable(upn: &str, e: &StoreError) -> Unfinished {
         display_name: None,
         state: "unknown".into(),
         resolution: format!("the journal could not be read: {e}"),
+        remedy: Some(Remedy::CheckJournal),
         pin: None,
     }
 }
@@ -109,18 +111,19 @@ fn settle(
 ) -> Vec<Unfinished> {
     list.into_iter()
         .map(|e| {
-            let resolution = match finish(shared, operator, journal, &e) {
-                Outcome::Done(done) => done,
-                Outcome::Failed(todo) => {
-                    let _ = journal.failed(e.id, &todo);
-                    todo
+            let (resolution, remedy) = match finish(shared, operator, journal, &e) {
+                Outcome::Done(done, remedy) => (done, remedy),
+                Outcome::Failed(todo, remedy) => {
+                    let _ = journal.failed(e.id, &with_remedy(&todo, remedy.as_ref()));
+                    (todo, remedy)
                 }
                 Outcome::Pending(why) => {
                     let _ = journal.note_error(e.id, &why);
-                    why
+                    (why, None)
                 }
             };
-            shared.audit(journal, operator, "recover", Some(&e.upn), &resolution, &[]);
+            let noted = with_remedy(&resolution, remedy.as_ref());
+            shared.audit(journal, operator, "recover", Some(&e.upn), &noted, &[]);
             Unfinished {
                 enrollment_id: e.id,
                 upn: e.upn.clone(),
@@ -129,6 +132,7 @@ fn settle(
                     .filter(|n| !n.is_empty()),
                 state: e.state.as_str().to_owned(),
                 resolution,
+                remedy,
                 pin: e.pin.as_ref().map(|p| Pin::new(p.as_str())),
             }
         })
@@ -142,12 +146,21 @@ fn key_name(e: &Enrollment) -> String {
     }
 }
 
-fn retry_hint(e: &Enrollment) -> String {
-    format!(
-        "re-insert {} and run `passkey-kiosk enroll --retry-failed --user {}`",
-        key_name(e),
-        e.upn
-    )
+/// How the operator finishes an enrollment that needs its key again.
+fn retry_hint(e: &Enrollment) -> Option<Remedy> {
+    Some(Remedy::FinishEnrollment {
+        key: key_name(e),
+        upn: e.upn.clone(),
+    })
+}
+
+/// The journal's and the audit's note: what happened, then what to do, in the kiosk's
+/// words (the journal's last error is shown on the station's queue).
+fn with_remedy(what: &str, remedy: Option<&Remedy>) -> String {
+    match remedy {
+        Some(r) => format!("{what} What to do: {}", r.ui()),
+        None => what.to_owned(),
+    }
 }
 
 fn finish(shared: &Shared, operator: &str, journal: &mut Journal, e: &Enrollment) -> Outcome {
@@ -157,30 +170,37 @@ fn finish(shared: &Shared, operator: &str, journal: &mut Journal, e: &Enrollment
         ""
     };
     match e.state {
-        EnrollmentState::KeyReady => Outcome::Failed(format!(
-            "interrupted before anything was written to {}: enroll {} again",
-            key_name(e),
-            e.upn
-        )),
-        EnrollmentState::PinCommitted => Outcome::Failed(format!(
-            "interrupted while setting the PIN of {} (the PIN may or may not be set).{pin_note} To finish: {}",
-            key_name(e),
-            retry_hint(e)
-        )),
-        EnrollmentState::PinSet => Outcome::Failed(format!(
-            "interrupted after the PIN of {} was set, before the passkey was created.{pin_note} To finish: {}",
-            key_name(e),
-            retry_hint(e)
-        )),
+        EnrollmentState::KeyReady => Outcome::Failed(
+            format!(
+                "interrupted before anything was written to {}: enroll {} again",
+                key_name(e),
+                e.upn
+            ),
+            None,
+        ),
+        EnrollmentState::PinCommitted => Outcome::Failed(
+            format!(
+                "interrupted while setting the PIN of {} (the PIN may or may not be set).{pin_note}",
+                key_name(e),
+            ),
+            retry_hint(e),
+        ),
+        EnrollmentState::PinSet => Outcome::Failed(
+            format!(
+                "interrupted after the PIN of {} was set, before the passkey was created.{pin_note}",
+                key_name(e),
+            ),
+            retry_hint(e),
+        ),
         EnrollmentState::CredentialCreated | EnrollmentState::Registering => {
             register_stored(shared, operator, journal, e, pin_note)
         }
         EnrollmentState::Registered | EnrollmentState::Hardened => match e.method_id.clone() {
             Some(method) => complete(shared, operator, journal, e, &method, String::new()),
-            None => Outcome::Failed("registered without a method id".into()),
+            None => Outcome::Failed("registered without a method id".into(), None),
         },
         EnrollmentState::Recorded | EnrollmentState::Failed => {
-            Outcome::Done("nothing to do".into())
+            Outcome::Done("nothing to do".into(), None)
         }
     }
 }
@@ -210,10 +230,10 @@ fn register_stored(
         e.client_data_json.as_deref(),
         e.attestation_object.as_deref(),
     ) else {
-        return Outcome::Failed(format!(
-            "the stored attestation is incomplete.{pin_note} To finish: {}",
-            retry_hint(e)
-        ));
+        return Outcome::Failed(
+            format!("the stored attestation is incomplete.{pin_note}"),
+            retry_hint(e),
+        );
     };
     let user = queued(journal, e).unwrap_or_else(|| QueuedUser {
         user_id: e.user_id.clone(),
@@ -265,11 +285,13 @@ fn register_stored(
         })
         .is_some_and(|c| c == user.challenge);
     if !challenge_matches || !super::options::challenge_still_valid(&user) {
-        return Outcome::Failed(format!(
-            "the passkey created on {} was never registered and its challenge is no longer valid.{pin_note} To finish: {} (a new passkey is created)",
-            key_name(e),
-            retry_hint(e)
-        ));
+        return Outcome::Failed(
+            format!(
+                "the passkey created on {} was never registered and its challenge is no longer valid: finishing creates a new passkey.{pin_note}",
+                key_name(e),
+            ),
+            retry_hint(e),
+        );
     }
     let request = RegisterRequest {
         display_name: steps::display_name(e.serial.as_deref(), "Security key"),
@@ -295,10 +317,10 @@ fn register_stored(
         Err(err) if steps::outcome_open(&err) => {
             pending(e, "registering the stored passkey did not finish", err)
         }
-        Err(err) => Outcome::Failed(format!(
-            "registering the stored passkey failed: {err}.{pin_note} To finish: {}",
-            retry_hint(e)
-        )),
+        Err(err) => Outcome::Failed(
+            format!("registering the stored passkey failed: {err}.{pin_note}"),
+            retry_hint(e),
+        ),
     }
 }
 
@@ -332,13 +354,13 @@ fn complete(
         return pending(e, "the record could not be written", err);
     }
     let hardening_due = shared.config.use_ctap21_features && e.state != EnrollmentState::Hardened;
-    Outcome::Done(if hardening_due {
-        format!(
-            "{done}recorded in {}. The PIN policy (minimum length, forced change) was not applied: apply it with `passkey-kiosk key min-pin-length` on {}",
-            shared.csv.path().display(),
-            key_name(e)
+    let recorded = format!("{done}recorded in {}", shared.csv.path().display());
+    if hardening_due {
+        Outcome::Done(
+            format!("{recorded}. The PIN policy (minimum length, forced change) was not applied"),
+            Some(Remedy::ApplyPinPolicy { key: key_name(e) }),
         )
     } else {
-        format!("{done}recorded in {}", shared.csv.path().display())
-    })
+        Outcome::Done(recorded, None)
+    }
 }

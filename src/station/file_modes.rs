@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::passcode::passcode_file;
 use crate::config::{Config, Credential};
-use crate::engine::api::Check;
+use crate::engine::api::{Check, CheckKind};
 
 /// The secret-holding files of `config` that exist.
 pub fn secret_files(config: &Config) -> Vec<PathBuf> {
@@ -33,7 +33,7 @@ pub fn config_warnings(config: &Config) -> Vec<String> {
 pub fn startup_check(config: &Config) -> Check {
     let loose = config_warnings(config);
     Check {
-        name: "Secret files readable only by the station's user".into(),
+        kind: CheckKind::SecretFileModes,
         ok: loose.is_empty(),
         detail: if loose.is_empty() {
             "ok".into()

@@ -12,7 +12,7 @@ use std::time::Instant;
 use super::passcode::{self, verify_passcode};
 use super::throttle::Throttle;
 use crate::config::{Config, OperatorSignIn};
-use crate::engine::api::{Command, Event, OperatorError, Passcode};
+use crate::engine::api::{Command, Event, OperatorError, Passcode, Remedy};
 use crate::engine::audit::audit_failed;
 use crate::store::Journal;
 
@@ -368,7 +368,7 @@ impl OperatorService {
             _ => vec![Effect::Emit(Event::Problem(OperatorError {
                 code: "exit-refused".into(),
                 message: "leaving the station needs a signed-in operator".into(),
-                remedy: "sign in (or unlock) first, then choose Exit".into(),
+                remedy: Remedy::Text("sign in (or unlock) first, then choose Exit".into()),
                 request_id: None,
                 retry_possible: false,
             }))],

@@ -627,7 +627,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::api::{Check, Person, PersonStatus, Pin};
+    use crate::engine::api::{Check, CheckKind, Person, PersonStatus, Pin, Remedy};
 
     const ANA: &str = "id-ana";
     const BO: &str = "id-bo";
@@ -653,7 +653,7 @@ mod tests {
         OperatorError {
             code: code.into(),
             message: format!("{code} happened"),
-            remedy: "retry".into(),
+            remedy: Remedy::Retry,
             request_id: None,
             retry_possible: true,
         }
@@ -708,7 +708,7 @@ mod tests {
         let mut s = State::new(OperatorAuth::Demo, true);
         assert_eq!(s.screen(), Screen::Startup);
         let failing = Check {
-            name: "Journal".into(),
+            kind: CheckKind::Journal,
             ok: false,
             detail: "make it writable".into(),
         };
@@ -721,6 +721,7 @@ mod tests {
             display_name: None,
             state: "registering".into(),
             resolution: "settled".into(),
+            remedy: None,
             pin: None,
         }]));
         assert_eq!(s.screen(), Screen::Recovery);
@@ -756,7 +757,7 @@ mod tests {
     fn all_checks_passing_and_nothing_recovered_go_straight_on() {
         let mut s = State::new(OperatorAuth::Demo, true);
         let ok = Check {
-            name: "Journal".into(),
+            kind: CheckKind::Journal,
             ok: true,
             detail: String::new(),
         };

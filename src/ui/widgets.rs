@@ -178,7 +178,7 @@ pub fn error_box(ui: &mut Ui, error: &OperatorError) {
                     .strong()
                     .size(26.0),
             );
-            ui.label(format!("What to do: {}", error.remedy));
+            ui.label(format!("What to do: {}", error.remedy.ui()));
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(format!("Code: {}", error.code)).color(theme::MUTED));
                 if let Some(id) = &error.request_id {

@@ -10,7 +10,9 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use passkey_kiosk::cli::kiosk::{link, waker, DemoWorld};
-use passkey_kiosk::engine::api::{Check, Command, Event, Issued, JobId, Person, PersonStatus};
+use passkey_kiosk::engine::api::{
+    Check, CheckKind, Command, Event, Issued, JobId, Person, PersonStatus,
+};
 use passkey_kiosk::engine::{Engine, KeySource};
 use passkey_kiosk::keys::{KeySummary, PinState};
 use passkey_kiosk::station::operator_auth::{self, PasscodeCheck, Station};
@@ -57,7 +59,7 @@ pub fn station_with(
         });
     let app = harness.state_mut();
     app.apply(Event::StartupChecks(vec![Check {
-        name: "Configuration".into(),
+        kind: CheckKind::Configuration,
         ok: true,
         detail: String::new(),
     }]));

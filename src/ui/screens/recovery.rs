@@ -31,6 +31,9 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
                     );
                 });
                 ui.label(&u.resolution);
+                if let Some(remedy) = &u.remedy {
+                    ui.label(format!("What to do: {}", remedy.ui()));
+                }
                 if pin_row(ui, u, state.recovered_revealed.contains(&u.enrollment_id)) {
                     reveal = Some(u.enrollment_id);
                 }

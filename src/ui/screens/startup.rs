@@ -28,7 +28,7 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
                         widgets::chip_fixed(ui, "FAILED", theme::BAD, 96.0);
                     }
                     ui.vertical(|ui| {
-                        ui.label(RichText::new(&check.name).strong());
+                        ui.label(RichText::new(check.name()).strong());
                         if !check.detail.is_empty() {
                             let color = if check.ok { theme::MUTED } else { theme::BAD };
                             ui.label(RichText::new(&check.detail).color(color));
