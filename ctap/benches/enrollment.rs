@@ -1,5 +1,5 @@
-//! Client-side cost of one full enrollment against the in-process software key (issue 2,
-//! "Tests and figures"): getInfo, key agreement + setPIN, token (mc) + makeCredential from
+//! Client-side cost of one full enrollment against the in-process software key (the
+//! figure the README reports): getInfo, key agreement + setPIN, token (mc) + makeCredential from
 //! Graph's creation options, token (acfg) + setMinPINLength with forceChangePin.
 //!
 //! The key does real P-256/ECDSA work that a hardware key would do on its own chip, so the

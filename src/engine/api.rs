@@ -60,8 +60,9 @@ secret_string!(
 /// UI → engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Fetch the queue live from the scope group (issue 5): the engine runs the prefetch in the
-    /// background ([`Event::QueueRefresh`], then [`Event::Queue`] and [`Event::QueueRefreshed`]).
+    /// Fetch the queue live from the scope group (people join and leave it during a rollout):
+    /// the engine runs the prefetch in the background ([`Event::QueueRefresh`], then
+    /// [`Event::Queue`] and [`Event::QueueRefreshed`]).
     /// People with an enrollment in progress or already enrolled are left as they are. Ignored
     /// while a refresh is running.
     RefreshQueue,

@@ -150,7 +150,8 @@ pub enum ResetFlow {
     Done,
 }
 
-/// The live queue refresh (issue 5), as the queue screen's status line shows it.
+/// The live queue refresh (the group changes during a rollout), as the queue screen's status
+/// line shows it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueueRefreshView {
     /// A refresh is running (Refresh is disabled).
