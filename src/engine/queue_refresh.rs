@@ -1,7 +1,8 @@
 //! The queue live from the scope group, so a station need not run prefetch first:
 //! [`super::prefetch::prefetch`], the same library call as `passkey-kiosk prefetch`, run in the
-//! background on the engine's runtime, then its result upserted into the journal's queue, leaving alone everyone whose enrollment is in
-//! progress or done (their options and recorded method ids are what their enrollment used).
+//! background on the engine's runtime, then its result upserted into the journal's queue, leaving
+//! alone everyone whose enrollment is in progress or done (their options and recorded method ids
+//! are what their enrollment used).
 //! In the same transaction, everyone queued who is no longer a member of the group is removed
 //! from the queue, except those same people (their rows stay with their records).
 
