@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use graph::fake::{self, FakeConfig, Faults, RetryAfterStyle};
-use graph::{Cloud, Credentials, GraphClient, GraphConfig};
+use graph::{Credentials, GraphClient};
 use passkey_kiosk::config::GroupRef;
 use passkey_kiosk::engine::prefetch::{prefetch, PrefetchRequest};
 use passkey_kiosk::store::Journal;
@@ -41,15 +41,7 @@ fn run(users: usize, faults: Faults, concurrency: usize) -> Run {
         ..FakeConfig::default()
     })
     .expect("fake tenant");
-    let mut cfg = GraphConfig::new(
-        Cloud::Custom {
-            login_base: tenant.base_url(),
-            graph_base: tenant.base_url(),
-        },
-        tenant.tenant_domain(),
-        tenant.client_id(),
-        Credentials::secret(tenant.client_secret()),
-    );
+    let mut cfg = tenant.graph_config(Credentials::secret(tenant.client_secret()));
     cfg.max_concurrency = concurrency;
     let client = GraphClient::new(cfg).expect("client");
     let request = PrefetchRequest {

@@ -86,15 +86,7 @@ fn scope_users(t: &FakeTenantHandle, n: usize) -> Vec<FakeUser> {
 
 /// Creation options fetched directly with the Graph client: what Graph sends for this user.
 fn graph_options(t: &FakeTenantHandle, user_id: &str) -> graph::CreationOptions {
-    let cfg = graph::GraphConfig::new(
-        graph::Cloud::Custom {
-            login_base: t.base_url(),
-            graph_base: t.base_url(),
-        },
-        t.tenant(),
-        t.client_id(),
-        graph::Credentials::secret(t.client_secret()),
-    );
+    let cfg = t.graph_config(graph::Credentials::secret(t.client_secret()));
     let client = graph::GraphClient::new(cfg).unwrap();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

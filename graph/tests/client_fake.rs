@@ -7,8 +7,8 @@
 use graph::fake::{ExtraGroup, FakeConfig, FakeTenant, Faults, RetryAfterStyle};
 use graph::wire::method_id_for_credential;
 use graph::{
-    ApiVersion, Cloud, CreationOptions, Credentials, DeleteOutcome, Error, GraphClient,
-    GraphConfig, RegisterRequest, RetryPolicy, SkipReason,
+    ApiVersion, CreationOptions, Credentials, DeleteOutcome, Error, GraphClient, GraphConfig,
+    RegisterRequest, RetryPolicy, SkipReason,
 };
 use sha2::Digest;
 use std::time::{Duration, SystemTime};
@@ -28,15 +28,7 @@ fn fast_policy(max_attempts: u32) -> RetryPolicy {
 }
 
 fn config(fake: &FakeTenant, credentials: Credentials) -> GraphConfig {
-    let mut c = GraphConfig::new(
-        Cloud::Custom {
-            login_base: fake.base_url(),
-            graph_base: fake.base_url(),
-        },
-        fake.tenant(),
-        fake.client_id(),
-        credentials,
-    );
+    let mut c = fake.graph_config(credentials);
     c.retry = fast_policy(6);
     c
 }

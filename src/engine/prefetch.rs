@@ -561,7 +561,7 @@ mod removed_text_tests {
 #[cfg(test)]
 mod error_tests {
     use graph::fake::{self, FakeConfig, FakeTenantHandle};
-    use graph::{Cloud, Credentials, GraphClient, GraphConfig};
+    use graph::{Credentials, GraphClient};
 
     use super::{prefetch, PrefetchError, PrefetchRequest};
     use crate::config::GroupRef;
@@ -576,16 +576,7 @@ mod error_tests {
     }
 
     fn client(tenant: &FakeTenantHandle) -> GraphClient {
-        GraphClient::new(GraphConfig::new(
-            Cloud::Custom {
-                login_base: tenant.base_url(),
-                graph_base: tenant.base_url(),
-            },
-            tenant.tenant_domain(),
-            tenant.client_id(),
-            Credentials::secret(tenant.client_secret()),
-        ))
-        .unwrap()
+        GraphClient::new(tenant.graph_config(Credentials::secret(tenant.client_secret()))).unwrap()
     }
 
     fn request(group: GroupRef) -> PrefetchRequest {

@@ -299,6 +299,20 @@ impl FakeTenant {
         &self.shared.tenant_id
     }
 
+    /// A client configuration for this tenant (its base URL for login and Graph), signing in
+    /// with `credentials`.
+    pub fn graph_config(&self, credentials: crate::Credentials) -> crate::GraphConfig {
+        crate::GraphConfig::new(
+            crate::Cloud::Custom {
+                login_base: self.base_url(),
+                graph_base: self.base_url(),
+            },
+            self.tenant(),
+            self.client_id(),
+            credentials,
+        )
+    }
+
     /// The tenant's domain (`contoso.onmicrosoft.com` by default).
     pub fn tenant_domain(&self) -> &str {
         &self.shared.cfg.tenant_domain
