@@ -11,6 +11,7 @@ pub mod demo;
 pub mod engine;
 pub mod keys;
 pub mod logging;
+pub mod owner_only;
 pub mod report;
 pub mod station;
 pub mod store;

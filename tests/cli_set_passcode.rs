@@ -104,7 +104,7 @@ fn headless_commands_warn_about_secret_files_others_can_read() {
     assert!(out.status.success(), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "warning: {} is readable by its group and by others (mode 644): run `chmod 600 {}`",
+            "warning: {} is readable by its group and by others (mode 644): an administrator makes it owner-only (`chmod 600 {}`)",
             config.display(),
             config.display()
         )),
@@ -144,7 +144,7 @@ fn the_kiosk_start_up_checks_name_a_config_others_can_read() {
     assert!(!files.ok);
     assert!(
         files.detail.contains(&format!(
-            "{} is readable by others (mode 604): run `chmod 600 {}`",
+            "{} is readable by others (mode 604): an administrator makes it owner-only (`chmod 600 {}`)",
             config.display(),
             config.display()
         )),

@@ -108,25 +108,13 @@ fn create(out: &Path, force: bool) -> Result<File> {
     } else {
         options.create_new(true);
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let file = match options.open(out) {
+    let file = match crate::owner_only::open(out, &mut options) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
             "{} exists already: an export never appends to or overwrites a file; choose another --out, or pass --force to replace it",
             out.display()
         ),
-        other => other.with_context(|| format!("creating {}", out.display()))?,
+        other => other.with_context(|| format!("creating {} owner-only", out.display()))?,
     };
-    #[cfg(unix)]
-    {
-        // A replaced file keeps its old mode otherwise.
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("making {} owner-only", out.display()))?;
-    }
     Ok(file)
 }
 

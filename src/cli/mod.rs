@@ -8,6 +8,7 @@ pub mod key;
 pub mod kiosk;
 pub mod pin_input;
 pub mod prefetch;
+pub mod set_passcode;
 pub mod sign_in;
 pub mod signals;
 pub mod soft_key;
@@ -36,7 +37,7 @@ pub enum Command {
     #[cfg(feature = "demo")]
     Demo(kiosk::DemoArgs),
     /// Set the local operator passcode (app-only sign-in); its argon2 hash goes next to the config.
-    SetPasscode(kiosk::SetPasscodeArgs),
+    SetPasscode(set_passcode::SetPasscodeArgs),
     /// List the security keys present, with model, AAGUID, firmware, PIN state and serial.
     Devices(devices::DevicesArgs),
     /// Key administration for the enrollment desk: info, set-pin, change-pin, min-pin-length, reset.
@@ -65,7 +66,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Kiosk(args) => kiosk::run(&args),
         #[cfg(feature = "demo")]
         Command::Demo(args) => kiosk::run_demo(&args),
-        Command::SetPasscode(args) => kiosk::set_passcode(&args),
+        Command::SetPasscode(args) => set_passcode::set_passcode(&args),
         Command::Devices(args) => devices::run(&args),
         Command::Key(args) => key::run(&args),
         Command::SoftKey(args) => soft_key::run(&args),

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context, Result};
 use graph::fake::{FakeConfig, FakeTenantHandle};
 
-use crate::cli::kiosk::write_private;
 use crate::config::{Config, OperatorSignIn};
 use crate::engine::{EngineSetup, KeySource};
 use crate::station::OperatorAuth;
@@ -100,7 +99,8 @@ impl DemoWorld {
             None => app_only_text,
             Some(_) => delegated_config_text(&app_only_text)?,
         };
-        write_private(&config_path, &text)?;
+        crate::owner_only::write(&config_path, &text)
+            .with_context(|| format!("writing {}", config_path.display()))?;
         let config = Config::parse(&config_path, &text, None)
             .map_err(|e| anyhow!("the demo's config is invalid: {e}"))?;
         if prefetch {

@@ -54,7 +54,7 @@ impl KeysRegisteredFile {
 
     /// Appends one row (and the header first if needed), then syncs it to disk.
     pub fn append(&self, row: &KeyRow) -> std::io::Result<()> {
-        let mut file = super::open_private_append(&self.path)?;
+        let mut file = crate::owner_only::append(&self.path)?;
         let needs_header = file.metadata()?.len() == 0;
         let mut buf = Vec::new();
         {

@@ -49,7 +49,7 @@ fn warning(path: &Path) -> Option<String> {
     let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
     (mode & 0o044 != 0).then(|| {
         format!(
-            "{} is readable by {} (mode {mode:03o}): run `chmod 600 {}`",
+            "{} is readable by {} (mode {mode:03o}): an administrator makes it owner-only (`chmod 600 {}`)",
             path.display(),
             match (mode & 0o040 != 0, mode & 0o004 != 0) {
                 (true, true) => "its group and by others",
