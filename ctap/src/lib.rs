@@ -24,6 +24,7 @@ pub mod device;
 pub mod error;
 pub mod handler;
 pub mod hid;
+pub mod nfc;
 pub mod pin;
 pub mod signal;
 #[cfg(feature = "soft")]
