@@ -19,6 +19,9 @@ pub enum Error {
     /// A CTAPHID-level error or malformed framing.
     #[error(transparent)]
     Hid(#[from] HidError),
+    /// CTAP over ISO 7816 (NFC, smart cards) failed below CTAP: the card refused an APDU.
+    #[error(transparent)]
+    Nfc(#[from] crate::nfc::NfcError),
     /// The key answered a CTAP2 status other than success.
     #[error("{0}")]
     Ctap(StatusCode),

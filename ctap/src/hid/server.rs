@@ -7,15 +7,14 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::framing::{packetize, Message, Packet, Reassembler, MAX_MESSAGE_LEN};
 use super::{capability, cmd, HidChannel, HidError, BROADCAST_CID};
-use crate::handler::{CtapHandler, PresenceContext};
+use crate::handler::{CtapHandler, Running, WorkerLost};
 use crate::transport::memory::{self, MemoryTransport};
 use crate::transport::udp::UdpServerPort;
 use crate::transport::{Report, ReportTransport};
@@ -36,31 +35,10 @@ pub const DEVICE_VERSION: (u8, u8, u8) = (1, 0, 0);
 /// How many allocated channel ids are remembered (the oldest is forgotten first).
 const MAX_CHANNELS: usize = 256;
 
-/// Status and cancel flag shared between the server loop and the handler's worker thread.
-#[derive(Debug, Default)]
-struct Presence {
-    status: AtomicU8,
-    cancelled: AtomicBool,
-}
-
-impl PresenceContext for Presence {
-    fn set_status(&self, status: KeepaliveStatus) {
-        let code = match status {
-            KeepaliveStatus::Processing => 1,
-            KeepaliveStatus::UpNeeded => 2,
-        };
-        self.status.store(code, Ordering::SeqCst);
-    }
-    fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::SeqCst)
-    }
-}
-
 /// A CBOR request running on the worker thread.
 struct Busy {
     cid: u32,
-    presence: Arc<Presence>,
-    done: Receiver<Vec<u8>>,
+    run: Running,
     started: Instant,
     last_keepalive: Instant,
 }
@@ -98,7 +76,7 @@ where
     };
     let result = server.serve(stop);
     if let Some(b) = &server.busy {
-        b.presence.cancelled.store(true, Ordering::SeqCst);
+        b.run.cancel();
     }
     result
 }
@@ -241,21 +219,24 @@ impl<T: ReportTransport, H: CtapHandler + 'static> Server<T, H> {
 
     fn poll_worker(&mut self) {
         let Some(busy) = &mut self.busy else { return };
-        match busy.done.try_recv() {
-            Ok(reply) => {
+        match busy.run.reply_within(Duration::ZERO) {
+            Ok(Some(reply)) => {
                 let cid = busy.cid;
                 self.busy = None;
                 self.send(cid, cmd::CBOR, &reply);
             }
-            Err(TryRecvError::Empty) => {
+            Ok(None) => {
                 if busy.last_keepalive.elapsed() >= KEEPALIVE_INTERVAL {
                     busy.last_keepalive = Instant::now();
-                    let status = busy.presence.status.load(Ordering::SeqCst).max(1);
+                    let status = match busy.run.status() {
+                        KeepaliveStatus::Processing => 1,
+                        KeepaliveStatus::UpNeeded => 2,
+                    };
                     let cid = busy.cid;
                     self.send(cid, cmd::KEEPALIVE, &[status]);
                 }
             }
-            Err(TryRecvError::Disconnected) => {
+            Err(WorkerLost) => {
                 // The handler panicked.
                 let cid = busy.cid;
                 self.busy = None;
@@ -294,7 +275,7 @@ impl<T: ReportTransport, H: CtapHandler + 'static> Server<T, H> {
                     // CTAP 2.1 §11.2.9.1.5: no reply; the running request ends early.
                     if let Some(b) = &self.busy {
                         if b.cid == cid {
-                            b.presence.cancelled.store(true, Ordering::SeqCst);
+                            b.run.cancel();
                         }
                     }
                     if self.rx.as_ref().is_some_and(|rx| rx.reasm.cid() == cid) {
@@ -364,7 +345,7 @@ impl<T: ReportTransport, H: CtapHandler + 'static> Server<T, H> {
             }
             if self.busy.as_ref().is_some_and(|b| b.cid == cid) {
                 if let Some(b) = self.busy.take() {
-                    b.presence.cancelled.store(true, Ordering::SeqCst);
+                    b.run.cancel();
                 }
             }
             cid
@@ -416,24 +397,11 @@ impl<T: ReportTransport, H: CtapHandler + 'static> Server<T, H> {
     }
 
     fn start_cbor(&mut self, cid: u32, request: Vec<u8>) {
-        let presence = Arc::new(Presence::default());
-        presence.set_status(KeepaliveStatus::Processing);
-        let (tx, done) = mpsc::channel();
-        let handler = Arc::clone(&self.handler);
-        let ctx = Arc::clone(&presence);
-        let spawned = thread::Builder::new()
-            .name("ctaphid-cbor".into())
-            .spawn(move || {
-                let mut h = handler.lock().unwrap_or_else(|p| p.into_inner());
-                let reply = h.handle_cbor(&request, &*ctx);
-                let _ = tx.send(reply);
-            });
-        match spawned {
-            Ok(_) => {
+        match Running::start(&self.handler, request) {
+            Ok(run) => {
                 self.busy = Some(Busy {
                     cid,
-                    presence,
-                    done,
+                    run,
                     started: Instant::now(),
                     last_keepalive: Instant::now(),
                 })

@@ -23,9 +23,15 @@ const MAX_CHAIN: usize = 65_535;
 pub enum Action {
     /// Send these bytes back to the reader.
     Reply(Vec<u8>),
-    /// A whole CTAP message arrived: run it, then answer with [`CardFraming::reply`] (done) or
-    /// [`CardFraming::status_update`] (still working).
-    Ctap(Vec<u8>),
+    /// A whole CTAP message arrived: run it, then answer with [`CardFraming::reply`] (done) or,
+    /// when `may_poll`, [`CardFraming::status_update`] (still working; the reader polls).
+    Ctap {
+        /// Command byte + CBOR.
+        message: Vec<u8>,
+        /// The reader polls with NFCCTAP_GETRESPONSE (P1 bit 0x80), so the card need not
+        /// hold the answer until it is done.
+        may_poll: bool,
+    },
     /// The reader polls for the CTAP message in progress (NFCCTAP_GETRESPONSE); answer as for
     /// [`Action::Ctap`]. `cancel`: the reader asks to stop it.
     Poll {
@@ -65,7 +71,7 @@ impl CardFraming {
                 self.chain.clear();
                 self.pending.clear();
                 if self.selected {
-                    self.reply(SELECT_ANSWER.to_vec())
+                    Action::Reply(self.reply(SELECT_ANSWER.to_vec()))
                 } else {
                     self.fail(sw::FILE_NOT_FOUND)
                 }
@@ -75,7 +81,7 @@ impl CardFraming {
                     return self.fail(sw::CONDITIONS_NOT_SATISFIED);
                 }
                 let rest = std::mem::take(&mut self.pending);
-                self.reply(rest)
+                Action::Reply(self.reply(rest))
             }
             _ if !self.selected => self.fail(sw::CONDITIONS_NOT_SATISFIED),
             (0x80, INS_NFCCTAP_MSG) => {
@@ -87,7 +93,10 @@ impl CardFraming {
                 if cmd.cla & CLA_CHAINING != 0 {
                     return Action::Reply(Response::status(SW_OK).encode());
                 }
-                Action::Ctap(std::mem::take(&mut self.chain))
+                Action::Ctap {
+                    message: std::mem::take(&mut self.chain),
+                    may_poll: cmd.p1 & 0x80 != 0,
+                }
             }
             (0x80, INS_NFCCTAP_GETRESPONSE) => Action::Poll {
                 cancel: cmd.p1 == 0x11,
@@ -98,36 +107,34 @@ impl CardFraming {
     }
 
     /// The answer to the command being served, cut to its Le; the rest waits for GET RESPONSE.
-    pub fn reply(&mut self, mut data: Vec<u8>) -> Action {
+    pub fn reply(&mut self, mut data: Vec<u8>) -> Vec<u8> {
         let most = match (self.le, self.extended) {
             (0, false) => 256,
             (0, true) => 65_536,
             (le, _) => le as usize,
         };
         if data.len() <= most {
-            return Action::Reply(Response { data, sw: SW_OK }.encode());
+            return Response { data, sw: SW_OK }.encode();
         }
         self.pending = data.split_off(most);
         // xx: the bytes left, 00 standing for 256 or more.
         let more = u16::from(SW1_MORE_DATA) << 8 | (self.pending.len().min(256) % 256) as u16;
         // The next GET RESPONSE asks with a short Le.
         self.extended = false;
-        Action::Reply(Response { data, sw: more }.encode())
+        Response { data, sw: more }.encode()
     }
 
     /// "Still working" (`9100` with the status byte).
-    pub fn status_update(&self, status: KeepaliveStatus) -> Action {
+    pub fn status_update(&self, status: KeepaliveStatus) -> Vec<u8> {
         let byte = match status {
             KeepaliveStatus::Processing => 1,
             KeepaliveStatus::UpNeeded => 2,
         };
-        Action::Reply(
-            Response {
-                data: vec![byte],
-                sw: SW_STATUS_UPDATE,
-            }
-            .encode(),
-        )
+        Response {
+            data: vec![byte],
+            sw: SW_STATUS_UPDATE,
+        }
+        .encode()
     }
 
     fn fail(&self, sw: u16) -> Action {
@@ -172,32 +179,26 @@ mod tests {
         loop {
             let reply = match card.on_apdu(&apdu) {
                 Action::Reply(r) => r,
-                Action::Ctap(request) => {
+                Action::Ctap {
+                    message: request,
+                    may_poll,
+                } => {
+                    assert!(may_poll);
                     answer_of_ctap = Some(request.iter().rev().copied().collect::<Vec<u8>>());
                     if polls_left > 0 {
-                        let Action::Reply(r) = card.status_update(KeepaliveStatus::UpNeeded) else {
-                            unreachable!()
-                        };
-                        r
+                        card.status_update(KeepaliveStatus::UpNeeded)
                     } else {
-                        let Action::Reply(r) = card.reply(answer_of_ctap.clone().unwrap()) else {
-                            unreachable!()
-                        };
-                        r
+                        card.reply(answer_of_ctap.clone().unwrap())
                     }
                 }
                 Action::Poll { cancel } => {
                     assert!(!cancel);
                     polls_left -= 1;
-                    let action = if polls_left > 0 {
+                    if polls_left > 0 {
                         card.status_update(KeepaliveStatus::Processing)
                     } else {
                         card.reply(answer_of_ctap.clone().unwrap())
-                    };
-                    let Action::Reply(r) = action else {
-                        unreachable!()
-                    };
-                    r
+                    }
                 }
             };
             match x.receive(&reply).unwrap() {

@@ -4,11 +4,16 @@
 //! - [`apdu`]: command and response APDUs, short and extended.
 //! - [`exchange`]: the platform side of one command (chaining, `61xx` reassembly, `9100`
 //!   status updates and cancellation).
-//! - [`card`]: the card side, so the software key can act as a FIDO card.
+//! - [`card`]: the card side, so the software key can act as a FIDO card; [`vpcd`] puts such
+//!   a card into vsmartcard's virtual reader, behind the real pcscd.
+//! - [`pcsc`] (feature `pcsc`): the blocking driver over PC/SC, a [`crate::CtapChannel`].
 
 pub mod apdu;
 pub mod card;
 pub mod exchange;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
+pub mod vpcd;
 
 pub use exchange::{Exchange, Next};
 

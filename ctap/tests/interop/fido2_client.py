@@ -1,9 +1,12 @@
-"""python-fido2 (v2.x) as the CLIENT of the software CTAP 2.1 key, over CTAPHID-in-UDP.
+"""python-fido2 (v2.x) as the CLIENT of the software CTAP 2.1 key, over CTAPHID-in-UDP or
+over PC/SC (the key as a card in a reader).
 
 Usage: python3 fido2_client.py <udp-port> [expected-serial]
+       python3 fido2_client.py --pcsc <reader name>
 
-Each 64-byte CTAPHID report travels as one UDP datagram to 127.0.0.1:<port> (the
-SoloKeys-simulator convention the kiosk's UDP transport uses). Everything the key says is
+Over UDP each 64-byte CTAPHID report travels as one UDP datagram to 127.0.0.1:<port> (the
+SoloKeys-simulator convention the kiosk's UDP transport uses); over PC/SC python-fido2's
+CtapPcscDevice (pyscard) speaks CTAP over ISO 7816 through pcscd. Everything the key says is
 checked with python-fido2's own parsers and PackedAttestation().verify, so this is an
 independent implementation judging ours. Exits non-zero on the first failed check.
 """
@@ -67,11 +70,24 @@ class UdpConnection(CtapHidConnection):
         self.sock.close()
 
 
-def main() -> int:
+def open_device():
+    """The device named on the command line, and the serial to expect (HID only)."""
+    if sys.argv[1] == "--pcsc":
+        from fido2.pcsc import CtapPcscDevice
+
+        reader = sys.argv[2]
+        devices = [d for d in CtapPcscDevice.list_devices(reader) if reader in repr(d)]
+        check(len(devices) == 1, f"one FIDO card on the reader {reader!r}")
+        return devices[0], None
     port = int(sys.argv[1])
     serial = int(sys.argv[2]) if len(sys.argv) > 2 else None
     desc = HidDescriptor(f"udp:{port}", 0x1050, 0x0407, REPORT, REPORT, "Soft key", None)
-    dev = CtapHidDevice(desc, UdpConnection(port))
+    return CtapHidDevice(desc, UdpConnection(port)), serial
+
+
+def main() -> int:
+    dev, serial = open_device()
+    over_hid = isinstance(dev, CtapHidDevice)
     ctap = Ctap2(dev)
 
     # getInfo as python-fido2 parses it.
@@ -86,18 +102,20 @@ def main() -> int:
     check(info.min_pin_length == 4, "minPINLength 4")
     check(set(info.extensions) >= {"credProtect", "hmac-secret", "minPinLength"}, "extensions")
 
-    # Vendor command 0x42 (YubiKey read config), page 0: serial under TLV tag 0x02.
-    page = dev.call(YUBIKEY_READ_CONFIG, b"\x00")
-    tlv, found = page[1 : 1 + page[0]], None
-    while len(tlv) >= 2:
-        tag, length = tlv[0], tlv[1]
-        if tag == 0x02:
-            found = struct.unpack(">I", tlv[2 : 2 + length])[0]
-        tlv = tlv[2 + length :]
-    if serial is None:
-        check(found is not None, f"serial {found} from vendor command 0x42")
-    else:
-        check(found == serial, f"serial {serial} from vendor command 0x42")
+    # Vendor command 0x42 (YubiKey read config), page 0: serial under TLV tag 0x02. CTAPHID
+    # vendor commands have no form over ISO 7816.
+    if over_hid:
+        page = dev.call(YUBIKEY_READ_CONFIG, b"\x00")
+        tlv, found = page[1 : 1 + page[0]], None
+        while len(tlv) >= 2:
+            tag, length = tlv[0], tlv[1]
+            if tag == 0x02:
+                found = struct.unpack(">I", tlv[2 : 2 + length])[0]
+            tlv = tlv[2 + length :]
+        if serial is None:
+            check(found is not None, f"serial {found} from vendor command 0x42")
+        else:
+            check(found == serial, f"serial {serial} from vendor command 0x42")
 
     # setPIN, then changePIN with each protocol.
     v2 = ClientPin(ctap, PinProtocolV2())
