@@ -28,4 +28,11 @@ pub trait CtapChannel: Send {
 
     /// Largest message the key accepts (CTAPHID limit, or getInfo maxMsgSize when smaller).
     fn max_msg_size(&self) -> usize;
+
+    /// The YubiKey serial number, when the key tells it: by default the CTAPHID vendor
+    /// "read config" command; a card answers through its OTP applet. `Ok(None)` when the key
+    /// has no such command or no serial.
+    fn yubikey_serial(&mut self) -> Result<Option<u32>> {
+        crate::device::yubikey_config_serial(self)
+    }
 }

@@ -1,18 +1,21 @@
-//! Choosing and opening keys: device specs (`hid`, `hid:PATH`, `udp:HOST:PORT`), listing,
-//! opening, and reading a key's serial number (YubiKey vendor command or USB string).
+//! Choosing and opening keys: device specs (`hid`, `hid:PATH`, `udp:HOST:PORT`, `pcsc`,
+//! `pcsc:READER`), listing, opening, and reading a key's serial number (YubiKey vendor command
+//! or USB string).
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::hid::{HidChannel, HidError, Timeouts};
+use crate::hid::{HidChannel, HidError, Presence, Timeouts};
+#[cfg(feature = "pcsc")]
+use crate::nfc::pcsc::{self, PcscChannel};
 use crate::transport::hidapi::{self, HidapiTransport};
 use crate::transport::udp::UdpTransport;
 use crate::transport::ReportTransport;
-use crate::{CtapChannel, Error, Result};
+use crate::{CancelToken, CtapChannel, Error, Result, StatusSink};
 
 /// The forms a device spec may take, for error texts and help.
 pub const ACCEPTED_FORMS: &str =
-    "`hid` (every FIDO USB key present), `hid:PATH` (one USB key) or `udp:HOST:PORT` (a simulator)";
+    "`hid` (every FIDO USB key present), `hid:PATH` (one USB key), `udp:HOST:PORT` (a simulator), `pcsc` (every PC/SC reader: NFC readers, smart-card readers) or `pcsc:READER NAME` (one reader)";
 
 /// Which key(s) to use, as given on the command line or in the config.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -29,6 +32,11 @@ pub enum DeviceSpec {
         /// UDP port.
         port: u16,
     },
+    /// Cards on every PC/SC reader (`pcsc`): NFC readers, FIDO2 smart cards.
+    Pcsc,
+    /// The card on one PC/SC reader (`pcsc:READER NAME`; a prefix of the name will do, since
+    /// pcsc-lite appends slot numbers).
+    PcscReader(String),
 }
 
 /// A device spec that could not be parsed.
@@ -58,6 +66,15 @@ impl FromStr for DeviceSpec {
                 return Err(bad("the path after `hid:` is empty"));
             }
             return Ok(DeviceSpec::HidPath(path.to_owned()));
+        }
+        if t.eq_ignore_ascii_case("pcsc") {
+            return Ok(DeviceSpec::Pcsc);
+        }
+        if let Some(reader) = strip_prefix_ci(t, "pcsc:") {
+            if reader.trim().is_empty() {
+                return Err(bad("the reader name after `pcsc:` is empty"));
+            }
+            return Ok(DeviceSpec::PcscReader(reader.trim().to_owned()));
         }
         if let Some(rest) = strip_prefix_ci(t, "udp:") {
             // rsplit so IPv6 literals in brackets ("[::1]:8111") keep their colons.
@@ -103,7 +120,16 @@ impl fmt::Display for DeviceSpec {
             DeviceSpec::AllHid => f.write_str("hid"),
             DeviceSpec::HidPath(p) => write!(f, "hid:{p}"),
             DeviceSpec::Udp { host, port } => write!(f, "udp:{}", udp_addr(host, *port)),
+            DeviceSpec::Pcsc => f.write_str("pcsc"),
+            DeviceSpec::PcscReader(r) => write!(f, "pcsc:{r}"),
         }
+    }
+}
+
+impl DeviceSpec {
+    /// Whether the spec names PC/SC readers.
+    pub fn is_pcsc(&self) -> bool {
+        matches!(self, DeviceSpec::Pcsc | DeviceSpec::PcscReader(_))
     }
 }
 
@@ -114,6 +140,14 @@ pub enum DeviceAddress {
     Hid(String),
     /// A UDP key at `HOST:PORT`.
     Udp(String),
+    /// The card on a PC/SC reader, as placed there the `insertion`-th time: a card taken off
+    /// and put back is a new sighting.
+    Pcsc {
+        /// The reader's name.
+        reader: String,
+        /// The reader's insertion counter when the card was seen.
+        insertion: u32,
+    },
 }
 
 impl fmt::Display for DeviceAddress {
@@ -121,6 +155,7 @@ impl fmt::Display for DeviceAddress {
         match self {
             DeviceAddress::Hid(p) => write!(f, "hid:{p}"),
             DeviceAddress::Udp(a) => write!(f, "udp:{a}"),
+            DeviceAddress::Pcsc { reader, .. } => write!(f, "pcsc:{reader}"),
         }
     }
 }
@@ -146,6 +181,11 @@ impl DeviceDescriptor {
     /// Whether this is a UDP (simulated) key.
     pub fn is_udp(&self) -> bool {
         matches!(self.address, DeviceAddress::Udp(_))
+    }
+
+    /// Whether this is a card on a PC/SC reader (user presence is the tap).
+    pub fn is_pcsc(&self) -> bool {
+        matches!(self.address, DeviceAddress::Pcsc { .. })
     }
 }
 
@@ -178,24 +218,129 @@ pub fn list(spec: &DeviceSpec) -> Result<Vec<DeviceDescriptor>> {
             manufacturer: String::new(),
             serial_number: String::new(),
         }]),
+        DeviceSpec::Pcsc | DeviceSpec::PcscReader(_) => list_pcsc(spec),
     }
 }
 
-/// A channel to any kind of key.
-pub type AnyChannel = HidChannel<Box<dyn ReportTransport>>;
+/// The cards on the readers `spec` names.
+#[cfg(feature = "pcsc")]
+fn list_pcsc(spec: &DeviceSpec) -> Result<Vec<DeviceDescriptor>> {
+    Ok(pcsc::readers()?
+        .into_iter()
+        .filter(|r| match spec {
+            DeviceSpec::PcscReader(wanted) => r.name.starts_with(wanted.as_str()),
+            _ => true,
+        })
+        .filter_map(|r| {
+            let card = r.card?;
+            Some(DeviceDescriptor {
+                address: DeviceAddress::Pcsc {
+                    reader: r.name,
+                    insertion: card.insertion,
+                },
+                vendor_id: 0,
+                product_id: 0,
+                product: "FIDO card (PC/SC)".into(),
+                manufacturer: String::new(),
+                serial_number: String::new(),
+            })
+        })
+        .collect())
+}
 
-/// Opens a channel (CTAPHID_INIT) to a listed key.
+#[cfg(not(feature = "pcsc"))]
+fn list_pcsc(_spec: &DeviceSpec) -> Result<Vec<DeviceDescriptor>> {
+    Err(no_pcsc())
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn no_pcsc() -> Error {
+    Error::Unsupported("PC/SC readers in this build (built without the `pcsc` feature)".into())
+}
+
+/// A channel to any kind of key.
+pub enum AnyChannel {
+    /// CTAPHID (USB, UDP).
+    Hid(HidChannel<Box<dyn ReportTransport>>),
+    /// CTAP over ISO 7816 (PC/SC).
+    #[cfg(feature = "pcsc")]
+    Pcsc(PcscChannel),
+}
+
+impl AnyChannel {
+    /// Whether the key is still there and still the same one, asked cheaply (a CTAPHID ping);
+    /// a card is present as long as its reader lists it, which the lister knows already.
+    pub fn presence(&mut self) -> Presence {
+        match self {
+            AnyChannel::Hid(ch) => ch.presence(),
+            #[cfg(feature = "pcsc")]
+            AnyChannel::Pcsc(_) => Presence::Present,
+        }
+    }
+
+    /// Timeouts of the CTAPHID driver; a card's reader has its own.
+    pub fn set_timeouts(&mut self, timeouts: Timeouts) {
+        match self {
+            AnyChannel::Hid(ch) => ch.set_timeouts(timeouts),
+            #[cfg(feature = "pcsc")]
+            AnyChannel::Pcsc(_) => {}
+        }
+    }
+
+    fn inner(&mut self) -> &mut dyn CtapChannel {
+        match self {
+            AnyChannel::Hid(ch) => ch,
+            #[cfg(feature = "pcsc")]
+            AnyChannel::Pcsc(ch) => ch,
+        }
+    }
+}
+
+impl CtapChannel for AnyChannel {
+    fn cbor(
+        &mut self,
+        request: &[u8],
+        status: &dyn StatusSink,
+        cancel: &CancelToken,
+    ) -> Result<Vec<u8>> {
+        self.inner().cbor(request, status, cancel)
+    }
+    fn vendor(&mut self, cmd: u8, data: &[u8]) -> Result<Vec<u8>> {
+        self.inner().vendor(cmd, data)
+    }
+    fn wink(&mut self) -> Result<()> {
+        self.inner().wink()
+    }
+    fn max_msg_size(&self) -> usize {
+        match self {
+            AnyChannel::Hid(ch) => ch.max_msg_size(),
+            #[cfg(feature = "pcsc")]
+            AnyChannel::Pcsc(ch) => ch.max_msg_size(),
+        }
+    }
+    fn yubikey_serial(&mut self) -> Result<Option<u32>> {
+        self.inner().yubikey_serial()
+    }
+}
+
+/// Opens a channel to a listed key (CTAPHID_INIT, or SELECT of the card's FIDO applet).
 pub fn open(desc: &DeviceDescriptor) -> Result<AnyChannel> {
     open_with(desc, Timeouts::default())
 }
 
-/// [`open`] with explicit timeouts (`short` bounds the INIT itself).
+/// [`open`] with explicit timeouts (`short` bounds the INIT itself; not used for cards).
 pub fn open_with(desc: &DeviceDescriptor, timeouts: Timeouts) -> Result<AnyChannel> {
     let transport: Box<dyn ReportTransport> = match &desc.address {
         DeviceAddress::Hid(path) => Box::new(HidapiTransport::open(path)?),
         DeviceAddress::Udp(addr) => Box::new(UdpTransport::connect(addr)?),
+        #[cfg(feature = "pcsc")]
+        DeviceAddress::Pcsc { reader, .. } => {
+            return Ok(AnyChannel::Pcsc(PcscChannel::open(reader)?))
+        }
+        #[cfg(not(feature = "pcsc"))]
+        DeviceAddress::Pcsc { .. } => return Err(no_pcsc()),
     };
-    HidChannel::open_with(transport, timeouts)
+    Ok(AnyChannel::Hid(HidChannel::open_with(transport, timeouts)?))
 }
 
 /// Yubico's USB vendor id.
@@ -241,9 +386,15 @@ pub fn parse_yubikey_config(page: &[u8]) -> Result<(Option<u32>, bool)> {
     Ok((serial, more))
 }
 
+/// A YubiKey's serial number, however its transport carries it (see
+/// [`CtapChannel::yubikey_serial`]).
+pub fn yubikey_serial(ch: &mut dyn CtapChannel) -> Result<Option<u32>> {
+    ch.yubikey_serial()
+}
+
 /// Reads a YubiKey's serial number with the vendor "read config" command, page by page.
 /// `Ok(None)` when the key does not know the command or has no serial in its config.
-pub fn yubikey_serial(ch: &mut dyn CtapChannel) -> Result<Option<u32>> {
+pub fn yubikey_config_serial<C: CtapChannel + ?Sized>(ch: &mut C) -> Result<Option<u32>> {
     let mut found = None;
     for page in 0..MAX_PAGES {
         let reply = match ch.vendor(YUBIKEY_READ_CONFIG, &[page]) {
@@ -260,11 +411,12 @@ pub fn yubikey_serial(ch: &mut dyn CtapChannel) -> Result<Option<u32>> {
     Ok(found)
 }
 
-/// The key's serial number for the records: the YubiKey serial for Yubico and UDP keys
-/// (the simulator may emulate one), otherwise the USB serial string when not empty.
+/// The key's serial number for the records: the YubiKey serial for Yubico, UDP keys (the
+/// simulator may emulate one) and cards (the OTP applet), otherwise the USB serial string
+/// when not empty.
 pub fn read_serial(desc: &DeviceDescriptor, ch: &mut dyn CtapChannel) -> Result<Option<String>> {
-    if desc.vendor_id == YUBICO_VENDOR_ID || desc.is_udp() {
-        if let Some(serial) = yubikey_serial(ch)? {
+    if desc.vendor_id == YUBICO_VENDOR_ID || desc.is_udp() || desc.is_pcsc() {
+        if let Some(serial) = ch.yubikey_serial()? {
             return Ok(Some(serial.to_string()));
         }
     }
@@ -299,6 +451,14 @@ mod tests {
         assert_eq!(udp.to_string(), "udp:localhost:8111");
         let v6: DeviceSpec = "udp:[::1]:8111".parse().unwrap();
         assert_eq!(v6.to_string(), "udp:[::1]:8111");
+        assert_eq!("PCSC".parse(), Ok(DeviceSpec::Pcsc));
+        let reader: DeviceSpec = "pcsc:ACS ACR122U PICC Interface ".parse().unwrap();
+        assert_eq!(
+            reader,
+            DeviceSpec::PcscReader("ACS ACR122U PICC Interface".into())
+        );
+        assert_eq!(reader.to_string(), "pcsc:ACS ACR122U PICC Interface");
+        assert!(reader.is_pcsc() && !DeviceSpec::AllHid.is_pcsc());
     }
 
     #[test]
@@ -312,6 +472,7 @@ mod tests {
             "udp:h:0",
             "udp:h:70000",
             "udp:h:x",
+            "pcsc: ",
         ] {
             let e = bad.parse::<DeviceSpec>().unwrap_err();
             let text = e.to_string();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use ciborium::value::Value;
 use ctap::authenticator::Authenticator;
 use ctap::cbor::{int, text};
-use ctap::nfc::pcsc::{readers, PcscChannel};
+use ctap::nfc::pcsc::{readers, PcscChannel, ReaderWatch};
 use ctap::nfc::vpcd::VirtualCard;
 use ctap::soft::{SoftAuthenticator, SoftConfig, TouchPolicy};
 use ctap::{CancelToken, CtapChannel, Error, KeepaliveStatus, NoStatus};
@@ -76,7 +76,7 @@ fn the_soft_card_answers_through_pcscd_with_extended_and_with_chained_apdus() {
     daemon.export_socket();
     let names: Vec<String> = readers().unwrap().into_iter().map(|r| r.name).collect();
     assert!(names.iter().any(|n| n == SLOT0), "{names:?}");
-    assert!(readers().unwrap().iter().all(|r| r.card_atr.is_none()));
+    assert!(readers().unwrap().iter().all(|r| r.card.is_none()));
 
     let card = VirtualCard::insert(&daemon.card_addr(0), soft_key(71_000_001)).unwrap();
     wait_for_card(SLOT0, true);
@@ -84,7 +84,8 @@ fn the_soft_card_answers_through_pcscd_with_extended_and_with_chained_apdus() {
         .unwrap()
         .into_iter()
         .find(|r| r.name == SLOT0)
-        .and_then(|r| r.card_atr)
+        .and_then(|r| r.card)
+        .map(|c| c.atr)
         .unwrap();
     assert_eq!(atr, ctap::nfc::vpcd::atr());
 
@@ -101,6 +102,19 @@ fn the_soft_card_answers_through_pcscd_with_extended_and_with_chained_apdus() {
         assert!(info.versions.iter().any(|v| v == "FIDO_2_1"));
         assert!(info.aaguid != [0; 16]);
     }
+
+    // The card as the station lists it: serial through the OTP applet, then CTAP again.
+    let listed = ctap::device::list(&"pcsc:Virtual PCD 00 00".parse().unwrap()).unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(listed[0].is_pcsc());
+    assert_eq!(listed[0].address.to_string(), format!("pcsc:{SLOT0}"));
+    let mut any = ctap::device::open(&listed[0]).unwrap();
+    assert_eq!(
+        ctap::device::read_serial(&listed[0], &mut any).unwrap(),
+        Some("71000001".to_string())
+    );
+    assert!(Authenticator::new(&mut any).get_info().is_ok());
+    drop(any);
 
     // PIN set and changed over the card; the key counts its retries.
     let mut ch = PcscChannel::open(SLOT0).unwrap();
@@ -197,4 +211,64 @@ fn a_reader_without_a_card_and_an_unknown_reader_are_clear_errors() {
     assert!(empty.contains(SLOT0), "{empty}");
     let unknown = PcscChannel::open("No Such Reader").unwrap_err().to_string();
     assert!(unknown.contains("No Such Reader"), "{unknown}");
+}
+
+#[test]
+fn the_reader_watch_blocks_until_a_card_comes_or_goes() {
+    let _one_daemon = pcsc_support::lock();
+    let daemon = Pcscd::start();
+    daemon.export_socket();
+    let mut watch = ReaderWatch::new().unwrap().expect("pcscd is running");
+    assert!(watch.readers().iter().all(|r| r.card.is_none()));
+    // Nothing happens: the wait times out without a change.
+    assert!(!watch.wait(Duration::from_millis(300)).unwrap());
+
+    let addr = daemon.card_addr(1);
+    let inserter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        VirtualCard::insert(&addr, soft_key(71_000_005)).unwrap()
+    });
+    let started = Instant::now();
+    let mut card_seen = None;
+    while started.elapsed() < Duration::from_secs(10) && card_seen.is_none() {
+        watch.wait(Duration::from_secs(10)).unwrap();
+        card_seen = watch
+            .readers()
+            .into_iter()
+            .find(|r| r.name == SLOT1)
+            .and_then(|r| r.card);
+    }
+    let first = card_seen.expect("the watch saw the card arrive");
+    let card = inserter.join().unwrap();
+
+    drop(card);
+    let started = Instant::now();
+    while watch.readers().iter().any(|r| r.card.is_some()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the removal was not seen"
+        );
+        watch.wait(Duration::from_secs(10)).unwrap();
+    }
+    let _again = VirtualCard::insert(&daemon.card_addr(1), soft_key(71_000_005)).unwrap();
+    let started = Instant::now();
+    let second = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the re-tap was not seen"
+        );
+        watch.wait(Duration::from_secs(10)).unwrap();
+        if let Some(c) = watch
+            .readers()
+            .into_iter()
+            .find(|r| r.name == SLOT1)
+            .and_then(|r| r.card)
+        {
+            break c;
+        }
+    };
+    assert_ne!(
+        first.insertion, second.insertion,
+        "a card put back is a new sighting"
+    );
 }

@@ -1,6 +1,7 @@
 //! Where keys come from: USB (hot-plug polling), one UDP address (a simulator or software key,
-//! polled for "a key is there / a different key is there"), or in-process software keys for
-//! the demo and training.
+//! polled for "a key is there / a different key is there"), cards on PC/SC readers (waiting in
+//! pcscd for a card to come or go, no polling), or in-process software keys for the demo and
+//! training.
 //!
 //! A key is identified by where it is and what it says it is (address, serial, AAGUID), so
 //! the engine can tell "the key just issued is still in" from "a new key for the next person".
@@ -226,6 +227,7 @@ pub fn spawn_watcher<M: Send + 'static>(
     std::thread::Builder::new()
         .name("key-watcher".into())
         .spawn(move || {
+            let mut wait = Wait::for_spec(&spec);
             let mut watch = Watch::new(spec);
             while !stop.load(Ordering::SeqCst) {
                 if !busy.load(Ordering::SeqCst) {
@@ -235,9 +237,50 @@ pub fn spawn_watcher<M: Send + 'static>(
                         }
                     }
                 }
-                std::thread::park_timeout(POLL_INTERVAL);
+                wait.next();
             }
         })
+}
+
+/// How the watcher waits between looks: a fixed interval, or (PC/SC) until pcscd reports a
+/// change, bounded so a stop is noticed.
+enum Wait {
+    Interval,
+    #[cfg(feature = "pcsc")]
+    Readers(Option<ctap::nfc::pcsc::ReaderWatch>),
+}
+
+impl Wait {
+    fn for_spec(spec: &DeviceSpec) -> Wait {
+        #[cfg(feature = "pcsc")]
+        if spec.is_pcsc() {
+            return Wait::Readers(None);
+        }
+        let _ = spec;
+        Wait::Interval
+    }
+
+    fn next(&mut self) {
+        match self {
+            Wait::Interval => std::thread::park_timeout(POLL_INTERVAL),
+            #[cfg(feature = "pcsc")]
+            Wait::Readers(watch) => {
+                // pcscd may start after the station: retry the connection at the interval.
+                if watch.is_none() {
+                    *watch = ctap::nfc::pcsc::ReaderWatch::new().ok().flatten();
+                }
+                let waited = watch.as_mut().map(|w| w.wait(Duration::from_millis(500)));
+                match waited {
+                    Some(Ok(_)) => {}
+                    // pcscd went away: reconnect on the next wait.
+                    Some(Err(_)) | None => {
+                        *watch = None;
+                        std::thread::park_timeout(POLL_INTERVAL);
+                    }
+                }
+            }
+        }
+    }
 }
 
 static SOFT_SERIAL: AtomicU32 = AtomicU32::new(0);

@@ -3,7 +3,10 @@
 //! answers cut into `61xx` parts). The software key uses it to act as a FIDO card.
 
 use super::apdu::{Command, Response, CLA_CHAINING, SW1_MORE_DATA, SW_OK, SW_STATUS_UPDATE};
-use super::{FIDO_AID, INS_NFCCTAP_GETRESPONSE, INS_NFCCTAP_MSG, SELECT_ANSWER};
+use super::{
+    FIDO_AID, INS_NFCCTAP_GETRESPONSE, INS_NFCCTAP_MSG, INS_OTP_REQUEST, OTP_AID, OTP_SLOT_SERIAL,
+    SELECT_ANSWER,
+};
 use crate::KeepaliveStatus;
 
 /// ISO 7816-4 status words the card answers.
@@ -38,12 +41,24 @@ pub enum Action {
         /// Cancellation requested.
         cancel: bool,
     },
+    /// The OTP applet is asked for the serial number (as YubiKeys answer it): answer with
+    /// [`CardFraming::reply`] of the 4 bytes, or [`CardFraming::refuse`] when there is none.
+    Serial,
+}
+
+/// The applet a SELECT chose.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Applet {
+    #[default]
+    None,
+    Fido,
+    Otp,
 }
 
 /// The card's framing state across APDUs (one per card session; a reset starts a new one).
 #[derive(Debug, Default)]
 pub struct CardFraming {
-    selected: bool,
+    selected: Applet,
     chain: Vec<u8>,
     /// Answer bytes not yet collected with GET RESPONSE.
     pending: Vec<u8>,
@@ -67,13 +82,17 @@ impl CardFraming {
         self.le = cmd.le.unwrap_or(0);
         match (cmd.cla & !CLA_CHAINING, cmd.ins) {
             (0x00, 0xA4) if cmd.p1 == 0x04 => {
-                self.selected = cmd.data == FIDO_AID;
                 self.chain.clear();
                 self.pending.clear();
-                if self.selected {
-                    Action::Reply(self.reply(SELECT_ANSWER.to_vec()))
-                } else {
-                    self.fail(sw::FILE_NOT_FOUND)
+                self.selected = match cmd.data.as_slice() {
+                    d if d == FIDO_AID => Applet::Fido,
+                    d if d == OTP_AID => Applet::Otp,
+                    _ => Applet::None,
+                };
+                match self.selected {
+                    Applet::Fido => Action::Reply(self.reply(SELECT_ANSWER.to_vec())),
+                    Applet::Otp => Action::Reply(self.reply(Vec::new())),
+                    Applet::None => self.fail(sw::FILE_NOT_FOUND),
                 }
             }
             (0x00, 0xC0) => {
@@ -83,7 +102,14 @@ impl CardFraming {
                 let rest = std::mem::take(&mut self.pending);
                 Action::Reply(self.reply(rest))
             }
-            _ if !self.selected => self.fail(sw::CONDITIONS_NOT_SATISFIED),
+            (0x00, INS_OTP_REQUEST) if self.selected == Applet::Otp => {
+                if cmd.p1 == OTP_SLOT_SERIAL {
+                    Action::Serial
+                } else {
+                    self.fail(sw::INS_NOT_SUPPORTED)
+                }
+            }
+            _ if self.selected != Applet::Fido => self.fail(sw::CONDITIONS_NOT_SATISFIED),
             (0x80, INS_NFCCTAP_MSG) => {
                 if self.chain.len() + cmd.data.len() > MAX_CHAIN {
                     self.chain.clear();
@@ -135,6 +161,11 @@ impl CardFraming {
             sw: SW_STATUS_UPDATE,
         }
         .encode()
+    }
+
+    /// "Not found" for a request the card cannot answer (e.g. no serial).
+    pub fn refuse(&self) -> Vec<u8> {
+        Response::status(sw::FILE_NOT_FOUND).encode()
     }
 
     fn fail(&self, sw: u16) -> Action {

@@ -28,11 +28,28 @@ pub const INS_NFCCTAP_MSG: u8 = 0x10;
 /// NFCCTAP_GETRESPONSE: poll (or cancel) the message in progress (CTAP 2.1 §11.3.5).
 pub const INS_NFCCTAP_GETRESPONSE: u8 = 0x11;
 
+/// Yubico's OTP applet, which answers the key's serial number over NFC as over USB.
+pub const OTP_AID: [u8; 7] = [0xA0, 0x00, 0x00, 0x05, 0x27, 0x20, 0x01];
+/// The OTP applet's request instruction.
+pub const INS_OTP_REQUEST: u8 = 0x01;
+/// The OTP "slot" that returns the serial number (4 bytes, big-endian).
+pub const OTP_SLOT_SERIAL: u8 = 0x10;
+
+/// The SELECT command for an applet.
+pub fn select(aid: &[u8]) -> apdu::Command {
+    apdu::Command::new(0x00, 0xA4, 0x04, 0x00)
+        .with_data(aid.to_vec())
+        .with_le(0)
+}
+
 /// The SELECT command for the FIDO applet.
 pub fn select_fido() -> apdu::Command {
-    apdu::Command::new(0x00, 0xA4, 0x04, 0x00)
-        .with_data(FIDO_AID.to_vec())
-        .with_le(0)
+    select(&FIDO_AID)
+}
+
+/// The OTP applet's "serial number" request.
+pub fn otp_serial_request() -> apdu::Command {
+    apdu::Command::new(0x00, INS_OTP_REQUEST, OTP_SLOT_SERIAL, 0x00).with_le(0)
 }
 
 /// Framing failures over ISO 7816.

@@ -5,7 +5,10 @@
 use std::ffi::CString;
 use std::time::{Duration, Instant};
 
-use super::{select_fido, Exchange, Next, NfcError, SELECT_ANSWER};
+use super::apdu::Command;
+use super::{
+    otp_serial_request, select, select_fido, Exchange, Next, NfcError, OTP_AID, SELECT_ANSWER,
+};
 use crate::hid::HidError;
 use crate::{CancelToken, CtapChannel, Error, KeepaliveStatus, Result, StatusSink};
 
@@ -20,39 +23,118 @@ const MAX_MSG_SIZE: usize = 7609;
 pub struct Reader {
     /// The reader's name as PC/SC reports it.
     pub name: String,
-    /// The ATR of the card on it, when one is present.
-    pub card_atr: Option<Vec<u8>>,
+    /// The card on it, when one is present.
+    pub card: Option<Card>,
+}
+
+/// A card on a reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    /// Its ATR (for a contactless card, built by the reader from its ATS).
+    pub atr: Vec<u8>,
+    /// The reader's insertion counter: a card taken off and put back has a new one.
+    pub insertion: u32,
 }
 
 /// The readers PC/SC knows, with their cards. No pcscd running or no reader attached is an
 /// empty list, not an error: a station with USB keys only has neither.
 pub fn readers() -> Result<Vec<Reader>> {
-    let ctx = match pcsc::Context::establish(pcsc::Scope::User) {
-        Ok(ctx) => ctx,
-        Err(pcsc::Error::NoService | pcsc::Error::ServiceStopped) => return Ok(Vec::new()),
-        Err(e) => return Err(pcsc_error("PC/SC", e)),
-    };
-    let names = match ctx.list_readers_owned() {
-        Ok(names) => names,
-        Err(pcsc::Error::NoReadersAvailable) => return Ok(Vec::new()),
-        Err(e) => return Err(pcsc_error("PC/SC", e)),
-    };
-    let mut states: Vec<pcsc::ReaderState> = names
-        .into_iter()
-        .map(|n| pcsc::ReaderState::new(n, pcsc::State::UNAWARE))
-        .collect();
-    ctx.get_status_change(Duration::ZERO, &mut states)
-        .map_err(|e| pcsc_error("PC/SC", e))?;
-    Ok(states
-        .iter()
-        .map(|s| Reader {
-            name: s.name().to_string_lossy().into_owned(),
-            card_atr: s
-                .event_state()
-                .contains(pcsc::State::PRESENT)
-                .then(|| s.atr().to_vec()),
-        })
-        .collect())
+    Ok(ReaderWatch::new()?
+        .map(|watch| watch.readers())
+        .unwrap_or_default())
+}
+
+/// Follows readers and cards with `SCardGetStatusChange`: a wait blocks in pcscd until a card
+/// comes or goes or a reader is plugged in or out, so an idle station does not poll.
+pub struct ReaderWatch {
+    ctx: pcsc::Context,
+    /// The readers, then PC/SC's "reader added or removed" pseudo-reader last.
+    states: Vec<pcsc::ReaderState>,
+}
+
+impl ReaderWatch {
+    /// `None` when pcscd is not running (no PC/SC on this station).
+    pub fn new() -> Result<Option<ReaderWatch>> {
+        let ctx = match pcsc::Context::establish(pcsc::Scope::User) {
+            Ok(ctx) => ctx,
+            Err(pcsc::Error::NoService | pcsc::Error::ServiceStopped) => return Ok(None),
+            Err(e) => return Err(pcsc_error("PC/SC", e)),
+        };
+        let mut watch = ReaderWatch {
+            ctx,
+            states: vec![pcsc::ReaderState::new(
+                pcsc::PNP_NOTIFICATION(),
+                pcsc::State::UNAWARE,
+            )],
+        };
+        watch.refresh_readers()?;
+        Ok(Some(watch))
+    }
+
+    /// Waits up to `timeout` for a change; `Ok(true)` when something changed.
+    pub fn wait(&mut self, timeout: Duration) -> Result<bool> {
+        for s in &mut self.states {
+            s.sync_current_state();
+        }
+        match self.ctx.get_status_change(timeout, &mut self.states) {
+            Ok(()) => {}
+            Err(pcsc::Error::Timeout) => return Ok(false),
+            Err(e) => return Err(pcsc_error("PC/SC", e)),
+        }
+        let readers_changed = self
+            .states
+            .last()
+            .is_some_and(|pnp| pnp.event_state().contains(pcsc::State::CHANGED));
+        if readers_changed {
+            self.refresh_readers()?;
+        }
+        Ok(true)
+    }
+
+    /// Where things stand after the last wait.
+    pub fn readers(&self) -> Vec<Reader> {
+        self.states
+            .iter()
+            .filter(|s| s.name() != pcsc::PNP_NOTIFICATION())
+            .map(|s| Reader {
+                name: s.name().to_string_lossy().into_owned(),
+                card: s
+                    .event_state()
+                    .contains(pcsc::State::PRESENT)
+                    .then(|| Card {
+                        atr: s.atr().to_vec(),
+                        insertion: s.event_count(),
+                    }),
+            })
+            .collect()
+    }
+
+    /// Re-reads the reader list, keeping what is known of readers still there.
+    fn refresh_readers(&mut self) -> Result<()> {
+        let names = match self.ctx.list_readers_owned() {
+            Ok(names) => names,
+            Err(pcsc::Error::NoReadersAvailable) => Vec::new(),
+            Err(e) => return Err(pcsc_error("PC/SC", e)),
+        };
+        let pnp = self.states.pop();
+        self.states
+            .retain(|s| names.iter().any(|n| n.as_c_str() == s.name()));
+        for name in names {
+            if !self.states.iter().any(|s| s.name() == name.as_c_str()) {
+                self.states
+                    .push(pcsc::ReaderState::new(name, pcsc::State::UNAWARE));
+            }
+        }
+        self.states.extend(pnp);
+        // New readers are UNAWARE: ask where they stand now, without waiting.
+        for s in &mut self.states {
+            s.sync_current_state();
+        }
+        match self.ctx.get_status_change(Duration::ZERO, &mut self.states) {
+            Ok(()) | Err(pcsc::Error::Timeout) => Ok(()),
+            Err(e) => Err(pcsc_error("PC/SC", e)),
+        }
+    }
 }
 
 /// A CTAP channel to the FIDO applet of the card on one reader.
@@ -112,23 +194,28 @@ impl PcscChannel {
         self.extended
     }
 
+    /// Selects the FIDO applet and checks it speaks CTAP2.
     fn select(&mut self) -> Result<()> {
-        let (mut x, apdu) = Exchange::start(&select_fido(), false)?;
-        let mut apdu = apdu;
+        match self.command(&select_fido()) {
+            Ok(data) if data == SELECT_ANSWER => Ok(()),
+            Ok(data) => Err(Error::Unsupported(format!(
+                "CTAP2 over NFC (the card's FIDO applet answered {:?}: CTAP1/U2F only)",
+                String::from_utf8_lossy(&data)
+            ))),
+            Err(Error::Nfc(NfcError::Status(sw))) => Err(NfcError::NoFidoApplet(sw).into()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One ISO 7816 command outside CTAP (SELECT, the OTP applet), answer reassembled.
+    fn command(&mut self, command: &Command) -> Result<Vec<u8>> {
+        let (mut x, mut apdu) = Exchange::start(command, false)?;
         loop {
             let answer = self.transmit(&apdu)?;
-            match x.receive(&answer) {
-                Ok(Next::Send(next)) => apdu = next,
-                Ok(Next::Done(data)) if data == SELECT_ANSWER => return Ok(()),
-                Ok(Next::Done(data)) => {
-                    return Err(Error::Unsupported(format!(
-                        "CTAP2 over NFC (the card's FIDO applet answered {:?}: CTAP1/U2F only)",
-                        String::from_utf8_lossy(&data)
-                    )))
-                }
-                Ok(Next::Working(_)) => apdu = x.poll(false)?,
-                Err(NfcError::Status(sw)) => return Err(NfcError::NoFidoApplet(sw).into()),
-                Err(e) => return Err(e.into()),
+            match x.receive(&answer)? {
+                Next::Send(next) => apdu = next,
+                Next::Working(_) => apdu = x.poll(false)?,
+                Next::Done(data) => return Ok(data),
             }
         }
     }
@@ -198,6 +285,23 @@ impl CtapChannel for PcscChannel {
 
     fn max_msg_size(&self) -> usize {
         MAX_MSG_SIZE
+    }
+
+    fn yubikey_serial(&mut self) -> Result<Option<u32>> {
+        // The OTP applet answers it; the FIDO applet is selected again afterwards.
+        let serial = match self.command(&select(&OTP_AID)) {
+            Ok(_) => match self.command(&otp_serial_request()) {
+                Ok(bytes) => <[u8; 4]>::try_from(bytes.as_slice())
+                    .ok()
+                    .map(u32::from_be_bytes),
+                Err(Error::Nfc(NfcError::Status(_))) => None,
+                Err(e) => return Err(e),
+            },
+            Err(Error::Nfc(NfcError::Status(_))) => None,
+            Err(e) => return Err(e),
+        };
+        self.select()?;
+        Ok(serial)
     }
 }
 

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use super::apdu::Response;
 use super::card::{Action, CardFraming};
+use crate::device::{parse_yubikey_config, YUBIKEY_READ_CONFIG};
 use crate::handler::{CtapHandler, Running, WorkerLost};
 use crate::{Error, Result};
 
@@ -101,6 +102,10 @@ impl Drop for VirtualCard {
     }
 }
 
+fn lock<H>(m: &Mutex<H>) -> std::sync::MutexGuard<'_, H> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 struct Card<H> {
     stream: TcpStream,
     handler: Arc<Mutex<H>>,
@@ -183,6 +188,13 @@ impl<H: CtapHandler + 'static> Card<H> {
                 match Running::start(&self.handler, message) {
                     Ok(run) => self.settle(run, may_poll),
                     Err(_) => Response::status(SW_NO_DIAGNOSIS).encode(),
+                }
+            }
+            Action::Serial => {
+                let page = lock(&self.handler).handle_vendor(YUBIKEY_READ_CONFIG, &[0]);
+                match page.and_then(|p| parse_yubikey_config(&p).ok()) {
+                    Some((Some(serial), _)) => self.framing.reply(serial.to_be_bytes().to_vec()),
+                    _ => self.framing.refuse(),
                 }
             }
             Action::Poll { cancel } => match self.running.take() {

@@ -155,7 +155,7 @@ pub fn wait_for_card(reader: &str, present: bool) {
         let seen = ctap::nfc::pcsc::readers()
             .unwrap()
             .iter()
-            .any(|r| r.name == reader && r.card_atr.is_some());
+            .any(|r| r.name == reader && r.card.is_some());
         if seen == present {
             return;
         }
