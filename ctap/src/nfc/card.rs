@@ -188,6 +188,19 @@ mod tests {
     }
 
     #[test]
+    fn the_otp_applet_is_asked_for_the_serial_and_refuses_the_rest() {
+        let mut card = CardFraming::new();
+        let select_otp = super::super::select(&OTP_AID).encode(false).unwrap();
+        assert_eq!(card.on_apdu(&select_otp), Action::Reply(vec![0x90, 0x00]));
+        let serial = super::super::otp_serial_request().encode(false).unwrap();
+        assert_eq!(card.on_apdu(&serial), Action::Serial);
+        assert_eq!(card.reply(vec![4, 59, 5, 1]), vec![4, 59, 5, 1, 0x90, 0x00]);
+        // CTAP goes to the FIDO applet only.
+        let (_, msg) = Exchange::ctap_msg(&[0x04], false).unwrap();
+        assert_eq!(card.on_apdu(&msg), Action::Reply(vec![0x69, 0x85]));
+    }
+
+    #[test]
     fn nothing_but_select_before_the_applet_is_selected() {
         let mut card = CardFraming::new();
         let (_, msg) = Exchange::ctap_msg(&[0x04], false).unwrap();
@@ -222,6 +235,7 @@ mod tests {
                         card.reply(answer_of_ctap.clone().unwrap())
                     }
                 }
+                Action::Serial => unreachable!("only the OTP applet answers the serial"),
                 Action::Poll { cancel } => {
                     assert!(!cancel);
                     polls_left -= 1;
