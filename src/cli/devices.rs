@@ -1,4 +1,5 @@
-//! `passkey-kiosk devices`: every key present, as the station sees it.
+//! `passkey-kiosk devices`: every key present, as the station sees it, and the PC/SC readers
+//! (NFC, smart-card) with or without a card.
 
 use std::process::ExitCode;
 
@@ -18,10 +19,21 @@ pub struct DevicesArgs {
 /// Lists keys; a key that cannot be read is reported and the others still shown.
 pub fn run(args: &DevicesArgs) -> Result<ExitCode> {
     let spec = &args.device.device;
-    let found = device::list(spec).with_context(|| format!("listing keys for {spec}"))?;
+    let readers = readers(spec)?;
+    let mut found = device::list(spec).with_context(|| format!("listing keys for {spec}"))?;
+    if *spec == device::DeviceSpec::AllHid && readers.iter().any(|(_, card)| *card) {
+        found.extend(device::list(&device::DeviceSpec::Pcsc).context("listing PC/SC cards")?);
+    }
     if found.is_empty() {
         println!("No FIDO security keys found ({spec}).");
-        return Ok(ExitCode::SUCCESS);
+    }
+    if !readers.is_empty() {
+        println!("PC/SC readers:");
+        for (name, card) in &readers {
+            let held = if *card { "a card (below)" } else { "no card" };
+            println!("  pcsc:{name}  {held}");
+        }
+        println!();
     }
     let mut failed = false;
     for desc in &found {
@@ -42,4 +54,23 @@ pub fn run(args: &DevicesArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The PC/SC readers to show beside the keys (name, holds a card): with `hid` (the default)
+/// and `pcsc`, every reader, so an empty reader shows it is connected.
+#[cfg(feature = "pcsc")]
+fn readers(spec: &device::DeviceSpec) -> Result<Vec<(String, bool)>> {
+    Ok(match spec {
+        device::DeviceSpec::AllHid | device::DeviceSpec::Pcsc => ctap::nfc::pcsc::readers()
+            .context("listing PC/SC readers")?
+            .into_iter()
+            .map(|r| (r.name, r.card.is_some()))
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn readers(_spec: &device::DeviceSpec) -> Result<Vec<(String, bool)>> {
+    Ok(Vec::new())
 }

@@ -1,5 +1,6 @@
 //! `passkey-kiosk soft-key --udp ADDR`: a software CTAP 2.1 key on UDP, for training,
-//! simulators and tests (`--device udp:ADDR` reaches it).
+//! simulators and tests (`--device udp:ADDR` reaches it); `--vpcd HOST:PORT` puts it as a card
+//! into vsmartcard's virtual reader instead, so it is reached through pcscd (`--device pcsc`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +17,10 @@ pub struct SoftKeyArgs {
     /// Address to serve on, one 64-byte report per datagram.
     #[arg(long, default_value = "127.0.0.1:8111")]
     udp: SocketAddr,
+    /// Put the key as a card into the vsmartcard virtual reader listening at HOST:PORT
+    /// (Debian's vsmartcard-vpcd: 127.0.0.1:35963) instead of serving UDP.
+    #[arg(long, value_name = "HOST:PORT")]
+    vpcd: Option<String>,
     /// Keep the key's state (PIN, credentials) in this file between runs. TEST ONLY: the
     /// file holds the key's secrets in the clear.
     #[arg(long)]
@@ -58,6 +63,17 @@ pub fn run(args: &SoftKeyArgs) -> Result<ExitCode> {
     };
     let serial = config.serial;
     let key = SoftAuthenticator::new(config).context("starting the software key")?;
+    if let Some(addr) = &args.vpcd {
+        let _card = ctap::nfc::vpcd::VirtualCard::insert(addr, key)
+            .with_context(|| format!("putting the card into the virtual reader at {addr}"))?;
+        eprintln!(
+            "Software security key (serial {serial}) as a card in the virtual reader at {addr}; \
+             use --device pcsc. Ctrl-C takes it out."
+        );
+        loop {
+            std::thread::park();
+        }
+    }
     let server =
         serve_udp(args.udp, key).with_context(|| format!("serving on udp:{}", args.udp))?;
     eprintln!(

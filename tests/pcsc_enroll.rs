@@ -1,0 +1,94 @@
+//! Enrollment through the real PC/SC stack: a private pcscd with vsmartcard's virtual reader,
+//! the software key as a card in it, and the station's own binary (`devices`, `enroll
+//! --device pcsc`) against the fake tenant.
+#![cfg(feature = "pcsc")]
+
+mod enroll_support;
+#[path = "../ctap/tests/pcsc_support/mod.rs"]
+mod pcsc_support;
+
+use ctap::nfc::vpcd::VirtualCard;
+use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
+use passkey_kiosk::store::Journal;
+use pcsc_support::{wait_for_card, Pcscd};
+
+const READER: &str = "Virtual PCD 00 00";
+
+/// A station whose keys are the cards on the virtual reader.
+fn station(daemon: &Pcscd) -> Station {
+    let mut st = Station::new(
+        plain_tenant(2),
+        r#","useRandomPIN":true,"useCTAP21Features":true"#,
+    );
+    st.device = format!("pcsc:{READER}");
+    daemon.export_socket();
+    st
+}
+
+#[test]
+fn devices_lists_the_reader_and_its_card() {
+    let _one = pcsc_support::lock();
+    let daemon = Pcscd::start();
+    let st = station(&daemon);
+    let devices = |spec: &str| {
+        let out = st
+            .kiosk()
+            .args(["devices", "--device", spec])
+            .env("PCSCLITE_CSOCK_NAME", daemon.socket())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let empty = devices("pcsc");
+    assert!(
+        empty.contains(&format!("pcsc:{READER}  no card")),
+        "{empty}"
+    );
+
+    let _card = VirtualCard::insert(&daemon.card_addr(0), soft_key(73_000_001)).unwrap();
+    wait_for_card(READER, true);
+    // The default listing shows USB keys, the readers, and the card's details.
+    let listed = devices("hid");
+    assert!(
+        listed.contains(&format!("pcsc:{READER}  a card (below)")),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("73000001"),
+        "the serial from the OTP applet: {listed}"
+    );
+}
+
+#[test]
+fn enroll_over_pcsc_issues_the_card_and_registers_it() {
+    let _one = pcsc_support::lock();
+    let daemon = Pcscd::start();
+    let st = station(&daemon);
+    st.prefetch();
+    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let key = soft_key(73_000_002);
+    let _card = VirtualCard::insert(&daemon.card_addr(0), key.clone()).unwrap();
+    wait_for_card(READER, true);
+
+    let socket = daemon.socket();
+    let (status, out) = st.enroll(
+        &["--user", &queue[0].upn],
+        &[("PCSCLITE_CSOCK_NAME", socket.to_str().unwrap())],
+        |_| {},
+    );
+    assert!(status.success(), "{out}");
+    assert_eq!(st.tenant.registrations(&queue[0].user_id).len(), 1);
+    assert_eq!(key.resident_credentials().len(), 1);
+    let rows = st.csv_rows();
+    let row = rows
+        .iter()
+        .find(|r| r.contains(&queue[0].upn))
+        .expect("a row");
+    assert!(row.contains(&"73000002".to_string()), "{row:?}");
+    let pin = row
+        .iter()
+        .find(|c| c.len() >= 6 && c.chars().all(|ch| ch.is_ascii_digit()) && *c != "73000002")
+        .expect("the PIN column");
+    assert!(pin_opens(&key, pin), "the recorded PIN opens the card");
+}
