@@ -11,8 +11,10 @@ use ctap::CtapChannel;
 /// A key's identity and PIN state, as shown to the operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeySummary {
-    /// Where it is (`hid:…`, `udp:…`).
+    /// Where it is (`hid:…`, `udp:…`, `pcsc:…`).
     pub address: String,
+    /// A card on a PC/SC reader (NFC or contact): user presence is holding it on the reader.
+    pub card: bool,
     /// Model: the USB product string (the AAGUID identifies it exactly).
     pub model: String,
     /// AAGUID as a UUID string.
@@ -129,6 +131,7 @@ pub fn inspect(desc: &DeviceDescriptor, channel: &mut dyn CtapChannel) -> ctap::
     };
     Ok(KeySummary {
         address: desc.address.to_string(),
+        card: desc.is_pcsc(),
         model,
         aaguid,
         versions: info.versions.clone(),

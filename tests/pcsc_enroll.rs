@@ -9,6 +9,7 @@ mod pcsc_support;
 
 use ctap::nfc::vpcd::VirtualCard;
 use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
+use passkey_kiosk::engine::api::{Command, Event, Remedy};
 use passkey_kiosk::store::Journal;
 use pcsc_support::{wait_for_card, Pcscd};
 
@@ -91,4 +92,48 @@ fn enroll_over_pcsc_issues_the_card_and_registers_it() {
         .find(|c| c.len() >= 6 && c.chars().all(|ch| ch.is_ascii_digit()) && *c != "73000002")
         .expect("the PIN column");
     assert!(pin_opens(&key, pin), "the recorded PIN opens the card");
+}
+
+#[test]
+fn the_engine_sees_a_card_arrive_and_a_card_refusing_a_reset_is_sent_to_usb() {
+    let _one = pcsc_support::lock();
+    let daemon = Pcscd::start();
+    let st = station(&daemon);
+    st.prefetch();
+    let engine = st.engine("desk");
+    // A card that accepts no reset over NFC, as many do.
+    let key = ctap::soft::SoftAuthenticator::new(ctap::soft::SoftConfig {
+        serial: 73_000_003,
+        reset_window: std::time::Duration::ZERO,
+        ..ctap::soft::SoftConfig::default()
+    })
+    .unwrap();
+    let _card = VirtualCard::insert(&daemon.card_addr(0), key.clone()).unwrap();
+    let inserted = loop {
+        match engine
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the engine saw the card")
+        {
+            Event::KeyInserted(summary) => break summary,
+            _ => continue,
+        }
+    };
+    assert!(inserted.card, "{inserted:?}");
+    assert_eq!(inserted.serial.as_deref(), Some("73000003"));
+    assert_eq!(inserted.address, format!("pcsc:{READER}"));
+
+    engine.send(Command::ResetKey);
+    let problem = loop {
+        match engine
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("an answer to the reset")
+        {
+            Event::Problem(p) => break p,
+            Event::KeyReset => panic!("the card was reset"),
+            _ => continue,
+        }
+    };
+    assert_eq!(problem.remedy, Remedy::ResetOverUsb, "{problem:?}");
+    assert!(!problem.retry_possible);
+    assert!(problem.remedy.ui().contains("USB"));
 }

@@ -42,6 +42,11 @@ pub struct DemoArgs {
     /// after a few polls, and Graph is called with the demo administrator's token.
     #[arg(long)]
     pub delegated: bool,
+    /// Software cards too ("Tap a card"), on vsmartcard's virtual reader taking its card at
+    /// HOST:PORT (Debian's vsmartcard-vpcd with pcscd: 127.0.0.1:35963); the station sees
+    /// them through pcscd like any card.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub vpcd: Option<String>,
     /// Show one scripted screen (see `demo::scenes`) with no engine: for screenshots.
     #[arg(long, hide = true)]
     pub scene: Option<String>,
@@ -55,11 +60,12 @@ pub fn run_demo(args: &DemoArgs) -> Result<ExitCode> {
     if let Some(name) = &args.scene {
         return run_scene(name, args.windowed);
     }
-    let world = if args.delegated {
+    let mut world = if args.delegated {
         DemoWorld::start_delegated(args.dir.as_deref(), args.users, 2)?
     } else {
         DemoWorld::start(args.dir.as_deref(), args.users)?
     };
+    world.card_reader.clone_from(&args.vpcd);
     eprintln!("demo files in {}", world.dir.display());
     let setup_world = &world;
     let delegated = args.delegated;
@@ -71,6 +77,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<ExitCode> {
         },
         true,
     );
+    state.takes_cards = world.key_source().takes_cards();
     if delegated {
         state.idle_lock_secs = world.config.idle_lock_minutes.map(|m| f64::from(m) * 60.0);
     }

@@ -94,6 +94,7 @@ fn people(now: i64) -> Vec<Person> {
 pub fn demo_key() -> KeySummary {
     KeySummary {
         address: "hid:/dev/hidraw3".into(),
+        card: false,
         model: "YubiKey 5 NFC".into(),
         aaguid: "2fc0579f-8113-47ea-b116-bb5a8db9202a".into(),
         versions: vec!["FIDO_2_0".into(), "FIDO_2_1".into()],

@@ -19,6 +19,8 @@ pub struct DemoWorld {
     pub config: Config,
     /// Where the demo's files are.
     pub dir: PathBuf,
+    /// vsmartcard's virtual reader (`HOST:PORT`) for the demo's software cards, if any.
+    pub card_reader: Option<String>,
     remove_on_drop: bool,
 }
 
@@ -110,8 +112,17 @@ impl DemoWorld {
             tenant,
             config,
             dir,
+            card_reader: None,
             remove_on_drop,
         })
+    }
+
+    /// The demo's keys: software keys, and software cards when it has a card reader.
+    pub fn key_source(&self) -> KeySource {
+        match &self.card_reader {
+            Some(vpcd) => KeySource::SoftWithCards { vpcd: vpcd.clone() },
+            None => KeySource::Soft,
+        }
     }
 
     /// The engine set-up for this world: software keys, journal and CSV in the directory.
@@ -122,7 +133,7 @@ impl DemoWorld {
             journal_path: self.config.journal_path.clone(),
             keys_registered: self.dir.join("keysRegistered.csv"),
             operator: String::new(),
-            key_source: KeySource::Soft,
+            key_source: self.key_source(),
             wake,
             operator_auth: match self.config.operator_sign_in {
                 OperatorSignIn::Delegated => OperatorAuth::Delegated,

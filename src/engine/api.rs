@@ -97,8 +97,11 @@ pub enum Command {
     ResetKey,
     /// Demo: plug a fresh software key in (ignored unless the keys are `KeySource::Soft`).
     InsertSoftKey,
-    /// Demo: unplug the software key (ignored unless the keys are `KeySource::Soft`).
+    /// Demo: unplug the software key, or take the software card off the reader (ignored
+    /// unless the keys are the demo's).
     RemoveSoftKey,
+    /// Demo: put a fresh software card on the virtual reader (`KeySource::SoftWithCards`).
+    TapSoftCard,
     /// Finish what is in flight and stop.
     Shutdown,
     /// Delegated mode only: the sign-in runner reports the operator who completed the

@@ -170,10 +170,10 @@ impl Engine {
         });
         let busy = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
-        let watcher = match &setup.key_source {
-            KeySource::Device(spec) => Some(
+        let watcher = match setup.key_source.watched() {
+            Some(spec) => Some(
                 key_source::spawn_watcher(
-                    spec.clone(),
+                    spec,
                     tx.clone(),
                     key_msg,
                     Arc::clone(&busy),
@@ -181,7 +181,7 @@ impl Engine {
                 )
                 .context("starting the key watcher")?,
             ),
-            KeySource::Soft => None,
+            None => None,
         };
         let mut core = Core {
             shared,
@@ -203,7 +203,12 @@ impl Engine {
             live: 0,
             active: HashMap::new(),
             refreshing_queue: false,
-            demo: matches!(setup.key_source, KeySource::Soft),
+            demo: setup.key_source.is_demo(),
+            demo_reader: match &setup.key_source {
+                KeySource::SoftWithCards { vpcd } => Some(vpcd.clone()),
+                _ => None,
+            },
+            soft_card: None,
             refresh_operator: String::new(),
             operators: OperatorService::new(setup.operator_auth),
             starting: false,
@@ -278,6 +283,10 @@ struct Core {
     refreshing_queue: bool,
     /// The demo (software keys only): the station issues nothing real.
     demo: bool,
+    /// The demo's virtual card reader (`HOST:PORT` of vsmartcard's vpcd), when it has one.
+    demo_reader: Option<String>,
+    /// The demo's software card on that reader.
+    soft_card: Option<ctap::nfc::vpcd::VirtualCard>,
     /// Who started the running queue refresh.
     refresh_operator: String,
     /// Operator sign-in, lock and exit (a station service the loop dispatches to).
@@ -580,9 +589,18 @@ impl Core {
                             let _ = back.send(Msg::Key(KeyEvent::Present(Box::new(key))));
                         }
                     }
-                    Err(e) => events.emit(Event::Problem(super::errors::operator_error(
-                        &super::errors::JobError::Ctap(e),
-                    ))),
+                    Err(e) => {
+                        // Over NFC a refused reset is the card's rule, not a missed window.
+                        let card_refused =
+                            key.desc.is_pcsc() && matches!(e, ctap::Error::ResetNotAllowed);
+                        let mut shown =
+                            super::errors::operator_error(&super::errors::JobError::Ctap(e));
+                        if card_refused {
+                            shown.remedy = Remedy::ResetOverUsb;
+                            shown.retry_possible = false;
+                        }
+                        events.emit(Event::Problem(shown));
+                    }
                 }
             });
         if let Err(e) = spawned {
@@ -666,7 +684,9 @@ impl Core {
                 );
             }
             // A station with real keys takes no software key, whoever asks.
-            Command::InsertSoftKey | Command::RemoveSoftKey if !self.demo => {
+            Command::InsertSoftKey | Command::RemoveSoftKey | Command::TapSoftCard
+                if !self.demo =>
+            {
                 tracing::warn!("software key command ignored: the station is not a demo");
             }
             Command::InsertSoftKey => match key_source::soft_key() {
@@ -677,10 +697,30 @@ impl Core {
                     Remedy::Text("restart the demo".into()),
                 ),
             },
+            Command::TapSoftCard => {
+                let tapped = match &self.demo_reader {
+                    Some(vpcd) => key_source::soft_card(vpcd),
+                    None => Err(anyhow::anyhow!(
+                        "this demo has no card reader (demo --vpcd)"
+                    )),
+                };
+                match tapped {
+                    // The watcher sees it arrive through pcscd, as any card.
+                    Ok(card) => self.soft_card = Some(card),
+                    Err(e) => self.problem(
+                        "soft-card",
+                        format!("{e:#}"),
+                        Remedy::Text("restart the demo".into()),
+                    ),
+                }
+            }
             Command::RemoveSoftKey => {
-                self.key = None;
-                self.last_identity = None;
-                self.emit(Event::KeyRemoved);
+                // A card leaves the reader: the watcher reports it gone.
+                if self.soft_card.take().is_none() {
+                    self.key = None;
+                    self.last_identity = None;
+                    self.emit(Event::KeyRemoved);
+                }
             }
             Command::ResetKey => self.reset_key(),
             c @ (Command::OperatorSignedIn { .. }

@@ -30,6 +30,38 @@ pub enum KeySource {
     /// Software keys plugged in with `Command::InsertSoftKey`: the demo. Only with this
     /// source does the engine take those commands and always accept the test key.
     Soft,
+    /// The demo with a card reader too: software keys as with [`KeySource::Soft`], and
+    /// software cards put on vsmartcard's virtual reader at `vpcd` (`HOST:PORT`) with
+    /// `Command::TapSoftCard`, which the station sees through pcscd like any card.
+    SoftWithCards {
+        /// Where the virtual reader takes its card.
+        vpcd: String,
+    },
+}
+
+impl KeySource {
+    /// Whether this is the demo's (software keys, test key always accepted).
+    pub fn is_demo(&self) -> bool {
+        matches!(self, KeySource::Soft | KeySource::SoftWithCards { .. })
+    }
+
+    /// Whether cards on PC/SC readers are among the keys (the kiosk then says so).
+    pub fn takes_cards(&self) -> bool {
+        match self {
+            KeySource::Device(spec) => spec.is_pcsc(),
+            KeySource::SoftWithCards { .. } => true,
+            KeySource::Soft => false,
+        }
+    }
+
+    /// The readers or ports the watcher follows, if any.
+    pub fn watched(&self) -> Option<DeviceSpec> {
+        match self {
+            KeySource::Device(spec) => Some(spec.clone()),
+            KeySource::SoftWithCards { .. } => Some(DeviceSpec::Pcsc),
+            KeySource::Soft => None,
+        }
+    }
 }
 
 /// An inserted, inspected key, with an open channel the job takes over.
@@ -285,14 +317,29 @@ impl Wait {
 
 static SOFT_SERIAL: AtomicU32 = AtomicU32::new(0);
 
-/// A factory-fresh software key behind an in-process CTAPHID server, with its own serial.
-pub fn soft_key() -> anyhow::Result<PresentKey> {
+/// A factory-fresh software key with a serial of its own.
+fn fresh_soft_key() -> anyhow::Result<SoftAuthenticator> {
     let n = SOFT_SERIAL.fetch_add(1, Ordering::SeqCst);
     let serial = 90_000_000 + (std::process::id() % 1000) * 1000 + n;
-    let key = SoftAuthenticator::new(SoftConfig {
+    Ok(SoftAuthenticator::new(SoftConfig {
         serial,
         ..SoftConfig::default()
-    })?;
+    })?)
+}
+
+/// A factory-fresh software key as a card on the virtual reader at `vpcd`; it leaves the
+/// reader when the returned card is dropped.
+pub fn soft_card(vpcd: &str) -> anyhow::Result<ctap::nfc::vpcd::VirtualCard> {
+    Ok(ctap::nfc::vpcd::VirtualCard::insert(
+        vpcd,
+        fresh_soft_key()?,
+    )?)
+}
+
+/// A factory-fresh software key behind an in-process CTAPHID server, with its own serial.
+pub fn soft_key() -> anyhow::Result<PresentKey> {
+    let key = fresh_soft_key()?;
+    let serial = key.config().serial;
     let mut channel: Box<dyn CtapChannel> = Box::new(ctap::hid::server::in_process(key)?);
     let desc = DeviceDescriptor {
         address: DeviceAddress::Udp(format!("soft-key-{serial}")),

@@ -18,6 +18,9 @@ pub enum Remedy {
     ReplugKey,
     /// A factory reset is allowed only just after plugging in: re-insert and reset at once.
     ReinsertAndReset,
+    /// A card refused a factory reset over NFC (many do): reset it over USB or with its
+    /// maker's tool.
+    ResetOverUsb,
     /// The key holds passkeys, has no room or its PIN is blocked: reset it or use another.
     ResetKey,
     /// The key already has a PIN: give it, or reset the key.
@@ -92,6 +95,7 @@ impl Remedy {
             Self::CheckPin => "Check the PIN with the person and retry".into(),
             Self::PinRules => "Choose a PIN that meets the key's rules".into(),
             Self::ProvidePin => "Enter the key's PIN when the station asks for it".into(),
+            Self::ResetOverUsb => "This card refuses a factory reset on the reader: reset it plugged into USB (if it has a port) or with its maker's tool, then bring it back".into(),
             Self::TouchKey => "Press Retry and touch the key when it blinks".into(),
             Self::UseAnotherKey => "Remove it and use another key".into(),
             Self::UseAnotherKeyModel => "Use another key model".into(),
@@ -132,6 +136,7 @@ impl Remedy {
             Self::CheckPin => "check the PIN with the person and retry".into(),
             Self::PinRules => "choose a PIN that meets the key's rules".into(),
             Self::ProvidePin => "provide the key's PIN (PASSKEY_KIOSK_PIN / PASSKEY_KIOSK_NEW_PIN in the command line)".into(),
+            Self::ResetOverUsb => "the card refuses a factory reset over NFC: plug it into USB and run `passkey-kiosk key reset --device hid`, or use its maker's tool".into(),
             Self::TouchKey => "retry and touch the key when it blinks".into(),
             Self::UseAnotherKey => "remove it and insert another key".into(),
             Self::UseAnotherKeyModel => "use another key model".into(),
@@ -171,6 +176,7 @@ mod tests {
             | ReinsertKey
             | ReplugKey
             | ReinsertAndReset
+            | ResetOverUsb
             | ResetKey
             | PinAlreadySet
             | ChangePin
@@ -206,6 +212,7 @@ mod tests {
             Remedy::ReinsertKey,
             Remedy::ReplugKey,
             Remedy::ReinsertAndReset,
+            Remedy::ResetOverUsb,
             Remedy::ResetKey,
             Remedy::PinAlreadySet,
             Remedy::ChangePin,

@@ -123,6 +123,42 @@ pub struct JobView {
     pub revealed: bool,
 }
 
+/// How the station asks for user presence and a reset's power-up: a USB key is touched and
+/// re-inserted, a card is held on the reader and put back on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresenceWords {
+    /// The big prompt while the key waits for presence.
+    pub touch: &'static str,
+    /// The line under it.
+    pub touch_hint: &'static str,
+    /// Before a reset: bring the key to power-up.
+    pub reinsert: &'static str,
+    /// Why.
+    pub reinsert_hint: &'static str,
+}
+
+impl PresenceWords {
+    /// The words for the key in front of the operator (a card, or anything else).
+    pub fn for_key(key: Option<&KeySummary>) -> PresenceWords {
+        if key.is_some_and(|k| k.card) {
+            PresenceWords {
+                touch: "Hold the card on the reader",
+                touch_hint: "Keep it there, still, until the station says it is done.",
+                reinsert: "Take the card off the reader, then put it back and keep it there",
+                reinsert_hint:
+                    "Cards accept a reset only just after they are placed on the reader.",
+            }
+        } else {
+            PresenceWords {
+                touch: "Touch the key now",
+                touch_hint: "The key blinks: touch its metal contact or button once.",
+                reinsert: "Remove the key, insert it again, and touch it within 10 seconds.",
+                reinsert_hint: "Keys accept a reset only just after they are plugged in.",
+            }
+        }
+    }
+}
+
 impl JobView {
     /// Where the step bar stands.
     pub fn stage(&self) -> Stage {
@@ -308,6 +344,8 @@ pub struct State {
     /// The key in the reader was already used by a job (issued or tried): the engine takes
     /// only a key inserted after it (a new one, or the same one put back).
     pub key_used: bool,
+    /// The station also takes cards on PC/SC readers (NFC badges, FIDO2 smart cards).
+    pub takes_cards: bool,
     /// The enrollment on screen.
     pub job: Option<JobView>,
     /// Finished jobs with a PIN to hand over, waiting for the wizard to be free.
@@ -370,6 +408,7 @@ impl State {
             search: String::new(),
             key: None,
             key_used: false,
+            takes_cards: false,
             job: None,
             pending_done: VecDeque::new(),
             background_failures: Vec::new(),
@@ -641,6 +680,18 @@ mod tests {
             status,
             challenge_expires_at: Some(2_000_000_000),
         }
+    }
+
+    #[test]
+    fn a_card_is_held_on_the_reader_and_a_key_is_touched() {
+        let mut card = key();
+        card.card = true;
+        let for_card = PresenceWords::for_key(Some(&card));
+        assert_eq!(for_card.touch, "Hold the card on the reader");
+        assert!(for_card.reinsert.contains("put it back"));
+        let for_key = PresenceWords::for_key(Some(&key()));
+        assert_eq!(for_key.touch, "Touch the key now");
+        assert_eq!(PresenceWords::for_key(None), for_key);
     }
 
     /// What a factory-fresh software key says of itself.

@@ -111,6 +111,7 @@ pub fn go(h: &mut Harness<'static, KioskApp>) {
 pub fn good_key() -> KeySummary {
     KeySummary {
         address: "soft:1".into(),
+        card: false,
         model: "Soft Key 2.1".into(),
         aaguid: "0bb4a0a6-0000-4000-8000-000000000001".into(),
         versions: vec!["FIDO_2_0".into(), "FIDO_2_1".into()],
@@ -186,9 +187,10 @@ pub fn demo_at_sign_in(world: &DemoWorld, keys: KeySource) -> Harness<'_, KioskA
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(|cc| {
             let mut setup = world.engine_setup(waker(&cc.egui_ctx)).unwrap();
-            setup.key_source = keys;
+            setup.key_source = keys.clone();
             let engine = Engine::start(setup).unwrap();
-            let state = State::new(OperatorAuth::Demo, true);
+            let mut state = State::new(OperatorAuth::Demo, true);
+            state.takes_cards = keys.takes_cards();
             KioskApp::new(&cc.egui_ctx, state, Some(link(engine)))
         });
     wait_until(&mut h, "start-up checks", |a| a.state.checks.is_some());

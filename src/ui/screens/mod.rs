@@ -14,7 +14,7 @@ use egui::{RichText, Ui};
 
 use crate::engine::api::Command;
 
-use super::state::{ResetFlow, Screen, State};
+use super::state::{PresenceWords, ResetFlow, Screen, State};
 use super::{theme, widgets};
 
 /// Renders the whole station for the current state; commands go to `out`.
@@ -112,6 +112,11 @@ fn demo_banner(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                     }
                     if widgets::button_enabled(ui, signed_in, "Insert a new key").clicked() {
                         out.push(Command::InsertSoftKey);
+                    }
+                    if state.takes_cards
+                        && widgets::button_enabled(ui, signed_in, "Tap a card").clicked()
+                    {
+                        out.push(Command::TapSoftCard);
                     }
                 });
             });
@@ -234,19 +239,14 @@ fn reset_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                     });
                 }
                 ResetFlow::Waiting => {
+                    let words = PresenceWords::for_key(state.key.as_ref());
                     widgets::title(ui, "Re-insert and touch the key");
-                    ui.label(
-                        RichText::new(
-                            "Remove the key, insert it again, and touch it within 10 seconds.",
-                        )
-                        .size(28.0)
-                        .strong(),
-                    );
-                    ui.label("Keys accept a reset only just after they are plugged in.");
+                    ui.label(RichText::new(words.reinsert).size(28.0).strong());
+                    ui.label(words.reinsert_hint);
                     ui.spinner();
                 }
                 ResetFlow::Touch => {
-                    widgets::title(ui, "Touch the key now");
+                    widgets::title(ui, PresenceWords::for_key(state.key.as_ref()).touch);
                     ui.label(
                         RichText::new("Touching it erases every passkey and the PIN on it.")
                             .size(28.0)

@@ -7,7 +7,7 @@ use crate::engine::api::{Command, PinRequest, Step};
 use crate::keys::{KeySummary, PinState};
 
 use super::super::pin_pad;
-use super::super::state::{JobView, Phase, Stage, State};
+use super::super::state::{JobView, Phase, PresenceWords, Stage, State};
 use super::super::{theme, widgets};
 
 /// Renders the wizard for `state.job`.
@@ -53,14 +53,15 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
         }
         Phase::Pin(request) => pin_page(ui, state, out, &view, request),
         Phase::Touch => {
+            let words = PresenceWords::for_key(state.key.as_ref());
             ui.add_space(24.0);
             ui.label(
-                RichText::new("Touch the key now")
+                RichText::new(words.touch)
                     .size(56.0)
                     .strong()
                     .color(theme::ACCENT),
             );
-            ui.label("The key blinks: touch its metal contact or button once.");
+            ui.label(words.touch_hint);
             ui.add_space(16.0);
             ui.add_sized(
                 [72.0, 72.0],
@@ -116,6 +117,11 @@ fn working_page(ui: &mut Ui, state: &State, view: &JobView) {
                              a new key (or the same one again to retry).",
                         )
                         .strong(),
+                    );
+                } else if state.takes_cards {
+                    ui.label(
+                        "Any USB port, or place a FIDO2 card on the reader. The station reads \
+                         it as soon as it is there.",
                     );
                 } else {
                     ui.label("Any USB port. The station reads it as soon as it is in.");
