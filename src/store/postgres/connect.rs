@@ -101,6 +101,14 @@ pub enum Roots {
 pub struct JournalUrl {
     config: postgres::Config,
     tls: bool,
+    /// As given: the identity of the URL (`postgres::Config` has no equality).
+    text: Zeroizing<String>,
+}
+
+impl PartialEq for JournalUrl {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
 }
 
 impl JournalUrl {
@@ -154,7 +162,11 @@ impl JournalUrl {
         } else {
             SslMode::Disable
         });
-        Ok(JournalUrl { config, tls })
+        Ok(JournalUrl {
+            config,
+            tls,
+            text: Zeroizing::new(url.to_string()),
+        })
     }
 
     /// Whether connections use TLS (always beyond loopback and Unix sockets).
