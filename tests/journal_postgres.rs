@@ -316,3 +316,40 @@ fn a_restart_cuts_connections_and_keeps_committed_rows() {
         DATABASE
     );
 }
+
+#[test]
+fn tls_verifies_the_server_against_the_configured_ca_and_its_name() {
+    let server = PgServer::start_with_tls();
+    let url = JournalUrl::parse(&server.tls_url()).unwrap();
+    assert!(url.uses_tls());
+    let mut c = url.connect(&Roots::CaFile(server.ca_file()), None).unwrap();
+    let encrypted: bool = c
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(encrypted);
+
+    // Refused: a CA that did not sign the certificate, the system's roots (which do not hold
+    // the test CA), and an address the certificate does not name.
+    let refused = |url: &JournalUrl, roots: Roots| -> String {
+        url.connect(&roots, None)
+            .err()
+            .expect("an unverified server is refused")
+            .to_string()
+    };
+    let e = refused(&url, Roots::CaFile(server.stranger_ca_file()));
+    assert!(
+        e.contains("UnknownIssuer") && e.contains("journalCaFile"),
+        "{e}"
+    );
+    let e = refused(&url, Roots::System);
+    assert!(e.contains("journalCaFile"), "{e}");
+    let by_address =
+        JournalUrl::parse(&server.tls_url().replace("localhost", "127.0.0.1")).unwrap();
+    let e = refused(&by_address, Roots::CaFile(server.ca_file()));
+    assert!(e.contains("not valid for name"), "{e}");
+    assert!(!e.contains(STATION_PASSWORD), "{e}");
+}

@@ -2,6 +2,8 @@
 //! a temporary folder, listening on 127.0.0.1 at a free port (its Unix socket in the same
 //! folder), with a database and a least-privilege role for the station. Stopped (fast
 //! shutdown) and deleted on drop; [`PgServer::restart`] is for the fault tests.
+//! [`PgServer::start_with_tls`] also serves TLS with a certificate for `localhost` from a test
+//! CA (made with the `openssl` tool, which Debian's PostgreSQL depends on).
 //!
 //! PostgreSQL refuses to run as root: as root the cluster belongs to the `postgres` OS user
 //! (which `.ci/run` makes sure exists) and every server command runs through `runuser`.
@@ -31,11 +33,22 @@ pub struct PgServer {
     /// `Some("postgres")` when the tests run as root.
     run_as: Option<&'static str>,
     running: bool,
+    tls: bool,
 }
 
 impl PgServer {
     /// Creates and starts a cluster, with the station's database, schema and role.
     pub fn start() -> PgServer {
+        PgServer::create(false)
+    }
+
+    /// Like [`PgServer::start`], also serving TLS with a certificate for `localhost` signed by
+    /// the test CA in [`PgServer::ca_file`].
+    pub fn start_with_tls() -> PgServer {
+        PgServer::create(true)
+    }
+
+    fn create(tls: bool) -> PgServer {
         let bin = binaries();
         let run_as = running_as_root().then_some("postgres");
         let dir = tempfile::Builder::new()
@@ -51,8 +64,12 @@ impl PgServer {
             port: 0,
             run_as,
             running: false,
+            tls,
         };
         server.initdb();
+        if tls {
+            server.make_certificates();
+        }
         // A free port can be taken by another test between the probe and the server's bind:
         // then try another.
         let mut last = String::new();
@@ -92,6 +109,25 @@ impl PgServer {
             "postgresql://{STATION_ROLE}:{STATION_PASSWORD}@{folder}:{}/{DATABASE}",
             self.port
         )
+    }
+
+    /// The station's URL by name (`localhost`, the name in the server's certificate), with
+    /// TLS required.
+    pub fn tls_url(&self) -> String {
+        format!(
+            "postgresql://{STATION_ROLE}:{STATION_PASSWORD}@localhost:{}/{DATABASE}?sslmode=require",
+            self.port
+        )
+    }
+
+    /// The test CA that signed the server's certificate (PEM).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// Another CA, which signed nothing the server has (PEM).
+    pub fn stranger_ca_file(&self) -> PathBuf {
+        self.dir.path().join("stranger-ca.pem")
     }
 
     /// The TCP port on 127.0.0.1.
@@ -174,11 +210,19 @@ impl PgServer {
     fn try_start(&mut self) -> Result<(), String> {
         // Loopback only; no fsync: a test cluster needs no durability against power cuts,
         // and fast shutdowns still write everything out.
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c full_page_writes=off",
             self.port,
             self.socket_dir().display()
         );
+        if self.tls {
+            let file = |name: &str| self.dir.path().join(name).display().to_string();
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                file("server.pem"),
+                file("server.key")
+            ));
+        }
         let data = self.data_dir();
         let log = self.log_file();
         let out = self.run(
@@ -233,6 +277,93 @@ impl PgServer {
         .expect("station schema");
     }
 
+    /// A test CA, the server's key and certificate (for `localhost`, signed by the CA), and
+    /// a stranger CA; made by the server's OS user, in the server's folder.
+    fn make_certificates(&self) {
+        let ca = |name: &str, cn: &str| {
+            vec![
+                "req".to_string(),
+                "-x509".into(),
+                "-newkey".into(),
+                "ec".into(),
+                "-pkeyopt".into(),
+                "ec_paramgen_curve:P-256".into(),
+                "-nodes".into(),
+                "-days".into(),
+                "2".into(),
+                "-subj".into(),
+                format!("/CN={cn}"),
+                "-addext".into(),
+                "basicConstraints=critical,CA:TRUE".into(),
+                "-addext".into(),
+                "keyUsage=critical,keyCertSign,cRLSign".into(),
+                "-keyout".into(),
+                format!("{name}.key"),
+                "-out".into(),
+                format!("{name}.pem"),
+            ]
+        };
+        let extensions = self.dir.path().join("server.ext");
+        std::fs::write(
+            &extensions,
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+             extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost\n",
+        )
+        .expect("server certificate extensions");
+        let steps: Vec<Vec<String>> = vec![
+            ca("ca", "Journal test CA"),
+            ca("stranger-ca", "Stranger CA"),
+            [
+                "req",
+                "-new",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+            ]
+            .map(String::from)
+            .to_vec(),
+            [
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "server.ext",
+                "-out",
+                "server.pem",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        for args in steps {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = self.run_program(Path::new("openssl"), &args);
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                self.describe(&out)
+            );
+        }
+        // PostgreSQL refuses a key that others may read.
+        let out = self.run_program(Path::new("chmod"), &["600", "server.key"]);
+        assert!(out.status.success(), "chmod: {}", self.describe(&out));
+    }
+
     fn pg_ctl(&self, args: &[&str]) -> Output {
         let data = self.data_dir();
         let mut all = vec!["-D", path_str(&data)];
@@ -240,15 +371,20 @@ impl PgServer {
         self.run("pg_ctl", &all)
     }
 
+    /// Runs one of the server's binaries as the server's OS user.
     fn run(&self, program: &str, args: &[&str]) -> Output {
-        let program = self.bin.join(program);
+        self.run_program(&self.bin.join(program), args)
+    }
+
+    /// Runs `program` as the server's OS user, in the server's folder.
+    fn run_program(&self, program: &Path, args: &[&str]) -> Output {
         let mut command = match self.run_as {
             Some(user) => {
                 let mut c = Command::new("runuser");
-                c.args(["-u", user, "--"]).arg(&program);
+                c.args(["-u", user, "--"]).arg(program);
                 c
             }
-            None => Command::new(&program),
+            None => Command::new(program),
         };
         command
             .args(args)
