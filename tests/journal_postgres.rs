@@ -213,7 +213,7 @@ fn pins_are_stored_only_sealed_and_open_only_in_their_row() {
     );
 
     let k = key();
-    let sealed = k.seal_pin(first, "482913");
+    let sealed = k.seal_pin(first, "482913").unwrap();
     c.execute(
         "UPDATE enrollment SET pin_sealed = $2 WHERE id = $1",
         &[&first, &sealed],
@@ -244,7 +244,7 @@ fn pins_are_stored_only_sealed_and_open_only_in_their_row() {
     assert_eq!(held, 2);
 
     // The key check value: stored once, and a station with another key is told.
-    let check = k.check_value();
+    let check = k.check_value().unwrap();
     c.execute(
         "INSERT INTO journal_key (check_sealed) VALUES ($1)",
         &[&check],

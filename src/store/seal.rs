@@ -65,6 +65,9 @@ pub enum SealError {
     /// The station's key is not the one the journal's PINs are sealed under.
     #[error("the journal key of this station is not the one the journal's PINs are sealed under: set {KEY_ENV} or journalKeyFile to the key the other stations use")]
     WrongKey,
+    /// AES-GCM refused to seal (it does only for messages of gigabytes).
+    #[error("sealing a PIN for the journal failed: AES-GCM refused it")]
+    Seal,
     /// A sealed PIN does not open: another key, altered, or moved from another enrollment.
     #[error("the sealed PIN of enrollment {enrollment_id} does not open: it was sealed under another journal key, altered, or copied from another enrollment")]
     Unopenable {
@@ -139,7 +142,7 @@ impl JournalKey {
     }
 
     /// `pin` sealed for enrollment `enrollment_id` (a fresh nonce each time).
-    pub fn seal_pin(&self, enrollment_id: i64, pin: &str) -> Vec<u8> {
+    pub fn seal_pin(&self, enrollment_id: i64, pin: &str) -> Result<Vec<u8>, SealError> {
         self.seal(&pin_context(enrollment_id), pin.as_bytes())
     }
 
@@ -165,7 +168,7 @@ impl JournalKey {
 
     /// A value sealed under this key, which the journal keeps so that [`admit`] can tell
     /// whether a station has the same key.
-    pub fn check_value(&self) -> Vec<u8> {
+    pub fn check_value(&self) -> Result<Vec<u8>, SealError> {
         self.seal(CHECK_CONTEXT, CHECK_TEXT)
     }
 
@@ -173,7 +176,7 @@ impl JournalKey {
         Aes256Gcm::new(self.key.as_ref().into())
     }
 
-    fn seal(&self, context: &[u8], clear: &[u8]) -> Vec<u8> {
+    fn seal(&self, context: &[u8], clear: &[u8]) -> Result<Vec<u8>, SealError> {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let sealed = self
             .cipher()
@@ -184,12 +187,12 @@ impl JournalKey {
                     aad: context,
                 },
             )
-            .expect("AES-GCM seals any message shorter than 64 GiB");
+            .map_err(|_| SealError::Seal)?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         out.push(FORMAT);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
-        out
+        Ok(out)
     }
 
     fn open(&self, context: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
@@ -232,7 +235,7 @@ pub fn admit(key: Option<&JournalKey>, stored: Option<&[u8]>) -> Result<Admissio
             Some(text) if text.as_slice() == CHECK_TEXT => Ok(Admission::SameKey),
             _ => Err(SealError::WrongKey),
         },
-        (Some(key), None) => Ok(Admission::Record(key.check_value())),
+        (Some(key), None) => Ok(Admission::Record(key.check_value()?)),
         (None, Some(_)) => Err(SealError::KeyMissing),
         (None, None) => Ok(Admission::NoKey),
     }
@@ -250,12 +253,12 @@ mod tests {
     #[test]
     fn a_pin_opens_under_its_key_and_enrollment_only() {
         let k = key(7);
-        let sealed = k.seal_pin(41, "482913");
+        let sealed = k.seal_pin(41, "482913").unwrap();
         assert_eq!(sealed[0], FORMAT);
         assert!(!sealed.windows(6).any(|w| w == b"482913"));
         assert_eq!(k.open_pin(41, &sealed).unwrap().as_str(), "482913");
         // A fresh nonce every time: the same PIN never seals to the same bytes.
-        assert_ne!(k.seal_pin(41, "482913"), sealed);
+        assert_ne!(k.seal_pin(41, "482913").unwrap(), sealed);
         // Moved to another row, opened with another key, or altered: refused, typed.
         for (id, opener, text) in [
             (42, key(7), sealed.clone()),
@@ -296,7 +299,7 @@ mod tests {
         assert!(none.to_string().contains(KEY_ENV), "{none}");
         assert_eq!(admit(None, None).unwrap(), Admission::NoKey);
         // A PIN's seal is no check value (other associated data).
-        let pin = first.seal_pin(1, "journal key");
+        let pin = first.seal_pin(1, "journal key").unwrap();
         assert!(matches!(
             admit(Some(&first), Some(&pin)),
             Err(SealError::WrongKey)
@@ -333,7 +336,7 @@ mod tests {
         std::fs::write(&file, format!("{text}\n")).unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
         let from_file = JournalKey::configured(None, Some(&file)).unwrap().unwrap();
-        let sealed = from_file.seal_pin(1, "123456");
+        let sealed = from_file.seal_pin(1, "123456").unwrap();
         assert_eq!(key(5).open_pin(1, &sealed).unwrap().as_str(), "123456");
 
         let env = base64::engine::general_purpose::STANDARD.encode([6u8; 32]);
