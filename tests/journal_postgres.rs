@@ -6,6 +6,7 @@ mod pg_support;
 
 use std::thread;
 
+use passkey_kiosk::config::Config;
 use passkey_kiosk::store::postgres::{schema, JournalUrl, Roots, SchemaError};
 use passkey_kiosk::store::seal::{self, JournalKey};
 use pg_support::{PgServer, DATABASE, SCHEMA, STATION_PASSWORD, STATION_ROLE};
@@ -347,6 +348,28 @@ fn tls_verifies_the_server_against_the_configured_ca_and_its_name() {
     );
     let e = refused(&url, Roots::System);
     assert!(e.contains("journalCaFile"), "{e}");
+    // The same through the configuration's keys.
+    let config_file = server.socket_dir().join("configs.json");
+    let text = serde_json::json!({
+        "tenantName": "contoso.onmicrosoft.com",
+        "client_id": "00000000-0000-0000-0000-000000000001",
+        "client_secret": "not-used",
+        "usersInScopeGroup": "Passkey rollout",
+        "journalUrl": server.tls_url(),
+        "journalCaFile": server.ca_file(),
+        "stationName": "desk-7",
+    })
+    .to_string();
+    let config = Config::parse(&config_file, &text, None).unwrap();
+    let from_config = config.journal_url.as_ref().unwrap();
+    let mut c = from_config.connect(&config.journal_roots(), None).unwrap();
+    let role: String = c
+        .query_one("SELECT current_user::text", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(role, STATION_ROLE);
+    assert_eq!(config.station_name, "desk-7");
+
     let by_address =
         JournalUrl::parse(&server.tls_url().replace("localhost", "127.0.0.1")).unwrap();
     let e = refused(&by_address, Roots::CaFile(server.ca_file()));

@@ -14,6 +14,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use postgres::config::{Host, SslMode};
 use rustls_pki_types::pem::PemObject;
@@ -22,6 +23,10 @@ use zeroize::Zeroizing;
 
 /// The environment variable that supplies the password when the URL has none (as for libpq).
 pub const PASSWORD_ENV: &str = "PGPASSWORD";
+
+/// How long a connection attempt may take unless the URL says (`connect_timeout=SECONDS`):
+/// an unreachable server is reported instead of waiting for the system's TCP timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What is wrong with a `journalUrl`, or why the journal could not be reached.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +57,12 @@ pub enum ConnectError {
         url: String,
         /// The remote host.
         host: String,
+    },
+    /// TLS asked for on a Unix socket, where PostgreSQL offers none.
+    #[error("journalUrl {url} asks for TLS (sslmode=require) on a Unix socket, where PostgreSQL offers none: remove sslmode=require (a socket never leaves this machine) or give a host name")]
+    TlsOnSocket {
+        /// The URL, without its password.
+        url: String,
     },
     /// The configured CA file could not be read.
     #[error("journalCaFile {path}: {source}; point it at a PEM file with the certificate of the CA that signed the PostgreSQL server's certificate")]
@@ -155,6 +166,19 @@ impl JournalUrl {
             (Some(_), _) | (None, SslMode::Require) => true,
             (None, _) => false,
         };
+        if tls
+            && config
+                .get_hosts()
+                .iter()
+                .any(|h| matches!(h, Host::Unix(_)))
+        {
+            return Err(ConnectError::TlsOnSocket {
+                url: redacted(&config),
+            });
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+        }
         // Prefer would fall back to plain text when the server offers no TLS: either TLS is
         // required, or it is not attempted.
         config.ssl_mode(if tls {
@@ -172,6 +196,14 @@ impl JournalUrl {
     /// Whether connections use TLS (always beyond loopback and Unix sockets).
     pub fn uses_tls(&self) -> bool {
         self.tls
+    }
+
+    /// How long one connection attempt may take.
+    pub fn connect_timeout(&self) -> Duration {
+        self.config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
     }
 
     /// The role the station logs in as.
@@ -340,6 +372,11 @@ mod tests {
         }
         let asked = JournalUrl::parse("postgresql://station@localhost/kiosk?sslmode=require");
         assert!(asked.unwrap().uses_tls());
+        let e = refused("postgresql://station:hunter2@%2Frun%2Fpg/kiosk?sslmode=require");
+        assert!(
+            e.contains("remove sslmode=require") && !e.contains("hunter2"),
+            "{e}"
+        );
         for remote in [
             "postgresql://station@db.example.org/kiosk",
             "postgresql://station@10.1.2.3:5433/kiosk?sslmode=prefer",
@@ -391,6 +428,16 @@ mod tests {
             assert!(e.contains("postgresql://USER@HOST:PORT/DB"), "{url}: {e}");
             assert!(!e.contains("hunter2"), "{url}: {e}");
         }
+    }
+
+    #[test]
+    fn an_attempt_to_connect_is_bounded() {
+        let default = JournalUrl::parse("postgresql://station@db.example.org/kiosk").unwrap();
+        assert_eq!(default.connect_timeout(), DEFAULT_CONNECT_TIMEOUT);
+        let given =
+            JournalUrl::parse("postgresql://station@db.example.org/kiosk?connect_timeout=3")
+                .unwrap();
+        assert_eq!(given.connect_timeout(), Duration::from_secs(3));
     }
 
     #[test]
