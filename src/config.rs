@@ -12,6 +12,12 @@ use graph::{ApiVersion, Cloud};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
+/// Environment variable that overrides `journalUrl`.
+pub const JOURNAL_URL_ENV: &str = "PASSKEY_KIOSK_JOURNAL_URL";
+
+/// The longest `stationName` (it is shown on claims and in every audit entry).
+pub const MAX_STATION_NAME: usize = 64;
+
 /// Environment variable that may hold the client secret instead of the file.
 pub const SECRET_ENV: &str = "PASSKEY_KIOSK_CLIENT_SECRET";
 
@@ -150,6 +156,18 @@ pub struct Config {
     /// `allowTestKeys`: accept the built-in software key outside the demo (training against
     /// `fake-tenant`; default false: its attestation key is published).
     pub allow_test_keys: bool,
+    /// `journalUrl` (or [`JOURNAL_URL_ENV`], which wins): the shared journal on PostgreSQL;
+    /// `None`: the SQLite journal at `journal_path`.
+    pub journal_url: Option<crate::store::postgres::JournalUrl>,
+    /// `journalCaFile`: the CA certificate(s) the journal server's certificate is verified
+    /// against, instead of the system's roots (relative to the config file).
+    pub journal_ca_file: Option<PathBuf>,
+    /// `journalKeyFile`: the file holding the key PINs are sealed under in a shared journal
+    /// (`PASSKEY_KIOSK_JOURNAL_KEY` wins; relative to the config file).
+    pub journal_key_file: Option<PathBuf>,
+    /// `stationName`: this station on claims, enrollments and audit entries (default: the
+    /// host name).
+    pub station_name: String,
     /// Keys present in the file that this version does not know (warned about, not fatal).
     pub unknown_keys: Vec<UnknownKey>,
 }
@@ -208,6 +226,14 @@ pub enum ConfigError {
         /// What is allowed.
         expected: String,
     },
+    /// An environment variable that overrides a key has a value that is not allowed.
+    #[error("environment variable {var}: {detail}")]
+    Environment {
+        /// The variable.
+        var: &'static str,
+        /// What is wrong and what to put there (never a secret).
+        detail: String,
+    },
     /// A required key is absent.
     #[error("{path}: key \"{key}\" is missing: {expected}")]
     Missing {
@@ -228,7 +254,35 @@ impl Config {
             source,
         })?;
         let env_secret = std::env::var(SECRET_ENV).ok().map(Secret::new);
-        Config::parse(path, &text, env_secret)
+        Config::parse(path, &text, env_secret)?
+            .with_journal_url_override(std::env::var(JOURNAL_URL_ENV).ok().as_deref())
+    }
+
+    /// The configuration with `url` (the value of [`JOURNAL_URL_ENV`]) as its journal, when
+    /// given and not blank.
+    pub fn with_journal_url_override(self, url: Option<&str>) -> Result<Config, ConfigError> {
+        let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
+            return Ok(self);
+        };
+        let parsed = crate::store::postgres::JournalUrl::parse(url).map_err(|e| {
+            ConfigError::Environment {
+                var: JOURNAL_URL_ENV,
+                detail: e.to_string(),
+            }
+        })?;
+        Ok(Config {
+            journal_url: Some(parsed),
+            ..self
+        })
+    }
+
+    /// Where the shared journal's TLS certificate is verified from: `journalCaFile`, else
+    /// the system's roots.
+    pub fn journal_roots(&self) -> crate::store::postgres::Roots {
+        match &self.journal_ca_file {
+            Some(path) => crate::store::postgres::Roots::CaFile(path.clone()),
+            None => crate::store::postgres::Roots::System,
+        }
     }
 
     /// Validates the text of a config file (`path` is used in messages and for relative paths).
@@ -397,6 +451,10 @@ impl Config {
             operator_passcode_hash,
             idle_lock_minutes,
             allow_test_keys: r.boolean("allowTestKeys")?.unwrap_or(false),
+            journal_url: r.journal_url()?,
+            journal_ca_file: r.path_relative("journalCaFile")?,
+            journal_key_file: r.path_relative("journalKeyFile")?,
+            station_name: r.station_name()?,
             unknown_keys: Vec::new(),
         };
         // Known means read above: the list cannot drift from the readers.
@@ -529,6 +587,51 @@ impl<'a> Reader<'a> {
                 expected,
             )),
         }
+    }
+
+    /// `journalUrl`, checked; the value is never repeated (it may hold a password).
+    fn journal_url(&self) -> Result<Option<crate::store::postgres::JournalUrl>, ConfigError> {
+        let Some(url) = self.text("journalUrl")? else {
+            return Ok(None);
+        };
+        crate::store::postgres::JournalUrl::parse(&url)
+            .map(Some)
+            .map_err(|e| {
+                self.invalid(
+                    "journalUrl",
+                    format!("a URL that is refused ({e})"),
+                    "postgresql://USER@HOST:PORT/DB for the shared journal on PostgreSQL (the \
+                     password in the URL or in PGPASSWORD), or no journalUrl for this station's \
+                     own SQLite journal",
+                )
+            })
+    }
+
+    /// `stationName`, else the host name.
+    fn station_name(&self) -> Result<String, ConfigError> {
+        let name = match self.text("stationName")? {
+            Some(name) => name,
+            None => {
+                let host = gethostname::gethostname()
+                    .to_string_lossy()
+                    .trim()
+                    .to_string();
+                if host.is_empty() {
+                    "station".to_string()
+                } else {
+                    host
+                }
+            }
+        };
+        if name.chars().count() > MAX_STATION_NAME || name.chars().any(char::is_control) {
+            return Err(self.invalid(
+                "stationName",
+                format!("{name:?}"),
+                "a name of 1 to 64 characters without control characters, telling this station \
+                 apart from the others on claims and audit entries (default: the host name)",
+            ));
+        }
+        Ok(name)
     }
 
     fn credential(&self, env_secret: Option<Secret>) -> Result<Credential, ConfigError> {
@@ -926,6 +1029,94 @@ mod tests {
         );
         assert!(with("http://127.0.0.1.evil.example", "https://g").is_err());
         assert!(with("ftp://x", "https://g").is_err());
+    }
+
+    #[test]
+    fn journal_keys_are_checked_and_the_environment_url_wins() {
+        let with = |extra: &str| {
+            parse(&SEED.replace(
+                "\"useCTAP21Features\":false",
+                &format!("\"useCTAP21Features\":false,{extra}"),
+            ))
+        };
+        // None set: the SQLite journal, system roots, the host name as the station.
+        let c = parse(SEED).unwrap();
+        assert!(c.journal_url.is_none() && c.journal_key_file.is_none());
+        assert_eq!(c.journal_roots(), crate::store::postgres::Roots::System);
+        let host = gethostname::gethostname()
+            .to_string_lossy()
+            .trim()
+            .to_string();
+        assert!(!c.station_name.is_empty());
+        if !host.is_empty() {
+            assert_eq!(c.station_name, host);
+        }
+
+        let c = with(
+            "\"journalUrl\":\"postgresql://station:pw@db.example.org/kiosk\",\
+             \"journalCaFile\":\"pki/db-ca.pem\",\"journalKeyFile\":\"journal.key\",\
+             \"stationName\":\"Desk 3, building B\"",
+        )
+        .unwrap();
+        let url = c.journal_url.as_ref().unwrap();
+        assert!(url.uses_tls());
+        assert_eq!(
+            url.to_string(),
+            "postgresql://station@db.example.org:5432/kiosk"
+        );
+        assert_eq!(
+            c.journal_roots(),
+            crate::store::postgres::Roots::CaFile(PathBuf::from("/etc/kiosk/pki/db-ca.pem"))
+        );
+        assert_eq!(
+            c.journal_key_file.as_deref(),
+            Some(Path::new("/etc/kiosk/journal.key"))
+        );
+        assert_eq!(c.station_name, "Desk 3, building B");
+        assert!(c.unknown_keys.is_empty(), "{:?}", c.unknown_keys);
+
+        // The environment's URL wins; a blank one leaves the file's.
+        let c = c
+            .with_journal_url_override(Some("postgres://other@localhost:6000/journal"))
+            .unwrap();
+        let url = c.journal_url.as_ref().unwrap();
+        assert_eq!(url.to_string(), "postgresql://other@localhost:6000/journal");
+        assert!(!url.uses_tls());
+        let c = c.with_journal_url_override(Some("  ")).unwrap();
+        assert_eq!(c.journal_url.as_ref().unwrap().user(), "other");
+        let e = c
+            .with_journal_url_override(Some(
+                "postgresql://u:hunter2@db.example.org/k?sslmode=disable",
+            ))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(JOURNAL_URL_ENV) && e.contains("remove sslmode=disable"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "{e}");
+
+        // A refused URL in the file: the key, the reason, what to write; never the password.
+        let e = with("\"journalUrl\":\"postgresql://u:hunter2@db.example.org\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"journalUrl\"") && e.contains("names no database"),
+            "{e}"
+        );
+        assert!(e.contains("or no journalUrl"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+
+        for bad in [
+            "\"stationName\":\"a\\u0007b\"",
+            &format!("\"stationName\":\"{}\"", "x".repeat(65)),
+        ] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("stationName") && e.contains("1 to 64 characters"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

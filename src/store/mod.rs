@@ -10,9 +10,11 @@
 mod audit;
 pub mod audit_chain;
 mod enrollment;
+pub mod postgres;
 mod queue;
 mod read_model;
 mod schema;
+pub mod seal;
 
 pub use audit::AuditEntry;
 pub use audit_chain::{ChainBreak, ChainProblem};

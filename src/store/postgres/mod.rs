@@ -1,0 +1,30 @@
+//! The shared journal on PostgreSQL, for several stations working one queue: connecting
+//! (`journalUrl`, TLS) and the schema. SQLite stays the journal of a single station.
+
+pub mod connect;
+pub mod schema;
+
+pub use connect::{ConnectError, JournalUrl, Roots};
+pub use schema::{Applied, SchemaError};
+
+/// The whole reason of a client error: the server's message (with its detail and hint) for a
+/// refusal, else the client's error and its causes (`postgres::Error` alone says "db error").
+fn reason(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = format!("{}: {}", db.severity(), db.message());
+        for extra in [db.detail(), db.hint()].into_iter().flatten() {
+            text.push_str(" (");
+            text.push_str(extra);
+            text.push(')');
+        }
+        return text;
+    }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
