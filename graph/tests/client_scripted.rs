@@ -816,7 +816,7 @@ async fn creation_options_url_forms_and_validation() {
     .await;
     let c = client(&s.base);
     let o = c.creation_options("a@x", 60).await.expect("beta");
-    assert_eq!(o.challenge(), "Y2g");
+    assert_eq!(o.options.challenge, "Y2g");
     let mut cfg = config(&s.base);
     cfg.api_version = ApiVersion::V1;
     let v1 = GraphClient::new(cfg).expect("v1");
