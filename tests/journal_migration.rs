@@ -59,7 +59,8 @@ fn back_to_schema_3(journal: &std::path::Path) {
          CREATE INDEX queue_order ON queue(upn, user_id);",
     )
     .unwrap();
-    let rows: Vec<(String, String, String, String, Option<i64>, String, i64)> = conn
+    type Row = (String, String, String, String, Option<i64>, String, i64);
+    let rows: Vec<Row> = conn
         .prepare("SELECT user_id, upn, display_name, options, challenge_expires_at, existing_method_ids, fetched_at FROM queue_typed")
         .unwrap()
         .query_map([], |r| {
