@@ -366,6 +366,16 @@ mod tests {
         }
     }
 
+    /// The stored challenge of one queued person.
+    fn challenge_of(j: &Journal, id: &str) -> String {
+        j.queued_user(id)
+            .unwrap()
+            .unwrap()
+            .challenge
+            .options
+            .challenge
+    }
+
     #[test]
     fn upsert_keeps_whole_options_and_refreshes() {
         let dir = tempfile::tempdir().unwrap();
@@ -393,15 +403,7 @@ mod tests {
             j.queued_user("user2@CONTOSO.example").unwrap(),
             Some(user(2, "c2"))
         );
-        assert_eq!(
-            j.queued_user("id-1")
-                .unwrap()
-                .unwrap()
-                .challenge
-                .options
-                .challenge,
-            "c1-fresh"
-        );
+        assert_eq!(challenge_of(&j, "id-1"), "c1-fresh");
         assert!(j.queued_user("nobody").unwrap().is_none());
     }
 
@@ -443,15 +445,7 @@ mod tests {
             ids,
             ["id-1", "id-2", "id-3", "User5@Contoso.example", "id-6"]
         );
-        assert_eq!(
-            j.queued_user("id-1")
-                .unwrap()
-                .unwrap()
-                .challenge
-                .options
-                .challenge,
-            "c1-fresh"
-        );
+        assert_eq!(challenge_of(&j, "id-1"), "c1-fresh");
         assert_eq!(
             j.queued_user("id-2")
                 .unwrap()

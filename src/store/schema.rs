@@ -235,16 +235,13 @@ pub(super) mod tests {
             assert_eq!((q.display_name.as_str(), q.fetched_at), ("Someone", 7));
         }
         // The copied columns are gone; the queue's indexes are back.
-        let columns: Vec<String> = j
-            .conn
-            .prepare("SELECT name FROM pragma_table_info('queue') ORDER BY cid")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let names = |sql: &str| -> Vec<String> {
+            let mut stmt = j.conn.prepare(sql).unwrap();
+            let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+            rows.collect::<Result<_, _>>().unwrap()
+        };
         assert_eq!(
-            columns,
+            names("SELECT name FROM pragma_table_info('queue') ORDER BY cid"),
             [
                 "user_id",
                 "upn",
@@ -255,15 +252,13 @@ pub(super) mod tests {
                 "fetched_at"
             ]
         );
-        let indexes: Vec<String> = j
-            .conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queue' AND sql IS NOT NULL ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(indexes, ["queue_order", "queue_upn", "queue_upn_lower"]);
+        assert_eq!(
+            names(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queue'
+                   AND sql IS NOT NULL ORDER BY name"
+            ),
+            ["queue_order", "queue_upn", "queue_upn_lower"]
+        );
     }
 
     #[test]
@@ -290,21 +285,14 @@ pub(super) mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, 3);
-        let rows: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM queue WHERE creation_options LIKE '%publicKey%'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(rows, 2);
-        let leftover: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'queue_new'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(leftover, 0);
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(
+            count("SELECT count(*) FROM queue WHERE creation_options LIKE '%publicKey%'"),
+            2
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM sqlite_master WHERE name = 'queue_new'"),
+            0
+        );
     }
 }
