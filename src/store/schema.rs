@@ -110,8 +110,9 @@ fn after(path: &Path, version: i64, tx: &rusqlite::Transaction<'_>) -> Result<()
                 detail: format!(
                     "the queued creation options of {upn} ({user_id}) are not Graph's creation \
                  options ({reason}), so the journal cannot be upgraded; it was left as it was. \
-                 Remove that person from the queue with the previous version (or restore the \
-                 journal from a backup), then start again"
+                 Fetch that person's options again with the previous version's `prefetch`, or \
+                 remove their queue row (sqlite3: DELETE FROM queue WHERE user_id = '{user_id}'), \
+                 then start again"
                 ),
             }),
         },
