@@ -89,12 +89,10 @@ fn stable_row(r: &UserRow) -> (String, String, String, String) {
 
 /// A queue entry without what differs on every fetch.
 fn stable_queued(q: &QueuedUser) -> Value {
-    let mut options = q.creation_options.clone();
-    options["publicKey"]["challenge"] = Value::Null;
-    options["challengeTimeoutDateTime"] = Value::Null;
+    let mut options = q.challenge.options.clone();
+    options.challenge = String::new();
     json!({
         "user_id": q.user_id, "upn": q.upn, "display_name": q.display_name,
-        "user_handle": q.user_handle, "rp_id": q.rp_id,
         "existing_method_ids": q.existing_method_ids, "options": options,
     })
 }
@@ -197,7 +195,7 @@ fn delegated_prefetch_writes_what_app_only_writes_and_names_the_operator() {
     assert!(queue.iter().any(|q| !q.existing_method_ids.is_empty()));
     for r in &rows {
         let q = queue.iter().find(|q| q.upn == r.upn).unwrap();
-        assert_eq!(q.challenge, r.challenge, "{}", r.upn);
+        assert_eq!(q.challenge.options.challenge, r.challenge, "{}", r.upn);
     }
 
     // The audit entry names the operator who signed in.

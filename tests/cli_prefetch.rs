@@ -85,7 +85,7 @@ fn scope_users(t: &FakeTenantHandle, n: usize) -> Vec<FakeUser> {
 }
 
 /// Creation options fetched directly with the Graph client: what Graph sends for this user.
-fn graph_options(t: &FakeTenantHandle, user_id: &str) -> graph::CreationOptions {
+fn graph_options(t: &FakeTenantHandle, user_id: &str) -> graph::IssuedOptions {
     let cfg = t.graph_config(graph::Credentials::secret(t.client_secret()));
     let client = graph::GraphClient::new(cfg).unwrap();
     tokio::runtime::Builder::new_current_thread()
@@ -93,6 +93,13 @@ fn graph_options(t: &FakeTenantHandle, user_id: &str) -> graph::CreationOptions 
         .build()
         .unwrap()
         .block_on(client.creation_options(user_id, 60))
+        .unwrap()
+}
+
+fn b64url(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
         .unwrap()
 }
 
@@ -135,10 +142,10 @@ fn writes_every_user_in_the_seed_format_and_keeps_the_whole_options() {
     }
     // User handle and rp id are what Graph sends for that user.
     for (row, user) in rows.iter().zip(&users).step_by(60) {
-        let direct = graph_options(&t, &user.id);
-        assert_eq!(row.user_handle, direct.user_id());
-        assert_eq!(row.rp_id, direct.rp_id());
-        assert_eq!(row.upn, direct.user_name());
+        let direct = graph_options(&t, &user.id).options;
+        assert_eq!(b64url(&row.user_handle), direct.user.id);
+        assert_eq!(row.rp_id, direct.rp.id);
+        assert_eq!(Some(&row.upn), direct.user.name.as_ref());
     }
 
     // The journal queue holds Graph's whole options, matching the CSV.
@@ -148,29 +155,34 @@ fn writes_every_user_in_the_seed_format_and_keeps_the_whole_options() {
     for (row, user) in rows.iter().zip(&users) {
         let q = j.queued_user(&user.id).unwrap().unwrap();
         assert_eq!(q.upn, user.upn);
-        assert_eq!(q.challenge, row.challenge);
-        assert_eq!(q.user_handle, row.user_handle);
-        assert_eq!(q.challenge_expiry, row.challenge_expiry);
-        let pk = &q.creation_options["publicKey"];
-        assert_eq!(pk["challenge"], row.challenge.as_str());
-        assert_eq!(pk["user"]["id"], row.user_handle.as_str());
-        assert_eq!(pk["rp"]["id"], "login.microsoft.com");
+        let o = &q.challenge.options;
+        assert_eq!(o.challenge, row.challenge);
+        assert_eq!(o.user.id, b64url(&row.user_handle));
+        assert_eq!(o.rp.id, "login.microsoft.com");
         assert_eq!(
-            q.creation_options["challengeTimeoutDateTime"],
-            row.challenge_expiry.as_str()
+            Some(q.challenge.expires_at.unwrap()),
+            Some(parse_utc(&row.challenge_expiry).unix_timestamp())
         );
         assert_eq!(
-            pk["extensions"]["credentialProtectionPolicy"],
-            "userVerificationOptional"
+            o.extensions.credential_protection_policy,
+            Some(ctap::webauthn::CredProtect::UserVerificationOptional)
         );
-        assert_eq!(pk["attestation"], "direct");
+        assert_eq!(o.attestation, ctap::webauthn::Attestation::Direct);
         // excludeCredentials lists the user's existing keys (every 7th user has one).
+        let registered = t.registrations(&user.id);
         assert_eq!(
-            pk["excludeCredentials"].as_array().unwrap().len(),
-            t.registrations(&user.id).len(),
+            o.exclude_credentials.is_empty(),
+            registered.is_empty(),
             "{}",
             user.upn
         );
+        for m in &registered {
+            assert!(
+                o.exclude_credentials.contains(&m.credential_id),
+                "{}",
+                user.upn
+            );
+        }
         assert!(q.existing_method_ids.is_empty(), "not asked to record them");
     }
     assert!(users.iter().any(|u| !t.registrations(&u.id).is_empty()));

@@ -47,11 +47,7 @@ fn twenty_people_with_faults() {
         .block_on(options::refresh(&client, announced, 60))
         .unwrap();
     let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(30);
-    let soon = soon
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    stale.challenge_expiry = soon.clone();
-    stale.creation_options["challengeTimeoutDateTime"] = soon.into();
+    stale.challenge.expires_at = Some(soon.unix_timestamp());
     let silent = rt
         .block_on(options::refresh(&client, &queue[14], 60))
         .unwrap();
@@ -117,7 +113,7 @@ fn twenty_people_with_faults() {
     // Person 10 got a fresh challenge before the key was used.
     let e10 = all.iter().find(|e| e.user_id == stale.user_id).unwrap();
     let cd = String::from_utf8(e10.client_data_json.clone().unwrap()).unwrap();
-    assert!(!cd.contains(&stale.challenge), "{cd}");
+    assert!(!cd.contains(&stale.challenge.options.challenge), "{cd}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -292,7 +292,12 @@ fn journal_queue(world: &DemoWorld) -> std::collections::BTreeMap<String, (Strin
         .queue()
         .unwrap()
         .into_iter()
-        .map(|q| (q.user_id, (q.challenge, q.existing_method_ids)))
+        .map(|q| {
+            (
+                q.user_id,
+                (q.challenge.options.challenge, q.existing_method_ids),
+            )
+        })
         .collect()
 }
 

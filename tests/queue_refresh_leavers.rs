@@ -54,7 +54,7 @@ fn journal_queue(path: &Path) -> BTreeMap<String, String> {
         .queue()
         .unwrap()
         .into_iter()
-        .map(|q| (q.user_id, q.challenge))
+        .map(|q| (q.user_id, q.challenge.options.challenge))
         .collect()
 }
 

@@ -356,11 +356,7 @@ fn an_expired_challenge_is_refreshed_before_the_key_is_used() {
         let mut journal = Journal::open(&world.config.journal_path).unwrap();
         let mut q = journal.queue().unwrap().remove(3);
         let past = time::OffsetDateTime::now_utc() - time::Duration::minutes(10);
-        let past = past
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap();
-        q.challenge_expiry = past.clone();
-        q.creation_options["challengeTimeoutDateTime"] = past.into();
+        q.challenge.expires_at = Some(past.unix_timestamp());
         journal.upsert_queue(std::slice::from_ref(&q)).unwrap();
         q
     };
@@ -403,7 +399,10 @@ fn an_expired_challenge_is_refreshed_before_the_key_is_used() {
         .unwrap();
     assert_eq!(row.state, EnrollmentState::Recorded);
     let client_data = String::from_utf8(row.client_data_json.unwrap()).unwrap();
-    assert!(client_data.contains(&fresh.challenge), "{client_data}");
+    assert!(
+        client_data.contains(&fresh.challenge.options.challenge),
+        "{client_data}"
+    );
     // One registration attempt, accepted: no expired challenge was ever sent.
     let registers: Vec<_> = journal
         .audit_log()

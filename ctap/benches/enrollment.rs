@@ -36,13 +36,11 @@ use ctap::transport::udp::UdpTransport;
 use ctap::webauthn::CreationOptions;
 use ctap::{CancelToken, CtapChannel, NoStatus, StatusSink};
 
-const FIXTURE: &str = include_str!("../tests/data/fido2-registration-fixture.json");
 const PIN: &str = "482916";
 
-/// The body Graph returns for creationOptions, as text: parsing it is client work.
-fn graph_creation_options() -> String {
-    let v: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
-    serde_json::to_string(&v["creationOptionsResponse"]).unwrap()
+/// The fixture's creation options in their stored JSON form: parsing them is client work.
+fn stored_creation_options() -> String {
+    include_str!("../tests/data/creation-options.json").to_owned()
 }
 
 fn fresh_key() -> SoftAuthenticator {
@@ -165,7 +163,7 @@ fn enroll(
     let start = now();
     let key0 = key.get();
     let mut a = Authenticator::new(ch);
-    let options = CreationOptions::from_graph_json(options_json).unwrap();
+    let options = serde_json::from_str::<CreationOptions>(options_json).unwrap();
     a.get_info().unwrap();
     a.set_pin(PIN).unwrap();
     let reg = a
@@ -349,7 +347,7 @@ fn summary(n: usize, options_json: &str) {
 }
 
 fn benches(c: &mut Criterion) {
-    let options_json = graph_creation_options();
+    let options_json = stored_creation_options();
     let mut g = c.benchmark_group("enrollment");
     g.sample_size(50);
     g.bench_function("direct/total", |b| {
@@ -424,7 +422,7 @@ fn main() {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(if bench_mode { 200 } else { 3 });
-        summary(n, &graph_creation_options());
+        summary(n, &stored_creation_options());
     }
     enrollment();
     criterion::Criterion::default()

@@ -249,8 +249,8 @@ impl<'c> Authenticator<'c> {
         result
     }
 
-    /// Creates a passkey from Graph's creation options (authenticatorMakeCredential, CTAP 2.1
-    /// §6.1). With `pin`, a token with the mc permission is fetched right before the request;
+    /// Creates a passkey from a relying party's creation options (authenticatorMakeCredential,
+    /// CTAP 2.1 §6.1). With `pin`, a token with the mc permission is fetched right before the request;
     /// when the exclude list is too long for the key and is checked first with silent
     /// getAssertion probes, the token is fetched before them with mc and ga (bound to the
     /// rpId), authorises each probe so that credProtect level-3 credentials are seen, and then

@@ -401,13 +401,7 @@ impl CtapChannel for FakeKey {
 }
 
 fn fixture_options() -> CreationOptions {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/fido2-registration-fixture.json"
-    );
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    CreationOptions::from_graph_value(&v["creationOptionsResponse"]).unwrap()
+    serde_json::from_str(include_str!("data/creation-options.json")).unwrap()
 }
 
 #[test]

@@ -124,13 +124,8 @@ mod soft {
     }
 
     fn options(rp_id: &str) -> CreationOptions {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/fido2-registration-fixture.json"
-        );
-        let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let mut o = CreationOptions::from_graph_value(&v["creationOptionsResponse"]).unwrap();
+        let mut o: CreationOptions =
+            serde_json::from_str(include_str!("data/creation-options.json")).unwrap();
         o.rp.id = rp_id.to_owned();
         o
     }

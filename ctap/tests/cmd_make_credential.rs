@@ -1,5 +1,6 @@
-//! Graph creation options → makeCredential (CTAP 2.1 §6.1) → registration, on the shared
-//! fixture `tests/data/fido2-registration-fixture.json` (a copy of the shared Graph contract's example).
+//! Creation options → makeCredential (CTAP 2.1 §6.1) → registration, on the shared fixture
+//! `tests/data/fido2-registration-fixture.json` (a copy of the shared contract's example)
+//! whose options, decoded, are `tests/data/creation-options.json`.
 
 use base64::Engine;
 use ctap::commands::client_pin::PinToken;
@@ -7,7 +8,7 @@ use ctap::commands::get_info::Info;
 use ctap::commands::make_credential::{decode_make_credential_response, AuthData, CredProtect};
 use ctap::commands::Command;
 use ctap::pin::PinProtocol;
-use ctap::webauthn::{decode_credential_id, CreationOptions, Registration};
+use ctap::webauthn::{CreationOptions, Registration, ResidentKey, UserVerification};
 use ctap::Error;
 
 fn fixture() -> serde_json::Value {
@@ -40,8 +41,7 @@ fn info(extensions: &[&str]) -> Info {
 }
 
 fn options() -> CreationOptions {
-    let body = fixture()["creationOptionsResponse"].to_string();
-    CreationOptions::from_graph_json(&body).unwrap()
+    serde_json::from_str(include_str!("data/creation-options.json")).unwrap()
 }
 
 /// Expected request made independently with python-fido2 2.2.1's canonical CBOR encoder
@@ -74,66 +74,57 @@ fn client_data_json_matches_the_fixture_byte_for_byte() {
 }
 
 #[test]
-fn wrapped_in_value_and_bare_public_key_parse_the_same() {
-    let pk = fixture()["creationOptionsResponse"]["publicKey"].clone();
-    let wrapped = serde_json::json!({ "value": { "publicKey": pk.clone() } });
-    let a = CreationOptions::from_graph_value(&wrapped).unwrap();
-    let b = CreationOptions::from_graph_value(&pk).unwrap();
-    assert_eq!(a, b);
-    assert_eq!(a, options());
-    assert_eq!(&a.user_handle().unwrap()[..3], b"OF:");
-    assert!(CreationOptions::from_graph_json("{\"value\": 3}").is_err());
+fn the_json_form_round_trips_and_defaults_follow_webauthn() {
+    let o = options();
+    assert_eq!(&o.user.id[..3], b"OF:");
+    assert_eq!(o.exclude_credentials.len(), 4);
+    let text = serde_json::to_string(&o).unwrap();
+    assert_eq!(serde_json::from_str::<CreationOptions>(&text).unwrap(), o);
+    // Only rp, user and challenge are required; the rest takes WebAuthn's defaults.
+    let bare: CreationOptions = serde_json::from_value(serde_json::json!({
+        "rp": {"id": "example.com"}, "user": {"id": "AQI"}, "challenge": "Y2g"
+    }))
+    .unwrap();
+    assert_eq!(bare.user.id, [1, 2]);
+    assert_eq!(bare.resident_key, ResidentKey::Discouraged);
+    assert_eq!(bare.user_verification, UserVerification::Preferred);
+    assert_eq!(bare.algorithms_or_default(), [-7, -257]);
+    let p = bare.prepare(&info(&[])).unwrap();
+    assert!(!p.request.resident_key && !p.user_verification_required);
+    assert_eq!(p.request.algorithms, [-7, -257]);
+    // The form is strict: it is ours, never a relying party's text.
+    for bad in [
+        serde_json::json!({"rp": {"id": "x"}, "user": {"id": "AQI="}, "challenge": "c"}),
+        serde_json::json!({"rp": {"id": "x"}, "user": {"id": "AQI"}, "challenge": "c",
+            "extensions": {"credentialProtectionPolicy": "bogus"}}),
+        serde_json::json!({"rp": {"id": "x"}, "user": {"id": "AQI"}, "challenge": "c",
+            "residentKey": "sometimes"}),
+    ] {
+        assert!(serde_json::from_value::<CreationOptions>(bad).is_err());
+    }
 }
 
 #[test]
-fn exclude_ids_decode_leniently() {
-    // Standard base64, no padding needed (48 bytes).
-    let std =
-        decode_credential_id("YidohH/WzJ/UCZzieig9K3cTjWVKjVc3fV6AK4Sy5nYlVXnduA2c3LQI/Um1kzQT");
-    assert_eq!(std.len(), 1);
-    assert_eq!(std[0].len(), 48);
-    // Padded standard base64 (2024 fixture form): padding means no digit rule.
-    let padded = decode_credential_id("TZ2KrDEawbrIGQsnheGZ/BG9Nfnb7blSGwQYMGyJIhM=");
-    assert_eq!(padded.len(), 1);
-    assert_eq!(padded[0].len(), 32);
-    let padded2 = decode_credential_id("GshyINLMaOOwqt1LNUi0gQ==");
-    assert_eq!(padded2.len(), 1);
-    assert_eq!(padded2[0].len(), 16);
-    // base64url + pad digit "1": 32 bytes, but also plausible as plain base64url (33 bytes).
-    let digit = decode_credential_id("YqsVwHo6UD7lzEV8xRNrfzzzCYOXPQGsQtfv_lGgxaE1");
-    assert_eq!(digit.iter().map(Vec::len).collect::<Vec<_>>(), vec![32, 33]);
-    assert_eq!(
-        hex::encode(&digit[0]),
-        "62ab15c07a3a503ee5cc457cc5136b7f3cf30983973d01ac42d7effe51a0c5a1"
-    );
-    // Digit "0" on a length that is a multiple of 4: only the digit reading decodes.
-    let zero = decode_credential_id(&format!("{}0", "AAAA".repeat(4)));
-    assert_eq!(zero, vec![vec![0u8; 12]]);
-    // A digit whose count does not fit the length is plain data.
-    let plain = decode_credential_id("L-pqCQL3U2NlFYi8FhxDy2");
-    assert_eq!(plain.len(), 1);
-    assert_eq!(plain[0].len(), 16);
-    // Undecodable.
-    assert!(decode_credential_id("not base64 at all!").is_empty());
-    assert!(decode_credential_id("").is_empty());
-}
-
-#[test]
-fn undecodable_exclude_entries_are_skipped() {
+fn resident_key_preferred_follows_the_key_and_user_id_length_is_checked() {
     let mut o = options();
-    o.exclude_credentials[0].id = "%%%".into();
-    let list = o.exclude_list();
-    assert_eq!(
-        list.iter().map(Vec::len).collect::<Vec<_>>(),
-        vec![32, 33, 16]
-    );
+    o.resident_key = ResidentKey::Preferred;
+    assert!(o.prepare(&info(&[])).unwrap().request.resident_key);
+    let mut i = info(&[]);
+    i.options.insert("rk".into(), false);
+    assert!(!o.prepare(&i).unwrap().request.resident_key);
+    o.resident_key = ResidentKey::Discouraged;
+    assert!(!o.prepare(&info(&[])).unwrap().request.resident_key);
+    for bad in [Vec::new(), vec![7u8; 65]] {
+        o.user.id = bad;
+        assert!(matches!(o.prepare(&info(&[])), Err(Error::InvalidInput(_))));
+    }
 }
 
 #[test]
 fn enforced_cred_protect_on_a_key_without_it_fails_before_the_key() {
     let mut o = options();
-    o.extensions.credential_protection_policy = Some("userVerificationRequired".into());
-    o.extensions.enforce_credential_protection_policy = Some(true);
+    o.extensions.credential_protection_policy = Some(CredProtect::UserVerificationRequired);
+    o.extensions.enforce_credential_protection_policy = true;
     assert!(matches!(
         o.prepare(&info(&["hmac-secret"])),
         Err(Error::Unsupported(_))
@@ -152,11 +143,9 @@ fn enforced_cred_protect_on_a_key_without_it_fails_before_the_key() {
         "hmac-secret is only asked of keys that list it"
     );
     // Not enforced: the extension is just left out.
-    o.extensions.enforce_credential_protection_policy = Some(false);
+    o.extensions.enforce_credential_protection_policy = false;
     let p = o.prepare(&info(&[])).unwrap();
     assert_eq!(p.request.extensions.cred_protect, None);
-    o.extensions.credential_protection_policy = Some("bogus".into());
-    assert!(o.prepare(&info(&[])).is_err());
 }
 
 #[test]
@@ -235,7 +224,7 @@ fn registration_checks_rp_id_hash_and_enforced_level() {
     assert!(Registration::from_response(&p, &r).is_err());
 
     let mut o = options();
-    o.extensions.credential_protection_policy = Some("userVerificationRequired".into());
+    o.extensions.credential_protection_policy = Some(CredProtect::UserVerificationRequired);
     let p = o.prepare(&info(&["credProtect"])).unwrap();
     // The fixture key applied level 1 only.
     assert!(matches!(

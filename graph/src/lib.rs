@@ -19,9 +19,9 @@
 //! let group = client.find_group_by_name("FIDO2").await?;
 //! let members = client.members(&group.id, true).await?; // users + skipped (guests, devices...)
 //! for user in &members.users {
-//!     let options = client.creation_options(&user.id, 60).await?;
-//!     // makeCredential with options.public_key() / options.challenge() / options.rp_id() ...
-//!     let expires = options.challenge_expires_at();
+//!     let issued = client.creation_options(&user.id, 60).await?;
+//!     // makeCredential with issued.options (ctap::webauthn::CreationOptions) ...
+//!     let expires = issued.expires_at;
 //!     let still_valid = move || expires.is_some_and(|t| t > std::time::SystemTime::now());
 //!     let done = client.register_fido2_method_safely(&user.id, &request, still_valid).await?;
 //!     println!("{} -> {}", user.id, done.method.id);
@@ -39,6 +39,7 @@ pub mod auth;
 pub mod body;
 pub mod client;
 pub mod cloud;
+pub mod creation_options;
 pub mod device_code;
 pub mod error;
 pub mod ids;
@@ -53,6 +54,7 @@ pub use auth::{Credentials, RsaKey};
 pub use client::policy::{Fido2Policy, KeyRestrictions};
 pub use client::{ApiVersion, DeleteOutcome, GraphClient, GraphConfig, Registration, Timeouts};
 pub use cloud::Cloud;
+pub use creation_options::{IssuedOptions, OptionsError};
 pub use device_code::{DeviceAuthorization, DeviceFlowFailure, SignedInAccount};
 pub use error::{
     AuthError, Error, GraphError, GroupCandidate, Result, CHALLENGE_EXPIRED, CHALLENGE_UNKNOWN,
@@ -60,6 +62,4 @@ pub use error::{
 };
 pub use retry::RetryPolicy;
 pub use secret::SecretString;
-pub use wire::{
-    CreationOptions, Fido2Method, Group, Members, RegisterRequest, SkipReason, SkippedMember, User,
-};
+pub use wire::{Fido2Method, Group, Members, RegisterRequest, SkipReason, SkippedMember, User};

@@ -7,7 +7,7 @@
 use graph::fake::{ExtraGroup, FakeConfig, FakeTenant, Faults, RetryAfterStyle};
 use graph::wire::method_id_for_credential;
 use graph::{
-    ApiVersion, CreationOptions, Credentials, DeleteOutcome, Error, GraphClient, GraphConfig,
+    ApiVersion, Credentials, DeleteOutcome, Error, GraphClient, GraphConfig, IssuedOptions,
     RegisterRequest, RetryPolicy, SkipReason,
 };
 use sha2::Digest;
@@ -43,11 +43,10 @@ async fn start(cfg: FakeConfig) -> FakeTenant {
 
 /// A `none` attestation for the options, as an authenticator would produce it (ES256 key = the
 /// P-256 generator point, a valid public key).
-fn attest(opts: &CreationOptions, credential_id: &[u8], name: &str) -> RegisterRequest {
+fn attest(issued: &IssuedOptions, credential_id: &[u8], name: &str) -> RegisterRequest {
     let cdj = format!(
         r#"{{"type":"webauthn.create","challenge":"{}","origin":"https://{}","crossOrigin":false}}"#,
-        opts.challenge(),
-        opts.rp_id()
+        issued.options.challenge, issued.options.rp.id
     );
     let gx = "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296";
     let gy = "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5";
@@ -61,7 +60,7 @@ fn attest(opts: &CreationOptions, credential_id: &[u8], name: &str) -> RegisterR
     cose.extend(hex(gx));
     cose.extend([0x22, 0x58, 0x20]);
     cose.extend(hex(gy));
-    let mut ad = sha2::Sha256::digest(opts.rp_id().as_bytes()).to_vec();
+    let mut ad = sha2::Sha256::digest(issued.options.rp.id.as_bytes()).to_vec();
     ad.push(0x45); // UP | UV | AT
     ad.extend([0, 0, 0, 0]);
     ad.extend([0u8; 16]);
@@ -234,10 +233,11 @@ async fn creation_options_beta_and_v1_both_shapes() {
     let user = first_member_user(&c, &fake).await;
     let before = SystemTime::now();
     let o = c.creation_options(&user.id, 60).await.expect("beta");
-    assert_eq!(o.rp_id(), "login.microsoft.com");
-    assert_eq!(Some(o.user_name()), user.user_principal_name.as_deref());
-    assert!(!o.challenge().is_empty() && !o.user_id().is_empty());
-    let exp = o.challenge_expires_at().expect("expiry");
+    assert_eq!(o.options.rp.id, "login.microsoft.com");
+    assert_eq!(o.options.user.name, user.user_principal_name);
+    assert!(!o.options.challenge.is_empty());
+    assert_eq!(&o.options.user.id[..3], b"OF:");
+    let exp = o.expires_at.expect("expiry");
     let mins = exp.duration_since(before).expect("future").as_secs() / 60;
     assert!((58..=61).contains(&mins), "{mins}");
 
@@ -250,14 +250,14 @@ async fn creation_options_beta_and_v1_both_shapes() {
     let v1 = GraphClient::new(cfg).expect("v1");
     let o1 = v1.creation_options(&user.id, 60).await.expect("v1 wrapped");
     let mins = o1
-        .challenge_expires_at()
+        .expires_at
         .expect("expiry")
         .duration_since(before)
         .expect("future")
         .as_secs()
         / 60;
     assert!(mins <= 5, "v1.0 has a fixed 5-minute challenge, got {mins}");
-    assert_ne!(o1.challenge(), o.challenge());
+    assert_ne!(o1.options.challenge, o.options.challenge);
 }
 
 #[tokio::test]
@@ -470,7 +470,7 @@ async fn prefetch_many_users_in_parallel_under_throttling() {
     let mut ok = 0;
     for t in tasks {
         let (id, o) = t.await.expect("join").expect("options despite throttling");
-        assert!(!o.challenge().is_empty(), "{id}");
+        assert!(!o.options.challenge.is_empty(), "{id}");
         ok += 1;
     }
     assert_eq!(ok, users.len());

@@ -816,7 +816,7 @@ async fn creation_options_url_forms_and_validation() {
     .await;
     let c = client(&s.base);
     let o = c.creation_options("a@x", 60).await.expect("beta");
-    assert_eq!(o.challenge(), "Y2g");
+    assert_eq!(o.options.challenge, "Y2g");
     let mut cfg = config(&s.base);
     cfg.api_version = ApiVersion::V1;
     let v1 = GraphClient::new(cfg).expect("v1");
@@ -837,6 +837,30 @@ async fn creation_options_url_forms_and_validation() {
         ));
     }
     assert_eq!(s.graph_requests().len(), 2);
+}
+
+#[tokio::test]
+async fn unconvertible_creation_options_are_a_decode_error_with_the_request_id() {
+    let body = json!({"publicKey":{"rp":{"id":"login.microsoft.com"},"user":{"id":"T0Y6"},
+        "challenge":"Y2g","extensions":{"credentialProtectionPolicy":"userVerificationSometimes"}}});
+    let s = Server::start(with_token(move |_| {
+        Reply::Resp(
+            200,
+            vec![
+                ("Content-Type", "application/json".into()),
+                ("request-id", "rid-options".into()),
+            ],
+            body.to_string(),
+        )
+    }))
+    .await;
+    let e = client(&s.base)
+        .creation_options("a@x", 60)
+        .await
+        .expect_err("unknown policy");
+    assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+    assert_eq!(e.request_id(), Some("rid-options"));
+    assert!(e.to_string().contains("userVerificationSometimes"), "{e}");
 }
 
 #[tokio::test]

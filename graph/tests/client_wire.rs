@@ -1,10 +1,14 @@
 //! Wire parsing against the spec's example exchanges (`shared/graph-spec/examples/*.json`, copied
 //! verbatim below so the tests need nothing outside the crate), plus the pure retry/token policy.
 
+use ctap::webauthn::{Attestation, CreationOptions, CredProtect, ResidentKey, UserVerification};
 use graph::auth::refresh_due;
+use graph::creation_options::{
+    decode_base64_lenient, decode_credential_id, parse_challenge_timeout, parse_creation_options,
+};
 use graph::retry::{parse_retry_after, Decision, Idempotency, Outcome, RetryPolicy};
 use graph::wire::*;
-use graph::{CreationOptions, Error};
+use graph::{Error, IssuedOptions, OptionsError};
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime};
 
@@ -732,7 +736,7 @@ fn fido2_methods_list_and_id_recognition() {
     assert_eq!(p.value[1].passkey_type.as_deref(), Some("deviceBound"));
     assert_eq!(p.value[0].attestation_certificates.len(), 1);
     // "_jpuR-TGZgk6aQCLF3BQjA2" = base64url(16-byte credential id) + "2" pad chars.
-    let cred = CreationOptions::decode_b64url("_jpuR-TGZgk6aQCLF3BQjA").expect("b64");
+    let cred = decode_base64_lenient("_jpuR-TGZgk6aQCLF3BQjA").expect("b64");
     assert_eq!(cred.len(), 16);
     assert_eq!(method_id_for_credential(&cred), "_jpuR-TGZgk6aQCLF3BQjA2");
     assert!(method_id_matches_credential(&p.value[1].id, &cred));
@@ -744,60 +748,79 @@ fn fido2_methods_list_and_id_recognition() {
     assert!(!method_id_matches_credential("", &[]));
 }
 
+/// The neutral form of the fixture's options, as the ctap crate's tests use them.
+const NEUTRAL_FIXTURE: &str = include_str!("../../ctap/tests/data/creation-options.json");
+
 #[test]
 fn creation_options_top_level_real_shape() {
     let f = fixture();
     let raw = serde_json::to_vec(&f["creationOptionsResponse"]).expect("ser");
-    let o = parse_creation_options(&raw, 200).expect("parse");
-    assert_eq!(o.rp_id(), "login.microsoft.com");
-    assert_eq!(o.user_name(), "adele.vance@contoso.example");
-    assert_eq!(o.user_display_name(), "Adele Vance");
+    let IssuedOptions {
+        options: o,
+        expires_at,
+    } = parse_creation_options(&raw, 200).expect("parse");
+    // Every option converted, exactly as the ctap crate's fixture holds them: the padded
+    // standard-base64 ids decode once, the pad-digit id both ways.
+    let neutral: CreationOptions = serde_json::from_str(NEUTRAL_FIXTURE).expect("neutral");
+    assert_eq!(o, neutral);
+    assert_eq!(o.rp.id, "login.microsoft.com");
+    assert_eq!(o.user.name.as_deref(), Some("adele.vance@contoso.example"));
+    assert_eq!(o.user.display_name.as_deref(), Some("Adele Vance"));
     assert_eq!(
-        o.user_id(),
-        "T0Y6x-6HGXlUC4CTuayKSITv4lw7BbCJjOns_H6Jl4JglKH73qrdpgbtM--ygDel"
+        Some(o.user.id.clone()),
+        decode_base64_lenient("T0Y6x-6HGXlUC4CTuayKSITv4lw7BbCJjOns_H6Jl4JglKH73qrdpgbtM--ygDel")
     );
-    // Kept verbatim: every option, including ones we don't type.
-    assert_eq!(o.public_key(), &f["creationOptionsResponse"]["publicKey"]);
+    assert_eq!(&o.user.id[..3], b"OF:");
+    assert_eq!(o.algorithms, [-7, -257]);
+    assert_eq!(o.resident_key, ResidentKey::Required);
+    assert_eq!(o.user_verification, UserVerification::Required);
+    assert_eq!(o.attestation, Attestation::Direct);
     assert_eq!(
-        o.challenge_timeout_date_time(),
-        Some("2026-08-23T10:15:00Z")
+        o.extensions.credential_protection_policy,
+        Some(CredProtect::UserVerificationOptional)
     );
-    let exp = o.challenge_expires_at().expect("time");
+    assert!(o.extensions.enforce_credential_protection_policy && o.extensions.hmac_create_secret);
+    assert_eq!(
+        o.exclude_credentials
+            .iter()
+            .map(Vec::len)
+            .collect::<Vec<_>>(),
+        [48, 32, 33, 16]
+    );
+    let exp = expires_at.expect("time");
     assert_eq!(
         exp.duration_since(SystemTime::UNIX_EPOCH)
             .expect("epoch")
             .as_secs(),
         1_787_480_100
     );
-    let challenge = CreationOptions::decode_b64url(o.challenge()).expect("challenge");
+    // The challenge is kept as Graph wrote it (clientDataJSON carries it verbatim).
+    assert_eq!(
+        o.challenge,
+        f["creationOptionsResponse"]["publicKey"]["challenge"]
+    );
+    let challenge = decode_base64_lenient(&o.challenge).expect("challenge");
     let prefix = f["decoded"]["challengeAsciiPrefix"].as_str().expect("str");
     assert!(challenge.starts_with(prefix.as_bytes()));
-    let handle = CreationOptions::decode_b64url(o.user_id()).expect("user id");
-    assert_eq!(&handle[..3], b"OF:");
-    // Round-trips through serde for the journal.
-    let back: CreationOptions =
-        serde_json::from_value(serde_json::to_value(&o).expect("ser")).expect("de");
-    assert_eq!(back, o);
 }
 
 #[test]
 fn creation_options_wrapped_in_value_docs_shape() {
     let raw = body("creationOptions.betaDocExampleShape (wrapped in value - docs only)");
-    let o = parse_creation_options(&raw, 200).expect("parse");
-    assert_eq!(o.user_name(), "kimuser@contoso.com");
-    assert_eq!(o.public_key()["timeout"], 0);
+    let issued = parse_creation_options(&raw, 200).expect("parse");
     assert_eq!(
-        o.challenge_timeout_date_time(),
-        Some("2024-08-14T16:29:58Z")
+        issued.options.user.name.as_deref(),
+        Some("kimuser@contoso.com")
+    );
+    assert_eq!(
+        issued.expires_at,
+        parse_challenge_timeout("2024-08-14T16:29:58Z")
     );
     // Excluded credential ids in standard base64 decode leniently.
-    let id = o.public_key()["excludeCredentials"][0]["id"]
-        .as_str()
-        .expect("id");
-    assert_eq!(
-        CreationOptions::decode_b64url(id).map(|b| b.len()),
-        Some(48)
-    );
+    assert_eq!(issued.options.exclude_credentials[0].len(), 48);
+    // The same body unwrapped converts the same.
+    let v: Value = serde_json::from_slice(&raw).expect("json");
+    assert_eq!(IssuedOptions::from_graph(&v["value"]), Ok(issued));
 }
 
 #[test]
@@ -807,17 +830,146 @@ fn creation_options_v1_shape_and_bad_bodies() {
         "rp":{"@odata.type":"microsoft.graph.webauthnPublicKeyCredentialRpEntity","id":"login.microsoftonline.com","name":"Microsoft"},
         "user":{"id":"T0Y6AAAA","name":"a@b","displayName":"A"},"challenge":"Y2hhbGxlbmdl",
         "authenticatorSelection":{"authenticatorAttachment":"platform"},"excludeCredentials":[],"extensions":{}}});
-    let o = CreationOptions::from_json(v1).expect("v1");
-    assert_eq!(o.rp_id(), "login.microsoftonline.com");
-    assert_eq!(
-        o.public_key()["authenticatorSelection"]["authenticatorAttachment"],
-        "platform"
-    );
+    let o = IssuedOptions::from_graph(&v1).expect("v1").options;
+    assert_eq!(o.rp.id, "login.microsoftonline.com");
+    // Nothing asked for: WebAuthn's defaults.
+    assert_eq!(o.resident_key, ResidentKey::Discouraged);
+    assert_eq!(o.user_verification, UserVerification::Preferred);
+    assert_eq!(o.attestation, Attestation::None);
+    assert!(o.algorithms.is_empty() && o.exclude_credentials.is_empty());
+    assert_eq!(o.extensions, Default::default());
+
     let no_challenge = json!({"publicKey":{"rp":{"id":"x"},"user":{"id":"u"}}});
-    assert!(CreationOptions::from_json(no_challenge).is_err());
+    assert!(matches!(
+        IssuedOptions::from_graph(&no_challenge),
+        Err(OptionsError::Shape(_))
+    ));
+    assert_eq!(
+        IssuedOptions::from_graph(&json!({"value": 3})),
+        Err(OptionsError::NoPublicKey)
+    );
+    assert_eq!(
+        IssuedOptions::from_graph(
+            &json!({"publicKey":{"rp":{"id":"x"},"user":{"id":"%%"},"challenge":"c"}})
+        ),
+        Err(OptionsError::UserId)
+    );
     let err = parse_creation_options(b"<html>oops</html>", 200).expect_err("html");
     assert!(matches!(err, Error::Decode { .. }));
     assert!(err.to_string().contains("<html>oops</html>"));
+}
+
+/// `publicKey` with the fixture's required fields and `extra` merged in.
+fn public_key_with(extra: Value) -> Result<CreationOptions, OptionsError> {
+    let mut pk = json!({"rp":{"id":"login.microsoft.com"},"user":{"id":"T0Y6"},"challenge":"Y2g"});
+    for (k, v) in extra.as_object().expect("object") {
+        pk[k] = v.clone();
+    }
+    IssuedOptions::from_graph(&json!({ "publicKey": pk })).map(|i| i.options)
+}
+
+#[test]
+fn creation_options_enums_follow_webauthn_and_policies_are_strict() {
+    // Unknown enum strings are ignored (WebAuthn L2 §2.1.1): the default applies.
+    let o = public_key_with(json!({"authenticatorSelection":
+        {"residentKey":"sometimes","userVerification":"maybe"},"attestation":"all"}))
+    .expect("unknown strings");
+    assert_eq!(o.resident_key, ResidentKey::Discouraged);
+    assert_eq!(o.user_verification, UserVerification::Preferred);
+    assert_eq!(o.attestation, Attestation::None);
+    // requireResidentKey counts only when residentKey is absent or unknown.
+    for (sel, want) in [
+        (json!({"requireResidentKey": true}), ResidentKey::Required),
+        (
+            json!({"requireResidentKey": true, "residentKey": "bogus"}),
+            ResidentKey::Required,
+        ),
+        (
+            json!({"requireResidentKey": true, "residentKey": "preferred"}),
+            ResidentKey::Preferred,
+        ),
+        (
+            json!({"requireResidentKey": false, "residentKey": "required"}),
+            ResidentKey::Required,
+        ),
+    ] {
+        let o = public_key_with(json!({ "authenticatorSelection": sel })).expect("selection");
+        assert_eq!(o.resident_key, want, "{sel}");
+    }
+    // An unknown protection policy is an error, never a guessed level.
+    assert_eq!(
+        public_key_with(
+            json!({"extensions":{"credentialProtectionPolicy":"userVerificationSometimes"}})
+        ),
+        Err(OptionsError::UnknownProtectionPolicy(
+            "userVerificationSometimes".into()
+        ))
+    );
+    let o = public_key_with(json!({"extensions":{
+        "credentialProtectionPolicy":"userVerificationOptionalWithCredentialIDList"}}))
+    .expect("level 2");
+    assert_eq!(
+        o.extensions.credential_protection_policy,
+        Some(CredProtect::UserVerificationOptionalWithCredentialIdList)
+    );
+    // Algorithms of another type are dropped; none left of a non-empty list is an error.
+    let o = public_key_with(
+        json!({"pubKeyCredParams":[{"type":"public-key","alg":-8},{"type":"other","alg":-7}]}),
+    )
+    .expect("algorithms");
+    assert_eq!(o.algorithms, [-8]);
+    assert_eq!(
+        public_key_with(json!({"pubKeyCredParams":[{"type":"other","alg":-7}]})),
+        Err(OptionsError::NoPublicKeyAlgorithm)
+    );
+}
+
+#[test]
+fn creation_options_user_and_exclude_ids_in_odd_encodings() {
+    // user.id padded, in the standard alphabet: the same bytes.
+    let o = public_key_with(json!({"user":{"id":"T0Y6/w=="}})).expect("padded");
+    assert_eq!(o.user.id, [0x4f, 0x46, 0x3a, 0xff]);
+    // Every reading of every id, undecodable and foreign-type entries skipped, no repeats.
+    let o = public_key_with(json!({"excludeCredentials":[
+        {"type":"public-key","id":"YqsVwHo6UD7lzEV8xRNrfzzzCYOXPQGsQtfv_lGgxaE1"},
+        {"type":"public-key","id":"%%%"},
+        {"type":"other","id":"AAAA"},
+        {"id":"GshyINLMaOOwqt1LNUi0gQ=="},
+        {"type":"public-key","id":"GshyINLMaOOwqt1LNUi0gQ"}]}))
+    .expect("exclude");
+    assert_eq!(
+        o.exclude_credentials
+            .iter()
+            .map(Vec::len)
+            .collect::<Vec<_>>(),
+        [32, 33, 16]
+    );
+}
+
+#[test]
+fn exclude_ids_decode_leniently() {
+    // Standard base64, no padding needed (48 bytes).
+    let std =
+        decode_credential_id("YidohH/WzJ/UCZzieig9K3cTjWVKjVc3fV6AK4Sy5nYlVXnduA2c3LQI/Um1kzQT");
+    assert_eq!(std.iter().map(Vec::len).collect::<Vec<_>>(), [48]);
+    // Padded standard base64 (2024 fixture form): padding means no digit rule.
+    let padded = decode_credential_id("TZ2KrDEawbrIGQsnheGZ/BG9Nfnb7blSGwQYMGyJIhM=");
+    assert_eq!(padded.iter().map(Vec::len).collect::<Vec<_>>(), [32]);
+    let padded2 = decode_credential_id("GshyINLMaOOwqt1LNUi0gQ==");
+    assert_eq!(padded2.iter().map(Vec::len).collect::<Vec<_>>(), [16]);
+    // base64url + pad digit "1": 32 bytes, but also plausible as plain base64url (33 bytes).
+    let digit = decode_credential_id("YqsVwHo6UD7lzEV8xRNrfzzzCYOXPQGsQtfv_lGgxaE1");
+    assert_eq!(digit.iter().map(Vec::len).collect::<Vec<_>>(), [32, 33]);
+    assert_eq!(digit[0][..4], [0x62, 0xab, 0x15, 0xc0]);
+    // Digit "0" on a length that is a multiple of 4: only the digit reading decodes.
+    let zero = decode_credential_id(&format!("{}0", "AAAA".repeat(4)));
+    assert_eq!(zero, vec![vec![0u8; 12]]);
+    // A digit whose count does not fit the length is plain data.
+    let plain = decode_credential_id("L-pqCQL3U2NlFYi8FhxDy2");
+    assert_eq!(plain.iter().map(Vec::len).collect::<Vec<_>>(), [16]);
+    // Undecodable.
+    assert!(decode_credential_id("not base64 at all!").is_empty());
+    assert!(decode_credential_id("").is_empty());
 }
 
 #[test]
@@ -825,8 +977,7 @@ fn register_body_matches_fixture_exactly() {
     let f = fixture();
     let post = &f["postRequestBody"];
     let dec = |p: &str| {
-        CreationOptions::decode_b64url(post.pointer(p).and_then(Value::as_str).expect("field"))
-            .expect("b64")
+        decode_base64_lenient(post.pointer(p).and_then(Value::as_str).expect("field")).expect("b64")
     };
     let cred_hex = f["decoded"]["credentialIdHex"].as_str().expect("hex");
     let cred: Vec<u8> = (0..cred_hex.len())
@@ -880,10 +1031,10 @@ fn display_name_truncated_on_char_boundary() {
 #[test]
 fn challenge_expiry_formats() {
     let mk = |t: &str| {
-        CreationOptions::from_json(json!({"challengeTimeoutDateTime": t, "publicKey":
-            {"rp":{"id":"r"},"user":{"id":"u"},"challenge":"c"}}))
+        IssuedOptions::from_graph(&json!({"challengeTimeoutDateTime": t, "publicKey":
+            {"rp":{"id":"r"},"user":{"id":"dQ"},"challenge":"c"}}))
         .expect("options")
-        .challenge_expires_at()
+        .expires_at
         .map(|s| {
             s.duration_since(SystemTime::UNIX_EPOCH)
                 .expect("epoch")
@@ -903,7 +1054,7 @@ fn public_types_are_thread_safe() {
     check::<Error>();
     check::<graph::GraphClient>();
     check::<graph::Credentials>();
-    check::<CreationOptions>();
+    check::<IssuedOptions>();
 }
 
 #[test]
@@ -1081,4 +1232,16 @@ fn token_refresh_margin() {
     assert!(!refresh_due(short, Duration::from_secs(29)));
     assert!(refresh_due(short, Duration::from_secs(30)));
     assert!(refresh_due(Duration::ZERO, Duration::ZERO));
+}
+
+proptest::proptest! {
+    /// Credential ids as Graph might send them: never a panic, never an empty candidate.
+    #[test]
+    fn credential_id_decoding_never_panics(id in "[A-Za-z0-9+/_=-]{0,90}", junk in ".{0,8}") {
+        for s in [id.clone(), format!("{id}{junk}")] {
+            for c in decode_credential_id(&s) {
+                proptest::prop_assert!(!c.is_empty());
+            }
+        }
+    }
 }

@@ -538,7 +538,7 @@ fn import_csv(
         });
         let queued = match fetched {
             Ok((opts, existing)) => {
-                let mut q = options::queued_from_options(&row.upn, &opts)?;
+                let mut q = options::queued_from_options(&row.upn, &opts);
                 q.upn.clone_from(&row.upn);
                 q.existing_method_ids = existing;
                 q
@@ -560,7 +560,15 @@ fn import_csv(
                     "  ! {name}: row for {}: fresh options unavailable ({e}); using the CSV's challenge as the proof of concept did (no excludeCredentials)",
                     row.upn
                 );
-                options::queued_from_csv_row(&row)
+                match options::queued_from_csv_row(&row) {
+                    Ok(q) => q,
+                    Err(e) => {
+                        let msg = format!("{name}: {e}");
+                        println!("  ✗ {msg}");
+                        failures.push(msg);
+                        continue;
+                    }
+                }
             }
         };
         journal.upsert_queue(&[queued])?;

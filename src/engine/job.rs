@@ -6,7 +6,6 @@ use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 use ctap::authenticator::Authenticator;
-use ctap::webauthn::CreationOptions;
 use ctap::{CancelToken, KeepaliveStatus};
 use graph::RegisterRequest;
 use zeroize::Zeroizing;
@@ -410,7 +409,7 @@ impl Job {
         match auth.token(
             &pin,
             ctap::commands::client_pin::Permissions::MAKE_CREDENTIAL,
-            Some(&self.user.rp_id),
+            Some(&self.user.challenge.options.rp.id),
         ) {
             Ok(_) => Ok(Some(pin)),
             Err(e) => {
@@ -491,7 +490,6 @@ impl Job {
         pin: &str,
     ) -> Result<RegisterRequest, JobError> {
         self.check_cancel()?;
-        let options = CreationOptions::from_graph_value(&self.user.creation_options)?;
         self.progress(Step::CreatingPasskey);
         let events = self.events.clone();
         let job = self.id;
@@ -501,7 +499,7 @@ impl Job {
             }
         };
         let reg = Authenticator::new(&mut *self.key.channel).make_credential(
-            &options,
+            &self.user.challenge.options,
             Some(pin),
             &status,
             &self.cancel,

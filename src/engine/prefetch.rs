@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use graph::{CreationOptions, GraphClient, Group, SkipReason, SkippedMember, User};
+use graph::{GraphClient, Group, IssuedOptions, SkipReason, SkippedMember, User};
 
 use super::options;
 use crate::config::{Config, GroupRef};
@@ -43,15 +43,6 @@ pub enum PrefetchError {
     /// A fetch task panicked or was cancelled.
     #[error("a prefetch task stopped unexpectedly")]
     Task(#[source] tokio::task::JoinError),
-    /// Graph's creation options of a user could not be encoded for the journal queue.
-    #[error("encoding the options of {upn}")]
-    Options {
-        /// The user, as [`upn`] names them.
-        upn: String,
-        /// The encoder's error.
-        #[source]
-        source: serde_json::Error,
-    },
     /// The journal could not be read or written.
     #[error("{doing}")]
     Journal {
@@ -79,7 +70,6 @@ impl PrefetchError {
             PrefetchError::SignIn(e) | PrefetchError::Group(e) => Some(e),
             PrefetchError::Members { source, .. } => Some(source.as_ref()),
             PrefetchError::Task(_)
-            | PrefetchError::Options { .. }
             | PrefetchError::Journal { .. }
             | PrefetchError::CsvWrite { .. } => None,
         }
@@ -121,8 +111,8 @@ impl PrefetchRequest {
 pub struct Fetched {
     /// The member as Graph listed it.
     pub user: User,
-    /// Graph's creation options, whole.
-    pub options: CreationOptions,
+    /// Graph's creation options, converted, with their expiry.
+    pub options: IssuedOptions,
     /// Method ids the user had before (empty unless `record_existing_methods`).
     pub existing_method_ids: Vec<String>,
     /// When the options arrived (Unix seconds).
@@ -378,20 +368,16 @@ impl PrefetchReport {
     /// `usersToRegister.csv` rows, from what Graph sent (as the proof of concept wrote them).
     pub fn csv_rows(&self) -> Vec<UserRow> {
         self.fetched()
-            .map(|f| UserRow {
-                upn: or_else(f.options.user_name(), upn(&f.user)),
-                display_name: or_else(
-                    f.options.user_display_name(),
-                    f.user.display_name.as_deref().unwrap_or(""),
-                ),
-                user_handle: f.options.user_id().to_owned(),
-                challenge: f.options.challenge().to_owned(),
-                challenge_expiry: f
-                    .options
-                    .challenge_timeout_date_time()
-                    .unwrap_or("")
-                    .to_owned(),
-                rp_id: f.options.rp_id().to_owned(),
+            .map(|f| {
+                let user = &f.options.options.user;
+                options::csv_row(
+                    &or_else(user.name.as_deref().unwrap_or(""), upn(&f.user)),
+                    &or_else(
+                        user.display_name.as_deref().unwrap_or(""),
+                        f.user.display_name.as_deref().unwrap_or(""),
+                    ),
+                    &options::challenge(&f.options),
+                )
             })
             .collect()
     }
@@ -399,24 +385,18 @@ impl PrefetchReport {
     /// Journal queue entries holding Graph's whole creation options (built as every queue
     /// entry is, by [`options::queued_from_options`]), with the member's UPN and name as
     /// Graph listed them and what prefetch recorded.
-    pub fn queued_users(&self) -> Result<Vec<QueuedUser>, PrefetchError> {
+    pub fn queued_users(&self) -> Vec<QueuedUser> {
         self.fetched()
             .map(|f| {
-                let mut q =
-                    options::queued_from_options(&f.user.id, &f.options).map_err(|source| {
-                        PrefetchError::Options {
-                            upn: upn(&f.user).to_owned(),
-                            source,
-                        }
-                    })?;
+                let mut q = options::queued_from_options(&f.user.id, &f.options);
                 q.upn = upn(&f.user).to_owned();
                 q.display_name = or_else(
                     f.user.display_name.as_deref().unwrap_or(""),
-                    f.options.user_display_name(),
+                    f.options.options.user.display_name.as_deref().unwrap_or(""),
                 );
                 q.existing_method_ids.clone_from(&f.existing_method_ids);
                 q.fetched_at = f.fetched_at;
-                Ok(q)
+                q
             })
             .collect()
     }
@@ -467,14 +447,13 @@ impl PrefetchReport {
     /// enrollment left open, or enrolled: their options and method ids are what their
     /// enrollment used), and removes everyone queued whom the group no longer lists, except
     /// people in `protected` (their rows stay with their records). Fails with
-    /// [`PrefetchError::Options`] (options that cannot be queued, nothing written) or
     /// [`PrefetchError::Journal`].
     pub fn save_queue(
         &self,
         journal: &mut Journal,
         protected: &HashSet<String>,
     ) -> Result<QueueChanges, PrefetchError> {
-        let queued = self.queued_users()?;
+        let queued = self.queued_users();
         let saving = |source: StoreError| PrefetchError::Journal {
             doing: "saving the creation options in the journal queue",
             source,

@@ -235,18 +235,6 @@ fn register_stored(
             retry_hint(e),
         );
     };
-    let user = queued(journal, e).unwrap_or_else(|| QueuedUser {
-        user_id: e.user_id.clone(),
-        upn: e.upn.clone(),
-        display_name: String::new(),
-        user_handle: String::new(),
-        challenge: String::new(),
-        challenge_expiry: String::new(),
-        rp_id: String::new(),
-        creation_options: serde_json::Value::Null,
-        existing_method_ids: Vec::new(),
-        fetched_at: 0,
-    });
     if e.state == EnrollmentState::Registering {
         // The POST may have landed: look before anything else.
         match shared
@@ -274,17 +262,20 @@ fn register_stored(
         }
     }
     // The stored attestation answers the challenge in its clientDataJSON: only that one,
-    // and only while it is valid.
-    let challenge_matches = std::str::from_utf8(cdj)
+    // and only while it is valid (and the person is still queued with it).
+    let answered = std::str::from_utf8(cdj)
         .ok()
         .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
         .and_then(|v| {
             v.get("challenge")
                 .and_then(|c| c.as_str())
                 .map(str::to_owned)
-        })
-        .is_some_and(|c| c == user.challenge);
-    if !challenge_matches || !super::options::challenge_still_valid(&user) {
+        });
+    let user = queued(journal, e).filter(|u| {
+        answered.as_deref() == Some(u.challenge.options.challenge.as_str())
+            && super::options::challenge_still_valid(u)
+    });
+    let Some(user) = user else {
         return Outcome::Failed(
             format!(
                 "the passkey created on {} was never registered and its challenge is no longer valid: finishing creates a new passkey.{pin_note}",
@@ -292,7 +283,7 @@ fn register_stored(
             ),
             retry_hint(e),
         );
-    }
+    };
     let request = RegisterRequest {
         display_name: steps::display_name(e.serial.as_deref(), "Security key"),
         credential_id: cred.to_vec(),

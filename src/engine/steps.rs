@@ -69,12 +69,7 @@ pub fn challenge_rejected(e: &graph::Error) -> bool {
 /// clientExtensionResults for a stored attestation (recovery has no live registration):
 /// `hmacCreateSecret` when the options asked for it, as the key's authData says.
 pub fn extension_results(user: &QueuedUser, attestation_object: &[u8]) -> serde_json::Value {
-    let requested = user
-        .creation_options
-        .pointer("/publicKey/extensions/hmacCreateSecret")
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
-    if !requested {
+    if !user.challenge.options.extensions.hmac_create_secret {
         return serde_json::json!({});
     }
     let created = ctap::cbor::from_slice(attestation_object)

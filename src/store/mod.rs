@@ -4,7 +4,7 @@
 //! created owner-only (0600) because enrollment rows may hold a PIN until it is delivered.
 //! `secure_delete` overwrites freed content, and every PIN purge ends with a TRUNCATE
 //! checkpoint, so a purged PIN's bytes are left in none of the journal's files.
-//! Tables: the user queue (with Graph's full creation options), enrollments, audit log; the
+//! Tables: the user queue (with each person's full creation options), enrollments, audit log; the
 //! screens' lists are read by indexed queries (`read_model`).
 
 mod audit;
@@ -19,7 +19,7 @@ pub mod seal;
 pub use audit::AuditEntry;
 pub use audit_chain::{ChainBreak, ChainProblem};
 pub use enrollment::{Enrollment, EnrollmentState, PinSource};
-pub use queue::{challenge_expires_at, QueuedUser};
+pub use queue::{parse_expiry, Challenge, QueuedUser};
 pub use read_model::{HistoryRow, QueueEntry, Standing};
 
 use std::path::{Path, PathBuf};

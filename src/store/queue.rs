@@ -1,15 +1,26 @@
-//! The user queue: who is to get a key, with the creation options Graph issued for them.
+//! The user queue: who is to get a key, with the creation options issued for them.
 //!
 //! The options are kept whole (the CSV cannot hold excludeCredentials or extensions), so
-//! enrollment uses exactly what Graph sent. The challenge's expiry is also stored as Unix
-//! seconds (`challenge_expires_at`) when the options are, so listing, sorting and filtering
+//! enrollment uses exactly what Graph asked for. They are stored once, in the ctap crate's
+//! JSON form (`options`), and read back typed when a row is read; the challenge's expiry is
+//! its own column (`challenge_expires_at`, Unix seconds), so listing, sorting and filtering
 //! people never parses them.
 
 use std::collections::HashSet;
 
+use ctap::webauthn::CreationOptions;
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::{Journal, StoreError};
+
+/// Creation options issued for one person, with when their challenge stops being accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// The options, decoded.
+    pub options: CreationOptions,
+    /// When the challenge expires (Unix seconds), if known.
+    pub expires_at: Option<i64>,
+}
 
 /// One person waiting for a key.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,16 +31,8 @@ pub struct QueuedUser {
     pub upn: String,
     /// Display name.
     pub display_name: String,
-    /// `publicKey.user.id` (base64url user handle).
-    pub user_handle: String,
-    /// `publicKey.challenge`, verbatim.
-    pub challenge: String,
-    /// `challengeTimeoutDateTime`, verbatim.
-    pub challenge_expiry: String,
-    /// `publicKey.rp.id`.
-    pub rp_id: String,
-    /// Graph's whole creationOptions response body.
-    pub creation_options: serde_json::Value,
+    /// The creation options to enroll them with.
+    pub challenge: Challenge,
     /// The user's fido2 method ids before enrollment (deleted after the new key is registered
     /// when deleteExistingUserFIDOCredentials is set).
     pub existing_method_ids: Vec<String>,
@@ -37,7 +40,8 @@ pub struct QueuedUser {
     pub fetched_at: i64,
 }
 
-const COLUMNS: &str = "user_id, upn, display_name, user_handle, challenge, challenge_expiry, rp_id, creation_options, existing_method_ids, fetched_at";
+const COLUMNS: &str =
+    "user_id, upn, display_name, options, challenge_expires_at, existing_method_ids, fetched_at";
 
 impl Journal {
     /// Inserts or refreshes queue entries, all in one transaction.
@@ -168,7 +172,7 @@ impl Journal {
     }
 
     fn decode_queued(&self, raw: RawRow) -> Result<QueuedUser, StoreError> {
-        let creation_options = serde_json::from_str(&raw.creation_options)
+        let options = serde_json::from_str(&raw.options)
             .map_err(|e| self.corrupt(format!("creation options of {}: {e}", raw.upn)))?;
         let existing_method_ids = serde_json::from_str(&raw.existing_method_ids)
             .map_err(|e| self.corrupt(format!("existing method ids of {}: {e}", raw.upn)))?;
@@ -176,36 +180,20 @@ impl Journal {
             user_id: raw.user_id,
             upn: raw.upn,
             display_name: raw.display_name,
-            user_handle: raw.user_handle,
-            challenge: raw.challenge,
-            challenge_expiry: raw.challenge_expiry,
-            rp_id: raw.rp_id,
-            creation_options,
+            challenge: Challenge {
+                options,
+                expires_at: raw.challenge_expires_at,
+            },
             existing_method_ids,
             fetched_at: raw.fetched_at,
         })
     }
 }
 
-/// When `q`'s challenge expires (Unix seconds): the options' `challengeTimeoutDateTime`, else
-/// the stored `challenge_expiry` (a CSV row's).
-pub fn challenge_expires_at(q: &QueuedUser) -> Option<i64> {
-    q.creation_options
-        .get("challengeTimeoutDateTime")
-        .and_then(serde_json::Value::as_str)
-        .and_then(parse_expiry)
-        .or_else(|| parse_expiry(&q.challenge_expiry))
-}
-
-/// A `challengeTimeoutDateTime` (RFC 3339) as Unix seconds. Graph sometimes omits the zone
-/// (as in innerError.date); its times are UTC.
-pub(super) fn parse_expiry(text: &str) -> Option<i64> {
-    let s = text.trim();
-    let rfc3339 = &time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::parse(s, rfc3339)
-        .or_else(|_| time::OffsetDateTime::parse(&format!("{s}Z"), rfc3339))
-        .ok()
-        .map(time::OffsetDateTime::unix_timestamp)
+/// A `challengeTimeoutDateTime` (as Graph writes it) as Unix seconds.
+pub fn parse_expiry(text: &str) -> Option<i64> {
+    graph::creation_options::parse_challenge_timeout(text)
+        .map(|t| time::OffsetDateTime::from(t).unix_timestamp())
 }
 
 /// Fills `challenge_expires_at` of rows stored before the column existed (the migration that
@@ -232,30 +220,98 @@ pub(super) fn fill_expiries(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<
     Ok(())
 }
 
+/// Why a queue row stored in Graph's JSON could not be converted (the migration that stores
+/// the options in the ctap crate's form).
+pub(super) enum ConvertError {
+    /// SQLite failed.
+    Sqlite(rusqlite::Error),
+    /// One person's options are not Graph's creation options.
+    Row {
+        user_id: String,
+        upn: String,
+        reason: String,
+    },
+}
+
+impl From<rusqlite::Error> for ConvertError {
+    fn from(e: rusqlite::Error) -> Self {
+        ConvertError::Sqlite(e)
+    }
+}
+
+/// Copies every row of the old queue (Graph's whole creationOptions body in
+/// `creation_options`, with column copies of its fields) into `queue_new`, the options
+/// converted once through Graph's converter into the ctap crate's form.
+pub(super) fn convert_graph_options(tx: &rusqlite::Transaction<'_>) -> Result<(), ConvertError> {
+    type Old = (String, String, String, String, Option<i64>, String, i64);
+    let rows: Vec<Old> = tx
+        .prepare(
+            "SELECT user_id, upn, display_name, creation_options, challenge_expires_at,
+                    existing_method_ids, fetched_at FROM queue",
+        )?
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut insert = tx.prepare(&format!(
+        "INSERT INTO queue_new ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    ))?;
+    for (user_id, upn, display_name, graph_json, expires_at, existing, fetched_at) in rows {
+        let converted = serde_json::from_str::<serde_json::Value>(&graph_json)
+            .map_err(|e| e.to_string())
+            .and_then(|v| graph::IssuedOptions::from_graph(&v).map_err(|e| e.to_string()));
+        let issued = match converted {
+            Ok(issued) => issued,
+            Err(reason) => {
+                return Err(ConvertError::Row {
+                    user_id,
+                    upn,
+                    reason,
+                })
+            }
+        };
+        let options = serde_json::to_string(&issued.options)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        insert.execute(params![
+            user_id,
+            upn,
+            display_name,
+            options,
+            expires_at,
+            existing,
+            fetched_at
+        ])?;
+    }
+    Ok(())
+}
+
 /// Inserts or refreshes `users` inside the caller's transaction.
 fn upsert(tx: &rusqlite::Transaction<'_>, users: &[QueuedUser]) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(&format!(
-        "INSERT INTO queue ({COLUMNS}, challenge_expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        "INSERT INTO queue ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT(user_id) DO UPDATE SET upn=excluded.upn, display_name=excluded.display_name,
-           user_handle=excluded.user_handle, challenge=excluded.challenge,
-           challenge_expiry=excluded.challenge_expiry, rp_id=excluded.rp_id,
-           creation_options=excluded.creation_options,
-           existing_method_ids=excluded.existing_method_ids, fetched_at=excluded.fetched_at,
-           challenge_expires_at=excluded.challenge_expires_at"
+           options=excluded.options, challenge_expires_at=excluded.challenge_expires_at,
+           existing_method_ids=excluded.existing_method_ids, fetched_at=excluded.fetched_at"
     ))?;
     for u in users {
+        let options = serde_json::to_string(&u.challenge.options)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         stmt.execute(params![
             u.user_id,
             u.upn,
             u.display_name,
-            u.user_handle,
-            u.challenge,
-            u.challenge_expiry,
-            u.rp_id,
-            u.creation_options.to_string(),
+            options,
+            u.challenge.expires_at,
             serde_json::Value::from(u.existing_method_ids.clone()).to_string(),
             u.fetched_at,
-            challenge_expires_at(u),
         ])?;
     }
     Ok(())
@@ -265,11 +321,8 @@ struct RawRow {
     user_id: String,
     upn: String,
     display_name: String,
-    user_handle: String,
-    challenge: String,
-    challenge_expiry: String,
-    rp_id: String,
-    creation_options: String,
+    options: String,
+    challenge_expires_at: Option<i64>,
     existing_method_ids: String,
     fetched_at: i64,
 }
@@ -279,14 +332,23 @@ fn raw_row(r: &Row<'_>) -> rusqlite::Result<RawRow> {
         user_id: r.get(0)?,
         upn: r.get(1)?,
         display_name: r.get(2)?,
-        user_handle: r.get(3)?,
-        challenge: r.get(4)?,
-        challenge_expiry: r.get(5)?,
-        rp_id: r.get(6)?,
-        creation_options: r.get(7)?,
-        existing_method_ids: r.get(8)?,
-        fetched_at: r.get(9)?,
+        options: r.get(3)?,
+        challenge_expires_at: r.get(4)?,
+        existing_method_ids: r.get(5)?,
+        fetched_at: r.get(6)?,
     })
+}
+/// Minimal options with `challenge` (hmacCreateSecret asked for), for tests.
+#[cfg(test)]
+pub(crate) fn test_challenge(challenge: &str, expires_at: Option<i64>) -> Challenge {
+    let options = serde_json::json!({
+        "rp": {"id": "login.microsoft.com"}, "user": {"id": "T0Y6"}, "challenge": challenge,
+        "extensions": {"hmacCreateSecret": true}
+    });
+    Challenge {
+        options: serde_json::from_value(options).expect("valid options"),
+        expires_at,
+    }
 }
 
 #[cfg(test)]
@@ -298,14 +360,20 @@ mod tests {
             user_id: format!("id-{n}"),
             upn: format!("User{n}@contoso.example"),
             display_name: format!("User {n}"),
-            user_handle: "T0Y6".into(),
-            challenge: challenge.into(),
-            challenge_expiry: "2026-08-23T10:15:00Z".into(),
-            rp_id: "login.microsoft.com".into(),
-            creation_options: serde_json::json!({"publicKey": {"challenge": challenge, "extensions": {"hmacCreateSecret": true}}}),
+            challenge: test_challenge(challenge, Some(1_787_480_100)),
             existing_method_ids: vec!["old1".into()],
             fetched_at: 1,
         }
+    }
+
+    /// The stored challenge of one queued person.
+    fn challenge_of(j: &Journal, id: &str) -> String {
+        j.queued_user(id)
+            .unwrap()
+            .unwrap()
+            .challenge
+            .options
+            .challenge
     }
 
     #[test]
@@ -317,18 +385,25 @@ mod tests {
         let q = j.queue().unwrap();
         assert_eq!(q.len(), 2);
         assert_eq!(q[0], user(1, "c1-fresh"));
-        assert_eq!(
-            q[0].creation_options["publicKey"]["extensions"]["hmacCreateSecret"],
-            true
-        );
+        assert!(q[0].challenge.options.extensions.hmac_create_secret);
+        // Stored once, in the ctap crate's form: no Graph wrapper, no column copies.
+        let stored: String = j
+            .conn
+            .query_row(
+                "SELECT options FROM queue WHERE user_id = 'id-1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
+        assert_eq!(stored["challenge"], "c1-fresh");
+        assert_eq!(stored["user"]["id"], "T0Y6");
+        assert!(stored.get("publicKey").is_none() && !stored.to_string().contains("@odata"));
         assert_eq!(
             j.queued_user("user2@CONTOSO.example").unwrap(),
             Some(user(2, "c2"))
         );
-        assert_eq!(
-            j.queued_user("id-1").unwrap().unwrap().challenge,
-            "c1-fresh"
-        );
+        assert_eq!(challenge_of(&j, "id-1"), "c1-fresh");
         assert!(j.queued_user("nobody").unwrap().is_none());
     }
 
@@ -370,11 +445,16 @@ mod tests {
             ids,
             ["id-1", "id-2", "id-3", "User5@Contoso.example", "id-6"]
         );
+        assert_eq!(challenge_of(&j, "id-1"), "c1-fresh");
         assert_eq!(
-            j.queued_user("id-1").unwrap().unwrap().challenge,
-            "c1-fresh"
+            j.queued_user("id-2")
+                .unwrap()
+                .unwrap()
+                .challenge
+                .options
+                .challenge,
+            "c2"
         );
-        assert_eq!(j.queued_user("id-2").unwrap().unwrap().challenge, "c2");
         // Nothing else is lost.
         assert_eq!(j.enrollments().unwrap().len(), 1);
         assert_eq!(j.enrollments().unwrap()[0].id, id);

@@ -194,11 +194,10 @@ mod tests {
             } else {
                 format!("User {n}")
             },
-            user_handle: "T0Y6".into(),
-            challenge: format!("c{n}"),
-            challenge_expiry: expiry.into(),
-            rp_id: "login.microsoft.com".into(),
-            creation_options: serde_json::json!({"publicKey": {"challenge": format!("c{n}")}}),
+            challenge: crate::store::queue::test_challenge(
+                &format!("c{n}"),
+                crate::store::parse_expiry(expiry),
+            ),
             existing_method_ids: Vec::new(),
             fetched_at: 1,
         }
@@ -290,13 +289,11 @@ mod tests {
     #[test]
     fn expiry_is_stored_as_unix_seconds_with_the_options() {
         let (_dir, mut j) = journal();
-        let mut from_options = person(3, "");
-        from_options.creation_options["challengeTimeoutDateTime"] = "2026-08-23T10:15:00Z".into();
         j.upsert_queue(&[
             person(1, "2026-08-23T10:15:00Z"),
             // Graph sometimes omits the zone: UTC.
             person(2, "2026-08-23T10:15:00"),
-            from_options,
+            person(3, "2026-08-23T12:15:00+02:00"),
             person(4, "not a time"),
         ])
         .unwrap();
@@ -333,20 +330,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.sqlite");
         {
-            let mut j = Journal::open(&path).unwrap();
-            let mut zone_in_options = person(2, "");
-            zone_in_options.creation_options["challengeTimeoutDateTime"] =
-                "2026-08-23T10:20:00Z".into();
-            j.upsert_queue(&[person(1, "2026-08-23T10:15:00Z"), zone_in_options])
-                .unwrap();
-            // Back to the journal as schema 2 wrote it.
-            j.conn
-                .execute_batch(
-                    "DROP INDEX queue_upn_lower; DROP INDEX queue_order; DROP INDEX enrollment_user_state;
-                     DROP INDEX enrollment_serial; DROP INDEX enrollment_state; DROP INDEX enrollment_pin_held;
-                     ALTER TABLE queue DROP COLUMN challenge_expires_at; PRAGMA user_version = 2;",
-                )
-                .unwrap();
+            // The journal as schema 2 wrote it: the expiry in the options or its text column.
+            let conn = crate::store::schema::tests::journal_at(&path, 2);
+            let options = |expiry: &str| {
+                serde_json::json!({"challengeTimeoutDateTime": expiry, "publicKey":
+                    {"rp": {"id": "login.microsoft.com"}, "user": {"id": "T0Y6"}, "challenge": "c"}})
+            };
+            crate::store::schema::tests::insert_graph_row(
+                &conn,
+                "id-1",
+                &serde_json::json!({"publicKey":
+                    {"rp": {"id": "login.microsoft.com"}, "user": {"id": "T0Y6"}, "challenge": "c"}}),
+                "2026-08-23T10:15:00Z",
+            );
+            crate::store::schema::tests::insert_graph_row(
+                &conn,
+                "id-2",
+                &options("2026-08-23T10:20:00Z"),
+                "",
+            );
         }
         let j = Journal::open(&path).unwrap();
         let expiries = expiries(&j);

@@ -2,40 +2,52 @@
 //! (WebAuthn L2 §6.1).
 
 use ciborium::Value;
+use serde::{Deserialize, Serialize};
 
 use super::Command;
 use crate::cbor::{expect_bytes, expect_text, from_prefix, int, map_entries_raw, text};
 use crate::commands::client_pin::PinToken;
 use crate::{Error, Result};
 
-/// Relying party (PublicKeyCredentialRpEntity).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Relying party (PublicKeyCredentialRpEntity, WebAuthn L2 §5.4.2). In JSON (see
+/// [`crate::webauthn::CreationOptions`]): `{"id": …, "name": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelyingParty {
     /// rp.id, e.g. "login.microsoft.com".
     pub id: String,
     /// rp.name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
-/// User (PublicKeyCredentialUserEntity).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// User (PublicKeyCredentialUserEntity, WebAuthn L2 §5.4.3). In JSON:
+/// `{"id": "<base64url>", "name": …, "displayName": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct User {
     /// The user handle (decoded bytes, not base64).
+    #[serde(with = "crate::webauthn::base64url")]
     pub id: Vec<u8>,
     /// user.name (UPN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// user.displayName.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
 }
 
-/// credProtect levels (CTAP 2.1 §12.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// credProtect levels (CTAP 2.1 §12.1); in JSON the extension's `credentialProtectionPolicy`
+/// strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CredProtect {
     /// userVerificationOptional (1).
+    #[serde(rename = "userVerificationOptional")]
     UserVerificationOptional = 1,
     /// userVerificationOptionalWithCredentialIDList (2).
+    #[serde(rename = "userVerificationOptionalWithCredentialIDList")]
     UserVerificationOptionalWithCredentialIdList = 2,
     /// userVerificationRequired (3).
+    #[serde(rename = "userVerificationRequired")]
     UserVerificationRequired = 3,
 }
 

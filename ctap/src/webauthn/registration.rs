@@ -1,5 +1,5 @@
-//! The result of a registration, in the shape Graph's fido2Methods POST needs
-//! (graph-spec CONTRACT §5; WebAuthn L2 §5.2.1 AuthenticatorAttestationResponse).
+//! The result of a registration, in the shape a relying party's registration request needs
+//! (WebAuthn L2 §5.2.1 AuthenticatorAttestationResponse).
 
 use ciborium::Value;
 use sha2::{Digest, Sha256};

@@ -2,23 +2,23 @@
 
 use crate::client::http::Answer;
 use crate::client::{ApiVersion, GraphClient};
+use crate::creation_options::{parse_creation_options, IssuedOptions};
 use crate::error::{Error, Result};
 use crate::ids::path_segment;
 use crate::retry::Idempotency;
-use crate::wire::{parse_creation_options, CreationOptions};
 use reqwest::Method;
 
 /// Smallest and largest `challengeTimeoutInMinutes` Graph accepts (5 minutes .. 30 days).
 pub const CHALLENGE_TIMEOUT_MINUTES: std::ops::RangeInclusive<u32> = 5..=43200;
 
 impl GraphClient {
-    /// WebAuthn creation options for the user. Beta: `creationOptions(challengeTimeoutInMinutes=N)`
+    /// WebAuthn creation options for the user, converted, with their challenge's expiry. Beta: `creationOptions(challengeTimeoutInMinutes=N)`
     /// with N in 5..=43200; v1.0: no parameter (Graph fixes 5 minutes; N is still validated).
     pub async fn creation_options(
         &self,
         user: &str,
         challenge_timeout_minutes: u32,
-    ) -> Result<CreationOptions> {
+    ) -> Result<IssuedOptions> {
         let user_segment = path_segment("user", user)?;
         if !CHALLENGE_TIMEOUT_MINUTES.contains(&challenge_timeout_minutes) {
             return Err(Error::InvalidArgument(format!(
