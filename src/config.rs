@@ -156,6 +156,9 @@ pub struct Config {
     /// `allowTestKeys`: accept the built-in software key outside the demo (training against
     /// `fake-tenant`; default false: its attestation key is published).
     pub allow_test_keys: bool,
+    /// `keyDisplayName`: the registered key's name in Entra ID, a template with `{model}`,
+    /// `{serial}`, `{date}` and `{upn}` (default the proof of concept's `Serial: {serial} {date}`).
+    pub key_display_name: crate::engine::key_name::KeyNameTemplate,
     /// `journalUrl` (or [`JOURNAL_URL_ENV`], which wins): the shared journal on PostgreSQL;
     /// `None`: the SQLite journal at `journal_path`.
     pub journal_url: Option<crate::store::postgres::JournalUrl>,
@@ -451,6 +454,7 @@ impl Config {
             operator_passcode_hash,
             idle_lock_minutes,
             allow_test_keys: r.boolean("allowTestKeys")?.unwrap_or(false),
+            key_display_name: r.key_display_name()?,
             journal_url: r.journal_url()?,
             journal_ca_file: r.path_relative("journalCaFile")?,
             journal_key_file: r.path_relative("journalKeyFile")?,
@@ -529,6 +533,19 @@ impl<'a> Reader<'a> {
             key,
             found,
             expected: expected.to_string(),
+        }
+    }
+
+    fn key_display_name(&self) -> Result<crate::engine::key_name::KeyNameTemplate, ConfigError> {
+        match self.text("keyDisplayName")? {
+            None => Ok(crate::engine::key_name::KeyNameTemplate::default()),
+            Some(t) => crate::engine::key_name::KeyNameTemplate::parse(&t).map_err(|why| {
+                self.invalid(
+                    "keyDisplayName",
+                    format!("\"{t}\" ({why})"),
+                    "a template such as \"Serial: {serial} {date}\"",
+                )
+            }),
         }
     }
 

@@ -23,6 +23,10 @@ pub enum JobError {
     /// The key (reporting no serial) still holds passkeys: issued again only after a reset.
     #[error("{0}")]
     KeyInUse(String),
+    /// The configured key name does not fit Graph for this key and person (checked before
+    /// the key is touched).
+    #[error("{0}")]
+    KeyName(String),
     /// The operator cancelled.
     #[error("cancelled by the operator")]
     Cancelled,
@@ -52,6 +56,12 @@ pub fn operator_error(err: &JobError) -> OperatorError {
         JobError::Store(e) => op("journal", e.to_string(), Remedy::CheckJournal, true),
         JobError::Refused(why) => op("key-refused", why.clone(), Remedy::UseAnotherKey, false),
         JobError::KeyInUse(why) => op("key-in-use", why.clone(), Remedy::ResetKey, false),
+        JobError::KeyName(why) => op(
+            "key-name-too-long",
+            why.clone(),
+            Remedy::CheckConfiguration,
+            false,
+        ),
         JobError::Cancelled => op(
             "cancelled",
             "cancelled by the operator".into(),

@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 use super::api::{Event, Issued, JobId, OperatorError, Pin, PinRequest, Remedy, Step};
 use super::core::Emitter;
 use super::errors::{operator_error, JobError};
+use super::key_name::KeyNameFields;
 use super::key_source::PresentKey;
 use super::steps::{self, Shared};
 use super::{crash, options, random_pin};
@@ -182,6 +183,19 @@ impl Job {
             .take()
             .or_else(|| start_fresh(&shared, &self.user));
 
+        // The name Graph will show is known now: a template that does not fit stops the
+        // job before anything is written to the key.
+        let summary = &self.key.summary;
+        let display_name = config
+            .key_display_name
+            .name_for(&KeyNameFields {
+                model: &summary.model,
+                serial: summary.serial.as_deref(),
+                upn: &self.user.upn,
+                date: time::OffsetDateTime::now_utc().date(),
+            })
+            .map_err(JobError::KeyName)?;
+
         self.progress(Step::SettingPin);
         let (pin, source) = self.set_pin(journal, id)?;
 
@@ -209,7 +223,7 @@ impl Job {
                 journal.upsert_queue(std::slice::from_ref(&fresh))?;
                 self.user = fresh;
             }
-            let request = self.make_credential(journal, id, &pin)?;
+            let request = self.make_credential(journal, id, &pin, display_name.clone())?;
             if !key_needed_after_registration(config, &self.key.summary) {
                 if let Some(release) = self.release.take() {
                     release();
@@ -488,6 +502,7 @@ impl Job {
         journal: &mut Journal,
         id: i64,
         pin: &str,
+        display_name: String,
     ) -> Result<RegisterRequest, JobError> {
         self.check_cancel()?;
         self.progress(Step::CreatingPasskey);
@@ -511,9 +526,8 @@ impl Job {
             &reg.attestation_object,
         )?;
         crash::point("credential_created");
-        let summary = &self.key.summary;
         Ok(RegisterRequest {
-            display_name: steps::display_name(summary.serial.as_deref(), &summary.model),
+            display_name,
             credential_id: reg.credential_id,
             client_data_json: reg.client_data_json,
             attestation_object: reg.attestation_object,

@@ -10,6 +10,7 @@
 use graph::RegisterRequest;
 
 use super::api::{Issued, Pin, Remedy, Unfinished};
+use super::key_name::KeyNameFields;
 use super::steps::{self, Shared};
 use crate::store::{Enrollment, EnrollmentState, Journal, PinSource, QueuedUser, StoreError};
 
@@ -285,7 +286,14 @@ fn register_stored(
         );
     };
     let request = RegisterRequest {
-        display_name: steps::display_name(e.serial.as_deref(), "Security key"),
+        // The stored attestation must be registered whatever its name: Graph's client cuts a
+        // name that does not fit.
+        display_name: shared.config.key_display_name.render(&KeyNameFields {
+            model: "Security key",
+            serial: e.serial.as_deref(),
+            upn: &e.upn,
+            date: time::OffsetDateTime::now_utc().date(),
+        }),
         credential_id: cred.to_vec(),
         client_data_json: cdj.to_vec(),
         attestation_object: att.to_vec(),

@@ -44,16 +44,6 @@ impl Shared {
     }
 }
 
-/// `Serial: {serial} {YYYY-MM-DD}` as the proof of concept named methods, or the model when
-/// the key reports no serial (Graph truncates to 30 characters; so does the client).
-pub fn display_name(serial: Option<&str>, model: &str) -> String {
-    let date = time::OffsetDateTime::now_utc().date();
-    match serial {
-        Some(s) => format!("Serial: {s} {date}"),
-        None => format!("{model} {date}"),
-    }
-}
-
 /// Whether a registration error leaves the outcome open (Graph may hold the method): the
 /// enrollment then stays `registering`, to be looked up before anything else is tried.
 pub fn outcome_open(e: &JobError) -> bool {
@@ -284,13 +274,5 @@ mod tests {
             "badRequest",
             "The attestation does not answer the challenge's relying party."
         )));
-    }
-
-    #[test]
-    fn display_names_fit_graph() {
-        let n = display_name(Some("12345678"), "YubiKey 5");
-        assert!(n.starts_with("Serial: 12345678 20"), "{n}");
-        assert!(n.chars().count() <= 30);
-        assert!(display_name(None, "Key").starts_with("Key 20"));
     }
 }
