@@ -52,7 +52,9 @@ pub mod fake;
 
 pub use auth::{Credentials, RsaKey};
 pub use client::policy::{Fido2Policy, KeyRestrictions};
-pub use client::{ApiVersion, DeleteOutcome, GraphClient, GraphConfig, Registration, Timeouts};
+pub use client::{
+    ApiVersion, DeleteOutcome, GraphClient, GraphConfig, Registration, ThrottlePriority, Timeouts,
+};
 pub use cloud::Cloud;
 pub use creation_options::{IssuedOptions, OptionsError};
 pub use device_code::{DeviceAuthorization, DeviceFlowFailure, SignedInAccount};

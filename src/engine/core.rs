@@ -160,7 +160,9 @@ impl Engine {
         };
         let shared = Arc::new(Shared {
             config: setup.config,
-            graph: setup.graph,
+            // What the engine asks Graph, a person at the station waits on; bulk refreshes
+            // lower their own priority.
+            graph: setup.graph.with_priority(graph::ThrottlePriority::High),
             rt: rt.handle().clone(),
             journal_path: setup.journal_path,
             csv: KeysRegisteredFile::new(setup.keys_registered),

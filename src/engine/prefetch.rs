@@ -253,6 +253,8 @@ pub async fn prefetch(
     request: &PrefetchRequest,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<PrefetchReport, PrefetchError> {
+    // Bulk work: Graph may slow it first when the tenant nears its limits.
+    let client = &client.with_priority(graph::ThrottlePriority::Low);
     client.sign_in().await.map_err(PrefetchError::SignIn)?;
     let group = resolve_group(client, &request.group)
         .await

@@ -286,6 +286,9 @@ impl GraphClient {
         if attempt > 1 {
             rb = rb.header("Retry-Attempt", (attempt - 1).to_string());
         }
+        if let Some(priority) = self.priority.header_value() {
+            rb = rb.header("x-ms-throttle-priority", priority);
+        }
         if let Some(b) = body {
             rb = rb.header(CONTENT_TYPE, "application/json").body(b.to_vec());
         }

@@ -117,6 +117,31 @@ struct Inner {
 #[derive(Clone)]
 pub struct GraphClient {
     inner: Arc<Inner>,
+    priority: ThrottlePriority,
+}
+
+/// `x-ms-throttle-priority`: how Graph should treat this client's requests when the tenant
+/// nears its limits. High is for what a person at the station waits on; Low for bulk work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ThrottlePriority {
+    /// Bulk work (prefetch, queue refresh).
+    Low,
+    /// No header: Graph's default.
+    #[default]
+    Normal,
+    /// Interactive: just-in-time options and registration while the person waits.
+    High,
+}
+
+impl ThrottlePriority {
+    /// The header value, `None` for Normal (no header sent).
+    pub fn header_value(self) -> Option<&'static str> {
+        match self {
+            ThrottlePriority::Low => Some("Low"),
+            ThrottlePriority::Normal => None,
+            ThrottlePriority::High => Some("High"),
+        }
+    }
 }
 
 impl std::fmt::Debug for GraphClient {
@@ -200,7 +225,17 @@ impl GraphClient {
                 pause_until: std::sync::Mutex::new(None),
                 policy: config.retry,
             }),
+            priority: ThrottlePriority::Normal,
         })
+    }
+
+    /// The same client (connections, token, limits shared) sending `priority` with every
+    /// request.
+    pub fn with_priority(&self, priority: ThrottlePriority) -> GraphClient {
+        GraphClient {
+            inner: Arc::clone(&self.inner),
+            priority,
+        }
     }
 
     /// The API version in use.

@@ -228,6 +228,19 @@ pub(crate) struct Shared {
     pub throttled: AtomicU64,
     pub faulted: AtomicU64,
     pub policy: Mutex<policy::FakePolicy>,
+    /// Every Graph request (token endpoint excluded), in arrival order.
+    pub log: Mutex<Vec<LoggedRequest>>,
+}
+
+/// A Graph request as the fake saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// GET, POST, …
+    pub method: String,
+    /// The path, e.g. `/beta/users/{id}/authentication/fido2Methods/creationOptions`.
+    pub path: String,
+    /// `x-ms-throttle-priority`, when sent.
+    pub priority: Option<String>,
 }
 
 impl Shared {
@@ -278,6 +291,7 @@ impl FakeTenant {
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             faulted: AtomicU64::new(0),
+            log: Mutex::new(Vec::new()),
             policy: Mutex::new(policy::FakePolicy::default()),
         });
         let task = tokio::spawn(accept_loop(listener, shared.clone()));
@@ -424,6 +438,15 @@ impl FakeTenant {
     /// Every request received (token endpoint included).
     pub fn request_count(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Every Graph request so far (token endpoint excluded), in arrival order.
+    pub fn graph_requests(&self) -> Vec<LoggedRequest> {
+        self.shared
+            .log
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default()
     }
 
     /// Requests answered 429 or 503 `Request_ThrottledTemporarily`.

@@ -105,6 +105,20 @@ pub(crate) async fn handle(
         }
     };
     let path = parts.uri.path().to_owned();
+    let is_token = path.contains("/oauth2/");
+    if !is_token {
+        if let Ok(mut log) = shared.log.lock() {
+            log.push(super::LoggedRequest {
+                method: parts.method.to_string(),
+                path: path.clone(),
+                priority: parts
+                    .headers
+                    .get("x-ms-throttle-priority")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+            });
+        }
+    }
     let raw_segs: Vec<&str> = path
         .trim_start_matches('/')
         .split('/')
