@@ -13,13 +13,17 @@
 //! `cargo bench -p passkey-kiosk --bench engine_scale`
 //! Environment: `BENCH_QUEUED` (100000), `BENCH_RECORDED` (20000), `BENCH_KEYS` (3).
 
-#[path = "../tests/enroll_support/mod.rs"]
-mod enroll_support;
+// The integration tests' kit: Cargo builds benches and tests as separate crates with no
+// shared module root, so the one way to it from here is a path.
+#[path = "../tests/kit/mod.rs"]
+mod kit;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use enroll_support::{plain_tenant, soft_key, Station};
+use kit::keys::soft_key;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::config::Config;
 use passkey_kiosk::engine::api::{Command, Event};
 use passkey_kiosk::engine::{queue_view, Engine, EngineHandle, EngineSetup, KeySource};

@@ -3,15 +3,19 @@
 //! `audit-failed` problem; CLI: a non-zero exit), `export --audit --verify` finds a changed or
 //! deleted entry, and `export` never overwrites a file without `--force`.
 
-mod enroll_support;
+mod kit;
 
 use std::process::Output;
 use std::time::Duration;
 
-use enroll_support::{disable_audit, plain_tenant, soft_key, Log, Station};
 use graph::fake::{FakeConfig, Faults};
+use kit::events::Log;
+use kit::journal::disable_audit;
+use kit::keys::soft_key;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::engine::api::{Command, Event, Passcode, Remedy, Step};
-use passkey_kiosk::engine::{EngineHandle, KeySource};
+use passkey_kiosk::engine::EngineHandle;
 use passkey_kiosk::station::OperatorAuth;
 use passkey_kiosk::store::Journal;
 
@@ -57,7 +61,7 @@ fn entries_name_the_operator_who_started_the_job_not_the_one_signed_in_when_it_e
     let hash = passkey_kiosk::station::passcode::hash_passcode("desk passcode 1").unwrap();
     let engine = st.engine_signing_in(
         "station",
-        KeySource::Device(st.device.parse().unwrap()),
+        st.slot.keys(),
         OperatorAuth::AppOnly {
             passcode_hash: Some(hash),
         },

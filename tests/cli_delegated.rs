@@ -3,13 +3,15 @@
 //! runs as with app-only credentials on the operator's token, naming them in the audit log. A
 //! declined or expired sign-in, or an account of another tenant, exits 1 and writes nothing.
 
-mod enroll_support;
+mod kit;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use enroll_support::{plain_tenant, soft_key, Station};
 use graph::fake::{self, DevicePoll, FakeConfig, FakeTenantHandle};
+use kit::keys::soft_key;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::report::users_to_register::{self, UserRow};
 use passkey_kiosk::store::{Journal, QueuedUser, DEFAULT_FILE_NAME};
 use serde_json::{json, Value};

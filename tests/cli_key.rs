@@ -1,7 +1,7 @@
 //! `devices` and `key …` driven as an operator would, against a software key on UDP; every
 //! change to a key is audited in the config's journal.
 
-mod enroll_support;
+mod kit;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -241,7 +241,7 @@ fn every_change_to_a_key_is_audited_with_its_operator() {
 fn a_key_change_whose_audit_fails_exits_non_zero_saying_the_key_changed() {
     let (_key, _server, spec) = soft_key();
     let desk = Desk::new();
-    enroll_support::disable_audit(&desk.journal);
+    kit::journal::disable_audit(&desk.journal);
     let out = desk.key(&spec, &["set-pin"], &[("PASSKEY_KIOSK_NEW_PIN", "480213")]);
     let t = text(&out);
     assert!(!out.status.success(), "{t}");

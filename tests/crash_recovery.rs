@@ -3,9 +3,11 @@
 //! `PASSKEY_KIOSK_CRASH_AFTER=<point>`; then restarted. No PIN may be lost, no key registered
 //! twice, and the person ends recorded or clearly marked with what to do next.
 
-mod enroll_support;
+mod kit;
 
-use enroll_support::{pin_opens, pin_token_ok, plain_tenant, soft_key, Station};
+use kit::keys::{pin_opens, pin_token_ok, soft_key};
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::store::{EnrollmentState, Journal};
 
 fn crash_and_restart(point: &str) {

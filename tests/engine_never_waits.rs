@@ -2,14 +2,17 @@
 //! recovery is being settled and Graph is slow, the loop still answers the operator's
 //! commands at once (Lock, Cancel), and the settling still ends with one passkey.
 
-mod enroll_support;
+mod kit;
 
 use std::time::{Duration, Instant};
 
-use enroll_support::{plain_tenant, soft_key, Log, Station};
 use graph::fake::Faults;
+use kit::events::Log;
+use kit::keys::soft_key;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::engine::api::{Command, Event, Issued, Passcode, Unfinished};
-use passkey_kiosk::engine::{EngineHandle, KeySource};
+use passkey_kiosk::engine::EngineHandle;
 use passkey_kiosk::station::OperatorAuth;
 use passkey_kiosk::store::{EnrollmentState, Journal, QueuedUser};
 
@@ -47,11 +50,7 @@ fn states(st: &Station, user: &QueuedUser) -> Vec<EnrollmentState> {
 
 /// The engine as the demo kiosk runs it (a name signs in), on the station's key slot.
 fn demo_engine(st: &Station) -> EngineHandle {
-    st.engine_signing_in(
-        "station",
-        KeySource::Device(st.device.parse().unwrap()),
-        OperatorAuth::Demo,
-    )
+    st.engine_signing_in("station", st.slot.keys(), OperatorAuth::Demo)
 }
 
 fn sign_in(engine: &EngineHandle) {

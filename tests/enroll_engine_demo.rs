@@ -3,7 +3,7 @@
 //! the person in progress then enrolled, and the journal's history reaches the UI (also
 //! after a restart). Nothing here looks inside the engine.
 
-mod enroll_support;
+mod kit;
 
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use passkey_kiosk::store::{EnrollmentState, Journal};
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::State;
 
-use enroll_support::Log;
+use kit::events::Log;
 
 fn start(world: &DemoWorld) -> (EngineHandle, Log, Vec<Person>, Vec<HistoryEntry>) {
     let engine = Engine::start(world.engine_setup(Arc::new(|| {})).unwrap()).unwrap();

@@ -3,14 +3,16 @@
 //! random PIN on a key that already has one (changePIN with PASSKEY_KIOSK_PIN; a wrong
 //! current PIN is reported with the attempts left, and nothing else happens to the key).
 
-mod enroll_support;
+mod kit;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ctap::authenticator::Authenticator;
-use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
+use kit::keys::{pin_opens, soft_key};
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::config::Config;
 use passkey_kiosk::engine::api::{Command, Event, PersonStatus, Pin, PinRequest, Step};
 use passkey_kiosk::engine::{Engine, EngineSetup, KeySource};

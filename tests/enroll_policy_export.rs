@@ -1,11 +1,13 @@
 //! The FIDO2 policy pre-flight (a key the tenant's restrictions exclude is refused before
 //! anything is written to it; without Policy.Read.All the run only warns) and `export`.
 
-mod enroll_support;
+mod kit;
 
 use ctap::authenticator::Authenticator;
-use enroll_support::{plain_tenant, soft_key, Station};
 use graph::fake::FakePolicy;
+use kit::keys::soft_key;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 
 fn station(extra: &str) -> Station {
     let st = Station::new(plain_tenant(2), extra);

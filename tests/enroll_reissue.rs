@@ -1,12 +1,14 @@
 //! A returned key: the station refuses to issue a key it already issued (it still holds the
 //! first person's passkey and PIN); after a factory reset through the engine it issues it.
 
-mod enroll_support;
+mod kit;
 
 use std::time::Duration;
 
 use ctap::soft::TouchPolicy;
-use enroll_support::{plain_tenant, soft_key, Station};
+use kit::keys::soft_key;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::engine::api::{Command, Event, Remedy};
 use passkey_kiosk::store::Journal;
 
@@ -153,7 +155,7 @@ fn a_used_key_that_reports_no_serial_is_refused_for_someone_else_until_reset() {
     assert!(!refusal.retry_possible);
     // Nothing was changed: the first person's passkey and PIN are as they were.
     assert_eq!(key.resident_credentials().len(), 1);
-    assert!(enroll_support::pin_token_ok(&key, &pin));
+    assert!(kit::keys::pin_token_ok(&key, &pin));
     assert!(st.tenant.registrations(&queue[1].user_id).is_empty());
 
     // Reset through the engine (within the window after plugging in), then issued.
@@ -182,10 +184,7 @@ fn a_used_key_that_reports_no_serial_is_refused_for_someone_else_until_reset() {
     let creds = key.resident_credentials();
     assert_eq!(creds.len(), 1, "only the new passkey is on it");
     assert_eq!(st.tenant.registrations(&queue[1].user_id).len(), 1);
-    assert!(
-        !enroll_support::pin_token_ok(&key, &pin),
-        "the old PIN is gone"
-    );
+    assert!(!kit::keys::pin_token_ok(&key, &pin), "the old PIN is gone");
 }
 
 #[test]

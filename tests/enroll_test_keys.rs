@@ -1,13 +1,16 @@
 //! The built-in software key (its attestation key is published) is refused outside the demo
 //! before anything is written to it, unless the config says `"allowTestKeys": true`.
 
-mod enroll_support;
+mod kit;
 
 use std::time::Duration;
 
 use ctap::authenticator::Authenticator;
-use enroll_support::{plain_tenant, soft_key, Log, Station};
 use graph::fake::Faults;
+use kit::events::Log;
+use kit::keys::soft_key;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::engine::api::{Command, Event};
 use passkey_kiosk::engine::KeySource;
 use passkey_kiosk::store::{Journal, QueuedUser};

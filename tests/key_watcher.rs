@@ -2,9 +2,13 @@
 //! presence (CTAPHID PING, which no key command sees), so it is never kept busy; taking it out
 //! and putting it back is seen, and the key is inspected again.
 
-mod enroll_support;
+mod kit;
 
-use enroll_support::{plain_tenant, soft_key, Log, Request, Station};
+use kit::events::Log;
+use kit::keys::soft_key;
+use kit::slot::Request;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::engine::api::Event;
 use passkey_kiosk::engine::key_source::POLL_INTERVAL;
 

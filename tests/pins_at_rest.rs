@@ -3,17 +3,20 @@
 //! the journal's files; recovered PINs go to the operator's screen, never silently to the
 //! CSV; `pinsInKeysRegisteredCsv` decides the CSV's PIN column.
 
-mod enroll_support;
+mod kit;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ctap::soft::SoftAuthenticator;
-use enroll_support::{pin_opens, pin_token_ok, plain_tenant, soft_key, Log, Station};
+use kit::events::Log;
+use kit::keys::{pin_opens, pin_token_ok, soft_key};
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::config::Config;
 use passkey_kiosk::engine::api::{Command, Event, Issued, JobId, Unfinished};
-use passkey_kiosk::engine::{Engine, EngineHandle, EngineSetup, KeySource};
+use passkey_kiosk::engine::{Engine, EngineHandle, EngineSetup};
 use passkey_kiosk::store::{EnrollmentState, Journal, QueuedUser};
 
 /// A station whose journal has a directory of its own (the CSV, which may hold the PIN,
@@ -54,7 +57,7 @@ fn kiosk_engine(st: &Station) -> EngineHandle {
         config,
         keys_registered: st.out.clone(),
         operator: "Desk 1".into(),
-        key_source: KeySource::Device(st.device.parse().unwrap()),
+        key_source: st.slot.keys(),
         wake: Arc::new(|| {}),
         operator_auth: passkey_kiosk::station::OperatorAuth::Headless,
     })

@@ -7,7 +7,7 @@
 //! members; the station restarted without it lists them no more, exactly as if they had been
 //! removed from the group.
 
-mod enroll_support;
+mod kit;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -24,7 +24,7 @@ use passkey_kiosk::store::{AuditEntry, Enrollment, Journal};
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::State;
 
-use enroll_support::Log;
+use kit::events::Log;
 
 /// The refresh's outcome, after `Command::RefreshQueue`.
 fn refresh(log: &mut Log, engine: &EngineHandle) -> QueueRefreshSummary {

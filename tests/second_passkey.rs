@@ -2,13 +2,15 @@
 //! behind the write (the fake's `list_lag`). The station must keep looking the method up,
 //! never take the lag for a refusal and create (or register) another passkey.
 
-mod enroll_support;
+mod kit;
 
 use std::time::Duration;
 
 use ctap::soft::SoftAuthenticator;
-use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
 use graph::fake::Faults;
+use kit::keys::{pin_opens, soft_key};
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::store::{EnrollmentState, Journal, QueuedUser};
 
 fn states(st: &Station, user_id: &str) -> Vec<EnrollmentState> {

@@ -4,20 +4,21 @@
 //! the engine starts with the operator's token, and an enrollment's audit entries carry the
 //! operator's UPN.
 
-mod ui_support;
+mod kit;
 
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
+use kit::desk::{delegated_sign_in, desk_audit, outbox};
+use kit::ui::*;
 use passkey_kiosk::cli::kiosk::{delegated_link, waker, DemoWorld};
 use passkey_kiosk::engine::api::{CheckKind, Command, Event, OperatorError, PersonStatus, Remedy};
 use passkey_kiosk::store::Journal;
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::{Phase, Screen};
 use passkey_kiosk::ui::{KioskApp, State};
-use ui_support::*;
 
 fn delegated_station() -> Harness<'static, KioskApp> {
     let mut h = station_with(OperatorAuth::Delegated, false, people(10));

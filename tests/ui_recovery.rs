@@ -2,7 +2,7 @@
 //! the person, behind Reveal; Continue waits until it was shown, and the screen keeps no
 //! PIN once left.
 
-mod ui_support;
+mod kit;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;

@@ -1,16 +1,16 @@
 //! The secret fields keep nothing: after a passcode was typed, submitted and the station locked,
 //! egui's undo (Ctrl+Z, Ctrl+Shift+Z, Ctrl+Y) brings nothing back and Enter unlocks nothing.
 
-mod ui_support;
+mod kit;
 
 use egui::accesskit::Role;
 use egui::{Key, Modifiers};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
+use kit::ui::*;
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::Screen;
 use passkey_kiosk::ui::KioskApp;
-use ui_support::*;
 
 const PASSCODE: &str = "2468 open sesame";
 

@@ -1,15 +1,16 @@
 //! Station-wide rules: start-up checks, sign-in, lock, close refused, re-issue, demo controls.
 
-mod ui_support;
+mod kit;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
+use kit::desk::{desk_audit, outbox};
+use kit::ui::*;
 use passkey_kiosk::engine::api::{Check, CheckKind, Command, Event, Unfinished};
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::Screen;
 use passkey_kiosk::ui::{KioskApp, State};
-use ui_support::*;
 
 #[test]
 fn window_close_is_refused_until_exit_is_chosen() {
