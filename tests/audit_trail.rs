@@ -9,6 +9,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use graph::fake::{FakeConfig, Faults};
+use kit::bin::text;
 use kit::events::Log;
 use kit::journal::disable_audit;
 use kit::keys::soft_key;
@@ -29,14 +30,6 @@ fn station(users: usize, extra: &str) -> Station {
     );
     st.prefetch();
     st
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 const RANDOM_PIN_DELETE_OLD: &str =

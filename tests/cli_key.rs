@@ -4,20 +4,20 @@
 mod kit;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use ctap::hid::server::{serve_udp, ServerHandle};
-use ctap::soft::{SoftAuthenticator, SoftConfig};
+use ctap::soft::SoftAuthenticator;
+use kit::bin::{run, text};
+use kit::keys::soft_key;
+use kit::slot::Slot;
 
-fn soft_key() -> (SoftAuthenticator, ServerHandle, String) {
-    let key = SoftAuthenticator::new(SoftConfig {
-        serial: 31_415_926,
-        ..SoftConfig::default()
-    })
-    .unwrap();
-    let server = serve_udp("127.0.0.1:0".parse().unwrap(), key.clone()).unwrap();
-    let spec = format!("udp:{}", server.local_addr());
-    (key, server, spec)
+/// A fresh software key in a slot on UDP, and the slot's `--device` spec.
+fn key_on_udp() -> (SoftAuthenticator, Slot, String) {
+    let key = soft_key(31_415_926);
+    let slot = Slot::new();
+    slot.insert(Some(key.clone()));
+    let spec = slot.device();
+    (key, slot, spec)
 }
 
 /// A config (no tenant is contacted by `key`) whose journal, next to it, gets the audit log.
@@ -49,7 +49,7 @@ impl Desk {
         let mut all = vec!["key"];
         all.extend_from_slice(args);
         all.extend_from_slice(&["--device", spec, "--config", &self.config]);
-        kiosk(&all, env)
+        run(&all, env)
     }
 
     fn audit_log(&self) -> Vec<passkey_kiosk::store::AuditEntry> {
@@ -60,29 +60,10 @@ impl Desk {
     }
 }
 
-fn kiosk(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_passkey-kiosk"));
-    cmd.args(args)
-        .env_remove("PASSKEY_KIOSK_PIN")
-        .env_remove("PASSKEY_KIOSK_NEW_PIN");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[test]
 fn devices_shows_what_the_key_reports() {
-    let (_key, _server, spec) = soft_key();
-    let out = kiosk(&["devices", "--device", &spec], &[]);
+    let (_key, _slot, spec) = key_on_udp();
+    let out = run(&["devices", "--device", &spec], &[]);
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("50617373-6b65-794b-696f-736b536f6674"), "{t}");
@@ -93,7 +74,7 @@ fn devices_shows_what_the_key_reports() {
 
 #[test]
 fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
-    let (key, _server, spec) = soft_key();
+    let (key, _slot, spec) = key_on_udp();
     let desk = Desk::new();
 
     let out = desk.key(&spec, &["set-pin"], &[("PASSKEY_KIOSK_NEW_PIN", "480213")]);
@@ -159,7 +140,7 @@ fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
 
 #[test]
 fn reset_needs_confirmation_and_erases_the_pin() {
-    let (_key, _server, spec) = soft_key();
+    let (_key, _slot, spec) = key_on_udp();
     let desk = Desk::new();
     let out = desk.key(&spec, &["set-pin"], &[("PASSKEY_KIOSK_NEW_PIN", "480213")]);
     assert!(out.status.success());
@@ -174,17 +155,17 @@ fn reset_needs_confirmation_and_erases_the_pin() {
 
 #[test]
 fn no_key_and_bad_spec_say_what_to_do() {
-    let out = kiosk(&["key", "info"], &[]);
+    let out = run(&["key", "info"], &[]);
     assert!(!out.status.success());
     assert!(text(&out).contains("insert a key"), "{}", text(&out));
-    let out = kiosk(&["devices", "--device", "usb:1"], &[]);
+    let out = run(&["devices", "--device", "usb:1"], &[]);
     assert!(!out.status.success());
     assert!(text(&out).contains("udp:HOST:PORT"), "{}", text(&out));
 }
 
 #[test]
 fn every_change_to_a_key_is_audited_with_its_operator() {
-    let (_key, _server, spec) = soft_key();
+    let (_key, _slot, spec) = key_on_udp();
     let desk = Desk::new();
     let out = desk.key(
         &spec,
@@ -239,7 +220,7 @@ fn every_change_to_a_key_is_audited_with_its_operator() {
 
 #[test]
 fn a_key_change_whose_audit_fails_exits_non_zero_saying_the_key_changed() {
-    let (_key, _server, spec) = soft_key();
+    let (_key, _slot, spec) = key_on_udp();
     let desk = Desk::new();
     kit::journal::disable_audit(&desk.journal);
     let out = desk.key(&spec, &["set-pin"], &[("PASSKEY_KIOSK_NEW_PIN", "480213")]);

@@ -3,10 +3,13 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+/// Where Cargo built the binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_passkey-kiosk");
+
 /// The binary, with nothing from the test runner's environment that changes what it does: no
 /// PIN, client secret, crash point or log filter.
 pub fn kiosk() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_passkey-kiosk"));
+    let mut cmd = Command::new(BIN);
     cmd.env_remove("PASSKEY_KIOSK_PIN")
         .env_remove("PASSKEY_KIOSK_NEW_PIN")
         .env_remove("PASSKEY_KIOSK_CRASH_AFTER")

@@ -5,6 +5,8 @@
 
 pub mod bin;
 pub mod config;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod desk;
 pub mod events;
 pub mod journal;
