@@ -11,7 +11,6 @@ use std::process::{Command, Stdio};
 use graph::fake::{self, DevicePoll, FakeConfig, FakeTenantHandle};
 use kit::bin::{self, streams};
 use kit::config;
-use kit::keys::soft_key;
 use kit::station::Station;
 use kit::tenant::plain_tenant;
 use passkey_kiosk::report::users_to_register::{self, UserRow};
@@ -273,7 +272,7 @@ fn delegated_enroll_signs_in_on_the_terminal_and_audits_the_operator() {
         assert!(!line.contains("Enter code"), "sign-in on stdout: {line}");
         if line.contains("insert a new key for") {
             keys += 1;
-            st.slot.insert(Some(soft_key(61_000_000 + keys)));
+            st.insert_key(61_000_000 + keys);
         }
     });
     assert!(status.success(), "{out}");

@@ -6,18 +6,19 @@ mod kit;
 use std::path::PathBuf;
 use std::process::Output;
 
+use ctap::hid::server::{serve_udp, ServerHandle};
 use ctap::soft::SoftAuthenticator;
 use kit::bin::{run, text};
 use kit::keys::soft_key;
-use kit::slot::Slot;
 
-/// A fresh software key in a slot on UDP, and the slot's `--device` spec.
-fn key_on_udp() -> (SoftAuthenticator, Slot, String) {
+/// A fresh software key served on UDP, and its `--device` spec. Served at once on a port of
+/// its own, not through a `Slot`: a slot frees its port until a key goes in, and the many
+/// runs of the binary here could take that port for their own sockets meanwhile.
+fn key_on_udp() -> (SoftAuthenticator, ServerHandle, String) {
     let key = soft_key(31_415_926);
-    let slot = Slot::new();
-    slot.insert(Some(key.clone()));
-    let spec = slot.device();
-    (key, slot, spec)
+    let server = serve_udp("127.0.0.1:0".parse().unwrap(), key.clone()).unwrap();
+    let spec = format!("udp:{}", server.local_addr());
+    (key, server, spec)
 }
 
 /// A config (no tenant is contacted by `key`) whose journal, next to it, gets the audit log.
@@ -62,7 +63,7 @@ impl Desk {
 
 #[test]
 fn devices_shows_what_the_key_reports() {
-    let (_key, _slot, spec) = key_on_udp();
+    let (_key, _server, spec) = key_on_udp();
     let out = run(&["devices", "--device", &spec], &[]);
     let t = text(&out);
     assert!(out.status.success(), "{t}");
@@ -74,7 +75,7 @@ fn devices_shows_what_the_key_reports() {
 
 #[test]
 fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
-    let (key, _slot, spec) = key_on_udp();
+    let (key, _server, spec) = key_on_udp();
     let desk = Desk::new();
 
     let out = desk.key(&spec, &["set-pin"], &[("PASSKEY_KIOSK_NEW_PIN", "480213")]);
@@ -140,7 +141,7 @@ fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
 
 #[test]
 fn reset_needs_confirmation_and_erases_the_pin() {
-    let (_key, _slot, spec) = key_on_udp();
+    let (_key, _server, spec) = key_on_udp();
     let desk = Desk::new();
     let out = desk.key(&spec, &["set-pin"], &[("PASSKEY_KIOSK_NEW_PIN", "480213")]);
     assert!(out.status.success());
@@ -165,7 +166,7 @@ fn no_key_and_bad_spec_say_what_to_do() {
 
 #[test]
 fn every_change_to_a_key_is_audited_with_its_operator() {
-    let (_key, _slot, spec) = key_on_udp();
+    let (_key, _server, spec) = key_on_udp();
     let desk = Desk::new();
     let out = desk.key(
         &spec,
@@ -220,7 +221,7 @@ fn every_change_to_a_key_is_audited_with_its_operator() {
 
 #[test]
 fn a_key_change_whose_audit_fails_exits_non_zero_saying_the_key_changed() {
-    let (_key, _slot, spec) = key_on_udp();
+    let (_key, _server, spec) = key_on_udp();
     let desk = Desk::new();
     kit::journal::disable_audit(&desk.journal);
     let out = desk.key(&spec, &["set-pin"], &[("PASSKEY_KIOSK_NEW_PIN", "480213")]);

@@ -143,7 +143,7 @@ fn registrations_in_the_background() {
         r#","useRandomPIN":true,"useCTAP21Features":false"#,
     );
     st.prefetch();
-    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let queue = st.queue();
     st.tenant.set_faults(Faults {
         latency: Duration::from_millis(100),
         throttle_every_nth: Some(5),

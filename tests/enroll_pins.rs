@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ctap::authenticator::Authenticator;
-use kit::keys::{pin_opens, soft_key};
+use kit::keys::{key_with_pin, pin_opens};
 use kit::station::Station;
 use kit::tenant::plain_tenant;
 use passkey_kiosk::config::Config;
@@ -26,7 +25,7 @@ fn engine_interface_with_a_typed_pin() {
     );
     st.prefetch();
     let config = Config::load(&st.config).unwrap();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
+    let user = st.queue()[0].clone();
     let wakes = Arc::new(AtomicUsize::new(0));
     let w = Arc::clone(&wakes);
     let engine = Engine::start(EngineSetup {
@@ -114,13 +113,9 @@ fn engine_interface_with_a_typed_pin() {
 fn random_pin_replaces_an_existing_pin() {
     let st = Station::new(plain_tenant(2), r#","useRandomPIN":true"#);
     st.prefetch();
-    let key = soft_key(88_000_001);
-    {
-        let mut ch = ctap::hid::server::in_process(key.clone()).unwrap();
-        Authenticator::new(&mut ch).set_pin("905127").unwrap();
-    }
+    let key = key_with_pin(88_000_001, "905127");
     st.slot.insert(Some(key.clone()));
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
+    let user = st.queue()[0].clone();
 
     let (status, out) = st.enroll(
         &["--user", &user.upn],
@@ -160,14 +155,10 @@ fn random_pin_replaces_an_existing_pin() {
 fn typed_mode_hands_over_a_station_pin_the_key_still_has() {
     let st = Station::new(plain_tenant(2), r#","useRandomPIN":false"#);
     st.prefetch();
-    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let queue = st.queue();
     // An earlier attempt (random PINs then) set the key's PIN and failed before the person
     // got it: the journal still holds that PIN.
-    let key = soft_key(88_000_002);
-    {
-        let mut ch = ctap::hid::server::in_process(key.clone()).unwrap();
-        Authenticator::new(&mut ch).set_pin("905127").unwrap();
-    }
+    let key = key_with_pin(88_000_002, "905127");
     {
         let mut j = Journal::open(&st.journal).unwrap();
         let id = j

@@ -6,7 +6,7 @@ mod kit;
 use std::time::Duration;
 
 use ctap::soft::TouchPolicy;
-use kit::keys::soft_key;
+use kit::keys::set_pin;
 use kit::station::Station;
 use kit::tenant::plain_tenant;
 use passkey_kiosk::engine::api::{Command, Event, Remedy};
@@ -16,9 +16,8 @@ use passkey_kiosk::store::Journal;
 fn an_issued_key_is_refused_until_reset() {
     let st = Station::new(plain_tenant(2), r#","useRandomPIN":true"#);
     st.prefetch();
-    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
-    let key = soft_key(44_000_001);
-    st.slot.insert(Some(key.clone()));
+    let queue = st.queue();
+    let key = st.insert_key(44_000_001);
     let (status, out) = st.enroll(&["--user", &queue[0].upn], &[], |_| {});
     assert!(status.success(), "{out}");
 
@@ -101,7 +100,7 @@ fn wait_for<T>(
 fn a_used_key_that_reports_no_serial_is_refused_for_someone_else_until_reset() {
     let st = Station::new(plain_tenant(2), r#","useRandomPIN":true"#);
     st.prefetch();
-    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let queue = st.queue();
     let key = key_without_serial();
     st.slot.insert(Some(key.clone()));
     let engine = st.engine("desk");
@@ -191,14 +190,9 @@ fn a_used_key_that_reports_no_serial_is_refused_for_someone_else_until_reset() {
 fn a_key_without_a_serial_whose_pin_was_set_elsewhere_but_holds_no_passkey_is_issued() {
     let st = Station::new(plain_tenant(1), r#","useRandomPIN":true"#);
     st.prefetch();
-    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let queue = st.queue();
     let key = key_without_serial();
-    {
-        let mut ch = ctap::hid::server::in_process(key.clone()).unwrap();
-        ctap::authenticator::Authenticator::new(&mut ch)
-            .set_pin("905127")
-            .unwrap();
-    }
+    set_pin(&key, "905127");
     st.slot.insert(Some(key.clone()));
     let engine = st.engine("desk");
     engine.send(Command::Enroll {

@@ -16,9 +16,14 @@ pub fn soft_key(serial: u32) -> SoftAuthenticator {
 /// A software key with `pin` already set (a key configured elsewhere).
 pub fn key_with_pin(serial: u32, pin: &str) -> SoftAuthenticator {
     let key = soft_key(serial);
+    set_pin(&key, pin);
+    key
+}
+
+/// Sets the first PIN of `key` (which has none), as its owner's tool would.
+pub fn set_pin(key: &SoftAuthenticator, pin: &str) {
     let mut ch = ctap::hid::server::in_process(key.clone()).unwrap();
     Authenticator::new(&mut ch).set_pin(pin).unwrap();
-    key
 }
 
 /// Whether `pin` is the key's PIN, checked the way its owner first uses it: changePIN

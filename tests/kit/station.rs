@@ -5,15 +5,17 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
 
+use ctap::soft::SoftAuthenticator;
 use graph::fake::{FakeConfig, FakeTenantHandle};
 use passkey_kiosk::store::{EnrollmentState, Journal, QueuedUser};
 use serde_json::json;
 
 use super::bin;
 use super::config::{edit_config, members, write_config};
+use super::keys::soft_key;
 use super::slot::Slot;
 
 pub struct Station {
@@ -64,6 +66,13 @@ impl Station {
         }
     }
 
+    /// Puts a fresh software key with this serial number in the slot (in place of any other).
+    pub fn insert_key(&self, serial: u32) -> SoftAuthenticator {
+        let key = soft_key(serial);
+        self.slot.insert(Some(key.clone()));
+        key
+    }
+
     /// Pulls the "USB cable": the UDP address stops answering (a request in flight dies).
     pub fn unplug(&self) {
         self.slot.unplug();
@@ -82,15 +91,8 @@ impl Station {
 
     /// `prefetch` for real: the queue in the journal gets Graph's whole options.
     pub fn prefetch(&self) {
-        let out = self
-            .kiosk()
-            .args(["prefetch", "--config"])
-            .arg(&self.config)
-            .arg("--out")
-            .arg(self.dir.path().join("usersToRegister.csv"))
-            .output()
-            .unwrap();
-        bin::succeeded(&out);
+        let csv = self.dir.path().join("usersToRegister.csv");
+        bin::succeeded(&self.run("prefetch", &["--out", csv.to_str().unwrap()]));
     }
 
     /// The journal's queue.
@@ -112,6 +114,28 @@ impl Station {
     /// Sets `fields` in the station's config (a `null` field removes the key).
     pub fn set_config(&self, fields: serde_json::Value) {
         edit_config(&self.config, fields);
+    }
+
+    /// `passkey-kiosk COMMAND --config CONFIG ARGS`, run to the end.
+    pub fn run(&self, command: &str, args: &[&str]) -> Output {
+        self.kiosk()
+            .arg(command)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `enroll --user UPN` that the test hook aborts at crash point `point`: its output.
+    pub fn enroll_crashing(&self, upn: &str, point: &str) -> String {
+        let (status, out) = self.enroll(
+            &["--user", upn],
+            &[("PASSKEY_KIOSK_CRASH_AFTER", point)],
+            |_| {},
+        );
+        assert!(!status.success() && out.contains("aborting now"), "{out}");
+        out
     }
 
     /// Runs `enroll` with `args`; `on_line` sees every stdout line as it comes (to plug keys
