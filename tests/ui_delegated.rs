@@ -148,14 +148,12 @@ fn demo_device_code_sign_in_then_an_enrollment_audited_under_the_operator() {
     assert!(world.config.client_id.len() > 10);
     let admin = world.tenant.admin().expect("the fake's administrator");
     let mut graph = None;
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(|cc| {
-            let setup = world.engine_setup(waker(&cc.egui_ctx)).unwrap();
-            graph = Some(setup.graph.clone());
-            let state = State::new(OperatorAuth::Delegated, true);
-            KioskApp::new(&cc.egui_ctx, state, Some(delegated_link(setup).unwrap()))
-        });
+    let mut h = kiosk(|ctx| {
+        let setup = world.engine_setup(waker(ctx)).unwrap();
+        graph = Some(setup.graph.clone());
+        let state = State::new(OperatorAuth::Delegated, true);
+        KioskApp::new(ctx, state, Some(delegated_link(setup).unwrap()))
+    });
     let graph = graph.expect("the station's Graph client");
     wait_until(&mut h, "the sign-in screen", |a| {
         a.state.screen() == Screen::SignIn

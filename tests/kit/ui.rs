@@ -8,7 +8,7 @@ use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use passkey_kiosk::cli::kiosk::{link, waker, DemoWorld};
 use passkey_kiosk::engine::api::{Check, CheckKind, Event, Issued, JobId, Person, PersonStatus};
-use passkey_kiosk::engine::{Engine, KeySource};
+use passkey_kiosk::engine::{Engine, EngineSetup, KeySource};
 use passkey_kiosk::keys::{KeySummary, PinState};
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::{Phase, Screen};
@@ -18,6 +18,27 @@ use super::desk::{self, outbox};
 
 /// Fixed "now" for challenge expiry.
 pub const NOW: i64 = 1_800_000_000;
+
+/// A kittest of the kiosk's window (1280x800) with the app `build` makes.
+pub fn kiosk<'a>(build: impl FnOnce(&egui::Context) -> KioskApp) -> Harness<'a, KioskApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| build(&cc.egui_ctx))
+}
+
+/// The demo kiosk on `world`'s real engine, whose setup `adjust` changes, operators signing
+/// in as `auth` says.
+pub fn demo_app(
+    ctx: &egui::Context,
+    world: &DemoWorld,
+    auth: OperatorAuth,
+    adjust: impl FnOnce(&mut EngineSetup),
+) -> KioskApp {
+    let mut setup = world.engine_setup(waker(ctx)).unwrap();
+    adjust(&mut setup);
+    let engine = Engine::start(setup).unwrap();
+    KioskApp::new(ctx, State::new(auth, true), Some(link(engine)))
+}
 
 /// People `id-0..n`, "Person Number i", `user{i}@contoso.com`.
 pub fn people(n: usize) -> Vec<Person> {
@@ -43,14 +64,12 @@ pub fn station_with(
     demo: bool,
     people: Vec<Person>,
 ) -> Harness<'static, KioskApp> {
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| {
-            let link = desk::link(auth.clone());
-            let mut app = KioskApp::new(&cc.egui_ctx, State::new(auth, demo), Some(link));
-            app.set_now(NOW);
-            app
-        });
+    let mut harness = kiosk(move |ctx| {
+        let link = desk::link(auth.clone());
+        let mut app = KioskApp::new(ctx, State::new(auth, demo), Some(link));
+        app.set_now(NOW);
+        app
+    });
     let app = harness.state_mut();
     app.apply(Event::StartupChecks(vec![Check {
         kind: CheckKind::Configuration,
@@ -61,6 +80,18 @@ pub fn station_with(
     app.apply(Event::Queue(people));
     harness.run();
     harness
+}
+
+/// A station whose operators sign in with `passcode` (no engine, app-only credentials),
+/// `people` queued, nobody signed in.
+pub fn app_only_station(passcode: &str, people_count: usize) -> Harness<'static, KioskApp> {
+    station_with(
+        OperatorAuth::AppOnly {
+            passcode_hash: Some(test_hash(passcode)),
+        },
+        false,
+        people(people_count),
+    )
 }
 
 /// A signed-in station with 50 people.
@@ -168,15 +199,7 @@ pub fn signed_in_demo_with(world: &DemoWorld, keys: KeySource) -> Harness<'_, Ki
 
 /// A demo station (engine, fake tenant, `keys`) past its start-up checks, at the sign-in screen.
 pub fn demo_at_sign_in(world: &DemoWorld, keys: KeySource) -> Harness<'_, KioskApp> {
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(|cc| {
-            let mut setup = world.engine_setup(waker(&cc.egui_ctx)).unwrap();
-            setup.key_source = keys;
-            let engine = Engine::start(setup).unwrap();
-            let state = State::new(OperatorAuth::Demo, true);
-            KioskApp::new(&cc.egui_ctx, state, Some(link(engine)))
-        });
+    let mut h = kiosk(|ctx| demo_app(ctx, world, OperatorAuth::Demo, |s| s.key_source = keys));
     wait_until(&mut h, "start-up checks", |a| a.state.checks.is_some());
     assert!(
         h.state().state.checks_done,
