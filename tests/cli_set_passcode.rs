@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use kit::bin::{kiosk, BIN};
+use kit::bin::{kiosk, succeeded, BIN};
 use passkey_kiosk::station::passcode::{check_hash, verify_passcode};
 
 const CONFIG: &str = r#"{"tenantName":"exampletenant.com","client_id":"11111111-2222-3333-4444-555555555555",
@@ -39,14 +39,7 @@ fn on_a_terminal(args: &str, input: &str) -> String {
     }
     std::thread::sleep(std::time::Duration::from_millis(500));
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{shown}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    shown
+    succeeded(&child.wait_with_output().unwrap())
 }
 
 #[test]

@@ -7,9 +7,10 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use passkey_kiosk::cli::kiosk::{link, waker, DemoWorld};
+use passkey_kiosk::demo::scenes::demo_key;
 use passkey_kiosk::engine::api::{Check, CheckKind, Event, Issued, JobId, Person, PersonStatus};
 use passkey_kiosk::engine::{Engine, EngineSetup, KeySource};
-use passkey_kiosk::keys::{KeySummary, PinState};
+use passkey_kiosk::keys::KeySummary;
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::{Phase, Screen};
 use passkey_kiosk::ui::{KioskApp, State};
@@ -132,21 +133,15 @@ pub fn go(h: &mut Harness<'static, KioskApp>) {
     h.run_steps(4);
 }
 
-/// A suitable key.
+/// A suitable key: the scenes' key (FIDO 2.1, no PIN yet) under names of its own.
 pub fn good_key() -> KeySummary {
     KeySummary {
         address: "soft:1".into(),
         model: "Soft Key 2.1".into(),
         aaguid: "0bb4a0a6-0000-4000-8000-000000000001".into(),
-        versions: vec!["FIDO_2_0".into(), "FIDO_2_1".into()],
         firmware: Some(0x050407),
         serial: Some("12345678".into()),
-        pin: PinState::NotSet,
-        pin_retries: None,
-        min_pin_length: 6,
-        force_pin_change: false,
-        resident_keys: true,
-        supports_min_pin_length: true,
+        ..demo_key()
     }
 }
 
