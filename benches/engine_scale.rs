@@ -13,16 +13,18 @@
 //! `cargo bench -p passkey-kiosk --bench engine_scale`
 //! Environment: `BENCH_QUEUED` (100000), `BENCH_RECORDED` (20000), `BENCH_KEYS` (3).
 
-#[path = "../tests/enroll_support/mod.rs"]
-mod enroll_support;
+// The integration tests' kit: Cargo builds benches and tests as separate crates with no
+// shared module root, so the one way to it from here is a path.
+#[path = "../tests/kit/mod.rs"]
+mod kit;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use enroll_support::{plain_tenant, soft_key, Station};
-use passkey_kiosk::config::Config;
+use kit::keys::soft_key;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::engine::api::{Command, Event};
-use passkey_kiosk::engine::{queue_view, Engine, EngineHandle, EngineSetup, KeySource};
+use passkey_kiosk::engine::{queue_view, KeySource};
 use passkey_kiosk::store::{Journal, QueuedUser};
 
 /// Members of the fake tenant (the people actually enrolled).
@@ -93,21 +95,6 @@ fn station(queued: usize, recorded: usize) -> (Station, Vec<QueuedUser>) {
     (st, members)
 }
 
-fn engine(st: &Station) -> EngineHandle {
-    let config = Config::load(&st.config).expect("config");
-    Engine::start(EngineSetup {
-        graph: passkey_kiosk::tenant::connect(&config).expect("client"),
-        journal_path: st.journal.clone(),
-        config,
-        keys_registered: st.out.clone(),
-        operator: "bench".into(),
-        key_source: KeySource::Soft,
-        wake: Arc::new(|| {}),
-        operator_auth: passkey_kiosk::station::OperatorAuth::Headless,
-    })
-    .expect("engine")
-}
-
 struct Figures {
     start: Duration,
     read_model: Duration,
@@ -125,7 +112,7 @@ fn measure(queued: usize, recorded: usize, keys: usize) -> Figures {
 
     // Start-up sends recovery, its checks, then the queue and the history.
     let t = Instant::now();
-    let handle = engine(&st);
+    let handle = st.engine_with("bench", KeySource::Soft);
     while !matches!(handle.recv(), Some(Event::Queue(_))) {}
     let start = t.elapsed();
     while !matches!(handle.recv(), Some(Event::History(_))) {}

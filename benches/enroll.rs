@@ -13,10 +13,16 @@
 //! `BENCH_HARDENING` (1; with 0 the key is free once the passkey exists and the registration
 //! runs in the background: the time per key is then measured until the key is released).
 
+// The integration tests' kit, by path: Cargo builds each bench as a crate of its own.
+#[path = "../tests/kit/mod.rs"]
+mod kit;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use graph::fake::{self, FakeConfig, Faults};
+use graph::fake::{self, Faults};
+use kit::config::write_config;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::config::Config;
 use passkey_kiosk::engine::api::{Command, Event, Step};
 use passkey_kiosk::engine::prefetch::{prefetch, PrefetchRequest};
@@ -32,26 +38,18 @@ fn env_u64(name: &str, default: u64) -> u64 {
 
 /// Mean time per key from "enroll this person" (key already waiting) to "finished".
 fn per_key(keys: usize, latency: Duration, api: &str, hardening: bool) -> Duration {
-    let tenant = fake::spawn_in_thread(FakeConfig {
-        users: keys,
-        mixed_members: false,
-        extra_groups: Vec::new(),
-        existing_methods_every_nth: None,
-        ..FakeConfig::default()
-    })
-    .expect("fake tenant");
+    let tenant = fake::spawn_in_thread(plain_tenant(keys)).expect("fake tenant");
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("configs.json");
-    let text = format!(
-        r#"{{"tenantName":"{}","client_id":"{}","client_secret":"{}","usersInScopeGroup":"{}",
-        "loginBaseUrl":"{b}","graphBaseUrl":"{b}","useRandomPIN":true,"useCTAP21Features":{hardening},"graphApiVersion":"{api}"}}"#,
-        tenant.tenant(),
-        tenant.client_id(),
-        tenant.client_secret(),
-        tenant.group_name(),
-        b = tenant.base_url()
-    );
-    let config = Config::parse(&path, &text, None).expect("config");
+    let fields = serde_json::json!({
+        "tenantName": tenant.tenant(),
+        "challengeTimeoutInMinutes": null,
+        "useRandomPIN": true,
+        "useCTAP21Features": hardening,
+        "graphApiVersion": api,
+    });
+    let path = write_config(dir.path(), &tenant, fields);
+    let config =
+        Config::parse(&path, &std::fs::read_to_string(&path).unwrap(), None).expect("config");
     let graph = passkey_kiosk::tenant::connect(&config).expect("client");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let report = rt

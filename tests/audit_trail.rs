@@ -3,15 +3,19 @@
 //! `audit-failed` problem; CLI: a non-zero exit), `export --audit --verify` finds a changed or
 //! deleted entry, and `export` never overwrites a file without `--force`.
 
-mod enroll_support;
+mod kit;
 
 use std::process::Output;
 use std::time::Duration;
 
-use enroll_support::{disable_audit, plain_tenant, soft_key, Log, Station};
 use graph::fake::{FakeConfig, Faults};
+use kit::bin::text;
+use kit::events::Log;
+use kit::journal::disable_audit;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::engine::api::{Command, Event, Passcode, Remedy, Step};
-use passkey_kiosk::engine::{EngineHandle, KeySource};
+use passkey_kiosk::engine::EngineHandle;
 use passkey_kiosk::station::OperatorAuth;
 use passkey_kiosk::store::Journal;
 
@@ -25,14 +29,6 @@ fn station(users: usize, extra: &str) -> Station {
     );
     st.prefetch();
     st
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 const RANDOM_PIN_DELETE_OLD: &str =
@@ -53,11 +49,11 @@ fn sign_in(engine: &EngineHandle, log: &mut Log, name: &str) {
 #[test]
 fn entries_name_the_operator_who_started_the_job_not_the_one_signed_in_when_it_ends() {
     let st = station(2, RANDOM_PIN_DELETE_OLD);
-    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let queue = st.queue();
     let hash = passkey_kiosk::station::passcode::hash_passcode("desk passcode 1").unwrap();
     let engine = st.engine_signing_in(
         "station",
-        KeySource::Device(st.device.parse().unwrap()),
+        st.slot.keys(),
         OperatorAuth::AppOnly {
             passcode_hash: Some(hash),
         },
@@ -72,7 +68,7 @@ fn entries_name_the_operator_who_started_the_job_not_the_one_signed_in_when_it_e
         latency: Duration::from_millis(600),
         ..Faults::default()
     });
-    st.slot.insert(Some(soft_key(66_000_001)));
+    st.insert_key(66_000_001);
     log.until(&engine, "the registration", |e| match e {
         Event::Progress {
             step: Step::Registering,
@@ -92,7 +88,7 @@ fn entries_name_the_operator_who_started_the_job_not_the_one_signed_in_when_it_e
     engine.send(Command::Enroll {
         user_id: queue[1].user_id.clone(),
     });
-    st.slot.insert(Some(soft_key(66_000_002)));
+    st.insert_key(66_000_002);
     log.until(&engine, "Bob's job finished", |e| match e {
         Event::Finished { issued, .. } if issued.upn == queue[1].upn => Some(()),
         Event::Failed { error, .. } => panic!("{error:?}"),
@@ -142,7 +138,7 @@ fn a_failed_audit_write_is_shown_to_the_operator() {
     engine.send(Command::Enroll {
         user_id: person.user_id.clone(),
     });
-    st.slot.insert(Some(soft_key(66_100_001)));
+    st.insert_key(66_100_001);
     let problem = log.until(&engine, "the audit problem", |e| match e {
         Event::Problem(p) if p.code == "audit-failed" => Some(p.clone()),
         _ => None,
@@ -174,7 +170,7 @@ fn enroll_exits_non_zero_when_its_audit_entries_cannot_be_written() {
     disable_audit(&st.journal);
     let (status, out) = st.enroll(&[], &[], |line| {
         if line.contains("insert a new key for") {
-            st.slot.insert(Some(soft_key(66_200_001)));
+            st.insert_key(66_200_001);
         }
     });
     assert!(!status.success(), "{out}");
@@ -186,13 +182,7 @@ fn enroll_exits_non_zero_when_its_audit_entries_cannot_be_written() {
 }
 
 fn export(st: &Station, args: &[&str]) -> Output {
-    st.kiosk()
-        .arg("export")
-        .arg("--config")
-        .arg(&st.config)
-        .args(args)
-        .output()
-        .unwrap()
+    st.run("export", args)
 }
 
 fn verify(st: &Station) -> Output {

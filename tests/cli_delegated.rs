@@ -3,18 +3,19 @@
 //! runs as with app-only credentials on the operator's token, naming them in the audit log. A
 //! declined or expired sign-in, or an account of another tenant, exits 1 and writes nothing.
 
-mod enroll_support;
+mod kit;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use enroll_support::{plain_tenant, soft_key, Station};
 use graph::fake::{self, DevicePoll, FakeConfig, FakeTenantHandle};
+use kit::bin::{self, streams};
+use kit::config;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::report::users_to_register::{self, UserRow};
 use passkey_kiosk::store::{Journal, QueuedUser, DEFAULT_FILE_NAME};
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_passkey-kiosk");
 
 /// A fake tenant whose device-code polls answer `flow` with no wait between polls.
 fn tenant(users: usize, flow: Vec<DevicePoll>) -> FakeTenantHandle {
@@ -30,45 +31,17 @@ fn tenant(users: usize, flow: Vec<DevicePoll>) -> FakeTenantHandle {
 /// A config for the fake in `dir`: app-only with the client secret, or delegated without it.
 /// `tenant` is what `tenantName` says (the tenant's domain or id).
 fn write_config(dir: &Path, t: &FakeTenantHandle, tenant: &str, delegated: bool) -> PathBuf {
-    let mut cfg = json!({
+    let mut fields = json!({
         "tenantName": tenant,
-        "client_id": t.client_id(),
-        "usersInScopeGroup": t.group_name(),
-        "challengeTimeoutInMinutes": 60,
         "deleteExistingUserFIDOCredentials": true,
         "useRandomPIN": true,
         "useCTAP21Features": false,
-        "loginBaseUrl": t.base_url(),
-        "graphBaseUrl": t.base_url(),
     });
     if delegated {
-        cfg["operatorSignIn"] = "delegated".into();
-    } else {
-        cfg["client_secret"] = t.client_secret().into();
+        fields["operatorSignIn"] = "delegated".into();
+        fields["client_secret"] = Value::Null;
     }
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join("configs.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&cfg).unwrap()).unwrap();
-    path
-}
-
-fn prefetch(config: &Path) -> Output {
-    Command::new(BIN)
-        .arg("prefetch")
-        .arg("--config")
-        .arg(config)
-        .env_remove("PASSKEY_KIOSK_CLIENT_SECRET")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    config::write_config(dir, t, fields)
 }
 
 fn csv_rows(path: &Path) -> Vec<UserRow> {
@@ -135,15 +108,15 @@ fn delegated_prefetch_writes_what_app_only_writes_and_names_the_operator() {
     let root = tempfile::tempdir().unwrap();
 
     let app_dir = root.path().join("app-only");
-    let out = prefetch(&write_config(&app_dir, &t, t.tenant_domain(), false));
-    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
-    let (app_stdout, app_stderr) = text(&out);
+    let out = bin::prefetch(&write_config(&app_dir, &t, t.tenant_domain(), false), &[]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", streams(&out));
+    let (app_stdout, app_stderr) = streams(&out);
     assert!(!app_stderr.contains("Enter code"), "{app_stderr}");
 
     // Named by tenant id, so the signed-in account's tenant is checked too.
     let del_dir = root.path().join("delegated");
-    let out = prefetch(&write_config(&del_dir, &t, t.tenant(), true));
-    let (stdout, stderr) = text(&out);
+    let out = bin::prefetch(&write_config(&del_dir, &t, t.tenant(), true), &[]);
+    let (stdout, stderr) = streams(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert_sign_in_shown(&stderr);
     assert!(
@@ -218,8 +191,8 @@ fn a_declined_or_expired_sign_in_exits_1_and_writes_nothing() {
         let t = tenant(5, vec![DevicePoll::Pending, last]);
         let dir = tempfile::tempdir().unwrap();
         let config = write_config(dir.path(), &t, t.tenant_domain(), true);
-        let out = prefetch(&config);
-        let (stdout, stderr) = text(&out);
+        let out = bin::prefetch(&config, &[]);
+        let (stdout, stderr) = streams(&out);
         assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
         assert_sign_in_shown(&stderr);
         assert!(
@@ -248,8 +221,8 @@ fn an_account_of_another_tenant_is_refused() {
     t.set_id_token_tenant(Some(OTHER));
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &t, t.tenant(), true);
-    let out = prefetch(&config);
-    let (stdout, stderr) = text(&out);
+    let out = bin::prefetch(&config, &[]);
+    let (stdout, stderr) = streams(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
         stderr.contains(OTHER) && stderr.contains(t.tenant()) && stderr.contains("not signed in"),
@@ -265,8 +238,8 @@ fn a_multi_tenant_authority_is_refused_at_config_load() {
     let t = tenant(1, vec![DevicePoll::Approve]);
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &t, "organizations", true);
-    let out = prefetch(&config);
-    let (_, stderr) = text(&out);
+    let out = bin::prefetch(&config, &[]);
+    let (_, stderr) = streams(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("tenantName")
@@ -289,12 +262,7 @@ fn delegated_enroll_signs_in_on_the_terminal_and_audits_the_operator() {
     );
     // The queue from an earlier prefetch (app-only); the station then goes delegated.
     st.prefetch();
-    let mut cfg: Value =
-        serde_json::from_str(&std::fs::read_to_string(&st.config).unwrap()).unwrap();
-    let cfg_map = cfg.as_object_mut().unwrap();
-    cfg_map.remove("client_secret");
-    cfg_map.insert("operatorSignIn".into(), "delegated".into());
-    std::fs::write(&st.config, cfg.to_string()).unwrap();
+    st.set_config(json!({"client_secret": null, "operatorSignIn": "delegated"}));
     let admin = st.tenant.admin().unwrap();
 
     let mut keys = 0u32;
@@ -302,7 +270,7 @@ fn delegated_enroll_signs_in_on_the_terminal_and_audits_the_operator() {
         assert!(!line.contains("Enter code"), "sign-in on stdout: {line}");
         if line.contains("insert a new key for") {
             keys += 1;
-            st.slot.insert(Some(soft_key(61_000_000 + keys)));
+            st.insert_key(61_000_000 + keys);
         }
     });
     assert!(status.success(), "{out}");
@@ -343,10 +311,7 @@ fn a_declined_enroll_sign_in_exits_1_before_touching_the_journal() {
         r#","operatorSignIn":"delegated""#,
     );
     // Station writes a client secret; delegated mode refuses one, so take it out.
-    let mut cfg: Value =
-        serde_json::from_str(&std::fs::read_to_string(&st.config).unwrap()).unwrap();
-    cfg.as_object_mut().unwrap().remove("client_secret");
-    std::fs::write(&st.config, cfg.to_string()).unwrap();
+    st.set_config(json!({"client_secret": null}));
     let (status, out) = st.enroll(&[], &[], |_| {});
     assert_eq!(status.code(), Some(1), "{out}");
     assert!(
@@ -371,11 +336,10 @@ fn ctrl_c_while_waiting_for_the_sign_in_stops_and_writes_nothing() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &t, t.tenant_domain(), true);
-    let mut child = Command::new(BIN)
+    let mut child = bin::kiosk()
         .arg("prefetch")
         .arg("--config")
         .arg(&config)
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -1,20 +1,21 @@
 //! `devices` and `key …` driven as an operator would, against a software key on UDP; every
 //! change to a key is audited in the config's journal.
 
-mod enroll_support;
+mod kit;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use ctap::hid::server::{serve_udp, ServerHandle};
-use ctap::soft::{SoftAuthenticator, SoftConfig};
+use ctap::soft::SoftAuthenticator;
+use kit::bin::{run, text};
+use kit::keys::soft_key;
 
-fn soft_key() -> (SoftAuthenticator, ServerHandle, String) {
-    let key = SoftAuthenticator::new(SoftConfig {
-        serial: 31_415_926,
-        ..SoftConfig::default()
-    })
-    .unwrap();
+/// A fresh software key served on UDP, and its `--device` spec. Served at once on a port of
+/// its own, not through a `Slot`: a slot frees its port until a key goes in, and the many
+/// runs of the binary here could take that port for their own sockets meanwhile.
+fn key_on_udp() -> (SoftAuthenticator, ServerHandle, String) {
+    let key = soft_key(31_415_926);
     let server = serve_udp("127.0.0.1:0".parse().unwrap(), key.clone()).unwrap();
     let spec = format!("udp:{}", server.local_addr());
     (key, server, spec)
@@ -49,7 +50,7 @@ impl Desk {
         let mut all = vec!["key"];
         all.extend_from_slice(args);
         all.extend_from_slice(&["--device", spec, "--config", &self.config]);
-        kiosk(&all, env)
+        run(&all, env)
     }
 
     fn audit_log(&self) -> Vec<passkey_kiosk::store::AuditEntry> {
@@ -60,29 +61,10 @@ impl Desk {
     }
 }
 
-fn kiosk(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_passkey-kiosk"));
-    cmd.args(args)
-        .env_remove("PASSKEY_KIOSK_PIN")
-        .env_remove("PASSKEY_KIOSK_NEW_PIN");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 #[test]
 fn devices_shows_what_the_key_reports() {
-    let (_key, _server, spec) = soft_key();
-    let out = kiosk(&["devices", "--device", &spec], &[]);
+    let (_key, _server, spec) = key_on_udp();
+    let out = run(&["devices", "--device", &spec], &[]);
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("50617373-6b65-794b-696f-736b536f6674"), "{t}");
@@ -93,7 +75,7 @@ fn devices_shows_what_the_key_reports() {
 
 #[test]
 fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
-    let (key, _server, spec) = soft_key();
+    let (key, _server, spec) = key_on_udp();
     let desk = Desk::new();
 
     let out = desk.key(&spec, &["set-pin"], &[("PASSKEY_KIOSK_NEW_PIN", "480213")]);
@@ -159,7 +141,7 @@ fn pin_lifecycle_through_the_cli_never_echoes_a_pin() {
 
 #[test]
 fn reset_needs_confirmation_and_erases_the_pin() {
-    let (_key, _server, spec) = soft_key();
+    let (_key, _server, spec) = key_on_udp();
     let desk = Desk::new();
     let out = desk.key(&spec, &["set-pin"], &[("PASSKEY_KIOSK_NEW_PIN", "480213")]);
     assert!(out.status.success());
@@ -174,17 +156,17 @@ fn reset_needs_confirmation_and_erases_the_pin() {
 
 #[test]
 fn no_key_and_bad_spec_say_what_to_do() {
-    let out = kiosk(&["key", "info"], &[]);
+    let out = run(&["key", "info"], &[]);
     assert!(!out.status.success());
     assert!(text(&out).contains("insert a key"), "{}", text(&out));
-    let out = kiosk(&["devices", "--device", "usb:1"], &[]);
+    let out = run(&["devices", "--device", "usb:1"], &[]);
     assert!(!out.status.success());
     assert!(text(&out).contains("udp:HOST:PORT"), "{}", text(&out));
 }
 
 #[test]
 fn every_change_to_a_key_is_audited_with_its_operator() {
-    let (_key, _server, spec) = soft_key();
+    let (_key, _server, spec) = key_on_udp();
     let desk = Desk::new();
     let out = desk.key(
         &spec,
@@ -239,9 +221,9 @@ fn every_change_to_a_key_is_audited_with_its_operator() {
 
 #[test]
 fn a_key_change_whose_audit_fails_exits_non_zero_saying_the_key_changed() {
-    let (_key, _server, spec) = soft_key();
+    let (_key, _server, spec) = key_on_udp();
     let desk = Desk::new();
-    enroll_support::disable_audit(&desk.journal);
+    kit::journal::disable_audit(&desk.journal);
     let out = desk.key(&spec, &["set-pin"], &[("PASSKEY_KIOSK_NEW_PIN", "480213")]);
     let t = text(&out);
     assert!(!out.status.success(), "{t}");

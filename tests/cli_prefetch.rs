@@ -2,66 +2,26 @@
 //! tenant (in-process, `graph::fake`), checked against the fake's directory, against what Graph
 //! sends, and against the real journal.
 
+mod kit;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
 use graph::fake::{
     self, ExtraGroup, FakeConfig, FakeTenantHandle, FakeUser, Faults, RetryAfterStyle,
 };
+use kit::bin::{kiosk, prefetch, streams};
+use kit::config::write_config;
 use passkey_kiosk::report::users_to_register::{self, UserRow, HEADER};
 use passkey_kiosk::store::{Journal, QueuedUser};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_passkey-kiosk");
-
 fn tenant(cfg: FakeConfig) -> FakeTenantHandle {
     fake::spawn_in_thread(cfg).unwrap()
-}
-
-/// A configs.json in the proof of concept's shape, pointed at the fake; `extra` adds or
-/// overrides keys.
-fn write_config(dir: &Path, t: &FakeTenantHandle, extra: Value) -> PathBuf {
-    let mut cfg = json!({
-        "tenantName": t.tenant_domain(),
-        "client_id": t.client_id(),
-        "client_secret": t.client_secret(),
-        "usersInScopeGroup": t.group_name(),
-        "challengeTimeoutInMinutes": 60,
-        "deleteExistingUserFIDOCredentials": false,
-        "useRandomPIN": true,
-        "useCTAP21Features": false,
-        "loginBaseUrl": t.base_url(),
-        "graphBaseUrl": t.base_url(),
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        cfg[k] = v.clone();
-    }
-    let path = dir.join("configs.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&cfg).unwrap()).unwrap();
-    path
-}
-
-fn prefetch(config: &Path, extra_args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("prefetch")
-        .arg("--config")
-        .arg(config)
-        .args(extra_args)
-        .env_remove("PASSKEY_KIOSK_CLIENT_SECRET")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
 }
 
 fn read_csv(path: &Path) -> (String, Vec<UserRow>) {
@@ -117,7 +77,7 @@ fn writes_every_user_in_the_seed_format_and_keeps_the_whole_options() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &t, json!({}));
     let out = prefetch(&config, &[]);
-    let (stdout, stderr) = text(&out);
+    let (stdout, stderr) = streams(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
 
     let (header, rows) = read_csv(&dir.path().join("usersToRegister.csv"));
@@ -237,7 +197,7 @@ fn nested_groups_only_with_include_nested_groups() {
     let direct_dir = tempfile::tempdir().unwrap();
     let direct = write_config(direct_dir.path(), &t, json!({}));
     let out = prefetch(&direct, &["--concurrency", "3"]);
-    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{:?}", streams(&out));
     let (_, rows) = read_csv(&direct_dir.path().join("usersToRegister.csv"));
     assert_eq!(rows.len(), 20);
     assert!(rows.iter().all(|r| !nested.contains(&r.upn)));
@@ -245,8 +205,8 @@ fn nested_groups_only_with_include_nested_groups() {
     let trans_dir = tempfile::tempdir().unwrap();
     let trans = write_config(trans_dir.path(), &t, json!({"includeNestedGroups": true}));
     let out = prefetch(&trans, &[]);
-    let (stdout, _) = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let (stdout, _) = streams(&out);
+    assert_eq!(out.status.code(), Some(0), "{:?}", streams(&out));
     let (_, rows) = read_csv(&trans_dir.path().join("usersToRegister.csv"));
     assert_eq!(rows.len(), 23);
     let upns: Vec<&str> = rows.iter().map(|r| r.upn.as_str()).collect();
@@ -278,7 +238,7 @@ fn delete_existing_records_method_ids_and_deletes_nothing() {
         json!({"deleteExistingUserFIDOCredentials": true}),
     );
     let out = prefetch(&config, &[]);
-    let (stdout, stderr) = text(&out);
+    let (stdout, stderr) = streams(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
 
     let j = journal(dir.path());
@@ -298,10 +258,7 @@ fn delete_existing_records_method_ids_and_deletes_nothing() {
     }
     assert!(stdout.contains("recorded (not deleted)"), "{stdout}");
 
-    let help = Command::new(BIN)
-        .args(["prefetch", "--help"])
-        .output()
-        .unwrap();
+    let help = kiosk().args(["prefetch", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("does NOT delete"), "{help}");
 }
@@ -326,7 +283,7 @@ fn throttling_and_server_errors_still_fetch_every_user() {
         json!({"deleteExistingUserFIDOCredentials": true}),
     );
     let out = prefetch(&config, &["--concurrency", "16"]);
-    let (stdout, stderr) = text(&out);
+    let (stdout, stderr) = streams(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     let (_, rows) = read_csv(&dir.path().join("usersToRegister.csv"));
     let expected: Vec<String> = scope_users(&t, 200).into_iter().map(|u| u.upn).collect();
@@ -349,7 +306,7 @@ fn wrong_secret_fails_with_the_aadsts_text_and_never_prints_a_secret() {
     let wrong = "Zz9~wrongSecretValue_0123456789abcdefghij";
     let config = write_config(dir.path(), &t, json!({"client_secret": wrong}));
     let out = prefetch(&config, &[]);
-    let (stdout, stderr) = text(&out);
+    let (stdout, stderr) = streams(&out);
     assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
     assert!(stderr.contains("AADSTS7000215"), "{stderr}");
     assert!(stderr.contains("secret VALUE"), "{stderr}");
@@ -382,7 +339,7 @@ fn group_not_found_or_ambiguous_is_a_clear_message() {
         json!({"usersInScopeGroup": "No Such Group"}),
     );
     let out = prefetch(&config, &[]);
-    let (_, stderr) = text(&out);
+    let (_, stderr) = streams(&out);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr.contains("no group named \"No Such Group\""),
@@ -391,7 +348,7 @@ fn group_not_found_or_ambiguous_is_a_clear_message() {
 
     let config = write_config(dir.path(), &t, json!({}));
     let out = prefetch(&config, &[]);
-    let (_, stderr) = text(&out);
+    let (_, stderr) = streams(&out);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("2 groups are named \"FIDO2\""), "{stderr}");
     assert!(stderr.contains(&t.group_id()), "{stderr}");
@@ -404,7 +361,7 @@ fn group_not_found_or_ambiguous_is_a_clear_message() {
         json!({"usersInScopeGroup": null, "usersInScopeGroupId": t.group_id()}),
     );
     let out = prefetch(&config, &[]);
-    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{:?}", streams(&out));
     let (_, rows) = read_csv(&dir.path().join("usersToRegister.csv"));
     assert_eq!(rows.len(), 3);
 }
@@ -488,7 +445,7 @@ fn a_user_whose_options_fail_is_listed_with_request_id_and_the_others_are_writte
         json!({"graphBaseUrl": format!("http://{proxy}")}),
     );
     let out = prefetch(&config, &[]);
-    let (stdout, stderr) = text(&out);
+    let (stdout, stderr) = streams(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     let line = stdout
         .lines()
@@ -523,7 +480,7 @@ fn a_user_whose_options_fail_is_listed_with_request_id_and_the_others_are_writte
 
 #[test]
 fn fake_tenant_command_prints_a_config_that_prefetch_uses() {
-    let mut child = Command::new(BIN)
+    let mut child = kiosk()
         .args(["fake-tenant", "--port", "0", "--users", "7"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -565,7 +522,7 @@ fn fake_tenant_command_prints_a_config_that_prefetch_uses() {
     let out = prefetch(&config, &[]);
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{:?}", streams(&out));
     let (_, rows) = read_csv(&dir.path().join("usersToRegister.csv"));
     assert_eq!(rows.len(), 7);
 }

@@ -3,14 +3,15 @@
 //! print when a secret-holding file is readable by group or others.
 #![cfg(unix)]
 
+mod kit;
+
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use kit::bin::{kiosk, succeeded, BIN};
 use passkey_kiosk::station::passcode::{check_hash, verify_passcode};
-
-const BIN: &str = env!("CARGO_BIN_EXE_passkey-kiosk");
 
 const CONFIG: &str = r#"{"tenantName":"exampletenant.com","client_id":"11111111-2222-3333-4444-555555555555",
     "client_secret":"s3cr3t~value","usersInScopeGroup":"FIDO2","challengeTimeoutInMinutes":60,
@@ -38,14 +39,7 @@ fn on_a_terminal(args: &str, input: &str) -> String {
     }
     std::thread::sleep(std::time::Duration::from_millis(500));
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{shown}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    shown
+    succeeded(&child.wait_with_output().unwrap())
 }
 
 #[test]
@@ -88,7 +82,7 @@ fn headless_commands_warn_about_secret_files_others_can_read() {
     let config = dir.path().join("configs.json");
     std::fs::write(&config, CONFIG).unwrap();
     let export = |out: &str| {
-        Command::new(BIN)
+        kiosk()
             .args(["export", "--config"])
             .arg(&config)
             .arg("--audit")

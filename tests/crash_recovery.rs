@@ -3,9 +3,11 @@
 //! `PASSKEY_KIOSK_CRASH_AFTER=<point>`; then restarted. No PIN may be lost, no key registered
 //! twice, and the person ends recorded or clearly marked with what to do next.
 
-mod enroll_support;
+mod kit;
 
-use enroll_support::{pin_opens, pin_token_ok, plain_tenant, soft_key, Station};
+use kit::keys::{pin_opens, pin_token_ok};
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::store::{EnrollmentState, Journal};
 
 fn crash_and_restart(point: &str) {
@@ -14,9 +16,8 @@ fn crash_and_restart(point: &str) {
         r#","useRandomPIN":true,"useCTAP21Features":true"#,
     );
     st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
-    let key = soft_key(77_000_001);
-    st.slot.insert(Some(key.clone()));
+    let user = st.queue()[0].clone();
+    let key = st.insert_key(77_000_001);
 
     let (status, out) = st.enroll(
         &["--user", &user.upn],
@@ -111,9 +112,8 @@ fn graph_unreachable_after_the_post_leaves_it_for_later() {
 
     let st = Station::new(plain_tenant(1), r#","useRandomPIN":true"#);
     st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
-    let key = soft_key(77_100_001);
-    st.slot.insert(Some(key.clone()));
+    let user = st.queue()[0].clone();
+    let key = st.insert_key(77_100_001);
     let (status, _) = st.enroll(&[], &[("PASSKEY_KIOSK_CRASH_AFTER", "post_sent")], |_| {});
     assert!(!status.success());
 

@@ -2,16 +2,18 @@
 //! recovery is being settled and Graph is slow, the loop still answers the operator's
 //! commands at once (Lock, Cancel), and the settling still ends with one passkey.
 
-mod enroll_support;
+mod kit;
 
 use std::time::{Duration, Instant};
 
-use enroll_support::{plain_tenant, soft_key, Log, Station};
 use graph::fake::Faults;
-use passkey_kiosk::engine::api::{Command, Event, Issued, Passcode, Unfinished};
-use passkey_kiosk::engine::{EngineHandle, KeySource};
+use kit::events::{recovered, Log};
+use kit::station::Station;
+use kit::tenant::plain_tenant;
+use passkey_kiosk::engine::api::{Command, Event, Issued, Passcode};
+use passkey_kiosk::engine::EngineHandle;
 use passkey_kiosk::station::OperatorAuth;
-use passkey_kiosk::store::{EnrollmentState, Journal, QueuedUser};
+use passkey_kiosk::store::{EnrollmentState, QueuedUser};
 
 /// How long every Graph answer takes while the loop is watched.
 const GRAPH_WAIT: Duration = Duration::from_secs(2);
@@ -23,35 +25,16 @@ const ANSWER_BOUND: Duration = Duration::from_millis(200);
 fn crashed_after_the_post(serial: u32) -> (Station, QueuedUser) {
     let st = Station::new(plain_tenant(1), r#","useRandomPIN":true"#);
     st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
-    st.slot.insert(Some(soft_key(serial)));
-    let (status, out) = st.enroll(
-        &["--user", &user.upn],
-        &[("PASSKEY_KIOSK_CRASH_AFTER", "post_sent")],
-        |_| {},
-    );
-    assert!(!status.success() && out.contains("aborting now"), "{out}");
-    assert_eq!(states(&st, &user), [EnrollmentState::Registering]);
+    let user = st.queue()[0].clone();
+    st.insert_key(serial);
+    st.enroll_crashing(&user.upn, "post_sent");
+    assert_eq!(st.states(&user.user_id), [EnrollmentState::Registering]);
     (st, user)
-}
-
-fn states(st: &Station, user: &QueuedUser) -> Vec<EnrollmentState> {
-    Journal::open(&st.journal)
-        .unwrap()
-        .enrollments_of(&user.user_id)
-        .unwrap()
-        .iter()
-        .map(|e| e.state)
-        .collect()
 }
 
 /// The engine as the demo kiosk runs it (a name signs in), on the station's key slot.
 fn demo_engine(st: &Station) -> EngineHandle {
-    st.engine_signing_in(
-        "station",
-        KeySource::Device(st.device.parse().unwrap()),
-        OperatorAuth::Demo,
-    )
+    st.engine_signing_in("station", st.slot.keys(), OperatorAuth::Demo)
 }
 
 fn sign_in(engine: &EngineHandle) {
@@ -64,13 +47,6 @@ fn sign_in(engine: &EngineHandle) {
 /// Whether the log holds an event `pick` picks.
 fn seen(log: &Log, pick: impl Fn(&Event) -> bool) -> bool {
     log.seen.iter().any(pick)
-}
-
-fn recovered(e: &Event) -> Option<Vec<Unfinished>> {
-    match e {
-        Event::Recovered(list) => Some(list.clone()),
-        _ => None,
-    }
 }
 
 #[test]
@@ -115,7 +91,7 @@ fn the_loop_answers_while_start_up_recovery_waits_for_graph() {
     });
     drop(engine);
     assert_eq!(st.tenant.registrations(&user.user_id).len(), 1);
-    assert_eq!(states(&st, &user), [EnrollmentState::Recorded]);
+    assert_eq!(st.states(&user.user_id), [EnrollmentState::Recorded]);
     assert_eq!(st.csv_rows().len(), 1);
 }
 
@@ -153,7 +129,7 @@ fn an_enroll_sent_during_start_up_waits_for_its_recovery() {
     );
     drop(engine);
     assert_eq!(st.tenant.registrations(&user.user_id).len(), 1);
-    assert_eq!(states(&st, &user), [EnrollmentState::Recorded]);
+    assert_eq!(st.states(&user.user_id), [EnrollmentState::Recorded]);
 }
 
 #[test]
@@ -245,5 +221,5 @@ fn the_loop_answers_while_a_persons_earlier_attempt_is_settled() {
     );
     drop(engine);
     assert_eq!(st.tenant.registrations(&user.user_id).len(), 1);
-    assert_eq!(states(&st, &user), [EnrollmentState::Recorded]);
+    assert_eq!(st.states(&user.user_id), [EnrollmentState::Recorded]);
 }

@@ -3,13 +3,15 @@
 //! clear message, the others are enrolled, and nothing done is lost (the unplugged key's PIN
 //! is in the journal and a retry finishes that person with the same key).
 
-mod enroll_support;
+mod kit;
 
 use std::sync::{Arc, Mutex};
 
 use ctap::handler::{CtapHandler, PresenceContext};
 use ctap::soft::{SoftAuthenticator, TouchPolicy};
-use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
+use kit::keys::{pin_opens, soft_key};
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::store::{EnrollmentState, Journal};
 
 /// A key whose getInfo says it cannot store discoverable credentials (rk: false).

@@ -2,13 +2,15 @@
 //! the fake tenant injecting faults (429, 503, a dropped POST answer, 3-second tokens, and
 //! challenges that expire before their key arrives, announced or not).
 
-mod enroll_support;
+mod kit;
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
 use graph::fake::{FakeConfig, Faults, RetryAfterStyle};
+use kit::keys::{pin_opens, soft_key};
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::config::Config;
 use passkey_kiosk::engine::options;
 use passkey_kiosk::store::{EnrollmentState, Journal};
@@ -137,7 +139,7 @@ fn registrations_in_the_background() {
         r#","useRandomPIN":true,"useCTAP21Features":false"#,
     );
     st.prefetch();
-    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let queue = st.queue();
     st.tenant.set_faults(Faults {
         latency: Duration::from_millis(100),
         throttle_every_nth: Some(5),

@@ -3,36 +3,17 @@
 //! the person in progress then enrolled, and the journal's history reaches the UI (also
 //! after a restart). Nothing here looks inside the engine.
 
-mod enroll_support;
-
-use std::sync::Arc;
+mod kit;
 
 use graph::fake::Faults;
 use passkey_kiosk::cli::kiosk::DemoWorld;
-use passkey_kiosk::engine::api::{
-    Command, Event, HistoryEntry, Issued, JobId, OperatorError, Person, PersonStatus,
-    QueueRefreshSummary,
-};
-use passkey_kiosk::engine::{Engine, EngineHandle};
+use passkey_kiosk::engine::api::{Command, Event, HistoryEntry, Person, PersonStatus};
 use passkey_kiosk::store::{EnrollmentState, Journal};
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::State;
 
-use enroll_support::Log;
-
-fn start(world: &DemoWorld) -> (EngineHandle, Log, Vec<Person>, Vec<HistoryEntry>) {
-    let engine = Engine::start(world.engine_setup(Arc::new(|| {})).unwrap()).unwrap();
-    let mut log = Log::default();
-    let queue = log.until(&engine, "the queue", |e| match e {
-        Event::Queue(q) => Some(q.clone()),
-        _ => None,
-    });
-    let history = log.until(&engine, "the history at start", |e| match e {
-        Event::History(h) => Some(h.clone()),
-        _ => None,
-    });
-    (engine, log, queue, history)
-}
+use kit::demo::start_engine;
+use kit::events::{failed, finished, refreshed, Log};
 
 fn status_of(user_id: &str, want: PersonStatus) -> impl Fn(&Event) -> Option<()> + '_ {
     move |e| match e {
@@ -55,20 +36,6 @@ fn history_row<'a>(
     }
 }
 
-fn finished(e: &Event) -> Option<(JobId, Issued)> {
-    match e {
-        Event::Finished { job, issued } => Some((*job, issued.clone())),
-        _ => None,
-    }
-}
-
-fn failed(e: &Event) -> Option<(JobId, OperatorError)> {
-    match e {
-        Event::Failed { job, error } => Some((*job, error.clone())),
-        _ => None,
-    }
-}
-
 /// The PIN column of the person's keysRegistered.csv row.
 fn csv_pin(world: &DemoWorld, upn: &str) -> String {
     let csv = std::fs::read_to_string(world.dir.join("keysRegistered.csv")).unwrap();
@@ -82,7 +49,7 @@ fn csv_pin(world: &DemoWorld, upn: &str) -> String {
 #[test]
 fn retry_after_a_graph_503_hands_over_the_random_pin_and_the_queue_follows() {
     let world = DemoWorld::start(None, 6).unwrap();
-    let (engine, mut log, queue, _) = start(&world);
+    let (engine, mut log, queue, _) = start_engine(&world);
     let person = queue
         .iter()
         .find(|p| p.status == PersonStatus::Ready)
@@ -189,7 +156,7 @@ fn retry_after_a_graph_503_hands_over_the_random_pin_and_the_queue_follows() {
 #[test]
 fn a_finished_enrollment_shows_enrolled_and_the_next_run_starts_with_it_in_the_history() {
     let world = DemoWorld::start(None, 4).unwrap();
-    let (engine, mut log, queue, history) = start(&world);
+    let (engine, mut log, queue, history) = start_engine(&world);
     assert!(history.is_empty(), "{history:?}");
     let person = queue
         .iter()
@@ -226,7 +193,7 @@ fn a_finished_enrollment_shows_enrolled_and_the_next_run_starts_with_it_in_the_h
     drop(engine);
 
     // A new run of the station, on the same journal.
-    let (engine, _log, queue, history) = start(&world);
+    let (engine, _log, queue, history) = start_engine(&world);
     let row = history
         .iter()
         .find(|r| r.upn == person.upn)
@@ -254,13 +221,6 @@ fn a_finished_enrollment_shows_enrolled_and_the_next_run_starts_with_it_in_the_h
     state.apply(Event::History(history.clone()));
     assert_eq!(state.history, history);
     drop(engine);
-}
-
-fn refreshed(e: &Event) -> Option<QueueRefreshSummary> {
-    match e {
-        Event::QueueRefreshed(s) => Some(s.clone()),
-        _ => None,
-    }
 }
 
 /// The last `Event::Queue` seen so far.
@@ -308,7 +268,7 @@ fn an_empty_journal_gets_the_whole_group_live_at_start_and_a_refresh_leaves_the_
     world.config.delete_existing_credentials = true;
     assert!(journal_queue(&world).is_empty());
 
-    let (engine, mut log, queue, _) = start(&world);
+    let (engine, mut log, queue, _) = start_engine(&world);
     assert!(queue.is_empty(), "{queue:?}");
     let summary = log.until(&engine, "the live queue at start", refreshed);
     assert_eq!(summary.error, None, "{summary:?}");
@@ -429,7 +389,7 @@ fn an_empty_journal_gets_the_whole_group_live_at_start_and_a_refresh_leaves_the_
 #[test]
 fn a_failed_refresh_shows_graphs_request_id_and_keeps_the_queue() {
     let world = DemoWorld::start(None, 5).unwrap();
-    let (engine, mut log, queue, _) = start(&world);
+    let (engine, mut log, queue, _) = start_engine(&world);
     assert!(!queue.is_empty());
     let before = journal_queue(&world);
 

@@ -2,9 +2,11 @@
 //! a template that does not fit Graph for this key and person stops the enrollment before
 //! anything is written to the key.
 
-mod enroll_support;
+mod kit;
 
-use enroll_support::{plain_tenant, soft_key, Station};
+use kit::keys::soft_key;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::store::Journal;
 
 const RULES: &str = r#","useRandomPIN":true"#;

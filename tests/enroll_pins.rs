@@ -3,14 +3,15 @@
 //! random PIN on a key that already has one (changePIN with PASSKEY_KIOSK_PIN; a wrong
 //! current PIN is reported with the attempts left, and nothing else happens to the key).
 
-mod enroll_support;
+mod kit;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ctap::authenticator::Authenticator;
-use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
+use kit::keys::{key_with_pin, pin_opens};
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::config::Config;
 use passkey_kiosk::engine::api::{Command, Event, PersonStatus, Pin, PinRequest, Step};
 use passkey_kiosk::engine::{Engine, EngineSetup, KeySource};
@@ -24,7 +25,7 @@ fn engine_interface_with_a_typed_pin() {
     );
     st.prefetch();
     let config = Config::load(&st.config).unwrap();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
+    let user = st.queue()[0].clone();
     let wakes = Arc::new(AtomicUsize::new(0));
     let w = Arc::clone(&wakes);
     let engine = Engine::start(EngineSetup {
@@ -112,13 +113,9 @@ fn engine_interface_with_a_typed_pin() {
 fn random_pin_replaces_an_existing_pin() {
     let st = Station::new(plain_tenant(2), r#","useRandomPIN":true"#);
     st.prefetch();
-    let key = soft_key(88_000_001);
-    {
-        let mut ch = ctap::hid::server::in_process(key.clone()).unwrap();
-        Authenticator::new(&mut ch).set_pin("905127").unwrap();
-    }
+    let key = key_with_pin(88_000_001, "905127");
     st.slot.insert(Some(key.clone()));
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
+    let user = st.queue()[0].clone();
 
     let (status, out) = st.enroll(
         &["--user", &user.upn],
@@ -158,14 +155,10 @@ fn random_pin_replaces_an_existing_pin() {
 fn typed_mode_hands_over_a_station_pin_the_key_still_has() {
     let st = Station::new(plain_tenant(2), r#","useRandomPIN":false"#);
     st.prefetch();
-    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let queue = st.queue();
     // An earlier attempt (random PINs then) set the key's PIN and failed before the person
     // got it: the journal still holds that PIN.
-    let key = soft_key(88_000_002);
-    {
-        let mut ch = ctap::hid::server::in_process(key.clone()).unwrap();
-        Authenticator::new(&mut ch).set_pin("905127").unwrap();
-    }
+    let key = key_with_pin(88_000_002, "905127");
     {
         let mut j = Journal::open(&st.journal).unwrap();
         let id = j

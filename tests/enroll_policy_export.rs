@@ -1,11 +1,12 @@
 //! The FIDO2 policy pre-flight (a key the tenant's restrictions exclude is refused before
 //! anything is written to it; without Policy.Read.All the run only warns) and `export`.
 
-mod enroll_support;
+mod kit;
 
 use ctap::authenticator::Authenticator;
-use enroll_support::{plain_tenant, soft_key, Station};
 use graph::fake::FakePolicy;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 
 fn station(extra: &str) -> Station {
     let st = Station::new(plain_tenant(2), extra);
@@ -24,8 +25,7 @@ fn restricted_aaguid_is_refused_before_the_key_is_touched() {
         )),
         ..FakePolicy::default()
     });
-    let key = soft_key(55_000_001);
-    st.slot.insert(Some(key.clone()));
+    let key = st.insert_key(55_000_001);
     let (_, out) = st.enroll_until(&[], &[], |line| !line.contains("refused"));
     assert!(
         out.contains("check: Self-service setup allowed: WARNING"),
@@ -58,7 +58,7 @@ fn without_policy_permission_it_warns_and_enrolls_then_exports() {
     let (status, out) = st.enroll(&[], &[], |line| {
         if line.contains("insert a new key for") {
             n += 1;
-            st.slot.insert(Some(soft_key(55_100_000 + n)));
+            st.insert_key(55_100_000 + n);
         }
     });
     assert!(status.success(), "{out}");
@@ -71,14 +71,7 @@ fn without_policy_permission_it_warns_and_enrolls_then_exports() {
 
     // keysRegistered.csv again from the journal: PINs included because the config keeps them.
     let export = st.dir.path().join("export.csv");
-    let o = st
-        .kiosk()
-        .args(["export", "--config"])
-        .arg(&st.config)
-        .arg("--out")
-        .arg(&export)
-        .output()
-        .unwrap();
+    let o = st.run("export", &["--out", export.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(
         std::fs::read_to_string(&export).unwrap(),
@@ -96,25 +89,11 @@ fn without_policy_permission_it_warns_and_enrolls_then_exports() {
     );
     assert!(last.result.contains("PINs included (2)"), "{last:?}");
     // An export never overwrites.
-    let o = st
-        .kiosk()
-        .args(["export", "--config"])
-        .arg(&st.config)
-        .arg("--out")
-        .arg(&export)
-        .output()
-        .unwrap();
+    let o = st.run("export", &["--out", export.to_str().unwrap()]);
     assert!(!o.status.success());
 
     let audit = st.dir.path().join("audit.csv");
-    let o = st
-        .kiosk()
-        .args(["export", "--audit", "--config"])
-        .arg(&st.config)
-        .arg("--out")
-        .arg(&audit)
-        .output()
-        .unwrap();
+    let o = st.run("export", &["--audit", "--out", audit.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(&audit).unwrap();
     assert!(

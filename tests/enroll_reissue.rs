@@ -1,12 +1,14 @@
 //! A returned key: the station refuses to issue a key it already issued (it still holds the
 //! first person's passkey and PIN); after a factory reset through the engine it issues it.
 
-mod enroll_support;
+mod kit;
 
 use std::time::Duration;
 
 use ctap::soft::TouchPolicy;
-use enroll_support::{plain_tenant, soft_key, Station};
+use kit::keys::set_pin;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::engine::api::{Command, Event, Remedy};
 use passkey_kiosk::store::Journal;
 
@@ -14,9 +16,8 @@ use passkey_kiosk::store::Journal;
 fn an_issued_key_is_refused_until_reset() {
     let st = Station::new(plain_tenant(2), r#","useRandomPIN":true"#);
     st.prefetch();
-    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
-    let key = soft_key(44_000_001);
-    st.slot.insert(Some(key.clone()));
+    let queue = st.queue();
+    let key = st.insert_key(44_000_001);
     let (status, out) = st.enroll(&["--user", &queue[0].upn], &[], |_| {});
     assert!(status.success(), "{out}");
 
@@ -99,7 +100,7 @@ fn wait_for<T>(
 fn a_used_key_that_reports_no_serial_is_refused_for_someone_else_until_reset() {
     let st = Station::new(plain_tenant(2), r#","useRandomPIN":true"#);
     st.prefetch();
-    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let queue = st.queue();
     let key = key_without_serial();
     st.slot.insert(Some(key.clone()));
     let engine = st.engine("desk");
@@ -153,7 +154,7 @@ fn a_used_key_that_reports_no_serial_is_refused_for_someone_else_until_reset() {
     assert!(!refusal.retry_possible);
     // Nothing was changed: the first person's passkey and PIN are as they were.
     assert_eq!(key.resident_credentials().len(), 1);
-    assert!(enroll_support::pin_token_ok(&key, &pin));
+    assert!(kit::keys::pin_token_ok(&key, &pin));
     assert!(st.tenant.registrations(&queue[1].user_id).is_empty());
 
     // Reset through the engine (within the window after plugging in), then issued.
@@ -182,24 +183,16 @@ fn a_used_key_that_reports_no_serial_is_refused_for_someone_else_until_reset() {
     let creds = key.resident_credentials();
     assert_eq!(creds.len(), 1, "only the new passkey is on it");
     assert_eq!(st.tenant.registrations(&queue[1].user_id).len(), 1);
-    assert!(
-        !enroll_support::pin_token_ok(&key, &pin),
-        "the old PIN is gone"
-    );
+    assert!(!kit::keys::pin_token_ok(&key, &pin), "the old PIN is gone");
 }
 
 #[test]
 fn a_key_without_a_serial_whose_pin_was_set_elsewhere_but_holds_no_passkey_is_issued() {
     let st = Station::new(plain_tenant(1), r#","useRandomPIN":true"#);
     st.prefetch();
-    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let queue = st.queue();
     let key = key_without_serial();
-    {
-        let mut ch = ctap::hid::server::in_process(key.clone()).unwrap();
-        ctap::authenticator::Authenticator::new(&mut ch)
-            .set_pin("905127")
-            .unwrap();
-    }
+    set_pin(&key, "905127");
     st.slot.insert(Some(key.clone()));
     let engine = st.engine("desk");
     engine.send(Command::Enroll {

@@ -1,13 +1,16 @@
 //! The built-in software key (its attestation key is published) is refused outside the demo
 //! before anything is written to it, unless the config says `"allowTestKeys": true`.
 
-mod enroll_support;
+mod kit;
 
 use std::time::Duration;
 
 use ctap::authenticator::Authenticator;
-use enroll_support::{plain_tenant, soft_key, Log, Station};
 use graph::fake::Faults;
+use kit::events::Log;
+use kit::keys::soft_key;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::engine::api::{Command, Event};
 use passkey_kiosk::engine::KeySource;
 use passkey_kiosk::store::{Journal, QueuedUser};
@@ -16,7 +19,7 @@ const RULES: &str = r#","useRandomPIN":true,"useCTAP21Features":true"#;
 
 fn queue(st: &Station) -> Vec<QueuedUser> {
     st.prefetch();
-    Journal::open(&st.journal).unwrap().queue().unwrap()
+    st.queue()
 }
 
 /// What getInfo says of the key's PIN (`clientPin`: false = supported, none set).
@@ -87,8 +90,7 @@ fn refuses_the_software_key(serial: u32, graph_latency: Duration) {
 fn headless_enroll_issues_the_software_key_with_allow_test_keys() {
     let st = Station::new(plain_tenant(2), RULES);
     let people = queue(&st);
-    let key = soft_key(55_000_002);
-    st.slot.insert(Some(key.clone()));
+    let key = st.insert_key(55_000_002);
 
     let (status, out) = st.enroll(&["--user", &people[0].upn], &[], |_| {});
 
@@ -105,8 +107,7 @@ fn headless_enroll_issues_the_software_key_with_allow_test_keys() {
 fn the_kiosk_engine_refuses_the_software_key_on_a_device_source() {
     let st = Station::refusing_test_keys(plain_tenant(2), RULES);
     let people = queue(&st);
-    let key = soft_key(55_000_003);
-    st.slot.insert(Some(key.clone()));
+    let key = st.insert_key(55_000_003);
     let engine = st.engine("desk");
     engine.send(Command::Enroll {
         user_id: people[0].user_id.clone(),
@@ -180,8 +181,7 @@ fn a_device_station_ignores_the_soft_key_commands() {
         "{seen:#?}"
     );
 
-    let key = soft_key(55_000_004);
-    st.slot.insert(Some(key.clone()));
+    st.insert_key(55_000_004);
     let mut log = Log::default();
     let inserted = log.until(&engine, "the plugged-in key", |e| match e {
         Event::KeyInserted(k) => Some(k.clone()),

@@ -2,12 +2,14 @@
 //! creationOptions body for each queued person, next to column copies of its fields) opens
 //! with the current binary, its rows convert to the neutral form, and enrollment works.
 
-mod enroll_support;
+mod kit;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use enroll_support::{plain_tenant, soft_key, Station};
 use graph::fake::FakeConfig;
+use kit::keys::soft_key;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::store::{EnrollmentState, Journal, QueuedUser};
 use serde_json::{json, Value};
 

@@ -2,9 +2,12 @@
 //! presence (CTAPHID PING, which no key command sees), so it is never kept busy; taking it out
 //! and putting it back is seen, and the key is inspected again.
 
-mod enroll_support;
+mod kit;
 
-use enroll_support::{plain_tenant, soft_key, Log, Request, Station};
+use kit::events::Log;
+use kit::slot::Request;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::engine::api::Event;
 use passkey_kiosk::engine::key_source::POLL_INTERVAL;
 
@@ -28,8 +31,7 @@ fn an_idle_key_is_inspected_once_per_insertion() {
     let st = Station::new(plain_tenant(1), "");
     let engine = st.engine("desk");
     let mut log = Log::default();
-    let key = soft_key(48_000_001);
-    st.slot.insert(Some(key.clone()));
+    let key = st.insert_key(48_000_001);
     log.until(&engine, "the key to be seen", inserted);
     let at_insertion = st.slot.requests();
     assert_eq!(count(&at_insertion, GET_INFO), 1, "{at_insertion:?}");

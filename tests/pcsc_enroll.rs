@@ -3,12 +3,14 @@
 //! --device pcsc`) against the fake tenant.
 #![cfg(feature = "pcsc")]
 
-mod enroll_support;
+mod kit;
 #[path = "../ctap/tests/pcsc_support/mod.rs"]
 mod pcsc_support;
 
 use ctap::nfc::vpcd::VirtualCard;
-use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
+use kit::keys::{pin_opens, soft_key};
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::engine::api::{Command, Event, Remedy};
 use passkey_kiosk::store::Journal;
 use pcsc_support::{wait_for_card, Pcscd};

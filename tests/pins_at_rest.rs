@@ -3,17 +3,20 @@
 //! the journal's files; recovered PINs go to the operator's screen, never silently to the
 //! CSV; `pinsInKeysRegisteredCsv` decides the CSV's PIN column.
 
-mod enroll_support;
+mod kit;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ctap::soft::SoftAuthenticator;
-use enroll_support::{pin_opens, pin_token_ok, plain_tenant, soft_key, Log, Station};
+use kit::events::{recovered, Log};
+use kit::keys::{pin_opens, pin_token_ok, soft_key};
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::config::Config;
-use passkey_kiosk::engine::api::{Command, Event, Issued, JobId, Unfinished};
-use passkey_kiosk::engine::{Engine, EngineHandle, EngineSetup, KeySource};
+use passkey_kiosk::engine::api::{Command, Event, Issued, JobId};
+use passkey_kiosk::engine::{Engine, EngineHandle, EngineSetup};
 use passkey_kiosk::store::{EnrollmentState, Journal, QueuedUser};
 
 /// A station whose journal has a directory of its own (the CSV, which may hold the PIN,
@@ -54,18 +57,11 @@ fn kiosk_engine(st: &Station) -> EngineHandle {
         config,
         keys_registered: st.out.clone(),
         operator: "Desk 1".into(),
-        key_source: KeySource::Device(st.device.parse().unwrap()),
+        key_source: st.slot.keys(),
         wake: Arc::new(|| {}),
         operator_auth: passkey_kiosk::station::OperatorAuth::Headless,
     })
     .unwrap()
-}
-
-fn recovered(engine: &EngineHandle, log: &mut Log) -> Vec<Unfinished> {
-    log.until(engine, "Recovered", |e| match e {
-        Event::Recovered(r) => Some(r.clone()),
-        _ => None,
-    })
 }
 
 fn enroll(engine: &EngineHandle, log: &mut Log, user_id: &str) -> (JobId, Issued) {
@@ -93,14 +89,9 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
 fn headless_enroll_purges_the_pin_from_every_journal_file_once_recorded() {
     let st = station("");
     st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
-    st.slot.insert(Some(soft_key(79_000_001)));
-    let (status, out) = st.enroll(
-        &["--user", &user.upn],
-        &[("PASSKEY_KIOSK_CRASH_AFTER", "csv_written")],
-        |_| {},
-    );
-    assert!(!status.success() && out.contains("aborting now"), "{out}");
+    let user = st.queue()[0].clone();
+    st.insert_key(79_000_001);
+    st.enroll_crashing(&user.upn, "csv_written");
     let pin = journal_pin(&st).expect("the PIN is in the journal until recorded");
     let dir = st.journal.parent().unwrap();
     assert!(
@@ -122,8 +113,7 @@ fn headless_enroll_purges_the_pin_from_every_journal_file_once_recorded() {
 fn headless_enroll_without_pins_in_the_csv_shows_the_pin() {
     let st = station(r#","pinsInKeysRegisteredCsv":false"#);
     st.prefetch();
-    let key = soft_key(79_000_002);
-    st.slot.insert(Some(key.clone()));
+    let key = st.insert_key(79_000_002);
     let (status, out) = st.enroll(&[], &[], |_| {});
     assert!(status.success(), "{out}");
     let rows = st.csv_rows();
@@ -145,12 +135,11 @@ fn headless_enroll_without_pins_in_the_csv_shows_the_pin() {
 fn kiosk_keeps_the_pin_out_of_the_csv_and_purges_it_when_delivered() {
     let st = station("");
     st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
-    let key = soft_key(79_000_003);
-    st.slot.insert(Some(key.clone()));
+    let user = st.queue()[0].clone();
+    let key = st.insert_key(79_000_003);
     let engine = kiosk_engine(&st);
     let mut log = Log::default();
-    assert!(recovered(&engine, &mut log).is_empty());
+    assert!(log.until(&engine, "Recovered", recovered).is_empty());
     let (job, issued) = enroll(&engine, &mut log, &user.user_id);
     let pin = issued
         .pin
@@ -179,11 +168,11 @@ fn kiosk_keeps_the_pin_out_of_the_csv_and_purges_it_when_delivered() {
 fn kiosk_writes_pins_to_the_csv_when_configured() {
     let st = station(r#","pinsInKeysRegisteredCsv":true"#);
     st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
-    st.slot.insert(Some(soft_key(79_000_004)));
+    let user = st.queue()[0].clone();
+    st.insert_key(79_000_004);
     let engine = kiosk_engine(&st);
     let mut log = Log::default();
-    recovered(&engine, &mut log);
+    log.until(&engine, "Recovered", recovered);
     let (_, issued) = enroll(&engine, &mut log, &user.user_id);
     assert_eq!(st.csv_rows()[0][3], issued.pin.unwrap().expose());
 }
@@ -196,19 +185,14 @@ fn recovered_pins_go_to_the_recovery_screen_and_expire() {
     for (point, serial) in [("pin_set", 79_000_005), ("registered", 79_000_006)] {
         let st = station(r#","pinRetentionHours":1"#);
         st.prefetch();
-        let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
+        let user = st.queue()[0].clone();
         let key = soft_key(serial);
         st.slot.insert(Some(key.clone()));
-        let (status, out) = st.enroll(
-            &["--user", &user.upn],
-            &[("PASSKEY_KIOSK_CRASH_AFTER", point)],
-            |_| {},
-        );
-        assert!(!status.success() && out.contains("aborting now"), "{out}");
+        st.enroll_crashing(&user.upn, point);
 
         let engine = kiosk_engine(&st);
         let mut log = Log::default();
-        let list = recovered(&engine, &mut log);
+        let list = log.until(&engine, "Recovered", recovered);
         drop(engine);
         assert_eq!(list.len(), 1, "{list:?}");
         assert_eq!(list[0].upn, user.upn);
@@ -243,7 +227,7 @@ fn recovered_pins_go_to_the_recovery_screen_and_expire() {
         drop(conn);
         let engine = kiosk_engine(&st);
         let mut log = Log::default();
-        assert!(recovered(&engine, &mut log).is_empty());
+        assert!(log.until(&engine, "Recovered", recovered).is_empty());
         drop(engine);
         assert_eq!(
             journal_pin(&st),
@@ -269,12 +253,12 @@ fn issued_undelivered(
         r#","useRandomPIN":true,"randomPinLength":12"#,
     );
     st.prefetch();
-    let queue = Journal::open(&st.journal).unwrap().queue().unwrap();
+    let queue = st.queue();
     let key = soft_key(serial);
     st.slot.insert(Some(key.clone()));
     let engine = kiosk_engine(&st);
     let mut log = Log::default();
-    recovered(&engine, &mut log);
+    log.until(&engine, "Recovered", recovered);
     let (_, issued) = enroll(&engine, &mut log, &queue[0].user_id);
     let pin = issued.pin.unwrap().expose().to_owned();
     drop(engine);
@@ -295,7 +279,7 @@ fn a_reset_key_loses_its_pins_from_the_journal() {
     key.power_cycle();
     let engine = kiosk_engine(&st);
     let mut log = Log::default();
-    recovered(&engine, &mut log);
+    log.until(&engine, "Recovered", recovered);
     engine.send(Command::Enroll {
         user_id: queue[1].user_id.clone(),
     });
@@ -319,15 +303,9 @@ fn a_reset_key_loses_its_pins_from_the_journal() {
 fn headless_recovery_shows_a_pin_it_does_not_write() {
     let st = station(r#","pinsInKeysRegisteredCsv":false"#);
     st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
-    let key = soft_key(79_000_008);
-    st.slot.insert(Some(key.clone()));
-    let (status, out) = st.enroll(
-        &["--user", &user.upn],
-        &[("PASSKEY_KIOSK_CRASH_AFTER", "registered")],
-        |_| {},
-    );
-    assert!(!status.success() && out.contains("aborting now"), "{out}");
+    let user = st.queue()[0].clone();
+    let key = st.insert_key(79_000_008);
+    st.enroll_crashing(&user.upn, "registered");
     let (status, out) = st.enroll(&["--user", &user.upn], &[], |_| {});
     assert!(status.success(), "{out}");
     let shown = format!("random PIN of {}: ", user.upn);

@@ -7,44 +7,30 @@
 //! members; the station restarted without it lists them no more, exactly as if they had been
 //! removed from the group.
 
-mod enroll_support;
+mod kit;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::process::Command as Process;
-use std::sync::Arc;
 
 use graph::fake::{FakeConfig, Faults};
 use passkey_kiosk::cli::kiosk::DemoWorld;
 use passkey_kiosk::config::Config;
 use passkey_kiosk::engine::api::{Command, Event, PersonStatus, QueueRefreshSummary};
-use passkey_kiosk::engine::{Engine, EngineHandle};
+use passkey_kiosk::engine::EngineHandle;
 use passkey_kiosk::report::users_to_register;
 use passkey_kiosk::store::{AuditEntry, Enrollment, Journal};
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::State;
 
-use enroll_support::Log;
+use kit::bin::prefetch_ok;
+use kit::config;
+use kit::demo::start_engine;
+use kit::events::{refreshed, Log};
 
 /// The refresh's outcome, after `Command::RefreshQueue`.
 fn refresh(log: &mut Log, engine: &EngineHandle) -> QueueRefreshSummary {
     engine.send(Command::RefreshQueue);
-    log.until(engine, "the refresh's outcome", |e| match e {
-        Event::QueueRefreshed(s) => Some(s.clone()),
-        _ => None,
-    })
-}
-
-/// An engine on the world's config and journal, once it sent the queue and the history.
-fn start(world: &DemoWorld, log: &mut Log) -> EngineHandle {
-    let engine = Engine::start(world.engine_setup(Arc::new(|| {})).unwrap()).unwrap();
-    log.until(&engine, "the queue at start", |e| {
-        matches!(e, Event::Queue(_)).then_some(())
-    });
-    log.until(&engine, "the history at start", |e| {
-        matches!(e, Event::History(_)).then_some(())
-    });
-    engine
+    log.until(engine, "the refresh's outcome", refreshed)
 }
 
 /// The journal's queue: user id → challenge.
@@ -84,8 +70,7 @@ fn a_refresh_removes_the_leavers_but_not_the_enrolled_nor_members_whose_fetch_fa
     let direct: HashSet<String> = journal_queue(&journal).into_keys().collect();
     assert_eq!(direct.len(), 6);
     world.config.include_nested_groups = true;
-    let mut log = Log::default();
-    let engine = start(&world, &mut log);
+    let (engine, mut log, _, _) = start_engine(&world);
     let summary = refresh(&mut log, &engine);
     assert_eq!(summary.error, None, "{summary:?}");
     assert_eq!((summary.added, summary.removed), (3, 0), "{summary:?}");
@@ -122,8 +107,7 @@ fn a_refresh_removes_the_leavers_but_not_the_enrolled_nor_members_whose_fetch_fa
     // First every options fetch fails (a challenge timeout Graph refuses), then Graph is down.
     world.config.include_nested_groups = false;
     world.config.challenge_timeout_minutes = 1;
-    let mut log = Log::default();
-    let engine = start(&world, &mut log);
+    let (engine, mut log, _, _) = start_engine(&world);
     let before = journal_queue(&journal);
     assert_eq!(before.len(), 9);
 
@@ -206,8 +190,7 @@ fn a_refresh_removes_the_leavers_but_not_the_enrolled_nor_members_whose_fetch_fa
 
     // Graph answers again: everyone left is refreshed, nobody else goes.
     world.config.challenge_timeout_minutes = 60;
-    let mut log = Log::default();
-    let engine = start(&world, &mut log);
+    let (engine, mut log, _, _) = start_engine(&world);
     let summary = refresh(&mut log, &engine);
     assert_eq!(summary.error, None, "{summary:?}");
     assert!(summary.failures.is_empty(), "{summary:?}");
@@ -231,36 +214,7 @@ fn a_refresh_removes_the_leavers_but_not_the_enrolled_nor_members_whose_fetch_fa
 
 /// A config for the `prefetch` binary, in the proof of concept's shape.
 fn write_config(dir: &Path, t: &graph::fake::FakeTenantHandle, nested: bool) -> std::path::PathBuf {
-    let cfg = serde_json::json!({
-        "tenantName": t.tenant_domain(),
-        "client_id": t.client_id(),
-        "client_secret": t.client_secret(),
-        "usersInScopeGroup": t.group_name(),
-        "includeNestedGroups": nested,
-        "challengeTimeoutInMinutes": 60,
-        "loginBaseUrl": t.base_url(),
-        "graphBaseUrl": t.base_url(),
-    });
-    let path = dir.join("configs.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&cfg).unwrap()).unwrap();
-    path
-}
-
-fn prefetch(config: &Path) -> String {
-    let out = Process::new(env!("CARGO_BIN_EXE_passkey-kiosk"))
-        .arg("prefetch")
-        .arg("--config")
-        .arg(config)
-        .env_remove("PASSKEY_KIOSK_CLIENT_SECRET")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    config::write_config(dir, t, serde_json::json!({"includeNestedGroups": nested}))
 }
 
 #[test]
@@ -274,14 +228,14 @@ fn the_prefetch_command_removes_the_leavers_from_the_journal_queue_too() {
     let journal = Config::load(&write_config(dir.path(), &t, false))
         .unwrap()
         .journal_path;
-    let out = prefetch(&dir.path().join("configs.json"));
+    let out = prefetch_ok(&dir.path().join("configs.json"), &[]);
     assert!(
         out.contains("removed from the queue:    0 (left the group)"),
         "{out}"
     );
     let direct: HashSet<String> = journal_queue(&journal).into_keys().collect();
     let config = write_config(dir.path(), &t, true);
-    prefetch(&config);
+    prefetch_ok(&config, &[]);
     let mut nested: Vec<String> = journal_queue(&journal)
         .into_keys()
         .filter(|id| !direct.contains(id))
@@ -303,7 +257,7 @@ fn the_prefetch_command_removes_the_leavers_from_the_journal_queue_too() {
         .unwrap();
 
     let config = write_config(dir.path(), &t, false);
-    let out = prefetch(&config);
+    let out = prefetch_ok(&config, &[]);
     assert!(
         out.contains("removed from the queue:    2 (left the group)"),
         "{out}"

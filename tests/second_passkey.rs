@@ -2,32 +2,23 @@
 //! behind the write (the fake's `list_lag`). The station must keep looking the method up,
 //! never take the lag for a refusal and create (or register) another passkey.
 
-mod enroll_support;
+mod kit;
 
 use std::time::Duration;
 
 use ctap::soft::SoftAuthenticator;
-use enroll_support::{pin_opens, plain_tenant, soft_key, Station};
 use graph::fake::Faults;
-use passkey_kiosk::store::{EnrollmentState, Journal, QueuedUser};
-
-fn states(st: &Station, user_id: &str) -> Vec<EnrollmentState> {
-    Journal::open(&st.journal)
-        .unwrap()
-        .enrollments_of(user_id)
-        .unwrap()
-        .iter()
-        .map(|e| e.state)
-        .collect()
-}
+use kit::keys::pin_opens;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
+use passkey_kiosk::store::{EnrollmentState, QueuedUser};
 
 /// A station of one person (config `extra`) with software key `serial` plugged in.
 fn station_with_key(extra: &str, serial: u32) -> (Station, QueuedUser, SoftAuthenticator) {
     let st = Station::new(plain_tenant(1), extra);
     st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
-    let key = soft_key(serial);
-    st.slot.insert(Some(key.clone()));
+    let user = st.queue()[0].clone();
+    let key = st.insert_key(serial);
     (st, user, key)
 }
 
@@ -49,7 +40,7 @@ fn a_lost_answer_and_a_lagging_list_give_one_passkey() {
     assert_eq!(status.code(), Some(1), "{out}");
     assert!(out.contains("registration outcome unknown"), "{out}");
     assert_eq!(st.tenant.registrations(&user.user_id).len(), 1, "{out}");
-    assert_eq!(states(&st, &user.user_id), [EnrollmentState::Registering]);
+    assert_eq!(st.states(&user.user_id), [EnrollmentState::Registering]);
 
     let (status, out) = st.enroll(&["--user", &user.upn, "--retry-failed"], &[], |_| {});
     assert!(status.success(), "{out}");
@@ -60,7 +51,7 @@ fn a_lost_answer_and_a_lagging_list_give_one_passkey() {
     assert_eq!(rows[0][1], regs[0].id);
     assert!(pin_opens(&key, &rows[0][3]));
     assert_eq!(
-        states(&st, &user.user_id),
+        st.states(&user.user_id),
         [EnrollmentState::Recorded],
         "no second enrollment"
     );
@@ -77,13 +68,8 @@ fn recovery_looks_up_again_after_a_refused_re_post() {
         list_lag: Some(Duration::from_millis(2000)),
         ..Faults::default()
     });
-    let (status, out) = st.enroll(
-        &["--user", &user.upn],
-        &[("PASSKEY_KIOSK_CRASH_AFTER", "post_sent")],
-        |_| {},
-    );
-    assert!(!status.success() && out.contains("aborting now"), "{out}");
-    assert_eq!(states(&st, &user.user_id), [EnrollmentState::Registering]);
+    st.enroll_crashing(&user.upn, "post_sent");
+    assert_eq!(st.states(&user.user_id), [EnrollmentState::Registering]);
 
     let (status, out) = st.enroll(&["--user", &user.upn], &[], |_| {});
     assert!(status.success(), "{out}");
@@ -91,7 +77,7 @@ fn recovery_looks_up_again_after_a_refused_re_post() {
     let regs = st.tenant.registrations(&user.user_id);
     assert_eq!(regs.len(), 1, "{regs:?}");
     assert_eq!(
-        states(&st, &user.user_id),
+        st.states(&user.user_id),
         [EnrollmentState::Recorded],
         "{out}"
     );
@@ -114,7 +100,7 @@ fn a_failed_look_up_after_a_lost_answer_leaves_the_enrollment_registering() {
     let (status, out) = st.enroll(&["--user", &user.upn], &[], |_| {});
     assert_eq!(status.code(), Some(1), "{out}");
     assert!(out.contains("look-up that followed failed"), "{out}");
-    assert_eq!(states(&st, &user.user_id), [EnrollmentState::Registering]);
+    assert_eq!(st.states(&user.user_id), [EnrollmentState::Registering]);
 
     st.tenant.set_faults(Faults::default());
     let (status, out) = st.enroll(&["--user", &user.upn, "--retry-failed"], &[], |_| {});
@@ -124,6 +110,6 @@ fn a_failed_look_up_after_a_lost_answer_leaves_the_enrollment_registering() {
         "{out}"
     );
     assert_eq!(st.tenant.registrations(&user.user_id).len(), 1);
-    assert_eq!(states(&st, &user.user_id), [EnrollmentState::Recorded]);
+    assert_eq!(st.states(&user.user_id), [EnrollmentState::Recorded]);
     assert!(pin_opens(&key, &st.csv_rows()[0][3]));
 }

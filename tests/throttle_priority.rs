@@ -1,9 +1,11 @@
 //! `x-ms-throttle-priority`: bulk prefetch asks Graph for Low, the enrollment a person waits on
 //! for High, as the fake tenant saw the requests.
 
-mod enroll_support;
+mod kit;
 
-use enroll_support::{plain_tenant, soft_key, Station};
+use kit::keys::soft_key;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::store::Journal;
 
 #[test]

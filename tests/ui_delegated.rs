@@ -4,20 +4,21 @@
 //! the engine starts with the operator's token, and an enrollment's audit entries carry the
 //! operator's UPN.
 
-mod ui_support;
+mod kit;
 
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
+use kit::desk::{delegated_sign_in, desk_audit, outbox};
+use kit::ui::*;
 use passkey_kiosk::cli::kiosk::{delegated_link, waker, DemoWorld};
 use passkey_kiosk::engine::api::{CheckKind, Command, Event, OperatorError, PersonStatus, Remedy};
 use passkey_kiosk::store::Journal;
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::{Phase, Screen};
 use passkey_kiosk::ui::{KioskApp, State};
-use ui_support::*;
 
 fn delegated_station() -> Harness<'static, KioskApp> {
     let mut h = station_with(OperatorAuth::Delegated, false, people(10));
@@ -147,14 +148,12 @@ fn demo_device_code_sign_in_then_an_enrollment_audited_under_the_operator() {
     assert!(world.config.client_id.len() > 10);
     let admin = world.tenant.admin().expect("the fake's administrator");
     let mut graph = None;
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(|cc| {
-            let setup = world.engine_setup(waker(&cc.egui_ctx)).unwrap();
-            graph = Some(setup.graph.clone());
-            let state = State::new(OperatorAuth::Delegated, true);
-            KioskApp::new(&cc.egui_ctx, state, Some(delegated_link(setup).unwrap()))
-        });
+    let mut h = kiosk(|ctx| {
+        let setup = world.engine_setup(waker(ctx)).unwrap();
+        graph = Some(setup.graph.clone());
+        let state = State::new(OperatorAuth::Delegated, true);
+        KioskApp::new(ctx, state, Some(delegated_link(setup).unwrap()))
+    });
     let graph = graph.expect("the station's Graph client");
     wait_until(&mut h, "the sign-in screen", |a| {
         a.state.screen() == Screen::SignIn

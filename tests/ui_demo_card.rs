@@ -3,17 +3,17 @@
 //! driven by its accessible labels until the card is issued and registered.
 #![cfg(feature = "pcsc")]
 
+mod kit;
 #[path = "../ctap/tests/pcsc_support/mod.rs"]
 mod pcsc_support;
-mod ui_support;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
+use kit::ui::{hand_over, pick_person, signed_in_demo_with, wait_until};
 use passkey_kiosk::cli::kiosk::DemoWorld;
 use passkey_kiosk::engine::KeySource;
 use passkey_kiosk::store::{EnrollmentState, Journal};
 use pcsc_support::Pcscd;
-use ui_support::{hand_over, pick_person, signed_in_demo_with, wait_until};
 
 #[test]
 fn a_card_tapped_in_the_demo_is_issued_through_pcscd() {

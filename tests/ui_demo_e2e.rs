@@ -3,13 +3,17 @@
 //! and the journal the record, and that a Graph outage shows the error with Retry and loses
 //! nothing.
 
-mod ui_support;
+mod kit;
 
 use std::time::Duration;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use graph::fake::Faults;
+use kit::ui::{
+    demo_app, demo_at_sign_in, hand_over, kiosk, phase, pick_person, settled, signed_in_demo,
+    type_and_enter, wait_until,
+};
 use passkey_kiosk::cli::kiosk::DemoWorld;
 use passkey_kiosk::engine::api::{Command, Event, PersonStatus};
 use passkey_kiosk::engine::Engine;
@@ -17,10 +21,6 @@ use passkey_kiosk::engine::KeySource;
 use passkey_kiosk::store::{EnrollmentState, Journal};
 use passkey_kiosk::ui::screens::queue::REFRESH;
 use passkey_kiosk::ui::state::{Phase, Screen};
-use ui_support::{
-    demo_at_sign_in, hand_over, phase, pick_person, settled, signed_in_demo, type_and_enter,
-    wait_until,
-};
 
 #[test]
 fn demo_wizard_issues_a_key_that_the_tenant_and_journal_hold() {
@@ -276,26 +276,17 @@ fn refresh_fetches_the_queue_live_from_the_group_with_a_status_line() {
 
 #[test]
 fn the_engine_signs_in_locks_unlocks_and_exits_with_the_passcode_and_audits_each_step() {
-    use passkey_kiosk::cli::kiosk::{link, waker};
     use passkey_kiosk::ui::operator::OperatorAuth;
-    use passkey_kiosk::ui::{KioskApp, State};
 
     let world = DemoWorld::start(None, 5).unwrap();
     let auth = OperatorAuth::AppOnly {
-        passcode_hash: Some(ui_support::test_hash("2468 open")),
+        passcode_hash: Some(kit::ui::test_hash("2468 open")),
     };
-    let mut h = egui_kittest::Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(|cc| {
-            let mut setup = world.engine_setup(waker(&cc.egui_ctx)).unwrap();
-            setup.operator_auth = auth.clone();
-            let engine = Engine::start(setup).unwrap();
-            KioskApp::new(
-                &cc.egui_ctx,
-                State::new(auth.clone(), true),
-                Some(link(engine)),
-            )
-        });
+    let mut h = kiosk(|ctx| {
+        demo_app(ctx, &world, auth.clone(), |s| {
+            s.operator_auth = auth.clone()
+        })
+    });
     wait_until(&mut h, "sign-in", |a| a.state.screen() == Screen::SignIn);
     type_and_enter(&mut h, "Tess");
     type_and_enter(&mut h, "2468 open");

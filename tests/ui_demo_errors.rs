@@ -8,65 +8,29 @@
 //! running job, so the tests that need a key kept in, pulled out or put back plug software
 //! keys into a `udp:` port the engine polls like a USB port.
 
-mod enroll_support;
-mod ui_support;
+mod kit;
 
-use ctap::authenticator::Authenticator;
-use ctap::soft::{SoftAuthenticator, TouchPolicy};
+use ctap::soft::TouchPolicy;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use enroll_support::{pin_opens, soft_key, Slot};
 use graph::fake::Faults;
+use kit::keys::{key_with_pin, pin_opens, soft_key};
+use kit::slot::Slot;
+use kit::ui::{
+    hand_over, phase, pick, pick_person, settled, signed_in_demo, signed_in_demo_with, wait_until,
+};
 use passkey_kiosk::cli::kiosk::DemoWorld;
 use passkey_kiosk::engine::api::{OperatorError, PersonStatus, PinRequest, Remedy, Step};
-use passkey_kiosk::engine::KeySource;
 use passkey_kiosk::store::{EnrollmentState, Journal};
 use passkey_kiosk::ui::state::{Phase, Screen};
 use passkey_kiosk::ui::KioskApp;
-use ui_support::{
-    hand_over, phase, pick, pick_person, settled, signed_in_demo, signed_in_demo_with, wait_until,
-};
-
-/// A USB port for software keys: the engine polls it as it polls a real port.
-struct Port {
-    slot: Slot,
-}
-
-impl Port {
-    fn new() -> Port {
-        Port { slot: Slot::new() }
-    }
-
-    /// Where the engine looks for keys.
-    fn keys(&self) -> KeySource {
-        KeySource::Device(self.slot.device().parse().unwrap())
-    }
-
-    /// Puts `key` in (in place of any other).
-    fn plug(&mut self, key: &SoftAuthenticator) {
-        self.slot.insert(Some(key.clone()));
-    }
-
-    /// Pulls the key out: the port stops answering, a request in flight dies.
-    fn unplug(&mut self) {
-        self.slot.unplug();
-    }
-}
 
 /// Pulls the key out and waits until the station has seen it go.
-fn pull_out(h: &mut Harness<'_, KioskApp>, port: &mut Port) {
+fn pull_out(h: &mut Harness<'_, KioskApp>, port: &Slot) {
     port.unplug();
     wait_until(h, "the key to be seen removed", |a| a.state.key.is_none());
     h.get_by_label("No key inserted");
-}
-
-/// A software key with `pin` already set (a key configured elsewhere).
-fn key_with_pin(serial: u32, pin: &str) -> SoftAuthenticator {
-    let key = soft_key(serial);
-    let mut ch = ctap::hid::server::in_process(key.clone()).unwrap();
-    Authenticator::new(&mut ch).set_pin(pin).unwrap();
-    key
 }
 
 /// Types `pin` into the PIN field and submits it with `button`.
@@ -104,13 +68,13 @@ fn states(journal: &Journal, id: i64) -> Vec<EnrollmentState> {
 #[test]
 fn a_wrong_current_pin_shows_the_attempts_left_and_the_right_one_enrolls() {
     let world = DemoWorld::start(None, 20).unwrap();
-    let mut port = Port::new();
+    let port = Slot::new();
     let mut h = signed_in_demo_with(&world, port.keys());
 
     // The first person gets a new key.
     let (a_id, a_upn) = pick_person(&mut h, 0);
     let first = soft_key(71_000_001);
-    port.plug(&first);
+    port.insert(Some(first.clone()));
     let a = hand_over(&mut h);
     assert_eq!(a.upn, a_upn);
 
@@ -130,8 +94,8 @@ fn a_wrong_current_pin_shows_the_attempts_left_and_the_right_one_enrolls() {
     h.get_by_label("Insert a new security key");
     h.get_by_label_contains("The key in the reader was already used: take it out");
     // ...and, taken out and put back, it is refused with the reason.
-    pull_out(&mut h, &mut port);
-    port.plug(&first);
+    pull_out(&mut h, &port);
+    port.insert(Some(first.clone()));
     wait_until(&mut h, "the refusal", refused);
     h.get_by_label_contains(&format!(
         "refused: this key was already issued to {a_upn} (method {})",
@@ -148,8 +112,8 @@ fn a_wrong_current_pin_shows_the_attempts_left_and_the_right_one_enrolls() {
 
     // A key that already has a PIN (set elsewhere): the station asks for it.
     let second = key_with_pin(71_000_002, "905127");
-    pull_out(&mut h, &mut port);
-    port.plug(&second);
+    pull_out(&mut h, &port);
+    port.insert(Some(second.clone()));
     wait_until(&mut h, "the current PIN prompt", settled);
     assert!(
         matches!(phase(&h), Some(Phase::Pin(PinRequest::Current { .. }))),
@@ -227,7 +191,7 @@ fn a_wrong_current_pin_shows_the_attempts_left_and_the_right_one_enrolls() {
 #[test]
 fn a_key_pulled_out_at_the_touch_prompt_loses_nothing_and_put_back_finishes() {
     let world = DemoWorld::start(None, 20).unwrap();
-    let mut port = Port::new();
+    let port = Slot::new();
     let mut h = signed_in_demo_with(&world, port.keys());
     let (user_id, upn) = pick_person(&mut h, 2);
     let before = world.tenant.registrations(&upn).len();
@@ -235,7 +199,7 @@ fn a_key_pulled_out_at_the_touch_prompt_loses_nothing_and_put_back_finishes() {
     // Nobody touches the key: the station waits at the touch prompt, the PIN already set.
     let key = soft_key(72_000_001);
     key.touch().set(TouchPolicy::Never);
-    port.plug(&key);
+    port.insert(Some(key.clone()));
     wait_until(&mut h, "the touch prompt", |a| {
         matches!(a.state.job.as_ref().map(|j| &j.phase), Some(Phase::Touch))
     });
@@ -249,7 +213,7 @@ fn a_key_pulled_out_at_the_touch_prompt_loses_nothing_and_put_back_finishes() {
     };
 
     // Pulled out: the error names it and says what to do; nothing is registered.
-    pull_out(&mut h, &mut port);
+    pull_out(&mut h, &port);
     let error = error_page(&mut h);
     assert_eq!(error.code, "key-removed");
     assert_eq!(error.remedy, Remedy::ReinsertKey, "{error:?}");
@@ -283,7 +247,7 @@ fn a_key_pulled_out_at_the_touch_prompt_loses_nothing_and_put_back_finishes() {
 
     // Put back and Retry: the same key finishes, its PIN opened with the journal's copy.
     key.touch().set(TouchPolicy::Immediate);
-    port.plug(&key);
+    port.insert(Some(key.clone()));
     h.get_by_role_and_label(Role::Button, "Retry").click();
     h.run_steps(2);
     let issued = hand_over(&mut h);
@@ -310,11 +274,11 @@ fn a_key_pulled_out_at_the_touch_prompt_loses_nothing_and_put_back_finishes() {
 #[test]
 fn a_key_whose_registration_is_unsettled_is_not_issued_to_someone_else() {
     let world = DemoWorld::start(None, 20).unwrap();
-    let mut port = Port::new();
+    let port = Slot::new();
     let mut h = signed_in_demo_with(&world, port.keys());
     let (a_id, _) = pick_person(&mut h, 0);
     let key = soft_key(73_000_001);
-    port.plug(&key);
+    port.insert(Some(key.clone()));
     // Graph fails the registration: Graph may hold the passkey, the enrollment stays open.
     world.tenant.set_faults(Faults {
         random_5xx_ratio: 1.0,
@@ -334,8 +298,8 @@ fn a_key_whose_registration_is_unsettled_is_not_issued_to_someone_else() {
 
     // The next person, and the same key put back: refused, and nothing is done to it.
     let (b_id, _) = pick_person(&mut h, 0);
-    pull_out(&mut h, &mut port);
-    port.plug(&key);
+    pull_out(&mut h, &port);
+    port.insert(Some(key.clone()));
     wait_until(&mut h, "the refusal", refused);
     h.get_by_label_contains("refused: this key's enrollment of ");
     assert_eq!(

@@ -1,12 +1,13 @@
 //! Queue: search as you type, pick by click or by badge scan (text + Enter).
 
-mod ui_support;
+mod kit;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
+use kit::desk::outbox;
+use kit::ui::*;
 use passkey_kiosk::engine::api::Command;
 use passkey_kiosk::ui::state::Screen;
-use ui_support::*;
 
 #[test]
 fn typing_filters_and_a_click_starts_enrollment() {

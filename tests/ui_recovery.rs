@@ -2,11 +2,12 @@
 //! the person, behind Reveal; Continue waits until it was shown, and the screen keeps no
 //! PIN once left.
 
-mod ui_support;
+mod kit;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
+use kit::ui::kiosk;
 use passkey_kiosk::engine::api::{Event, Pin, Remedy, Unfinished};
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::Screen;
@@ -14,11 +15,7 @@ use passkey_kiosk::ui::{KioskApp, State};
 
 /// The station at its recovery screen, listing `list`.
 fn recovering(list: Vec<Unfinished>) -> Harness<'static, KioskApp> {
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(|cc| {
-            KioskApp::new(&cc.egui_ctx, State::new(OperatorAuth::Demo, false), None)
-        });
+    let mut h = kiosk(|ctx| KioskApp::new(ctx, State::new(OperatorAuth::Demo, false), None));
     h.state_mut().apply(Event::StartupChecks(vec![]));
     h.state_mut().apply(Event::Recovered(list));
     h.run();

@@ -1,12 +1,12 @@
 //! Every scripted scene (the screenshots' source) renders at 1280x800: no missing glyph, every
 //! input labelled (kittest's accessibility check), and its main action on screen.
 
+mod kit;
+
 use egui_kittest::kittest::Queryable;
-use egui_kittest::Harness;
+use kit::ui::{kiosk, NOW};
 use passkey_kiosk::demo::scenes::{scene, SCENES};
 use passkey_kiosk::ui::KioskApp;
-
-const NOW: i64 = 1_800_000_000;
 
 #[test]
 fn every_scene_renders_with_its_action_on_screen() {
@@ -28,13 +28,11 @@ fn every_scene_renders_with_its_action_on_screen() {
     assert_eq!(actions.len(), SCENES.len());
     for (name, action) in actions {
         let state = scene(name, NOW).unwrap();
-        let mut h = Harness::builder()
-            .with_size(egui::vec2(1280.0, 800.0))
-            .build_eframe(|cc| {
-                let mut app = KioskApp::new(&cc.egui_ctx, state, None);
-                app.set_now(NOW);
-                app
-            });
+        let mut h = kiosk(|ctx| {
+            let mut app = KioskApp::new(ctx, state, None);
+            app.set_now(NOW);
+            app
+        });
         h.run_steps(3);
         let node = h.get_by_role_and_label(egui::accesskit::Role::Button, action);
         let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0));
@@ -49,13 +47,11 @@ fn every_scene_renders_with_its_action_on_screen() {
 #[test]
 fn history_columns_give_names_and_upns_one_line_each() {
     let state = scene("history", NOW).unwrap();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(|cc| {
-            let mut app = KioskApp::new(&cc.egui_ctx, state, None);
-            app.set_now(NOW);
-            app
-        });
+    let mut h = kiosk(|ctx| {
+        let mut app = KioskApp::new(ctx, state, None);
+        app.set_now(NOW);
+        app
+    });
     // The first frame counts: the table must not squeeze a column until the next one.
     h.run_steps(1);
     let upns: Vec<_> = h.get_all_by_label_contains("@contoso.example").collect();

@@ -1,16 +1,15 @@
 //! The secret fields keep nothing: after a passcode was typed, submitted and the station locked,
 //! egui's undo (Ctrl+Z, Ctrl+Shift+Z, Ctrl+Y) brings nothing back and Enter unlocks nothing.
 
-mod ui_support;
+mod kit;
 
 use egui::accesskit::Role;
 use egui::{Key, Modifiers};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use passkey_kiosk::ui::operator::OperatorAuth;
+use kit::ui::*;
 use passkey_kiosk::ui::state::Screen;
 use passkey_kiosk::ui::KioskApp;
-use ui_support::*;
 
 const PASSCODE: &str = "2468 open sesame";
 
@@ -39,19 +38,9 @@ fn undo_then_enter(h: &mut Harness<'static, KioskApp>) {
     settle(h);
 }
 
-fn app_only_station() -> Harness<'static, KioskApp> {
-    station_with(
-        OperatorAuth::AppOnly {
-            passcode_hash: Some(test_hash(PASSCODE)),
-        },
-        false,
-        people(3),
-    )
-}
-
 #[test]
 fn ctrl_z_on_the_lock_screen_brings_no_passcode_back() {
-    let mut h = app_only_station();
+    let mut h = app_only_station(PASSCODE, 3);
     type_and_enter(&mut h, "Tess");
     type_and_enter(&mut h, PASSCODE);
     settle(&mut h);
@@ -95,7 +84,7 @@ fn ctrl_z_on_the_lock_screen_brings_no_passcode_back() {
 
 #[test]
 fn ctrl_z_on_the_sign_in_form_brings_no_passcode_back() {
-    let mut h = app_only_station();
+    let mut h = app_only_station(PASSCODE, 3);
     type_and_enter(&mut h, "Tess");
     h.event(egui::Event::Text(PASSCODE.into()));
     wait_past_undo_settle_time(&mut h);

@@ -1,15 +1,16 @@
 //! Station-wide rules: start-up checks, sign-in, lock, close refused, re-issue, demo controls.
 
-mod ui_support;
+mod kit;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
+use kit::desk::{desk_audit, outbox};
+use kit::ui::*;
 use passkey_kiosk::engine::api::{Check, CheckKind, Command, Event, Unfinished};
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::Screen;
 use passkey_kiosk::ui::{KioskApp, State};
-use ui_support::*;
 
 #[test]
 fn window_close_is_refused_until_exit_is_chosen() {
@@ -126,19 +127,9 @@ fn failed_startup_checks_show_their_remedy() {
 
 const PASSCODE: &str = "2468 open";
 
-fn app_only_station(people_count: usize) -> Harness<'static, KioskApp> {
-    station_with(
-        OperatorAuth::AppOnly {
-            passcode_hash: Some(test_hash(PASSCODE)),
-        },
-        false,
-        people(people_count),
-    )
-}
-
 #[test]
 fn app_only_sign_in_checks_the_passcode_and_idle_lock_hides_the_screen() {
-    let mut h = app_only_station(5);
+    let mut h = app_only_station(PASSCODE, 5);
     h.get_by_label("Operator name").focus();
     h.run();
     h.get_by_label("Operator name").type_text("Tess");
@@ -202,7 +193,7 @@ fn app_only_sign_in_checks_the_passcode_and_idle_lock_hides_the_screen() {
 
 #[test]
 fn wrong_passcodes_pause_the_next_attempt_and_the_screen_says_how_long() {
-    let mut h = app_only_station(3);
+    let mut h = app_only_station(PASSCODE, 3);
     type_and_enter(&mut h, "Tess");
     for n in 1..=5 {
         type_and_enter(&mut h, "guess");
@@ -239,7 +230,7 @@ fn wrong_passcodes_pause_the_next_attempt_and_the_screen_says_how_long() {
 
 #[test]
 fn enter_in_an_empty_passcode_field_is_no_attempt() {
-    let mut h = app_only_station(3);
+    let mut h = app_only_station(PASSCODE, 3);
     type_and_enter(&mut h, "Tess");
     type_and_enter(&mut h, "");
     settle(&mut h);
@@ -286,7 +277,7 @@ fn tab_through(h: &mut Harness<'static, KioskApp>, n: usize) -> Vec<String> {
 
 #[test]
 fn no_way_out_of_full_screen_without_a_signed_in_operator() {
-    let mut h = app_only_station(3);
+    let mut h = app_only_station(PASSCODE, 3);
     // Sign-in screen: Tab through everything, Escape; no Exit anywhere.
     h.event(egui::Event::Text("Tess".into()));
     h.run_steps(2);
@@ -329,7 +320,7 @@ fn no_way_out_of_full_screen_without_a_signed_in_operator() {
 
 #[test]
 fn the_keyboard_alone_signs_in_and_picks_a_person() {
-    let mut h = app_only_station(20);
+    let mut h = app_only_station(PASSCODE, 20);
     h.run();
     // No click anywhere: the cursor starts in the name, Enter moves to the passcode, Enter signs
     // in, and the search field has the cursor for a typed name or a badge scan.

@@ -1,15 +1,16 @@
 //! Wizard pages driven by hand-made engine events; assertions on the commands sent.
 
-mod ui_support;
+mod kit;
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
+use kit::desk::outbox;
+use kit::ui::*;
 use passkey_kiosk::engine::api::{
     Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Remedy, Step,
 };
 use passkey_kiosk::keys::PinState;
 use passkey_kiosk::ui::state::Screen;
-use ui_support::*;
 
 #[test]
 fn pin_pad_enforces_the_minimum_length_before_sending() {

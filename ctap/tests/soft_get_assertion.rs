@@ -18,12 +18,6 @@ const UV: u8 = 0x04;
 const ED: u8 = 0x80;
 const PIN: &str = "123456";
 
-fn key_with_pin() -> SoftAuthenticator {
-    let key = new_key(SoftConfig::default());
-    assert_eq!(set_pin(&key, V2, PIN), OK);
-    key
-}
-
 /// makeCredential on `key`; returns the credential id and its COSE public key.
 fn make(key: &SoftAuthenticator, req: Mc) -> (Vec<u8>, Value) {
     let (status, reply) = req.send(key);
@@ -126,7 +120,7 @@ fn unknown_ids_give_no_credentials_without_a_touch() {
 
 #[test]
 fn cred_protect_3_hides_the_credential_without_uv() {
-    let key = key_with_pin();
+    let key = key_with_pin(PIN);
     let mut req = mc(&key, b"user-3");
     req.rk = true;
     req.extensions = vec![(text("credProtect"), int(3))];
@@ -160,7 +154,7 @@ fn cred_protect_3_hides_the_credential_without_uv() {
 
 #[test]
 fn cred_protect_2_needs_the_id_or_uv() {
-    let key = key_with_pin();
+    let key = key_with_pin(PIN);
     let mut req = mc(&key, b"user-2");
     req.rk = true;
     req.extensions = vec![(text("credProtect"), int(2))];
@@ -207,7 +201,7 @@ fn the_signature_counter_increases_and_is_persisted() {
 
 #[test]
 fn with_up_a_touch_is_collected_and_the_token_used_up() {
-    let key = key_with_pin();
+    let key = key_with_pin(PIN);
     let (id, public_key) = make(&key, mc(&key, b"u"));
     let t = ga_token(&key);
     let mut ga = Ga::new(RP).with_token(V2, &t);
@@ -233,7 +227,7 @@ fn with_up_a_touch_is_collected_and_the_token_used_up() {
 
 #[test]
 fn token_and_request_checks() {
-    let key = key_with_pin();
+    let key = key_with_pin(PIN);
     let (id, _) = make(&key, mc(&key, b"u"));
     // A token without ga, or bound to another RP, is refused.
     let mc_only = token(&key, V2, PIN, Some(MC), Some(RP)).unwrap();
@@ -304,7 +298,7 @@ fn token_and_request_checks() {
 
 #[test]
 fn discoverable_credentials_most_recent_first_then_get_next_assertion() {
-    let key = key_with_pin();
+    let key = key_with_pin(PIN);
     for user in [&b"alice"[..], b"bob", b"carol"] {
         let mut req = mc(&key, user);
         req.rk = true;
@@ -410,7 +404,7 @@ fn hmac_output(key: &SoftAuthenticator, ga: &mut Ga, proto: PinProtocol, salts: 
 
 #[test]
 fn hmac_secret_outputs_are_per_credential_salt_and_uv() {
-    let key = key_with_pin();
+    let key = key_with_pin(PIN);
     let mut req = mc(&key, b"u");
     req.extensions = vec![(text("hmac-secret"), Value::Bool(true))];
     let (id, _) = make(&key, req);

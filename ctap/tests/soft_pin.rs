@@ -13,12 +13,6 @@ use ctap::pin::PinProtocol::{self, V1, V2};
 use ctap::soft::{SoftAuthenticator, SoftConfig};
 use soft_support::*;
 
-fn key_with_pin(pin: &str) -> SoftAuthenticator {
-    let key = new_key(SoftConfig::default());
-    assert_eq!(set_pin(&key, V2, pin), OK);
-    key
-}
-
 /// authenticatorConfig setMinPINLength with an acfg token (CTAP 2.1 §6.11.4).
 fn set_min_pin_length(
     key: &SoftAuthenticator,

@@ -4,6 +4,8 @@
 //! an administrator gets when provisioning their own account.
 #![cfg(feature = "fake")]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use graph::fake::{DevicePoll, FakeConfig, FakeTenant};
@@ -11,6 +13,7 @@ use graph::{
     Cloud, Credentials, DeviceAuthorization, DeviceFlowFailure, Error, GraphClient, GraphConfig,
     RetryPolicy,
 };
+use support::fast_policy;
 
 fn delegated_client(fake: &FakeTenant) -> GraphClient {
     let mut c = GraphConfig::new(
@@ -22,14 +25,7 @@ fn delegated_client(fake: &FakeTenant) -> GraphClient {
         fake.client_id(),
         Credentials::Delegated,
     );
-    c.retry = RetryPolicy {
-        max_attempts: 3,
-        max_throttled_attempts: 3,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        max_retry_after: Duration::from_secs(2),
-        recheck_delay: Duration::from_millis(10),
-    };
+    c.retry = fast_policy(3, 3);
     GraphClient::new(c).expect("client")
 }
 

@@ -4,32 +4,24 @@
 //! dropped POST answer that must be recognised instead of re-posted.
 #![cfg(feature = "fake")]
 
+mod support;
+
 use graph::fake::{ExtraGroup, FakeConfig, FakeTenant, Faults, RetryAfterStyle};
 use graph::wire::method_id_for_credential;
 use graph::{
     ApiVersion, Credentials, DeleteOutcome, Error, GraphClient, GraphConfig, IssuedOptions,
-    RegisterRequest, RetryPolicy, SkipReason,
+    RegisterRequest, SkipReason,
 };
 use sha2::Digest;
 use std::time::{Duration, SystemTime};
+use support::fast_policy;
 /// Self-signed test certificate (CN=passkey-kiosk-test, RSA 2048, valid 100 years) and its key.
 const TEST_CERT_PEM: &str = include_str!("data/test-cert.pem");
 const TEST_KEY_PEM: &str = include_str!("data/test-key.pem");
 
-fn fast_policy(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts,
-        max_throttled_attempts: max_attempts,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(80),
-        max_retry_after: Duration::from_secs(5),
-        recheck_delay: Duration::from_millis(20),
-    }
-}
-
 fn config(fake: &FakeTenant, credentials: Credentials) -> GraphConfig {
     let mut c = fake.graph_config(credentials);
-    c.retry = fast_policy(6);
+    c.retry = fast_policy(6, 6);
     c
 }
 
@@ -391,7 +383,7 @@ async fn throttling_storm_with_retry_after_styles() {
 async fn html_5xx_and_directory_503_are_retried() {
     let fake = start(FakeConfig::default()).await;
     let mut cfg = config(&fake, Credentials::secret(fake.client_secret()));
-    cfg.retry = fast_policy(10);
+    cfg.retry = fast_policy(10, 10);
     let c = GraphClient::new(cfg).expect("client");
     let g = c
         .find_group_by_name(fake.group_name())

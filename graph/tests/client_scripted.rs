@@ -2,18 +2,20 @@
 //! tokens, paging, throttling, token refresh, registration safety, concurrency, certificates.
 //! Independent of the fake tenant so every retry path can be provoked exactly.
 
+mod support;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use graph::wire::method_id_for_credential;
 use graph::{
-    ApiVersion, Cloud, Credentials, DeleteOutcome, Error, GraphClient, GraphConfig,
-    RegisterRequest, RetryPolicy,
+    ApiVersion, Cloud, Credentials, DeleteOutcome, Error, GraphClient, GraphConfig, RegisterRequest,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::fast_policy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -212,17 +214,6 @@ impl Server {
     }
 }
 
-fn fast_policy() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 4,
-        max_throttled_attempts: 6,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(40),
-        max_retry_after: Duration::from_secs(5),
-        recheck_delay: Duration::from_millis(10),
-    }
-}
-
 fn config(base: &str) -> GraphConfig {
     let mut c = GraphConfig::new(
         Cloud::Custom {
@@ -233,7 +224,7 @@ fn config(base: &str) -> GraphConfig {
         "app-id",
         Credentials::secret("s3cret-value"),
     );
-    c.retry = fast_policy();
+    c.retry = fast_policy(4, 6);
     c
 }
 

@@ -189,6 +189,13 @@ pub fn set_pin(key: &SoftAuthenticator, proto: PinProtocol, pin: &str) -> u8 {
     set_pin_padded(key, proto, &padded(pin.as_bytes()))
 }
 
+/// A fresh key whose PIN is `pin` (set with PIN protocol 2).
+pub fn key_with_pin(pin: &str) -> SoftAuthenticator {
+    let key = new_key(SoftConfig::default());
+    assert_eq!(set_pin(&key, PinProtocol::V2, pin), OK);
+    key
+}
+
 pub fn change_pin(key: &SoftAuthenticator, proto: PinProtocol, old: &str, new: &str) -> u8 {
     let (ka, shared) = agree(key, proto);
     let new_enc = proto.encrypt(&shared, &padded(new.as_bytes())).unwrap();

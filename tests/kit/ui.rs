@@ -1,29 +1,47 @@
-//! Shared by the `ui_*` kittest files: a signed-in station fed with hand-made events, or a
-//! demo station (the real engine, a fake tenant, software keys) driven by accessible labels.
-#![allow(dead_code)]
+//! The kiosk's UI under kittest: a signed-in station fed with hand-made events, or a demo
+//! station (the real engine, a fake tenant, software keys) driven by accessible labels.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use passkey_kiosk::cli::kiosk::{link, waker, DemoWorld};
-use passkey_kiosk::engine::api::{
-    Check, CheckKind, Command, Event, Issued, JobId, Person, PersonStatus,
-};
-use passkey_kiosk::engine::{Engine, KeySource};
-use passkey_kiosk::keys::{KeySummary, PinState};
-use passkey_kiosk::station::operator_auth::{self, PasscodeCheck, Station};
-use passkey_kiosk::station::OperatorService;
-use passkey_kiosk::store::Journal;
+use passkey_kiosk::demo::scenes::demo_key;
+use passkey_kiosk::engine::api::{Check, CheckKind, Event, Issued, JobId, Person, PersonStatus};
+use passkey_kiosk::engine::{Engine, EngineSetup, KeySource};
+use passkey_kiosk::keys::KeySummary;
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::{Phase, Screen};
-use passkey_kiosk::ui::{EngineLink, KioskApp, State};
+use passkey_kiosk::ui::{KioskApp, State};
+
+use super::desk::{self, outbox};
 
 /// Fixed "now" for challenge expiry.
 pub const NOW: i64 = 1_800_000_000;
+
+/// A kittest of the kiosk's window (1280x800) with the app `build` makes.
+pub fn kiosk<'a>(build: impl FnOnce(&egui::Context) -> KioskApp) -> Harness<'a, KioskApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| build(&cc.egui_ctx))
+}
+
+/// The demo kiosk on `world`'s real engine, whose setup `adjust` changes, operators signing
+/// in as `auth` says.
+pub fn demo_app(
+    ctx: &egui::Context,
+    world: &DemoWorld,
+    auth: OperatorAuth,
+    adjust: impl FnOnce(&mut EngineSetup),
+) -> KioskApp {
+    let mut setup = world.engine_setup(waker(ctx)).unwrap();
+    adjust(&mut setup);
+    let mut state = State::new(auth, true);
+    state.takes_cards = setup.key_source.takes_cards();
+    let engine = Engine::start(setup).unwrap();
+    KioskApp::new(ctx, state, Some(link(engine)))
+}
 
 /// People `id-0..n`, "Person Number i", `user{i}@contoso.com`.
 pub fn people(n: usize) -> Vec<Person> {
@@ -49,14 +67,12 @@ pub fn station_with(
     demo: bool,
     people: Vec<Person>,
 ) -> Harness<'static, KioskApp> {
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(move |cc| {
-            let link = desk_link(auth.clone());
-            let mut app = KioskApp::new(&cc.egui_ctx, State::new(auth, demo), Some(link));
-            app.set_now(NOW);
-            app
-        });
+    let mut harness = kiosk(move |ctx| {
+        let link = desk::link(auth.clone());
+        let mut app = KioskApp::new(ctx, State::new(auth, demo), Some(link));
+        app.set_now(NOW);
+        app
+    });
     let app = harness.state_mut();
     app.apply(Event::StartupChecks(vec![Check {
         kind: CheckKind::Configuration,
@@ -67,6 +83,18 @@ pub fn station_with(
     app.apply(Event::Queue(people));
     harness.run();
     harness
+}
+
+/// A station whose operators sign in with `passcode` (no engine, app-only credentials),
+/// `people` queued, nobody signed in.
+pub fn app_only_station(passcode: &str, people_count: usize) -> Harness<'static, KioskApp> {
+    station_with(
+        OperatorAuth::AppOnly {
+            passcode_hash: Some(test_hash(passcode)),
+        },
+        false,
+        people(people_count),
+    )
 }
 
 /// A signed-in station with 50 people.
@@ -107,22 +135,15 @@ pub fn go(h: &mut Harness<'static, KioskApp>) {
     h.run_steps(4);
 }
 
-/// A suitable key.
+/// A suitable key: the scenes' key (FIDO 2.1, no PIN yet) under names of its own.
 pub fn good_key() -> KeySummary {
     KeySummary {
         address: "soft:1".into(),
-        card: false,
         model: "Soft Key 2.1".into(),
         aaguid: "0bb4a0a6-0000-4000-8000-000000000001".into(),
-        versions: vec!["FIDO_2_0".into(), "FIDO_2_1".into()],
         firmware: Some(0x050407),
         serial: Some("12345678".into()),
-        pin: PinState::NotSet,
-        pin_retries: None,
-        min_pin_length: 6,
-        force_pin_change: false,
-        resident_keys: true,
-        supports_min_pin_length: true,
+        ..demo_key()
     }
 }
 
@@ -132,14 +153,6 @@ pub fn type_and_enter(h: &mut Harness<'_, KioskApp>, text: &str) {
     h.event(egui::Event::Text(text.into()));
     h.key_press(egui::Key::Enter);
     h.run_steps(2);
-}
-
-/// Commands the UI produced since the last call (kept by the desk's link, or in the outbox of
-/// a kiosk without a link).
-pub fn outbox(h: &mut Harness<'static, KioskApp>) -> Vec<Command> {
-    let mut sent = SENT.with_borrow_mut(std::mem::take);
-    sent.extend(h.state_mut().take_outbox());
-    sent
 }
 
 /// Steps frames until `done` holds (the engine works on its own threads).
@@ -183,16 +196,7 @@ pub fn signed_in_demo_with(world: &DemoWorld, keys: KeySource) -> Harness<'_, Ki
 
 /// A demo station (engine, fake tenant, `keys`) past its start-up checks, at the sign-in screen.
 pub fn demo_at_sign_in(world: &DemoWorld, keys: KeySource) -> Harness<'_, KioskApp> {
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(|cc| {
-            let mut setup = world.engine_setup(waker(&cc.egui_ctx)).unwrap();
-            setup.key_source = keys.clone();
-            let engine = Engine::start(setup).unwrap();
-            let mut state = State::new(OperatorAuth::Demo, true);
-            state.takes_cards = keys.takes_cards();
-            KioskApp::new(&cc.egui_ctx, state, Some(link(engine)))
-        });
+    let mut h = kiosk(|ctx| demo_app(ctx, world, OperatorAuth::Demo, |s| s.key_source = keys));
     wait_until(&mut h, "start-up checks", |a| a.state.checks.is_some());
     assert!(
         h.state().state.checks_done,
@@ -276,109 +280,6 @@ pub fn settled(a: &KioskApp) -> bool {
 /// An argon2id hash of `passcode`, as `set-passcode` writes it.
 pub fn test_hash(passcode: &str) -> String {
     passkey_kiosk::station::passcode::hash_passcode(passcode).unwrap()
-}
-
-/// The station's sign-in service without an engine, for kittests: the real
-/// [`OperatorService`], passcodes checked inline, audit entries in a journal of its own. Every
-/// command the UI sends is also kept for [`outbox`].
-struct Desk {
-    service: OperatorService,
-    journal: Journal,
-    _dir: tempfile::TempDir,
-    events: VecDeque<Event>,
-    checks: Vec<PasscodeCheck>,
-}
-
-impl Station for Desk {
-    fn journal(&self) -> &Journal {
-        &self.journal
-    }
-    fn default_operator(&self) -> &str {
-        "station"
-    }
-    fn set_operator(&mut self, _operator: Option<String>) {}
-    fn emit(&mut self, event: Event) {
-        self.events.push_back(event);
-    }
-    fn check(&mut self, check: PasscodeCheck) {
-        self.checks.push(check);
-    }
-}
-
-thread_local! {
-    static DESK: RefCell<Option<Desk>> = const { RefCell::new(None) };
-    static SENT: RefCell<Vec<Command>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs commands through the desk's service until no passcode check is left.
-fn serve(command: Command) {
-    DESK.with_borrow_mut(|desk| {
-        let desk = desk.as_mut().expect("a station built by station_with");
-        let mut effects = desk.service.command(command, Instant::now());
-        loop {
-            operator_auth::apply(effects, desk);
-            let Some(check) = desk.checks.pop() else {
-                break;
-            };
-            let ok = check.run();
-            effects = desk.service.checked(check.attempt, ok, Instant::now());
-        }
-    });
-}
-
-/// The UI's link to the [`Desk`].
-struct DeskLink;
-
-impl EngineLink for DeskLink {
-    fn send(&mut self, command: Command) {
-        SENT.with_borrow_mut(|sent| sent.push(command.clone()));
-        if OperatorService::handles(&command) {
-            serve(command);
-        }
-    }
-    fn try_recv(&mut self) -> Option<Event> {
-        DESK.with_borrow_mut(|desk| desk.as_mut().and_then(|d| d.events.pop_front()))
-    }
-}
-
-fn desk_link(auth: OperatorAuth) -> Box<dyn EngineLink> {
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
-    DESK.set(Some(Desk {
-        service: OperatorService::new(auth),
-        journal,
-        _dir: dir,
-        events: VecDeque::new(),
-        checks: Vec::new(),
-    }));
-    SENT.with_borrow_mut(Vec::clear);
-    Box::new(DeskLink)
-}
-
-/// The delegated sign-in runner reports a completed device-code sign-in (as `DelegatedLink`
-/// does): the service records the operator, the UI shows them.
-pub fn delegated_sign_in(h: &mut Harness<'static, KioskApp>, upn: &str) {
-    serve(Command::OperatorSignedIn {
-        operator: upn.into(),
-    });
-    h.state_mut().apply(Event::SignedIn {
-        operator: upn.into(),
-    });
-    h.run_steps(2);
-}
-
-/// The desk's audit log: (operator, action, result).
-pub fn desk_audit() -> Vec<(String, String, String)> {
-    DESK.with_borrow(|desk| {
-        desk.as_ref()
-            .unwrap()
-            .journal
-            .audit_log()
-            .unwrap()
-            .into_iter()
-            .map(|a| (a.operator, a.action, a.result))
-            .collect()
-    })
 }
 
 /// Lets the UI pick up the service's answers.
