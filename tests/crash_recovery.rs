@@ -4,24 +4,65 @@
 //! twice, and the person ends recorded or clearly marked with what to do next.
 
 mod kit;
+#[cfg(feature = "pcsc")]
+#[path = "../ctap/tests/pcsc_support/mod.rs"]
+mod pcsc_support;
 
 use kit::keys::{pin_opens, pin_token_ok};
 use kit::station::Station;
 use kit::tenant::plain_tenant;
 use passkey_kiosk::store::{EnrollmentState, Journal};
 
+/// How the key reaches the station.
+#[derive(Clone, Copy, PartialEq)]
+enum Over {
+    /// CTAPHID (the UDP slot standing in for USB).
+    Usb,
+    /// A card on a PC/SC reader (a private pcscd with vsmartcard's virtual reader).
+    #[cfg(feature = "pcsc")]
+    Card,
+}
+
 fn crash_and_restart(point: &str) {
-    let st = Station::new(
+    crash_and_restart_over(point, Over::Usb)
+}
+
+fn crash_and_restart_over(point: &str, over: Over) {
+    let mut st = Station::new(
         plain_tenant(2),
         r#","useRandomPIN":true,"useCTAP21Features":true"#,
     );
     st.prefetch();
     let user = st.queue()[0].clone();
-    let key = st.insert_key(77_000_001);
+    let mut env: Vec<(&str, String)> = Vec::new();
+    #[cfg(feature = "pcsc")]
+    let (_one, _daemon, _card);
+    let key = match over {
+        Over::Usb => st.insert_key(77_000_001),
+        #[cfg(feature = "pcsc")]
+        Over::Card => {
+            _one = pcsc_support::lock();
+            let daemon = pcsc_support::Pcscd::start();
+            daemon.export_socket();
+            st.device = "pcsc:Virtual PCD 00 00".into();
+            env.push(("PCSCLITE_CSOCK_NAME", daemon.socket().display().to_string()));
+            let key = kit::keys::soft_key(77_000_001);
+            _card =
+                ctap::nfc::vpcd::VirtualCard::insert(&daemon.card_addr(0), key.clone()).unwrap();
+            pcsc_support::wait_for_card("Virtual PCD 00 00", true);
+            _daemon = daemon;
+            key
+        }
+    };
+    let env_with = |extra: Option<(&'static str, &'static str)>| {
+        let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        all.extend(extra);
+        all
+    };
 
     let (status, out) = st.enroll(
         &["--user", &user.upn],
-        &[("PASSKEY_KIOSK_CRASH_AFTER", point)],
+        &env_with(Some(("PASSKEY_KIOSK_CRASH_AFTER", point_name(point)))),
         |_| {},
     );
     assert!(
@@ -42,7 +83,11 @@ fn crash_and_restart(point: &str) {
     }
 
     // Restart with the same key still in.
-    let (status, out) = st.enroll(&["--user", &user.upn, "--retry-failed"], &[], |_| {});
+    let (status, out) = st.enroll(
+        &["--user", &user.upn, "--retry-failed"],
+        &env_with(None),
+        |_| {},
+    );
     assert!(status.success(), "{point}\n{out}");
     assert!(out.contains("recovered: "), "{point}: {out}");
     if matches!(point, "pin_committed" | "pin_set") {
@@ -80,6 +125,46 @@ fn crash_and_restart(point: &str) {
         "{point}"
     );
     assert!(j.unfinished_enrollments().unwrap().is_empty());
+}
+
+/// The crash points, as `'static` names for the environment.
+fn point_name(point: &str) -> &'static str {
+    POINTS
+        .iter()
+        .find(|p| **p == point)
+        .copied()
+        .unwrap_or_else(|| panic!("unknown crash point {point}"))
+}
+
+const POINTS: [&str; 8] = [
+    "pin_committed",
+    "pin_set",
+    "credential_created",
+    "registering",
+    "post_sent",
+    "registered",
+    "hardened",
+    "csv_written",
+];
+
+/// The same crashes with the key as a card on a reader: recovery does not depend on the
+/// transport.
+#[cfg(feature = "pcsc")]
+mod over_pcsc {
+    #[test]
+    fn pin_set() {
+        super::crash_and_restart_over("pin_set", super::Over::Card);
+    }
+
+    #[test]
+    fn credential_created() {
+        super::crash_and_restart_over("credential_created", super::Over::Card);
+    }
+
+    #[test]
+    fn post_sent() {
+        super::crash_and_restart_over("post_sent", super::Over::Card);
+    }
 }
 
 macro_rules! crash_tests {
