@@ -43,11 +43,17 @@ pub fn startup_check(config: &Config) -> Check {
     }
 }
 
+/// A file root owns and only the station's own group may read is as private as owner-only: the
+/// installed layout (`/etc/passkey-kiosk`, 0640 root:passkey-kiosk), written by the
+/// administrator and read by the station's service user.
 #[cfg(unix)]
 fn warning(path: &Path) -> Option<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
-    (mode & 0o044 != 0).then(|| {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(path).ok()?;
+    let mode = meta.permissions().mode() & 0o777;
+    let stations_group = meta.uid() == 0 && meta.gid() == rustix::process::getegid().as_raw();
+    let loose = mode & 0o004 != 0 || (mode & 0o040 != 0 && !stations_group);
+    loose.then(|| {
         format!(
             "{} is readable by {} (mode {mode:03o}): an administrator makes it owner-only (`chmod 600 {}`)",
             path.display(),
@@ -85,6 +91,11 @@ mod tests {
             set("key.pem", 0o640),
             set("operator-passcode.phc", 0o600),
         ];
+        let root = rustix::process::geteuid().is_root();
+        if root {
+            // Another group than the station's: daemon's.
+            rustix::fs::chown(&files[1], None, Some(rustix::fs::Gid::from_raw(1))).unwrap();
+        }
         let warnings = readable_by_others(&files);
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(
@@ -92,5 +103,12 @@ mod tests {
         );
         assert!(warnings[0].contains("chmod 600"));
         assert!(warnings[1].contains("key.pem is readable by its group (mode 640)"));
+
+        // The installed layout: root's file, readable by the station's own group.
+        if root {
+            let installed = set("installed.json", 0o640);
+            rustix::fs::chown(&installed, None, Some(rustix::process::getegid())).unwrap();
+            assert!(readable_by_others(&[installed]).is_empty());
+        }
     }
 }
