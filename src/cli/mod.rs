@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand; `main.rs` only parses and calls [`run`].
 
 pub mod devices;
+pub mod doctor;
 pub mod enroll;
 pub mod export;
 pub mod fake_tenant;
@@ -40,6 +41,9 @@ pub enum Command {
     SetPasscode(set_passcode::SetPasscodeArgs),
     /// List the security keys present, with model, AAGUID, firmware, PIN state and serial.
     Devices(devices::DevicesArgs),
+    /// Check the station's set-up: configuration, file modes, key and reader access, disk
+    /// space, clock, Graph and sign-in; one line per check with its remedy, exit 1 on a failure.
+    Doctor(doctor::DoctorArgs),
     /// Key administration for the enrollment desk: info, set-pin, change-pin, min-pin-length, reset.
     Key(key::KeyArgs),
     /// Run a software CTAP 2.1 security key on UDP (training, simulators, tests).
@@ -68,6 +72,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => kiosk::run_demo(&args),
         Command::SetPasscode(args) => set_passcode::set_passcode(&args),
         Command::Devices(args) => devices::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Key(args) => key::run(&args),
         Command::SoftKey(args) => soft_key::run(&args),
         Command::Prefetch(args) => prefetch::run(&args),
@@ -98,7 +103,8 @@ pub fn cli_operator(explicit: Option<&str>, config: &crate::config::Config) -> S
 /// Which key(s) to use: `hid` (all USB FIDO keys), `hid:PATH`, or `udp:HOST:PORT`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DeviceArg {
-    /// `hid` (every FIDO USB key), `hid:PATH` (one key) or `udp:HOST:PORT` (a simulator or soft key).
+    /// `hid` (every FIDO USB key), `hid:PATH` (one key), `udp:HOST:PORT` (a simulator or soft
+    /// key), `pcsc` (every PC/SC reader) or `pcsc:READER` (one reader).
     #[arg(long, global = true, default_value = "hid", value_parser = parse_spec)]
     pub device: DeviceSpec,
 }

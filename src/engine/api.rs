@@ -252,6 +252,14 @@ pub enum CheckKind {
     Journal,
     /// The secret files are readable only by the station's user.
     SecretFileModes,
+    /// The FIDO keys present can be opened by the station's user.
+    KeyAccess,
+    /// pcscd answers (cards on PC/SC readers).
+    CardReaders,
+    /// The journal's file system has room.
+    DiskSpace,
+    /// The station's clock agrees with Microsoft's.
+    Clock,
 }
 
 impl CheckKind {
@@ -270,6 +278,10 @@ impl CheckKind {
             Self::KeyRestrictions => "Key restrictions",
             Self::Journal => "Journal writable",
             Self::SecretFileModes => "Secret files readable only by the station's user",
+            Self::KeyAccess => "Security keys can be opened",
+            Self::CardReaders => "Card readers (pcscd) answer",
+            Self::DiskSpace => "Room for the journal",
+            Self::Clock => "Clock in sync",
         }
     }
 }

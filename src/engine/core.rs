@@ -206,6 +206,10 @@ impl Engine {
             active: HashMap::new(),
             refreshing_queue: false,
             demo: setup.key_source.is_demo(),
+            device: match &setup.key_source {
+                KeySource::Device(spec) => Some(spec.clone()),
+                _ => None,
+            },
             demo_reader: match &setup.key_source {
                 KeySource::SoftWithCards { vpcd } => Some(vpcd.clone()),
                 _ => None,
@@ -285,6 +289,8 @@ struct Core {
     refreshing_queue: bool,
     /// The demo (software keys only): the station issues nothing real.
     demo: bool,
+    /// Where real keys come from (`None`: the demo's software keys).
+    device: Option<ctap::device::DeviceSpec>,
     /// The demo's virtual card reader (`HOST:PORT` of vsmartcard's vpcd), when it has one.
     demo_reader: Option<String>,
     /// The demo's software card on that reader.
@@ -365,10 +371,8 @@ impl Core {
         self.starting = false;
         // The kiosk's checks; headless commands warn on stderr instead.
         if *self.operators.auth() != OperatorAuth::Headless {
-            checks.insert(
-                0,
-                crate::station::file_modes::startup_check(&self.shared.config),
-            );
+            let host = crate::station::host_checks::run(&self.shared.config, self.device.as_ref());
+            checks.splice(0..0, host);
         }
         self.policy = policy;
         self.emit(Event::StartupChecks(checks));

@@ -8,8 +8,16 @@ use super::steps::Shared;
 
 /// Runs the checks; the policy, when read, is used to refuse keys before they are written.
 pub fn run(shared: &Shared) -> (Vec<Check>, Option<Fido2Policy>) {
+    run_with(&shared.graph, &shared.rt)
+}
+
+/// [`run`] with a client and runtime of the caller's (`doctor` has no engine).
+pub fn run_with(
+    graph: &graph::GraphClient,
+    rt: &tokio::runtime::Handle,
+) -> (Vec<Check>, Option<Fido2Policy>) {
     let mut checks = Vec::new();
-    let signed_in = shared.rt.block_on(shared.graph.sign_in());
+    let signed_in = rt.block_on(graph.sign_in());
     checks.push(Check {
         kind: CheckKind::SignIn,
         ok: signed_in.is_ok(),
@@ -21,7 +29,7 @@ pub fn run(shared: &Shared) -> (Vec<Check>, Option<Fido2Policy>) {
     if signed_in.is_err() {
         return (checks, None);
     }
-    let policy = match shared.rt.block_on(shared.graph.fido2_policy()) {
+    let policy = match rt.block_on(graph.fido2_policy()) {
         Ok(p) => p,
         Err(e) => {
             let detail = if e.graph_status() == Some(403) {

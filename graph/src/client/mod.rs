@@ -238,6 +238,34 @@ impl GraphClient {
         }
     }
 
+    /// Microsoft Graph's clock, from the `Date` header of an unauthenticated request to its
+    /// root (no token is sent): the station's clock must agree with it, because challenges
+    /// and tokens expire. `None` when the answer carries no usable date.
+    pub async fn server_time(&self) -> Result<Option<std::time::SystemTime>> {
+        let url = self.inner.graph_base.clone();
+        crate::cloud::check_transport(&url)?;
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let resp = self
+            .inner
+            .http
+            .get(url)
+            .header("client-request-id", &client_request_id)
+            .send()
+            .await
+            .map_err(|e| Error::Http {
+                operation: "read Graph's clock",
+                timeout: e.is_timeout(),
+                connect: e.is_connect(),
+                client_request_id,
+                source: e,
+            })?;
+        Ok(resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok()))
+    }
+
     /// The API version in use.
     pub fn api_version(&self) -> ApiVersion {
         self.inner.api
