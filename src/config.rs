@@ -159,6 +159,9 @@ pub struct Config {
     /// `keyDisplayName`: the registered key's name in Entra ID, a template with `{model}`,
     /// `{serial}`, `{date}` and `{upn}` (default the proof of concept's `Serial: {serial} {date}`).
     pub key_display_name: crate::engine::key_name::KeyNameTemplate,
+    /// `proxy`: the HTTP(S) proxy to Microsoft (`http://proxy.corp:3128`); without it the
+    /// `HTTPS_PROXY` / `NO_PROXY` environment variables apply.
+    pub proxy: Option<url::Url>,
     /// `journalUrl` (or [`JOURNAL_URL_ENV`], which wins): the shared journal on PostgreSQL;
     /// `None`: the SQLite journal at `journal_path`.
     pub journal_url: Option<crate::store::postgres::JournalUrl>,
@@ -455,6 +458,7 @@ impl Config {
             idle_lock_minutes,
             allow_test_keys: r.boolean("allowTestKeys")?.unwrap_or(false),
             key_display_name: r.key_display_name()?,
+            proxy: r.proxy()?,
             journal_url: r.journal_url()?,
             journal_ca_file: r.path_relative("journalCaFile")?,
             journal_key_file: r.path_relative("journalKeyFile")?,
@@ -533,6 +537,20 @@ impl<'a> Reader<'a> {
             key,
             found,
             expected: expected.to_string(),
+        }
+    }
+
+    fn proxy(&self) -> Result<Option<url::Url>, ConfigError> {
+        let Some(text) = self.text("proxy")? else {
+            return Ok(None);
+        };
+        match url::Url::parse(text.trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(Some(u)),
+            _ => Err(self.invalid(
+                "proxy",
+                format!("\"{text}\""),
+                "the proxy's URL, e.g. \"http://proxy.corp.example:3128\"",
+            )),
         }
     }
 

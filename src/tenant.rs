@@ -33,6 +33,7 @@ pub fn graph_config(config: &Config) -> Result<GraphConfig> {
     );
     graph.api_version = config.graph_api_version;
     graph.max_concurrency = config.max_concurrent_graph_requests;
+    graph.proxy.clone_from(&config.proxy);
     Ok(graph)
 }
 
