@@ -139,3 +139,47 @@ fn the_engine_sees_a_card_arrive_and_a_card_refusing_a_reset_is_sent_to_usb() {
     assert!(!problem.retry_possible);
     assert!(problem.remedy.ui().contains("USB"));
 }
+
+#[test]
+fn two_cards_on_two_readers_are_issued_to_two_people_as_separate_jobs() {
+    let _one = pcsc_support::lock();
+    let daemon = Pcscd::start();
+    let mut st = station(&daemon);
+    // Both readers: the station takes a card on either.
+    st.device = "pcsc".into();
+    st.prefetch();
+    let queue = st.queue();
+    let first = soft_key(73_000_011);
+    let second = soft_key(73_000_012);
+    let _a = VirtualCard::insert(&daemon.card_addr(0), first.clone()).unwrap();
+    let _b = VirtualCard::insert(&daemon.card_addr(1), second.clone()).unwrap();
+    wait_for_card(READER, true);
+    wait_for_card("Virtual PCD 00 01", true);
+
+    let engine = st.engine("desk");
+    let mut issued = Vec::new();
+    for person in &queue[..2] {
+        engine.send(Command::Enroll {
+            user_id: person.user_id.clone(),
+        });
+        let done = loop {
+            match engine
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("an answer")
+            {
+                Event::Finished { issued, .. } => break issued,
+                Event::Failed { error, .. } => panic!("{error:?}"),
+                _ => continue,
+            }
+        };
+        assert_eq!(done.upn, person.upn);
+        issued.push(done.serial.clone().expect("each card's serial"));
+    }
+    issued.sort();
+    assert_eq!(issued, ["73000011", "73000012"], "one card each");
+    assert_eq!(first.resident_credentials().len(), 1);
+    assert_eq!(second.resident_credentials().len(), 1);
+    for person in &queue[..2] {
+        assert_eq!(st.tenant.registrations(&person.user_id).len(), 1);
+    }
+}
