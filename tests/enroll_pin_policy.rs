@@ -73,12 +73,41 @@ fn enroll_asked(
     }
 }
 
-fn enroll(
-    engine: &EngineHandle,
-    user_id: &str,
-    typed: Option<&str>,
-) -> Result<Issued, OperatorError> {
-    enroll_asked(engine, user_id, typed).0
+/// One enrollment of a one-person tenant's person with `key` in the slot, on a station with
+/// the `config` members, answering PIN requests with `typed`.
+struct Run {
+    st: Station,
+    user_id: String,
+    outcome: Result<Issued, OperatorError>,
+    asked: Vec<PinRequest>,
+}
+
+fn run_one(config: &str, key: &SoftAuthenticator, typed: Option<&str>) -> Run {
+    let st = Station::new(plain_tenant(1), config);
+    st.prefetch();
+    let user_id = Journal::open(&st.journal).unwrap().queue().unwrap()[0]
+        .user_id
+        .clone();
+    st.slot.insert(Some(key.clone()));
+    let engine = st.engine("Desk 1");
+    let (outcome, asked) = enroll_asked(&engine, &user_id, typed);
+    drop(engine);
+    Run {
+        st,
+        user_id,
+        outcome,
+        asked,
+    }
+}
+
+/// A key enforcing Token2 PIN+'s published rules.
+fn pin_plus_key(serial: u32) -> SoftAuthenticator {
+    SoftAuthenticator::new(SoftConfig {
+        serial,
+        pin_complexity: Some(PinComplexity::pin_plus()),
+        ..SoftConfig::default()
+    })
+    .unwrap()
 }
 
 fn key_has_pin(key: &SoftAuthenticator) -> bool {
@@ -92,20 +121,15 @@ fn key_has_pin(key: &SoftAuthenticator) -> bool {
 
 #[test]
 fn a_random_pin_the_key_refuses_is_replaced_and_the_key_limits_are_honoured() {
-    let st = Station::new(
-        plain_tenant(1),
-        r#","useRandomPIN":true,"randomPinLength":12,"minimumPinLength":6"#,
-    );
-    st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
     // minPINLength 7, maxPINLength 8: the 12 configured digits become 8. The policy refuses
     // the first two PINs it sees.
     let (key, offered) = policy_key(88_100_001, 7, Some(8), |seen| seen.len() > 2);
-    st.slot.insert(Some(key.clone()));
-
-    let engine = st.engine("Desk 1");
-    let issued = enroll(&engine, &user.user_id, None).expect("enrolled");
-    drop(engine);
+    let run = run_one(
+        r#","useRandomPIN":true,"randomPinLength":12,"minimumPinLength":6"#,
+        &key,
+        None,
+    );
+    let (st, issued) = (&run.st, run.outcome.as_ref().expect("enrolled"));
 
     let offered = offered.lock().unwrap().clone();
     assert_eq!(offered.len(), 3, "two refused, the third taken");
@@ -127,27 +151,20 @@ fn a_random_pin_the_key_refuses_is_replaced_and_the_key_limits_are_honoured() {
         !csv.contains(&offered[0]) && !csv.contains(&offered[1]),
         "refused PINs are not handed out"
     );
-    assert_eq!(st.tenant.registrations(&user.user_id).len(), 1);
+    assert_eq!(st.tenant.registrations(&run.user_id).len(), 1);
     assert!(pin_opens(&key, pin), "the PIN handed over opens the key");
 }
 
 #[test]
 fn a_refused_new_pin_on_a_key_with_a_pin_asks_for_the_current_one_only_once() {
-    let st = Station::new(plain_tenant(1), r#","useRandomPIN":true"#);
-    st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
     // The first PIN the policy sees is the one set here; it refuses the next one.
     let (key, offered) = policy_key(88_100_005, 4, None, |seen| seen.len() != 2);
     {
         let mut ch = ctap::hid::server::in_process(key.clone()).unwrap();
         Authenticator::new(&mut ch).set_pin("905127").unwrap();
     }
-    st.slot.insert(Some(key.clone()));
-
-    let engine = st.engine("Desk 1");
-    let (issued, asked) = enroll_asked(&engine, &user.user_id, Some("905127"));
-    drop(engine);
-    let issued = issued.expect("enrolled");
+    let run = run_one(r#","useRandomPIN":true"#, &key, Some("905127"));
+    let (issued, asked) = (run.outcome.expect("enrolled"), run.asked);
     assert_eq!(asked.len(), 1, "the current PIN is asked once: {asked:?}");
     assert!(matches!(asked[0], PinRequest::Current { .. }));
     let offered = offered.lock().unwrap().clone();
@@ -162,15 +179,9 @@ fn a_refused_new_pin_on_a_key_with_a_pin_asks_for_the_current_one_only_once() {
 
 #[test]
 fn a_key_refusing_every_random_pin_ends_the_job_with_a_clear_error() {
-    let st = Station::new(plain_tenant(1), r#","useRandomPIN":true"#);
-    st.prefetch();
-    let user = Journal::open(&st.journal).unwrap().queue().unwrap()[0].clone();
     let (key, offered) = policy_key(88_100_002, 4, None, |_| false);
-    st.slot.insert(Some(key.clone()));
-
-    let engine = st.engine("Desk 1");
-    let error = enroll(&engine, &user.user_id, None).expect_err("refused");
-    drop(engine);
+    let run = run_one(r#","useRandomPIN":true"#, &key, None);
+    let error = run.outcome.expect_err("refused");
 
     let offered = offered.lock().unwrap().clone();
     assert_eq!(
@@ -195,9 +206,9 @@ fn a_key_refusing_every_random_pin_ends_the_job_with_a_clear_error() {
     assert!(!key_has_pin(&key), "the key has no PIN");
     assert_eq!(key.pin_retries(), 8);
     assert!(key.resident_credentials().is_empty());
-    assert!(st.tenant.registrations(&user.user_id).is_empty());
-    let journal = Journal::open(&st.journal).unwrap();
-    let tries = journal.enrollments_of(&user.user_id).unwrap();
+    assert!(run.st.tenant.registrations(&run.user_id).is_empty());
+    let journal = Journal::open(&run.st.journal).unwrap();
+    let tries = journal.enrollments_of(&run.user_id).unwrap();
     assert_eq!(tries.len(), 1);
     assert!(tries[0].pin.is_none(), "no refused PIN is kept");
     assert!(journal.pin_for_key("88100002").unwrap().is_none());
@@ -211,14 +222,11 @@ fn a_typed_pin_is_judged_by_the_key_alone() {
     let engine = st.engine("Desk 1");
 
     // The key's policy (PIN+) refuses a palindrome: the operator is told to choose another.
-    let strict = SoftAuthenticator::new(SoftConfig {
-        serial: 88_100_003,
-        pin_complexity: Some(PinComplexity::pin_plus()),
-        ..SoftConfig::default()
-    })
-    .unwrap();
+    let strict = pin_plus_key(88_100_003);
     st.slot.insert(Some(strict.clone()));
-    let error = enroll(&engine, &queue[0].user_id, Some("135531")).expect_err("refused");
+    let error = enroll_asked(&engine, &queue[0].user_id, Some("135531"))
+        .0
+        .expect_err("refused");
     assert_eq!(error.code, "pin-policy");
     assert_eq!(error.remedy, Remedy::PinRules);
     assert!(!error.message.contains("135531"));
@@ -228,14 +236,11 @@ fn a_typed_pin_is_judged_by_the_key_alone() {
     // 112233 breaks the station's rules for random PINs, but the person chose it and the
     // key takes it.
     assert!(!PinRules::new(6, 4, 4, None, true).unwrap().allows("112233"));
-    let other = SoftAuthenticator::new(SoftConfig {
-        serial: 88_100_004,
-        pin_complexity: Some(PinComplexity::pin_plus()),
-        ..SoftConfig::default()
-    })
-    .unwrap();
+    let other = pin_plus_key(88_100_004);
     st.slot.insert(Some(other.clone()));
-    let issued = enroll(&engine, &queue[1].user_id, Some("112233")).expect("enrolled");
+    let issued = enroll_asked(&engine, &queue[1].user_id, Some("112233"))
+        .0
+        .expect("enrolled");
     drop(engine);
     assert_eq!(issued.pin, None, "a typed PIN is never shown");
     assert!(pin_opens(&other, "112233"));

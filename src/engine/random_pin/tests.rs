@@ -44,7 +44,7 @@ fn oracle(pin: &str, complexity_policy: bool) -> Vec<&'static str> {
     }) {
         broken.push("date");
     }
-    if (1..n).any(|p| n % p == 0 && pin == pin[..p].repeat(n / p)) {
+    if (1..n).any(|p| n.is_multiple_of(p) && pin == pin[..p].repeat(n / p)) {
         broken.push("repeated block");
     }
     if DENY_LIST.iter().any(|bad| pin.starts_with(bad)) {
