@@ -23,6 +23,12 @@ pub enum JobError {
     /// The key (reporting no serial) still holds passkeys: issued again only after a reset.
     #[error("{0}")]
     KeyInUse(String),
+    /// The operator cancelled.
+    #[error("cancelled by the operator")]
+    Cancelled,
+    /// The engine is shutting down or the UI went away while a PIN was awaited.
+    #[error("no PIN was provided")]
+    NoPin,
     /// The key's own PIN policy refused every random PIN offered (its PIN was not set).
     #[error(
         "the key refused {offered} random PINs in a row under its own PIN policy; its PIN was not set"
@@ -31,12 +37,6 @@ pub enum JobError {
         /// How many PINs were offered.
         offered: usize,
     },
-    /// The operator cancelled.
-    #[error("cancelled by the operator")]
-    Cancelled,
-    /// The engine is shutting down or the UI went away while a PIN was awaited.
-    #[error("no PIN was provided")]
-    NoPin,
     /// Anything else (CSV file, bad stored options), with context.
     #[error("{0:#}")]
     Other(anyhow::Error),
@@ -60,12 +60,6 @@ pub fn operator_error(err: &JobError) -> OperatorError {
         JobError::Store(e) => op("journal", e.to_string(), Remedy::CheckJournal, true),
         JobError::Refused(why) => op("key-refused", why.clone(), Remedy::UseAnotherKey, false),
         JobError::KeyInUse(why) => op("key-in-use", why.clone(), Remedy::ResetKey, false),
-        JobError::RandomPinRefused { .. } => op(
-            "random-pin-refused",
-            err.to_string(),
-            Remedy::KeyRefusesRandomPins,
-            false,
-        ),
         JobError::Cancelled => op(
             "cancelled",
             "cancelled by the operator".into(),
@@ -77,6 +71,12 @@ pub fn operator_error(err: &JobError) -> OperatorError {
             "no PIN was provided".into(),
             Remedy::ProvidePin,
             true,
+        ),
+        JobError::RandomPinRefused { .. } => op(
+            "random-pin-refused",
+            err.to_string(),
+            Remedy::KeyRefusesRandomPins,
+            false,
         ),
         JobError::Other(e) => op("error", format!("{e:#}"), Remedy::RetryOrAnotherKey, true),
     }
