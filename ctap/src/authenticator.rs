@@ -124,7 +124,8 @@ impl<'c> Authenticator<'c> {
     }
 
     /// Sets the first PIN (clientPIN setPIN, CTAP 2.1 §6.5.5.5). Checks the PIN against the
-    /// key's minPINLength first.
+    /// key's minPINLength (and maxPINLength, CTAP 2.2) first. A key enforcing a complexity
+    /// policy refuses a PIN it dislikes with PIN_POLICY_VIOLATION; that costs no retry.
     pub fn set_pin(&mut self, new_pin: &str) -> Result<()> {
         let protocol = self.protocol()?;
         let info = self.get_info()?;
@@ -133,6 +134,7 @@ impl<'c> Authenticator<'c> {
         }
         let min = info.min_pin_length_or_default();
         client_pin::check_new_pin(new_pin, min)?;
+        client_pin::check_max_pin_length(new_pin, info.max_pin_length)?;
         let (platform_key, shared) = self.key_agreement(protocol)?;
         let req = client_pin::set_pin(protocol, &shared, platform_key, new_pin, min)?;
         let result = self.send(&req).map(|_| ());
@@ -158,6 +160,7 @@ impl<'c> Authenticator<'c> {
         }
         let min = info.min_pin_length_or_default();
         client_pin::check_new_pin(new_pin, min)?;
+        client_pin::check_max_pin_length(new_pin, info.max_pin_length)?;
         // CTAP 2.1 §6.5.5.6: a forced change must pick a different PIN.
         if info.force_pin_change && current_pin == new_pin {
             return Err(Error::PinRules(

@@ -33,6 +33,14 @@ pub enum JobError {
     /// The engine is shutting down or the UI went away while a PIN was awaited.
     #[error("no PIN was provided")]
     NoPin,
+    /// The key's own PIN policy refused every random PIN offered (its PIN was not set).
+    #[error(
+        "the key refused {offered} random PINs in a row under its own PIN policy; its PIN was not set"
+    )]
+    RandomPinRefused {
+        /// How many PINs were offered.
+        offered: usize,
+    },
     /// Anything else (CSV file, bad stored options), with context.
     #[error("{0:#}")]
     Other(anyhow::Error),
@@ -74,6 +82,12 @@ pub fn operator_error(err: &JobError) -> OperatorError {
             Remedy::ProvidePin,
             true,
         ),
+        JobError::RandomPinRefused { .. } => op(
+            "random-pin-refused",
+            err.to_string(),
+            Remedy::KeyRefusesRandomPins,
+            false,
+        ),
         JobError::Other(e) => op("error", format!("{e:#}"), Remedy::RetryOrAnotherKey, true),
     }
 }
@@ -91,6 +105,7 @@ fn ctap_error(e: &ctap::Error) -> OperatorError {
         E::ResetNotAllowed => ("reset-not-allowed", Remedy::ReinsertAndReset, true),
         E::Ctap(S::CredentialExcluded) => ("already-registered", Remedy::AlreadyRegistered, false),
         E::Ctap(S::PinBlocked) => ("pin-blocked", Remedy::ResetKey, false),
+        E::Ctap(S::PinPolicyViolation) => ("pin-policy", Remedy::PinRules, true),
         E::Ctap(S::KeepaliveCancel) => ("cancelled", Remedy::StartAgain, true),
         E::Ctap(S::UserActionTimeout) | E::Ctap(S::ActionTimeout) => {
             ("touch-timeout", Remedy::TouchKey, true)
@@ -164,6 +179,22 @@ mod tests {
         let e = operator_error(&JobError::Ctap(ctap::Error::Timeout));
         assert_eq!(e.code, "key-removed");
         assert!(e.retry_possible);
+    }
+
+    #[test]
+    fn pin_policy_refusals_say_what_to_do() {
+        let e = operator_error(&JobError::RandomPinRefused { offered: 4 });
+        assert_eq!(e.code, "random-pin-refused");
+        assert!(e.message.contains("refused 4 random PINs"), "{}", e.message);
+        assert_eq!(e.remedy, Remedy::KeyRefusesRandomPins);
+        assert!(!e.retry_possible);
+        let typed = operator_error(&JobError::Ctap(ctap::Error::Ctap(
+            ctap::error::StatusCode::PinPolicyViolation,
+        )));
+        assert_eq!(
+            (typed.code.as_str(), typed.remedy),
+            ("pin-policy", Remedy::PinRules)
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 use ctap::authenticator::Authenticator;
+use ctap::error::StatusCode;
 use ctap::{CancelToken, KeepaliveStatus};
 use graph::RegisterRequest;
 use zeroize::Zeroizing;
@@ -333,20 +334,26 @@ impl Job {
         let summary = self.key.summary.clone();
         let has_pin = summary.pin == PinState::Set;
         if config.use_random_pin {
-            let new = random_pin::generate(config.random_pin_length);
-            // After a wrong current PIN: the attempts the key says are left.
+            let rules = random_pin::PinRules::for_key(
+                config,
+                Authenticator::new(&mut *self.key.channel).get_info()?,
+            )
+            .map_err(|e| JobError::Refused(e.to_string()))?;
+            let mut new = rules.generate();
+            let mut offered = 1;
+            // The current PIN once known; after a wrong one, the attempts the key says are left.
+            let mut current: Option<Zeroizing<String>> = None;
             let mut rejected: Option<Option<u32>> = None;
             loop {
-                let current = match rejected {
-                    _ if !has_pin => None,
-                    None => Some(self.current_pin(journal)?),
-                    Some(retries_left) => Some(self.ask_pin(PinRequest::Current {
-                        retries_left,
-                        after_wrong: true,
-                    })?),
-                };
-                if let Some(cur) = &current {
-                    match self.refuse_if_in_use(cur) {
+                if has_pin && current.is_none() {
+                    let cur = match rejected {
+                        None => self.current_pin(journal)?,
+                        Some(retries_left) => self.ask_pin(PinRequest::Current {
+                            retries_left,
+                            after_wrong: true,
+                        })?,
+                    };
+                    match self.refuse_if_in_use(&cur) {
                         // The key checked the PIN and kept it: ask again, as below.
                         Err(JobError::Ctap(ctap::Error::PinInvalid { retries_left })) => {
                             rejected = Some(retries_left);
@@ -354,6 +361,7 @@ impl Job {
                         }
                         other => other?,
                     }
+                    current = Some(cur);
                 }
                 // Write-ahead: the PIN is in the journal before the key has it.
                 journal.commit_pin(id, &new)?;
@@ -371,6 +379,21 @@ impl Job {
                         // attempt). Ask again; a blocked key ends the job with its error.
                         journal.pin_refused(id)?;
                         rejected = Some(retries_left);
+                        current = None;
+                    }
+                    // The key's own complexity policy refused the new PIN (no attempt is
+                    // spent on it): offer another, a few times at most.
+                    Err(e) if e.status() == Some(StatusCode::PinPolicyViolation) => {
+                        journal.pin_refused(id)?;
+                        if offered >= random_pin::MAX_OFFERED {
+                            return Err(JobError::RandomPinRefused { offered });
+                        }
+                        tracing::info!(
+                            offered,
+                            "the key's PIN policy refused a random PIN; drawing another"
+                        );
+                        new = rules.generate();
+                        offered += 1;
                     }
                     other => {
                         other?;

@@ -31,6 +31,8 @@ pub enum Remedy {
     CheckPin,
     /// The new PIN breaks the key's rules.
     PinRules,
+    /// The key's own PIN policy refused every random PIN the station offered.
+    KeyRefusesRandomPins,
     /// No PIN was given for a key that has one.
     ProvidePin,
     /// The key did not see a touch in time.
@@ -94,6 +96,7 @@ impl Remedy {
             Self::ChangePin => "The key demands a PIN change first: use Re-issue a key to reset it, or use another key".into(),
             Self::CheckPin => "Check the PIN with the person and retry".into(),
             Self::PinRules => "Choose a PIN that meets the key's rules".into(),
+            Self::KeyRefusesRandomPins => "This key's own PIN rules refused every PIN the station generated: use another key; if keys of this model keep refusing, tell the administrator".into(),
             Self::ProvidePin => "Enter the key's PIN when the station asks for it".into(),
             Self::ResetOverUsb => "This card refuses a factory reset on the reader: reset it plugged into USB (if it has a port) or with its maker's tool, then bring it back".into(),
             Self::TouchKey => "Press Retry and touch the key when it blinks".into(),
@@ -135,6 +138,7 @@ impl Remedy {
             Self::ChangePin => "the key demands a PIN change first: change its PIN (`passkey-kiosk key change-pin`), then retry".into(),
             Self::CheckPin => "check the PIN with the person and retry".into(),
             Self::PinRules => "choose a PIN that meets the key's rules".into(),
+            Self::KeyRefusesRandomPins => "the key's own PIN policy refused every generated PIN: use another key model, or set \"useRandomPIN\": false so the person chooses a PIN the key accepts".into(),
             Self::ProvidePin => "provide the key's PIN (PASSKEY_KIOSK_PIN / PASSKEY_KIOSK_NEW_PIN in the command line)".into(),
             Self::ResetOverUsb => "the card refuses a factory reset over NFC: plug it into USB and run `passkey-kiosk key reset --device hid`, or use its maker's tool".into(),
             Self::TouchKey => "retry and touch the key when it blinks".into(),
@@ -182,6 +186,7 @@ mod tests {
             | ChangePin
             | CheckPin
             | PinRules
+            | KeyRefusesRandomPins
             | ProvidePin
             | TouchKey
             | UseAnotherKey
@@ -218,6 +223,7 @@ mod tests {
             Remedy::ChangePin,
             Remedy::CheckPin,
             Remedy::PinRules,
+            Remedy::KeyRefusesRandomPins,
             Remedy::ProvidePin,
             Remedy::TouchKey,
             Remedy::UseAnotherKey,

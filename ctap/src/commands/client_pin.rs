@@ -257,6 +257,18 @@ pub fn check_new_pin(pin: &str, min_len: u32) -> Result<()> {
     Ok(())
 }
 
+/// Checks a new PIN against the key's maxPINLength (CTAP 2.2 getInfo 0x1D, in code points),
+/// when it announces one. Error texts name the rule, never the PIN.
+pub fn check_max_pin_length(pin: &str, max_len: Option<u32>) -> Result<()> {
+    let chars = pin.chars().count();
+    match max_len {
+        Some(max) if chars > max as usize => Err(Error::PinRules(format!(
+            "this key takes at most {max} characters, got {chars}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The PIN padded with zeros to 64 bytes (CTAP 2.1 §6.5.5.5 paddedPin).
 fn padded_pin(pin: &str) -> Zeroizing<Vec<u8>> {
     let mut p = Zeroizing::new(Vec::with_capacity(64));

@@ -1,4 +1,12 @@
-//! authenticatorGetInfo (0x04, CTAP 2.1 §6.4): what the key supports.
+//! authenticatorGetInfo (0x04, CTAP 2.1 §6.4, with the CTAP 2.2 members the station uses):
+//! what the key supports.
+//!
+//! CTAP 2.2 added, among others, 0x1B `pinComplexityPolicy` (bool), 0x1C
+//! `pinComplexityPolicyURL` (bytes) and 0x1D `maxPINLength` (unsigned, code points). The spec
+//! text itself was not at hand when they were added here: the numbers and types are those on
+//! which independent implementations agree (python-fido2's getInfo field table "CTAP 2.2
+//! section 6.4", a Rust and a Swift CTAP client's `Info`), and Yubico's SDK manual (firmware
+//! 5.7) says a key enforcing its policy refuses a PIN with CTAP2_ERR_PIN_POLICY_VIOLATION.
 
 use std::collections::BTreeMap;
 
@@ -59,6 +67,15 @@ pub struct Info {
     pub uv_modality: Option<u32>,
     /// 0x14 remainingDiscoverableCredentials.
     pub remaining_discoverable_credentials: Option<u32>,
+    /// 0x1B pinComplexityPolicy (CTAP 2.2): `Some(true)` when the key refuses PINs by a
+    /// complexity policy of its own beyond minPINLength (with PIN_POLICY_VIOLATION), `Some(false)`
+    /// when it has one that is off, `None` when it has none.
+    pub pin_complexity_policy: Option<bool>,
+    /// 0x1C pinComplexityPolicyURL (CTAP 2.2): where the key's maker describes the policy.
+    pub pin_complexity_policy_url: Option<Vec<u8>>,
+    /// 0x1D maxPINLength (CTAP 2.2): the longest PIN the key takes, in Unicode code points;
+    /// absent, only the 63-byte limit of CTAP 2.1 §6.5.5.5 applies.
+    pub max_pin_length: Option<u32>,
 }
 
 impl Info {
@@ -82,6 +99,11 @@ impl Info {
     /// minPINLength, or the spec default of 4.
     pub fn min_pin_length_or_default(&self) -> u32 {
         self.min_pin_length.unwrap_or(DEFAULT_MIN_PIN_LENGTH)
+    }
+
+    /// Whether the key enforces a PIN complexity policy (pinComplexityPolicy present and true).
+    pub fn enforces_pin_complexity(&self) -> bool {
+        self.pin_complexity_policy == Some(true)
     }
 
     /// The PIN protocol to use: protocol two when the key lists it, else one; `None` when
@@ -218,7 +240,14 @@ pub fn decode_info(body: &[u8]) -> Result<Info> {
                 info.remaining_discoverable_credentials =
                     Some(expect_u32(v, "remainingDiscoverableCredentials")?)
             }
-            // certifications (0x13), vendorPrototypeConfigCommands (0x15) and future keys.
+            0x1B => info.pin_complexity_policy = Some(expect_bool(v, "pinComplexityPolicy")?),
+            0x1C => {
+                info.pin_complexity_policy_url =
+                    Some(expect_bytes(v, "pinComplexityPolicyURL")?.to_vec())
+            }
+            0x1D => info.max_pin_length = Some(expect_u32(v, "maxPINLength")?),
+            // certifications (0x13), vendorPrototypeConfigCommands (0x15), the other CTAP 2.2
+            // members (0x16..=0x1A, 0x1E, 0x1F) and future keys.
             _ => {}
         }
     }

@@ -161,7 +161,8 @@ impl KeyState {
     }
 
     /// Decrypts and checks newPinEnc (CTAP 2.1 §6.5.5.5): 64 padded bytes, the PIN up to
-    /// the first zero, at most 63 bytes, at least minPINLength code points.
+    /// the first zero, at most 63 bytes, at least minPINLength code points; with CTAP 2.2
+    /// settings, at most maxPINLength code points and accepted by the complexity policy.
     fn new_pin(
         &self,
         protocol: PinProtocol,
@@ -179,12 +180,20 @@ impl KeyState {
             return Err(Status::PinPolicyViolation);
         }
         let pin = Zeroizing::new(padded[..len].to_vec());
-        let code_points = std::str::from_utf8(&pin)
-            .map_err(|_| Status::PinPolicyViolation)?
-            .chars()
-            .count();
+        let text = std::str::from_utf8(&pin).map_err(|_| Status::PinPolicyViolation)?;
+        let code_points = text.chars().count();
         if code_points < usize::from(self.persistent.min_pin_length) {
             return Err(Status::PinPolicyViolation);
+        }
+        if let Some(max) = self.config.max_pin_length {
+            if code_points > usize::from(max) {
+                return Err(Status::PinPolicyViolation);
+            }
+        }
+        if let Some(policy) = &self.config.pin_complexity {
+            if !policy.accepts(text) {
+                return Err(Status::PinPolicyViolation);
+            }
         }
         Ok(NewPin {
             hash: pin_hash(&pin),

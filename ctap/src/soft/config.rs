@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::pin_complexity::PinComplexity;
+
 /// The fixed test AAGUID: ASCII "PasskeyKioskSoft". No real key model uses it, so a relying
 /// party that checks metadata sees at once that this is the software key.
 pub const TEST_AAGUID: [u8; 16] = *b"PasskeyKioskSoft";
@@ -90,6 +92,12 @@ pub struct SoftConfig {
     pub yubikey_version: [u8; 3],
     /// minPINLength of a fresh (or reset) key, at least 4 (CTAP 2.1 §6.4).
     pub min_pin_length: u8,
+    /// maxPINLength (CTAP 2.2 getInfo 0x1D), in code points: announced, and longer new PINs
+    /// are refused (PIN_POLICY_VIOLATION). `None`: not announced; only the 63-byte limit.
+    pub max_pin_length: Option<u8>,
+    /// A PIN complexity policy: announced (getInfo pinComplexityPolicy 0x1B true, its URL in
+    /// 0x1C) and enforced on setPIN and changePIN. `None`: the key has none (0x1B absent).
+    pub pin_complexity: Option<PinComplexity>,
     /// Initial touch policy; change it later through [`TouchHandle`].
     pub touch: TouchPolicy,
     /// How long the key waits for a touch before USER_ACTION_TIMEOUT (real keys: ~30 s).
@@ -114,6 +122,8 @@ impl Default for SoftConfig {
             firmware_version: 0x0005_0704,
             yubikey_version: [5, 7, 4],
             min_pin_length: 4,
+            max_pin_length: None,
+            pin_complexity: None,
             touch: TouchPolicy::Immediate,
             touch_timeout: Duration::from_secs(30),
             token_timeout: Duration::from_secs(30),

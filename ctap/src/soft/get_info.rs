@@ -1,4 +1,5 @@
-//! authenticatorGetInfo (0x04, CTAP 2.1 §6.4).
+//! authenticatorGetInfo (0x04, CTAP 2.1 §6.4; pinComplexityPolicy, its URL and maxPINLength
+//! from CTAP 2.2 when the key is configured with them).
 
 use ciborium::value::Value;
 
@@ -47,7 +48,7 @@ impl KeyState {
             .config
             .max_resident_credentials
             .saturating_sub(p.credentials.len());
-        Value::Map(vec![
+        let mut info = vec![
             (int(0x01), texts(&["FIDO_2_0", "FIDO_2_1"])),
             (
                 int(0x02),
@@ -72,6 +73,17 @@ impl KeyState {
             (int(0x0E), int(i64::from(self.config.firmware_version))),
             (int(0x10), int(MAX_RP_IDS_FOR_MIN_PIN_LENGTH as i64)),
             (int(0x14), int(remaining as i64)),
-        ])
+        ];
+        // CTAP 2.2 members, only when configured (a CTAP 2.1 key has neither).
+        if let Some(policy) = &self.config.pin_complexity {
+            info.push((int(0x1B), Value::Bool(true)));
+            if let Some(url) = policy.url() {
+                info.push((int(0x1C), Value::Bytes(url.as_bytes().to_vec())));
+            }
+        }
+        if let Some(max) = self.config.max_pin_length {
+            info.push((int(0x1D), int(i64::from(max))));
+        }
+        Value::Map(info)
     }
 }

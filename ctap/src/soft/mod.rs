@@ -1,6 +1,7 @@
 //! A software CTAP 2.1 security key (feature `soft`) for tests, benchmarks, the demo and
 //! operator training. It behaves like a real key where the kiosk can tell: PIN retries and
-//! blocking, PIN policy (minPINLength, forcePINChange), token permissions and expiry,
+//! blocking, PIN policy (minPINLength, forcePINChange, and optionally the CTAP 2.2 maxPINLength
+//! and a PIN complexity policy), token permissions and expiry,
 //! touch (user presence) with keepalive UPNEEDED and cancel, the reset window, packed
 //! attestation, and the YubiKey serial-number vendor command.
 //!
@@ -31,6 +32,7 @@ mod get_assertion;
 mod get_info;
 mod key;
 mod make_credential;
+mod pin_complexity;
 mod presence;
 mod request;
 mod reset;
@@ -44,6 +46,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ciborium::value::Value;
 
 pub use config::{CredentialManagement, SoftConfig, TouchHandle, TouchPolicy, TEST_AAGUID};
+pub use pin_complexity::PinComplexity;
 pub use state::{ResidentCredential, StateError};
 pub use status::Status;
 pub use vendor::YUBIKEY_READ_CONFIG;
