@@ -4,14 +4,16 @@
 //! by a fresh one, a few times at most, then the job ends with a clear error; a typed PIN is
 //! judged by the key alone.
 
-mod enroll_support;
+mod kit;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ctap::authenticator::Authenticator;
 use ctap::soft::{PinComplexity, SoftAuthenticator, SoftConfig};
-use enroll_support::{pin_opens, plain_tenant, Station};
+use kit::keys::pin_opens;
+use kit::station::Station;
+use kit::tenant::plain_tenant;
 use passkey_kiosk::engine::api::{Command, Event, Issued, OperatorError, Pin, PinRequest};
 use passkey_kiosk::engine::random_pin::{PinRules, MAX_OFFERED};
 use passkey_kiosk::engine::remedy::Remedy;
