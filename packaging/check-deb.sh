@@ -61,3 +61,5 @@ if udevadm verify --help >/dev/null 2>&1; then
     udevadm verify "$work/root/usr/lib/udev/rules.d/70-passkey-kiosk.rules" || fail "udevadm verify"
 fi
 echo "check-deb: $(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version): files, modes, scripts and unit checked"
+# Keep the package for an install test when asked (DEB_OUT=path).
+if [ -n "${DEB_OUT:-}" ]; then cp "$deb" "$DEB_OUT"; fi
