@@ -1,5 +1,5 @@
 //! Checks of the machine the station runs on, without Graph: secret-file modes, access to the
-//! FIDO keys present and to pcscd, and room for the journal. One implementation for the
+//! FIDO keys present and to pcscd, and a writable journal folder with room. One implementation for the
 //! kiosk's start-up checks and `doctor`.
 
 use std::path::Path;
@@ -114,7 +114,15 @@ fn journal_space(journal: &Path) -> Check {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let free = rustix::fs::statvfs(dir).map(|s| s.f_bavail.saturating_mul(s.f_frsize));
+    let writable = rustix::fs::access(dir, rustix::fs::Access::WRITE_OK).is_ok();
     let (ok, detail) = match free {
+        Ok(_) if !writable => (
+            false,
+            format!(
+                "{} is not writable by the station's user: an administrator gives it the                  folder (the package's /var/lib/passkey-kiosk is)",
+                dir.display()
+            ),
+        ),
         Ok(free) if free >= MIN_FREE_BYTES => (
             true,
             format!("{} MB free in {}", free / (1024 * 1024), dir.display()),
