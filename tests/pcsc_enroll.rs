@@ -183,3 +183,29 @@ fn two_cards_on_two_readers_are_issued_to_two_people_as_separate_jobs() {
         assert_eq!(st.tenant.registrations(&person.user_id).len(), 1);
     }
 }
+
+#[test]
+fn readers_that_appear_after_the_station_started_are_picked_up() {
+    let _one = pcsc_support::lock();
+    // The station starts with no PC/SC service at all (no reader, no pcscd)...
+    pcsc_support::export_socket();
+    let mut st = Station::new(plain_tenant(1), r#","useRandomPIN":true"#);
+    st.device = "pcsc".into();
+    let engine = st.engine("desk");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    // ...then pcscd comes up with its readers and a card is placed on one.
+    let daemon = Pcscd::start();
+    daemon.export_socket();
+    let _card = VirtualCard::insert(&daemon.card_addr(1), soft_key(73_000_021)).unwrap();
+    let seen = loop {
+        match engine
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the card was seen")
+        {
+            Event::KeyInserted(summary) => break summary,
+            _ => continue,
+        }
+    };
+    assert!(seen.card);
+    assert_eq!(seen.address, "pcsc:Virtual PCD 00 01");
+}

@@ -95,7 +95,7 @@ impl Pcscd {
     /// Points this process's PC/SC clients at the daemon. Tests of one binary share the
     /// variable, so a binary runs one daemon at a time (see [`lock`]).
     pub fn export_socket(&self) {
-        std::env::set_var("PCSCLITE_CSOCK_NAME", self.socket());
+        export_socket();
     }
 
     fn wait_ready(&mut self) {
@@ -134,6 +134,12 @@ impl Drop for Pcscd {
         // The next daemon of this process must not be mistaken for ready by a stale socket.
         let _ = std::fs::remove_file(self.socket());
     }
+}
+
+/// Points this process's PC/SC clients at where this binary's daemons put their socket, also
+/// before one runs (libpcsclite keeps the first path it reads).
+pub fn export_socket() {
+    std::env::set_var("PCSCLITE_CSOCK_NAME", socket_dir().join("pcscd.comm"));
 }
 
 /// libpcsclite reads `PCSCLITE_CSOCK_NAME` once per process, so every daemon a test binary
