@@ -87,6 +87,28 @@ pub fn register(
     request: &RegisterRequest,
     earlier_unclear: bool,
 ) -> Result<String, JobError> {
+    register_method(
+        shared,
+        operator,
+        journal,
+        id,
+        user,
+        request,
+        earlier_unclear,
+    )
+    .map(|done| done.method.id)
+}
+
+/// [`register`], returning the method as Graph answered (with the answer's request-id).
+pub fn register_method(
+    shared: &Shared,
+    operator: &str,
+    journal: &mut Journal,
+    id: i64,
+    user: &QueuedUser,
+    request: &RegisterRequest,
+    earlier_unclear: bool,
+) -> Result<graph::Registration, JobError> {
     journal.registering(id)?;
     crash::point("registering");
     let graph = &shared.graph;
@@ -114,7 +136,7 @@ pub fn register(
             };
             shared.audit(journal, operator, "register", Some(&user.upn), note, &[]);
             crash::point("registered");
-            Ok(done.method.id)
+            Ok(done)
         }
         Err(e) => {
             let rid: Vec<&str> = e.request_id().into_iter().collect();

@@ -585,10 +585,9 @@ fn register_inner(g: &GraphReq<'_>, key: &str) -> Result<(Response<Body>, bool),
     let mut v = method_json(&method, g.version);
     if misreport {
         if let Some(o) = v.as_object_mut() {
-            o.insert(
-                "aaGuid".into(),
-                Value::from("cb69481e-8ff7-4039-93ec-0a2729a154a8"),
-            );
+            let other = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
+            o.insert("aaGuid".into(), Value::from(other));
+            o.insert("model".into(), Value::from(state::model_for(other)));
             o.insert("attestationLevel".into(), Value::from("notAttested"));
         }
     }
