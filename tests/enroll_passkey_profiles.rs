@@ -207,3 +207,73 @@ fn a_registration_answer_that_differs_from_the_key_is_an_audited_error() {
         "{entry:?} / {line}"
     );
 }
+
+#[test]
+fn a_key_that_cannot_be_attested_is_refused_where_the_profile_enforces_attestation() {
+    let st = station();
+    let upn = st.queue()[0].upn.clone();
+    let policy = FakePolicy {
+        profiles: vec![FakeProfile {
+            id: STAFF_ID.into(),
+            name: "Attested keys".into(),
+            ..staff(true, None)
+        }],
+        ..FakePolicy::default()
+    };
+    st.tenant.set_fido2_policy(policy.clone());
+    // A key that names no model (nil AAGUID): nothing to look its attestation up by.
+    let nameless = || {
+        ctap::soft::SoftAuthenticator::new(ctap::soft::SoftConfig {
+            aaguid: [0; 16],
+            serial: 56_300_001,
+            ..ctap::soft::SoftConfig::default()
+        })
+        .unwrap()
+    };
+    let key = nameless();
+    st.slot.insert(Some(key.clone()));
+    let (_, out) = st.enroll_until(&[], &[], |line| !line.contains("refused"));
+    assert!(
+        out.contains("passkey profile \"Attested keys\" enforces attestation, and the key reports no AAGUID (it cannot be attested)"),
+        "{out}"
+    );
+    // Everyone's profile: no group to read.
+    assert!(!checked_member_groups(&st));
+    assert!(key.resident_credentials().is_empty());
+
+    // Without the pre-flight, Graph refuses it.
+    st.tenant.set_fido2_policy(FakePolicy {
+        readable: false,
+        ..policy
+    });
+    st.slot.insert(Some(nameless()));
+    let (status, out) = st.enroll(&["--retry-failed"], &[], |_| {});
+    assert!(!status.success(), "{out}");
+    assert!(
+        out.contains("not allowed by the user's passkey profiles (Attested keys)"),
+        "{out}"
+    );
+    assert!(st.tenant.registrations(&upn).is_empty());
+}
+
+#[test]
+fn when_the_persons_groups_cannot_be_read_a_key_some_profile_takes_is_not_refused() {
+    let st = station();
+    let upn = st.queue()[0].upn.clone();
+    st.tenant
+        .set_fido2_policy(profiles(&st, staff(false, None)));
+    st.tenant.set_faults(Faults {
+        fail_member_groups_with: Some(403),
+        ..Faults::default()
+    });
+    let (status, out) = st.enroll(&[], &[], |line| {
+        if line.contains("insert a new key for") {
+            st.insert_key(56_400_001);
+        }
+    });
+    // The station could not tell the person's profiles, so only a key no profile takes would
+    // be refused; Graph, which knows them, takes it under "Kiosk staff".
+    assert!(status.success(), "{out}");
+    assert!(checked_member_groups(&st));
+    assert_eq!(st.tenant.registrations(&upn).len(), 1);
+}

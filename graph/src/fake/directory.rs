@@ -522,6 +522,15 @@ pub(crate) fn check_member_groups(g: &GraphReq<'_>, key: &str) -> Response<Body>
     let Some(st) = g.shared.lock() else {
         return http::internal(g.ctx);
     };
+    if let Some(status) = st.faults.fail_member_groups_with {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+        return graph_error(
+            status,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+            g.ctx,
+        );
+    }
     let Some(idx) = st.user_index(key) else {
         return not_found(g, key);
     };

@@ -104,6 +104,9 @@ pub struct Faults {
     /// The answer to a successful POST fido2Methods names another model's `aaGuid` and says
     /// `notAttested` (the stored method is right): a client must notice.
     pub misreported_registration: bool,
+    /// `checkMemberGroups` answers with this HTTP status and a Graph error (e.g. 403: the app
+    /// may not read users).
+    pub fail_member_groups_with: Option<u16>,
 }
 
 impl Default for Faults {
@@ -122,6 +125,7 @@ impl Default for Faults {
             creation_options_wrapped_in_value: false,
             exclude_id_encoding: ExcludeIdEncoding::Base64Url,
             misreported_registration: false,
+            fail_member_groups_with: None,
         }
     }
 }
