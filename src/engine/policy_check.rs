@@ -157,7 +157,7 @@ pub fn key_verdict(
     let mut verdict = policy.check_key(aaguid, groups);
     if let (Some(why), Some(Membership::Unknown(e))) = (verdict.refusal.as_mut(), membership) {
         why.push_str(&format!(
-            " (the person's groups could not be read — {e} — so every passkey profile was tried; grant GroupMember.Read.All and User.ReadBasic.All to check theirs)"
+            " (the person's groups could not be read — {e} — so every passkey profile was tried; grant User.Read.All with GroupMember.Read.All to check theirs)"
         ));
     }
     verdict

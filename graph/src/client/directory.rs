@@ -86,7 +86,8 @@ impl GraphClient {
 
     /// Which of `group_ids` the user is a member of, nested groups included
     /// (`POST /users/{id}/checkMemberGroups`, at most 20 ids a request, so asked in chunks).
-    /// Needs `GroupMember.Read.All` with `User.ReadBasic.All` (or `Directory.Read.All`).
+    /// Needs `GroupMember.Read.All` with `User.Read.All` (delegated: `User.ReadBasic.All`), or
+    /// `Directory.Read.All`.
     pub async fn member_groups_among(
         &self,
         user: &str,
