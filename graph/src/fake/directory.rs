@@ -463,48 +463,6 @@ fn next_link(g: &GraphReq<'_>, token: &str) -> String {
     format!("{}{}?{}", g.ctx.base, g.path, q.join("&"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filter_unescapes_doubled_quotes() {
-        match parse_filter("displayName eq 'O''Brien''s keys'") {
-            Some(Filter::Eq(p, v)) => {
-                assert_eq!(p, "displayName");
-                assert_eq!(v, "O'Brien's keys");
-            }
-            _ => panic!("not parsed"),
-        }
-        assert!(parse_filter("displayName eq 'unterminated").is_none());
-        assert!(parse_filter("displayName eq 'a' or 1").is_none());
-        assert!(matches!(
-            parse_filter("startswith(displayName,'FI')"),
-            Some(Filter::StartsWith(_, v)) if v == "FI"
-        ));
-    }
-
-    #[test]
-    fn skiptoken_round_trip_and_binding() {
-        let rel = rel_key(true, None);
-        let t = skiptoken(
-            "G1",
-            &rel,
-            &Cursor {
-                offset: 300,
-                page: 3,
-            },
-        );
-        let c = parse_skiptoken(&t, "g1", &rel).expect("parses");
-        assert_eq!((c.offset, c.page), (300, 3));
-        assert!(parse_skiptoken(&t, "g2", &rel).is_none());
-        assert!(parse_skiptoken(&t, "g1", &rel_key(false, None)).is_none());
-        let cast = rel_key(true, Some("microsoft.graph.user"));
-        assert!(parse_skiptoken(&t, "g1", &cast).is_none());
-        assert!(parse_skiptoken("garbage", "g1", &rel).is_none());
-    }
-}
-
 /// `POST users/{id|upn}/checkMemberGroups` `{"groupIds": [...]}` (1 to 20 ids): those the
 /// user is a member of, nested groups included.
 pub(crate) fn check_member_groups(g: &GraphReq<'_>, key: &str) -> Response<Body> {
@@ -547,4 +505,46 @@ pub(crate) fn check_member_groups(g: &GraphReq<'_>, key: &str) -> Response<Body>
         }),
         g.ctx,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_unescapes_doubled_quotes() {
+        match parse_filter("displayName eq 'O''Brien''s keys'") {
+            Some(Filter::Eq(p, v)) => {
+                assert_eq!(p, "displayName");
+                assert_eq!(v, "O'Brien's keys");
+            }
+            _ => panic!("not parsed"),
+        }
+        assert!(parse_filter("displayName eq 'unterminated").is_none());
+        assert!(parse_filter("displayName eq 'a' or 1").is_none());
+        assert!(matches!(
+            parse_filter("startswith(displayName,'FI')"),
+            Some(Filter::StartsWith(_, v)) if v == "FI"
+        ));
+    }
+
+    #[test]
+    fn skiptoken_round_trip_and_binding() {
+        let rel = rel_key(true, None);
+        let t = skiptoken(
+            "G1",
+            &rel,
+            &Cursor {
+                offset: 300,
+                page: 3,
+            },
+        );
+        let c = parse_skiptoken(&t, "g1", &rel).expect("parses");
+        assert_eq!((c.offset, c.page), (300, 3));
+        assert!(parse_skiptoken(&t, "g2", &rel).is_none());
+        assert!(parse_skiptoken(&t, "g1", &rel_key(false, None)).is_none());
+        let cast = rel_key(true, Some("microsoft.graph.user"));
+        assert!(parse_skiptoken(&t, "g1", &cast).is_none());
+        assert!(parse_skiptoken("garbage", "g1", &rel).is_none());
+    }
 }
