@@ -68,6 +68,15 @@ fn staff(attestation_enforced: bool, restrictions: Option<(String, Vec<String>)>
     }
 }
 
+/// `enroll` of the queue, a fresh key with this serial plugged in when asked for.
+fn enroll_with_key(st: &Station, serial: u32) -> (std::process::ExitStatus, String) {
+    st.enroll(&[], &[], |line| {
+        if line.contains("insert a new key for") {
+            st.insert_key(serial);
+        }
+    })
+}
+
 fn checked_member_groups(st: &Station) -> bool {
     st.tenant
         .graph_requests()
@@ -133,11 +142,7 @@ fn a_key_the_profile_of_the_persons_group_takes_is_enrolled_attested() {
     // The default profile would refuse the software key; "Kiosk staff" (the scope group's)
     // takes any device-bound key, attested.
     st.tenant.set_fido2_policy(profiles(&st, staff(true, None)));
-    let (status, out) = st.enroll(&[], &[], |line| {
-        if line.contains("insert a new key for") {
-            st.insert_key(56_100_001);
-        }
-    });
+    let (status, out) = enroll_with_key(&st, 56_100_001);
     assert!(status.success(), "{out}");
     assert!(out.contains("summary: 1 enrolled"), "{out}");
     assert!(
@@ -168,11 +173,7 @@ fn a_registration_answer_that_differs_from_the_key_is_an_audited_error() {
         misreported_registration: true,
         ..Faults::default()
     });
-    let (status, out) = st.enroll(&[], &[], |line| {
-        if line.contains("insert a new key for") {
-            st.insert_key(56_200_001);
-        }
-    });
+    let (status, out) = enroll_with_key(&st, 56_200_001);
     // The passkey is registered (it is on the key), but the run fails and says why.
     assert!(!status.success(), "{out}");
     assert_eq!(st.tenant.registrations(&upn).len(), 1);
@@ -266,11 +267,7 @@ fn when_the_persons_groups_cannot_be_read_a_key_some_profile_takes_is_not_refuse
         fail_member_groups_with: Some(403),
         ..Faults::default()
     });
-    let (status, out) = st.enroll(&[], &[], |line| {
-        if line.contains("insert a new key for") {
-            st.insert_key(56_400_001);
-        }
-    });
+    let (status, out) = enroll_with_key(&st, 56_400_001);
     // The station could not tell the person's profiles, so only a key no profile takes would
     // be refused; Graph, which knows them, takes it under "Kiosk staff".
     assert!(status.success(), "{out}");

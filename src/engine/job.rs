@@ -232,7 +232,7 @@ impl Job {
                 }
             }
             self.progress(Step::Registering);
-            match steps::register_method(
+            match steps::register(
                 &shared,
                 &self.operator,
                 journal,

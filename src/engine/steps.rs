@@ -77,30 +77,9 @@ pub fn extension_results(user: &QueuedUser, attestation_object: &[u8]) -> serde_
 /// POSTs the stored attestation of enrollment `id`, recognising our method after an
 /// ambiguous failure (never a blind re-post); commits `registering` before and the method
 /// id as soon as Graph answers. `earlier_unclear`: an earlier POST of this attestation had
-/// an unclear outcome (recovery), so a refusal is checked against the list first.
+/// an unclear outcome (recovery), so a refusal is checked against the list first. Returns
+/// the method as Graph answered, with the answer's request-id.
 pub fn register(
-    shared: &Shared,
-    operator: &str,
-    journal: &mut Journal,
-    id: i64,
-    user: &QueuedUser,
-    request: &RegisterRequest,
-    earlier_unclear: bool,
-) -> Result<String, JobError> {
-    register_method(
-        shared,
-        operator,
-        journal,
-        id,
-        user,
-        request,
-        earlier_unclear,
-    )
-    .map(|done| done.method.id)
-}
-
-/// [`register`], returning the method as Graph answered (with the answer's request-id).
-pub fn register_method(
     shared: &Shared,
     operator: &str,
     journal: &mut Journal,

@@ -481,8 +481,7 @@ pub(crate) fn check_member_groups(g: &GraphReq<'_>, key: &str) -> Response<Body>
         return http::internal(g.ctx);
     };
     if let Some(status) = st.faults.fail_member_groups_with {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
-        return graph_error(
+        return http::injected_error(
             status,
             "Authorization_RequestDenied",
             "Insufficient privileges to complete the operation.",

@@ -88,8 +88,7 @@ pub(crate) fn list(g: &GraphReq<'_>, key: &str) -> Response<Body> {
         return user_not_found(g, key);
     };
     if let Some(status) = st.faults.fail_lists_with {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
-        return graph_error(
+        return http::injected_error(
             status,
             "accessDenied",
             "Request Authorization failed (injected list fault).",
