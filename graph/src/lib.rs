@@ -51,7 +51,9 @@ pub mod wire;
 pub mod fake;
 
 pub use auth::{Credentials, RsaKey};
-pub use client::policy::{Fido2Policy, KeyRestrictions};
+pub use client::policy::{
+    Fido2Policy, KeyRestrictions, KeyVerdict, PasskeyProfile, PolicyTarget, ALL_USERS,
+};
 pub use client::{
     ApiVersion, DeleteOutcome, GraphClient, GraphConfig, Registration, ThrottlePriority, Timeouts,
 };

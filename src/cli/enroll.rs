@@ -18,6 +18,7 @@ use crate::engine::api::{
 };
 use crate::engine::audit::AUDIT_FAILED;
 use crate::engine::job::key_needed_after_registration;
+use crate::engine::registration_check::REGISTRATION_MISMATCH;
 use crate::engine::{options, Engine, EngineHandle, EngineSetup, KeySource};
 use crate::keys::KeySummary;
 use crate::report::users_to_register;
@@ -308,9 +309,9 @@ fn to_finish(u: &Unfinished) -> String {
         .unwrap_or_default()
 }
 
-/// A failed audit write, as a failure of the run.
+/// A failed audit write, or a registration that differs from its key, as a failure of the run.
 fn audit_failure(e: &OperatorError) -> Option<String> {
-    (e.code == AUDIT_FAILED).then(|| describe(e))
+    (e.code == AUDIT_FAILED || e.code == REGISTRATION_MISMATCH).then(|| describe(e))
 }
 
 /// Prints what recovery did and the start-up checks; a failed sign-in stops the run. A

@@ -121,6 +121,8 @@ enum Msg {
     Settled(JobId, Earlier),
     /// A person's options were refreshed ahead of time (their status may have changed).
     OptionsRefreshed(String),
+    /// The waiting person's groups among the FIDO2 policy's targets were read.
+    Membership(JobId, policy_check::Membership),
 }
 
 impl Msg {
@@ -201,6 +203,7 @@ impl Engine {
             refreshing: Arc::new(Mutex::new(HashSet::new())),
             job_operators: HashMap::new(),
             policy: None,
+            membership: None,
             default_operator: setup.operator,
             live: 0,
             active: HashMap::new(),
@@ -278,6 +281,9 @@ struct Core {
     jobs: HashMap<JobId, String>,
     refreshing: Arc<Mutex<HashSet<String>>>,
     policy: Option<graph::Fido2Policy>,
+    /// The waiting person's groups among the policy's targets, when passkey profiles make
+    /// them matter (a key waits for them before it is judged).
+    membership: Option<(JobId, policy_check::Membership)>,
     /// The operator named at start (audit entries when nobody is signed in).
     default_operator: String,
     /// Jobs whose thread has not ended (the running one and background registrations).
@@ -500,6 +506,12 @@ impl Core {
                     self.settled(id, earlier);
                 }
                 Msg::OptionsRefreshed(user_id) => self.person_changed(&user_id),
+                Msg::Membership(id, found) => {
+                    if let Some((_, m)) = self.membership.as_mut().filter(|(j, _)| *j == id) {
+                        *m = found;
+                        self.try_start();
+                    }
+                }
                 Msg::PasscodeChecked(attempt, ok) => {
                     let effects = self.operators.checked(attempt, ok, Instant::now());
                     self.operator_effects(effects);
@@ -869,6 +881,16 @@ impl Core {
         self.prefetch_ahead(&user);
         // Fetched while the operator inserts the key.
         let fresh = start_fresh(&self.shared, &user);
+        let back = self.tx.clone();
+        let asked = policy_check::ask_membership(
+            &self.shared,
+            self.policy.as_ref(),
+            &user.user_id,
+            move |m| {
+                let _ = back.send(Msg::Membership(id, m));
+            },
+        );
+        self.membership = asked.then_some((id, policy_check::Membership::Pending));
         self.waiting = Some((id, user, fresh));
         self.try_start();
     }
@@ -966,6 +988,14 @@ impl Core {
         if self.last_identity.as_deref() == Some(key.identity.as_str()) {
             return;
         }
+        if matches!(
+            self.membership,
+            Some((_, policy_check::Membership::Pending))
+        ) {
+            // Judged once the person's groups are known (`Msg::Membership`).
+            self.key = Some(key);
+            return;
+        }
         if let Some(why) = self.refusal(&key) {
             self.last_identity = Some(key.identity.clone());
             let name = key.summary.serial.as_deref().map_or_else(
@@ -1034,9 +1064,20 @@ impl Core {
                 });
             }
         }
+        let waiting = self.waiting.as_ref().map(|(id, _, _)| *id);
+        self.verdict(key, waiting).and_then(|v| v.refusal)
+    }
+
+    /// What the tenant's FIDO2 policy (when read) says of this key for job `job`'s person.
+    fn verdict(&self, key: &PresentKey, job: Option<JobId>) -> Option<graph::KeyVerdict> {
+        let membership = self
+            .membership
+            .as_ref()
+            .filter(|(id, _)| Some(*id) == job)
+            .map(|(_, m)| m);
         self.policy
             .as_ref()
-            .and_then(|p| policy_check::aaguid_refusal(p, &key.summary.aaguid))
+            .map(|p| policy_check::key_verdict(p, &key.summary.aaguid, membership))
     }
 
     fn start_job(
@@ -1047,6 +1088,10 @@ impl Core {
         fresh: Option<FreshOptions>,
     ) {
         self.busy.store(true, Ordering::SeqCst);
+        let attestation_required = self
+            .verdict(&key, Some(id))
+            .is_some_and(|v| v.attestation_required);
+        self.membership = None;
         let (input_tx, input) = mpsc::channel();
         let cancel = CancelToken::new();
         let operator = self
@@ -1064,6 +1109,7 @@ impl Core {
             cancel: cancel.clone(),
             fresh,
             release: None,
+            attestation_required,
         };
         let released = self.tx.clone();
         let identity = job.key.identity.clone();

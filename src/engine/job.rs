@@ -17,7 +17,7 @@ use super::errors::{operator_error, JobError};
 use super::key_name::KeyNameFields;
 use super::key_source::PresentKey;
 use super::steps::{self, Shared};
-use super::{crash, options, random_pin};
+use super::{crash, options, random_pin, registration_check};
 use crate::keys::{KeySummary, PinState};
 use crate::store::{EnrollmentState, Journal, PinSource, QueuedUser};
 
@@ -53,6 +53,8 @@ pub struct Job {
     /// Tells the engine the key is no longer needed (the next key may start) while the
     /// registration goes on in the background.
     pub release: Option<Box<dyn FnOnce() + Send>>,
+    /// The person's FIDO2 policy takes this key only attested (checked after registration).
+    pub attestation_required: bool,
 }
 
 /// Whether the key is still needed after registration (CTAP 2.1 policy, applied after it):
@@ -240,8 +242,21 @@ impl Job {
                 &request,
                 false,
             ) {
-                Ok(m) => {
-                    method_id = Some(m);
+                Ok(done) => {
+                    let expected = registration_check::Expected {
+                        upn: &self.user.upn,
+                        key_aaguid: &self.key.summary.aaguid,
+                        attestation_required: self.attestation_required,
+                    };
+                    registration_check::check(
+                        &shared,
+                        &self.operator,
+                        journal,
+                        id,
+                        &done,
+                        &expected,
+                    );
+                    method_id = Some(done.method.id);
                     break;
                 }
                 // Only a clear refusal: after a POST whose outcome was unclear the error

@@ -19,6 +19,7 @@ pub mod queue_refresh;
 pub mod queue_view;
 pub mod random_pin;
 pub mod recovery;
+pub mod registration_check;
 pub mod remedy;
 pub mod steps;
 

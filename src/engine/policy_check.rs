@@ -1,7 +1,13 @@
 //! Start-up checks: sign-in, and the tenant's FIDO2 policy when the app may read it
 //! (Policy.Read.All). Without that permission the policy is not checked, only noted.
+//!
+//! With passkey profiles the rules depend on the person: their groups among the policy's
+//! targets are read (`checkMemberGroups`) while the operator fetches the key, and the key is
+//! judged against the profiles those groups give before anything is written to it.
 
-use graph::Fido2Policy;
+use std::sync::Arc;
+
+use graph::{Fido2Policy, KeyVerdict};
 
 use super::api::{Check, CheckKind};
 use super::steps::Shared;
@@ -64,6 +70,22 @@ pub fn run_with(
             "\"Allow self-service set up\" is off: Graph refuses provisioning too; turn it on in the FIDO2 policy".into()
         },
     });
+    if policy.has_profiles() {
+        let names: Vec<String> = policy
+            .passkey_profiles
+            .iter()
+            .map(|p| format!("\"{}\"", p.name))
+            .collect();
+        checks.push(Check {
+            kind: CheckKind::KeyRestrictions,
+            ok: true,
+            detail: format!(
+                "passkey profiles {}; each person's key is checked against the profiles of their groups before anything is written to it",
+                names.join(", ")
+            ),
+        });
+        return (checks, Some(policy));
+    }
     let restrictions = match policy.key_restrictions.as_ref().filter(|r| r.is_enforced) {
         Some(r) => format!(
             "{} list of {} AAGUID(s); keys are checked before anything is written to them",
@@ -84,7 +106,67 @@ pub fn run_with(
     (checks, Some(policy))
 }
 
-/// Why the tenant would refuse a key with this AAGUID, if it would.
-pub fn aaguid_refusal(policy: &Fido2Policy, aaguid: &str) -> Option<String> {
-    policy.aaguid_refusal(aaguid)
+/// What is known of the waiting person's groups among the policy's targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Membership {
+    /// Being read.
+    Pending,
+    /// The target groups the person is in.
+    Known(Vec<String>),
+    /// Could not be read (why): every profile is a candidate.
+    Unknown(String),
+}
+
+impl From<graph::Result<Vec<String>>> for Membership {
+    fn from(r: graph::Result<Vec<String>>) -> Self {
+        match r {
+            Ok(groups) => Membership::Known(groups),
+            Err(e) => Membership::Unknown(e.to_string()),
+        }
+    }
+}
+
+/// Starts reading which of the policy's target groups the person is in, when passkey
+/// profiles make that matter (`false`: nothing to read); `done` gets the answer.
+pub fn ask_membership(
+    shared: &Arc<Shared>,
+    policy: Option<&Fido2Policy>,
+    user_id: &str,
+    done: impl FnOnce(Membership) + Send + 'static,
+) -> bool {
+    let groups = policy.map(Fido2Policy::target_groups).unwrap_or_default();
+    if groups.is_empty() {
+        return false;
+    }
+    let graph = shared.graph.clone();
+    let user_id = user_id.to_owned();
+    shared.rt.spawn(async move {
+        let found = graph.member_groups_among(&user_id, &groups).await;
+        if let Err(e) = &found {
+            tracing::warn!(error = %e, "the person's groups could not be read; every passkey profile is a candidate");
+        }
+        done(found.into());
+    });
+    true
+}
+
+/// What the tenant's policy says of a key with this AAGUID for the person whose groups are
+/// `membership` (`None`: no profiles, or none of them depends on groups).
+pub fn key_verdict(
+    policy: &Fido2Policy,
+    aaguid: &str,
+    membership: Option<&Membership>,
+) -> KeyVerdict {
+    let groups = match membership {
+        Some(Membership::Known(g)) => Some(g.as_slice()),
+        Some(Membership::Unknown(_) | Membership::Pending) => None,
+        None => Some(&[][..]),
+    };
+    let mut verdict = policy.check_key(aaguid, groups);
+    if let (Some(why), Some(Membership::Unknown(e))) = (verdict.refusal.as_mut(), membership) {
+        why.push_str(&format!(
+            " (the person's groups could not be read — {e} — so every passkey profile was tried; grant User.Read.All with GroupMember.Read.All to check theirs)"
+        ));
+    }
+    verdict
 }

@@ -309,7 +309,8 @@ fn register_stored(
         &request,
         earlier_unclear,
     ) {
-        Ok(method) => {
+        Ok(registered) => {
+            let method = registered.method.id;
             let done = format!("registered the stored passkey (method {method}); ");
             complete(shared, operator, journal, e, &method, done)
         }

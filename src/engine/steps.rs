@@ -77,7 +77,8 @@ pub fn extension_results(user: &QueuedUser, attestation_object: &[u8]) -> serde_
 /// POSTs the stored attestation of enrollment `id`, recognising our method after an
 /// ambiguous failure (never a blind re-post); commits `registering` before and the method
 /// id as soon as Graph answers. `earlier_unclear`: an earlier POST of this attestation had
-/// an unclear outcome (recovery), so a refusal is checked against the list first.
+/// an unclear outcome (recovery), so a refusal is checked against the list first. Returns
+/// the method as Graph answered, with the answer's request-id.
 pub fn register(
     shared: &Shared,
     operator: &str,
@@ -86,7 +87,7 @@ pub fn register(
     user: &QueuedUser,
     request: &RegisterRequest,
     earlier_unclear: bool,
-) -> Result<String, JobError> {
+) -> Result<graph::Registration, JobError> {
     journal.registering(id)?;
     crash::point("registering");
     let graph = &shared.graph;
@@ -114,7 +115,7 @@ pub fn register(
             };
             shared.audit(journal, operator, "register", Some(&user.upn), note, &[]);
             crash::point("registered");
-            Ok(done.method.id)
+            Ok(done)
         }
         Err(e) => {
             let rid: Vec<&str> = e.request_id().into_iter().collect();

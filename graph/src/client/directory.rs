@@ -83,4 +83,41 @@ impl GraphClient {
         };
         Ok(Members::from_objects(objects))
     }
+
+    /// Which of `group_ids` the user is a member of, nested groups included
+    /// (`POST /users/{id}/checkMemberGroups`, at most 20 ids a request, so asked in chunks).
+    /// Needs `GroupMember.Read.All` with `User.Read.All` (delegated: `User.ReadBasic.All`), or
+    /// `Directory.Read.All`.
+    pub async fn member_groups_among(
+        &self,
+        user: &str,
+        group_ids: &[String],
+    ) -> Result<Vec<String>> {
+        let url = self.url(
+            &format!("users/{}/checkMemberGroups", path_segment("user", user)?),
+            None,
+        )?;
+        let mut found = Vec::new();
+        for chunk in group_ids.chunks(20) {
+            let body = serde_json::to_vec(&serde_json::json!({ "groupIds": chunk }))
+                .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+            let a = self
+                .execute(
+                    "check member groups",
+                    reqwest::Method::POST,
+                    url.clone(),
+                    Some(body),
+                    // Reads only: safe to repeat.
+                    crate::retry::Idempotency::Idempotent,
+                )
+                .await?;
+            if a.status != 200 {
+                return Err(super::http::graph_error(&a));
+            }
+            let page: crate::wire::Page<String> =
+                super::http::parse_json("check member groups", &a)?;
+            found.extend(page.value);
+        }
+        Ok(found)
+    }
 }

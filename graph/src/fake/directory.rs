@@ -463,6 +463,49 @@ fn next_link(g: &GraphReq<'_>, token: &str) -> String {
     format!("{}{}?{}", g.ctx.base, g.path, q.join("&"))
 }
 
+/// `POST users/{id|upn}/checkMemberGroups` `{"groupIds": [...]}` (1 to 20 ids): those the
+/// user is a member of, nested groups included.
+pub(crate) fn check_member_groups(g: &GraphReq<'_>, key: &str) -> Response<Body> {
+    let bad = |msg: &str| graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", msg, g.ctx);
+    let ids: Option<Vec<String>> = serde_json::from_slice::<Value>(g.body)
+        .ok()
+        .and_then(|v| v.get("groupIds").cloned())
+        .and_then(|v| serde_json::from_value(v).ok());
+    let Some(ids) = ids else {
+        return bad("The request body must hold 'groupIds', a collection of strings.");
+    };
+    if ids.is_empty() || ids.len() > 20 {
+        return bad("'groupIds' must list between 1 and 20 group ids.");
+    }
+    let Some(st) = g.shared.lock() else {
+        return http::internal(g.ctx);
+    };
+    if let Some(status) = st.faults.fail_member_groups_with {
+        return http::injected_error(
+            status,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+            g.ctx,
+        );
+    }
+    let Some(idx) = st.user_index(key) else {
+        return not_found(g, key);
+    };
+    let mine = st.groups_of(idx);
+    let value: Vec<&String> = ids
+        .iter()
+        .filter(|id| mine.contains(&id.to_lowercase()))
+        .collect();
+    http::graph_json(
+        StatusCode::OK,
+        &json!({
+            "@odata.context": format!("{}/{}/$metadata#Collection(Edm.String)", g.ctx.base, g.version.as_str()),
+            "value": value,
+        }),
+        g.ctx,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,8 +88,7 @@ pub(crate) fn list(g: &GraphReq<'_>, key: &str) -> Response<Body> {
         return user_not_found(g, key);
     };
     if let Some(status) = st.faults.fail_lists_with {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
-        return graph_error(
+        return http::injected_error(
             status,
             "accessDenied",
             "Request Authorization failed (injected list fault).",
@@ -499,7 +498,29 @@ fn register_inner(g: &GraphReq<'_>, key: &str) -> Result<(Response<Body>, bool),
     let aaguid = uuid::Uuid::from_bytes(verified.aaguid)
         .hyphenated()
         .to_string();
-    let attested = !verified.x5c.is_empty();
+    // A certificate chain for a key that names no model (nil AAGUID) attests nothing: Entra
+    // looks the AAGUID up in the FIDO metadata service.
+    let attested = !verified.x5c.is_empty() && verified.aaguid != [0u8; 16];
+    let refused = {
+        let policy = g
+            .shared
+            .policy
+            .lock()
+            .map(|p| p.clone())
+            .map_err(|_| Box::new(http::internal(g.ctx)))?;
+        let st = g
+            .shared
+            .lock()
+            .ok_or_else(|| Box::new(http::internal(g.ctx)))?;
+        let groups = st
+            .user_index(&user_id)
+            .map(|i| st.groups_of(i))
+            .unwrap_or_default();
+        super::policy::refusal(&policy, &groups, &aaguid, attested)
+    };
+    if let Some(why) = refused {
+        return Err(bad(g, &why));
+    }
     let method = FakeMethod {
         id: state::method_id(&cred_id),
         display_name: body
@@ -517,7 +538,7 @@ fn register_inner(g: &GraphReq<'_>, key: &str) -> Result<(Response<Body>, bool),
         client_extension_results: body.extension_results.clone(),
     };
 
-    let drop_it = {
+    let (drop_it, misreport) = {
         let mut st = g
             .shared
             .lock()
@@ -557,10 +578,18 @@ fn register_inner(g: &GraphReq<'_>, key: &str) -> Result<(Response<Body>, bool),
         if hit {
             st.faults.drop_post_response_once_for = None;
         }
-        hit
+        (hit, st.faults.misreported_registration)
     };
 
     let mut v = method_json(&method, g.version);
+    if misreport {
+        if let Some(o) = v.as_object_mut() {
+            let other = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
+            o.insert("aaGuid".into(), Value::from(other));
+            o.insert("model".into(), Value::from(state::model_for(other)));
+            o.insert("attestationLevel".into(), Value::from("notAttested"));
+        }
+    }
     if let Some(o) = v.as_object_mut() {
         o.remove("lastUsedDateTime");
         o.insert(

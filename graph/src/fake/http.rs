@@ -117,6 +117,12 @@ pub(crate) fn graph_error(
 }
 
 /// 500 for an internal fault of the fake itself (a poisoned lock): never a panic.
+/// An injected failure: `status` (403 when it is not a valid code) with a Graph error.
+pub(crate) fn injected_error(status: u16, code: &str, message: &str, ctx: &Ctx) -> Response<Body> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+    graph_error(status, code, message, ctx)
+}
+
 pub(crate) fn internal(ctx: &Ctx) -> Response<Body> {
     graph_error(
         StatusCode::INTERNAL_SERVER_ERROR,

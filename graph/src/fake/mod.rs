@@ -42,7 +42,7 @@ use sha2::Digest as _;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-pub use policy::FakePolicy;
+pub use policy::{FakePolicy, FakeProfile, FakeTarget};
 pub use state::{FakeMethod, FakeUser};
 
 /// How the 429 fault states its `Retry-After` header.
@@ -101,6 +101,12 @@ pub struct Faults {
     pub creation_options_wrapped_in_value: bool,
     /// Encoding of `excludeCredentials[].id`.
     pub exclude_id_encoding: ExcludeIdEncoding,
+    /// The answer to a successful POST fido2Methods names another model's `aaGuid` and says
+    /// `notAttested` (the stored method is right): a client must notice.
+    pub misreported_registration: bool,
+    /// `checkMemberGroups` answers with this HTTP status and a Graph error (e.g. 403: the app
+    /// may not read users).
+    pub fail_member_groups_with: Option<u16>,
 }
 
 impl Default for Faults {
@@ -118,6 +124,8 @@ impl Default for Faults {
             fail_lists_with: None,
             creation_options_wrapped_in_value: false,
             exclude_id_encoding: ExcludeIdEncoding::Base64Url,
+            misreported_registration: false,
+            fail_member_groups_with: None,
         }
     }
 }
@@ -365,6 +373,22 @@ impl FakeTenant {
         self.shared
             .lock()
             .and_then(|st| st.objects.get(st.scope_group).map(|g| g.id.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Object ids of the groups with this display name (several groups may share one).
+    pub fn group_ids_named(&self, name: &str) -> Vec<String> {
+        self.shared
+            .lock()
+            .map(|st| {
+                st.objects
+                    .iter()
+                    .filter(|o| {
+                        matches!(o.kind, state::Kind::Group { .. }) && o.display_name == name
+                    })
+                    .map(|o| o.id.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

@@ -241,6 +241,13 @@ fn route(
                 not_allowed()
             }
         }
+        3 if is(segs.first(), "users") && is(segs.get(2), "checkMemberGroups") => {
+            if method == Method::POST {
+                directory::check_member_groups(g, &segs[1])
+            } else {
+                not_allowed()
+            }
+        }
         2 if is(segs.first(), "users") => {
             if get {
                 directory::get_user(g, &segs[1])

@@ -560,6 +560,17 @@ impl State {
         out
     }
 
+    /// Object ids (lower-case) of every group `object` is in, nested groups included.
+    pub fn groups_of(&self, object: usize) -> std::collections::HashSet<String> {
+        self.objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| matches!(o.kind, Kind::Group { .. }))
+            .filter(|(i, _)| self.members(*i, true).contains(&object))
+            .map(|(_, o)| o.id.to_lowercase())
+            .collect()
+    }
+
     /// The user list tests see (the device-code administrator is not in it).
     pub fn fake_users(&self) -> Vec<FakeUser> {
         self.objects

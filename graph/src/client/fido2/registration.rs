@@ -18,6 +18,9 @@ pub struct Registration {
     pub recovered: bool,
     /// POSTs sent (1 or 2).
     pub posts: u32,
+    /// Graph's request-id of the answer that returned the method (the POST's; `None` when the
+    /// method was found by listing).
+    pub request_id: Option<String>,
 }
 
 impl GraphClient {
@@ -29,6 +32,15 @@ impl GraphClient {
         user: &str,
         req: &RegisterRequest,
     ) -> Result<Fido2Method> {
+        self.post_fido2_method(user, req).await.map(|(m, _)| m)
+    }
+
+    /// [`GraphClient::register_fido2_method`], with the answer's request-id.
+    async fn post_fido2_method(
+        &self,
+        user: &str,
+        req: &RegisterRequest,
+    ) -> Result<(Fido2Method, Option<String>)> {
         let user_segment = path_segment("user", user)?;
         if req.credential_id.is_empty()
             || req.client_data_json.is_empty()
@@ -106,7 +118,8 @@ impl GraphClient {
             Err(e) => return Err(e),
         };
         match a.status {
-            200 | 201 => parse_json::<Fido2Method>("registered fido2Method", &a),
+            200 | 201 => parse_json::<Fido2Method>("registered fido2Method", &a)
+                .map(|m| (m, a.request_id.clone())),
             s if s >= 500 => Err(Error::RegistrationOutcomeUnknown {
                 user: user.to_owned(),
                 cause: format!("Graph answered HTTP {s}: {}", graph_error(&a)),
@@ -128,12 +141,13 @@ impl GraphClient {
         req: &RegisterRequest,
         challenge_still_valid: impl FnOnce() -> bool,
     ) -> Result<Registration> {
-        let first = match self.register_fido2_method(user, req).await {
-            Ok(method) => {
+        let first = match self.post_fido2_method(user, req).await {
+            Ok((method, request_id)) => {
                 return Ok(Registration {
                     method,
                     recovered: false,
                     posts: 1,
+                    request_id,
                 });
             }
             Err(e @ Error::RegistrationOutcomeUnknown { .. }) => e,
@@ -153,11 +167,12 @@ impl GraphClient {
         user: &str,
         req: &RegisterRequest,
     ) -> Result<Registration> {
-        match self.register_fido2_method(user, req).await {
-            Ok(method) => Ok(Registration {
+        match self.post_fido2_method(user, req).await {
+            Ok((method, request_id)) => Ok(Registration {
                 method,
                 recovered: false,
                 posts: 1,
+                request_id,
             }),
             Err(e @ Error::RegistrationOutcomeUnknown { .. }) => {
                 self.settle_unclear(user, req, e, 1, || false).await
@@ -167,6 +182,7 @@ impl GraphClient {
                     method,
                     recovered: true,
                     posts: 1,
+                    request_id: None,
                 }),
                 Ok(None) => Err(refused),
                 Err(lookup) => Err(Error::RegistrationOutcomeUnknown {
@@ -197,6 +213,7 @@ impl GraphClient {
             method,
             recovered: true,
             posts,
+            request_id: None,
         };
         match self.recheck(user, &req.credential_id).await {
             Ok(Some(method)) => return Ok(found(method)),
@@ -212,11 +229,12 @@ impl GraphClient {
         if !challenge_still_valid() {
             return Err(first);
         }
-        match self.register_fido2_method(user, req).await {
-            Ok(method) => Ok(Registration {
+        match self.post_fido2_method(user, req).await {
+            Ok((method, request_id)) => Ok(Registration {
                 method,
                 recovered: false,
                 posts: posts + 1,
+                request_id,
             }),
             Err(second) => {
                 // A second ambiguous failure, or a "challenge already used" 400 because the
@@ -227,6 +245,7 @@ impl GraphClient {
                         method,
                         recovered: true,
                         posts,
+                        request_id: None,
                     }),
                     Ok(None) => Err(still_unknown(
                         first,
