@@ -38,6 +38,14 @@ pub struct EnrollArgs {
     /// Only this person (UPN or object id).
     #[arg(long)]
     pub user: Option<String>,
+    /// Stop after this many people (each station of a shared journal takes the next people
+    /// nobody holds).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// This station's name on claims, enrollments and audit entries (default: stationName in
+    /// the config, else the host name).
+    #[arg(long)]
+    pub station: Option<String>,
     /// Try again people whose last enrollment failed.
     #[arg(long)]
     pub retry_failed: bool,
@@ -55,7 +63,10 @@ pub struct EnrollArgs {
 
 /// Runs `enroll`.
 pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
-    let config = Config::load(&args.config)?;
+    let mut config = Config::load(&args.config)?;
+    if let Some(station) = &args.station {
+        config.station_name = station.clone();
+    }
     super::warn_loose_files(&config);
     for key in &config.unknown_keys {
         eprintln!("warning: {}: {key}", args.config.display());
@@ -98,12 +109,12 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         }
         None => super::cli_operator(args.operator.as_deref(), &config),
     };
-    let journal_path = config.journal_path.clone();
+    let location = crate::store::JournalLocation::from_config(&config)?;
     let rules = config.clone();
     let engine = Engine::start(EngineSetup {
         config,
         graph,
-        journal_path: journal_path.clone(),
+        journal: location.clone(),
         keys_registered: args.out.clone(),
         operator,
         key_source: KeySource::Device(args.device.device.clone()),
@@ -114,7 +125,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
     let (audit_failures, key) = start_up(&engine, rules.pins_in_csv())?;
     failures.extend(audit_failures);
 
-    let journal = Journal::open(&journal_path)?;
+    let journal = Journal::open_at(&location)?;
     // One person is looked up alone: the whole queue is read only to enroll all of it.
     let queue = match (&args.user, &order) {
         (Some(only), None) => journal.queued_user(only)?.into_iter().collect(),
@@ -152,8 +163,34 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         key,
     };
     let mut skipped = 0usize;
+    let mut held = 0usize;
+    let mut started = 0usize;
     let total = people.len();
     for (i, person) in people.iter().enumerate() {
+        if args.limit.is_some_and(|limit| started >= limit) {
+            println!("stopped after {started} (--limit)");
+            break;
+        }
+        // Another station's claim: asked for by name, the run fails saying where the person
+        // is; else the next person nobody holds is taken.
+        if let Some(station) = journal.holder(&person.user_id)? {
+            let why = crate::store::StoreError::Claimed {
+                upn: person.upn.clone(),
+                station,
+            };
+            if args.user.is_some() {
+                println!("[{}/{total}] ✗ {why}", i + 1);
+                tally.failures.push(why.to_string());
+            } else {
+                println!(
+                    "[{}/{total}] {}: held by another station, skipped ({why})",
+                    i + 1,
+                    person.upn
+                );
+                held += 1;
+            }
+            continue;
+        }
         let history = journal.enrollments_of(&person.user_id)?;
         if history.iter().any(|e| e.state == EnrollmentState::Recorded) {
             println!(
@@ -185,6 +222,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
             person.display_name,
             person.upn
         );
+        started += 1;
         enroll_one(&engine, person, &rules, &mut tally);
         if tally.stopped {
             println!("stopped: the remaining people are not tried");
@@ -211,6 +249,9 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         tally.enrolled,
         failures.len()
     );
+    if held > 0 {
+        println!("  {held} held by other stations (being enrolled there)");
+    }
     for f in &failures {
         println!("  failed: {f}");
     }
@@ -509,7 +550,7 @@ fn import_csv(
         println!("  ✗ {name}: {e}");
         failures.push(format!("{name}: {e}"));
     }
-    let mut journal = Journal::open(&config.journal_path)?;
+    let mut journal = Journal::open_for(config)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -43,7 +43,7 @@ pub struct ExportArgs {
 pub fn run(args: &ExportArgs) -> Result<ExitCode> {
     let config = Config::load(&args.config)?;
     super::warn_loose_files(&config);
-    let journal = Journal::open(&config.journal_path)?;
+    let journal = Journal::open_for(&config)?;
     if args.verify {
         return verify(&journal);
     }
@@ -92,7 +92,7 @@ fn verify(journal: &Journal) -> Result<ExitCode> {
         Err(broken) => {
             eprintln!(
                 "audit log NOT intact: {broken}. Entries from there on cannot be trusted; keep a copy of {} for investigation",
-                journal.path().display()
+                journal.location()
             );
             Ok(ExitCode::from(1))
         }

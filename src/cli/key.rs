@@ -85,7 +85,7 @@ pub fn run(args: &KeyArgs) -> Result<ExitCode> {
     };
     // The journal first: a key is never changed while its change could not be audited.
     let config = Config::load(&args.config)?;
-    let mut journal = Journal::open(&config.journal_path)?;
+    let mut journal = Journal::open_for(&config)?;
     let operator = super::cli_operator(args.operator.as_deref(), &config);
     if let KeyAction::Reset { yes } = &args.action {
         if !yes && !confirm_reset()? {

@@ -83,7 +83,7 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
     };
 
     // Opened before the Graph calls: an unwritable journal must stop us before minutes of them.
-    let mut journal = Journal::open(&config.journal_path).context("opening the journal")?;
+    let mut journal = Journal::open_for(&config).context("opening the journal")?;
     let bar = progress_bar();
     let result = runtime.block_on(prefetch::prefetch(&client, &request, &mut |p| match p {
         Progress::Members { users, .. } => {
@@ -216,6 +216,9 @@ fn print_summary(report: &PrefetchReport, config: &Config, out: &Path, changes: 
     println!(
         "Wrote {} ({fetched} rows) and the journal queue in {}.",
         out.display(),
-        config.journal_path.display()
+        config.journal_url.as_ref().map_or_else(
+            || config.journal_path.display().to_string(),
+            ToString::to_string
+        )
     );
 }

@@ -21,8 +21,8 @@ pub struct Shared {
     pub graph: GraphClient,
     /// The engine's runtime, for Graph calls from device threads.
     pub rt: tokio::runtime::Handle,
-    /// The journal file (each thread opens its own connection).
-    pub journal_path: std::path::PathBuf,
+    /// The journal (each thread opens its own connection).
+    pub journal: crate::store::JournalLocation,
     /// keysRegistered.csv.
     pub csv: KeysRegisteredFile,
     /// Serialises appends to keysRegistered.csv.

@@ -19,20 +19,39 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// Tags the encoding, so a later change of the format cannot be mistaken for this one.
 const FORMAT: &str = "passkey-kiosk-audit-1";
+/// The encoding of entries that name their station (`[FORMAT_WITH_STATION, id, station, at,
+/// …]`).
+const FORMAT_WITH_STATION: &str = "passkey-kiosk-audit-2";
 
 /// The SHA-256 (lower-case hex) of an entry's content and its link to the one before.
 pub fn entry_hash(e: &AuditEntry) -> String {
-    let content = serde_json::json!([
-        FORMAT,
-        e.id,
-        e.at,
-        e.operator,
-        e.action,
-        e.subject,
-        e.result,
-        e.request_ids,
-        e.prev_hash,
-    ]);
+    // An entry that names its station covers it too, in the second format; entries from
+    // before stations were named keep the first, so their hashes still match.
+    let content = match &e.station {
+        Some(station) => serde_json::json!([
+            FORMAT_WITH_STATION,
+            e.id,
+            station,
+            e.at,
+            e.operator,
+            e.action,
+            e.subject,
+            e.result,
+            e.request_ids,
+            e.prev_hash,
+        ]),
+        None => serde_json::json!([
+            FORMAT,
+            e.id,
+            e.at,
+            e.operator,
+            e.action,
+            e.subject,
+            e.result,
+            e.request_ids,
+            e.prev_hash,
+        ]),
+    };
     hex::encode(Sha256::digest(content.to_string().as_bytes()))
 }
 
@@ -137,6 +156,7 @@ mod tests {
         for id in 1..=n {
             let mut e = AuditEntry {
                 id,
+                station: (id % 2 == 0).then(|| "desk 2".into()),
                 at: 1_700_000_000 + id,
                 operator: "alice".into(),
                 action: "register".into(),

@@ -1,10 +1,16 @@
 //! The shared journal on PostgreSQL, for several stations working one queue: connecting
-//! (`journalUrl`, TLS) and the schema. SQLite stays the journal of a single station.
+//! (`journalUrl`, TLS), the schema, and the journal's operations (claims on the people
+//! being enrolled, PINs stored only sealed). SQLite stays the journal of a single station.
 
+mod audit;
 pub mod connect;
+mod enrollment;
+mod journal;
+mod queue;
 pub mod schema;
 
 pub use connect::{ConnectError, JournalUrl, Roots};
+pub use journal::PgJournal;
 pub use schema::{Applied, SchemaError};
 
 /// The whole reason of a client error: the server's message (with its detail and hint) for a
