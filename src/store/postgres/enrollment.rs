@@ -304,11 +304,33 @@ impl PgJournal {
     /// Moves `id` to `to`, applying `update` and logging the transition, in one transaction;
     /// refused (nothing changed) unless the workflow allows the change. Reaching the end
     /// (recorded or failed) releases the person's claim of this enrollment.
+    ///
+    /// The connection lost on the way (the server restarted): once connected again, a change
+    /// that did commit is not made twice (the enrollment already stands at `to`); one that
+    /// did not is made now.
     fn transition(
         &mut self,
         id: i64,
         to: EnrollmentState,
-        update: impl FnOnce(&mut Transaction<'_>) -> Result<u64, postgres::Error>,
+        update: impl Fn(&mut Transaction<'_>) -> Result<u64, postgres::Error>,
+    ) -> Result<(), StoreError> {
+        match self.try_transition(id, to, &update) {
+            Err(StoreError::Postgres { source, .. }) if super::connection_lost(&source) => {
+                let now = self.select("WHERE id = $1", &[&id])?.pop();
+                match now {
+                    Some(e) if e.state == to && !to.may_become(to) => Ok(()),
+                    _ => self.try_transition(id, to, &update),
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn try_transition(
+        &mut self,
+        id: i64,
+        to: EnrollmentState,
+        update: &impl Fn(&mut Transaction<'_>) -> Result<u64, postgres::Error>,
     ) -> Result<(), StoreError> {
         let now = now_unix();
         let mut client = self.client()?;

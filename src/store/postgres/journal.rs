@@ -8,12 +8,17 @@
 
 use std::cell::{RefCell, RefMut};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use postgres::Client;
 
 use super::{schema, JournalUrl, Roots};
 use crate::store::seal::{self, Admission, JournalKey};
 use crate::store::{JournalStore, StoreError};
+
+/// How long a lost connection is tried again before the step fails.
+const RECONNECT_FOR: Duration = Duration::from_secs(30);
+const RECONNECT_PAUSE: Duration = Duration::from_millis(250);
 
 /// An open shared journal.
 pub struct PgJournal {
@@ -90,12 +95,20 @@ impl PgJournal {
         }
     }
 
-    /// The connection, opened again first when it was lost.
+    /// The connection, opened again first when it was lost: a server that is restarting is
+    /// waited for (up to [`RECONNECT_FOR`]), then the reason is reported.
     pub(super) fn client(&self) -> Result<RefMut<'_, Client>, StoreError> {
         let mut client = self.client.borrow_mut();
         if client.is_closed() {
             tracing::warn!(journal = %self.url, "journal connection lost: connecting again");
-            *client = self.url.connect_from_env(&self.roots)?;
+            let deadline = Instant::now() + RECONNECT_FOR;
+            *client = loop {
+                match self.url.connect_from_env(&self.roots) {
+                    Ok(fresh) => break fresh,
+                    Err(e) if Instant::now() >= deadline => return Err(e.into()),
+                    Err(_) => std::thread::sleep(RECONNECT_PAUSE),
+                }
+            };
         }
         Ok(client)
     }

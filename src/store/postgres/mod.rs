@@ -13,6 +13,21 @@ pub use connect::{ConnectError, JournalUrl, Roots};
 pub use journal::PgJournal;
 pub use schema::{Applied, SchemaError};
 
+/// Whether `e` says the connection is gone (closed, or the server shutting down), so the
+/// next step connects again.
+fn connection_lost(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.is_closed()
+        || e.code().is_some_and(|c| {
+            [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(c)
+        })
+}
+
 /// The whole reason of a client error: the server's message (with its detail and hint) for a
 /// refusal, else the client's error and its causes (`postgres::Error` alone says "db error").
 fn reason(e: &postgres::Error) -> String {
