@@ -97,7 +97,7 @@ fn engine(st: &Station) -> EngineHandle {
     let config = Config::load(&st.config).expect("config");
     Engine::start(EngineSetup {
         graph: passkey_kiosk::tenant::connect(&config).expect("client"),
-        journal_path: st.journal.clone(),
+        journal: passkey_kiosk::store::JournalLocation::from_config(&config).expect("journal"),
         config,
         keys_registered: st.out.clone(),
         operator: "bench".into(),
