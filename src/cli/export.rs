@@ -1,6 +1,7 @@
 //! `passkey-kiosk export`: keysRegistered.csv rebuilt from the journal (random PINs only where
 //! the journal kept them: `keepPinsInJournal`), or the audit log as CSV, or (`--audit
-//! --verify`) a check of the audit log's hash chain.
+//! --verify`) a check of the audit log's hash chain. From a shared journal, every station's
+//! rows and entries (sealed PINs opened with the journal key).
 //!
 //! An export creates its file (0600) and never appends to or overwrites one that exists,
 //! unless `--force`. Every export is itself audited (`export`, noting whether PINs were in it).
@@ -187,6 +188,7 @@ fn export_audit(journal: &Journal, file: File) -> Result<Written> {
         "subject",
         "result",
         "requestIds",
+        "station",
     ])?;
     let log = journal.audit_log()?;
     for a in &log {
@@ -204,6 +206,7 @@ fn export_audit(journal: &Journal, file: File) -> Result<Written> {
             a.subject.as_deref().unwrap_or(""),
             &a.result,
             &a.request_ids,
+            a.station.as_deref().unwrap_or(""),
         ])?;
     }
     w.flush()?;
