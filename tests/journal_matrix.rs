@@ -506,6 +506,26 @@ fn a_person_held_by_one_station_is_refused_at_another_until_settled(f: &Fresh) {
     let taken = b.begin_enrollment("u1", "ann@x", Some("k2"), None).unwrap();
     assert_eq!(b.enrollment(taken).unwrap().unwrap().station, "desk-b");
     assert_eq!(a.holder("u1").unwrap().as_deref(), Some("desk-b"));
+    // Once desk-b recorded a key for them, desk-a (which may have waited for a key all that
+    // time) does not issue a second one.
+    b.pin_set(taken, PinSource::Typed).unwrap();
+    b.credential_created(taken, b"c", b"{}", b"a").unwrap();
+    b.registering(taken).unwrap();
+    b.registered(taken, "m").unwrap();
+    b.recorded(taken, false).unwrap();
+    let refused = a
+        .begin_enrollment("u1", "ann@x", Some("k1"), None)
+        .unwrap_err();
+    assert!(
+        matches!(&refused, StoreError::EnrolledElsewhere { station, .. } if station == "desk-b"),
+        "{refused:?}"
+    );
+    assert!(
+        refused
+            .to_string()
+            .contains("ann@x was enrolled at station desk-b"),
+        "{refused}"
+    );
 }
 
 fn two_stations_racing_for_one_person_exactly_one_proceeds(f: &Fresh) {

@@ -49,6 +49,15 @@ pub fn operator_error(err: &JobError) -> OperatorError {
     match err {
         JobError::Ctap(e) => ctap_error(e),
         JobError::Graph(e) => graph_error(e),
+        // Another station holds or has enrolled the person: nothing is wrong with the journal.
+        JobError::Store(
+            e @ (StoreError::Claimed { .. } | StoreError::EnrolledElsewhere { .. }),
+        ) => op(
+            "held-elsewhere",
+            e.to_string(),
+            Remedy::Text("enroll the next person; take the key out".into()),
+            false,
+        ),
         JobError::Store(e) => op("journal", e.to_string(), Remedy::CheckJournal, true),
         JobError::Refused(why) => op("key-refused", why.clone(), Remedy::UseAnotherKey, false),
         JobError::KeyInUse(why) => op("key-in-use", why.clone(), Remedy::ResetKey, false),

@@ -206,7 +206,9 @@ pub(crate) fn unfinished_sql_list() -> String {
 pub trait EnrollmentLog {
     /// Starts an enrollment for a person whose key is in and suitable, claiming the person
     /// for this station in the same transaction: refused with [`StoreError::Claimed`] while
-    /// another station holds them.
+    /// another station holds them, and with [`StoreError::EnrolledElsewhere`] once another
+    /// station recorded a key for them (a station that waited for a key meanwhile must not
+    /// issue a second one).
     fn begin_enrollment(
         &mut self,
         user_id: &str,

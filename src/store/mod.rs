@@ -101,6 +101,15 @@ pub enum StoreError {
         /// The station that holds them.
         station: String,
     },
+    /// Another station recorded the person's enrollment meanwhile (their claim was released
+    /// when it ended): they are not given a second key here.
+    #[error("{upn} was enrolled at station {station} meanwhile (a key is registered for them): nothing was done here; another key for them is issued at that station")]
+    EnrolledElsewhere {
+        /// The person.
+        upn: String,
+        /// The station that recorded their key.
+        station: String,
+    },
     /// A state change the enrollment workflow does not allow: nothing was changed.
     #[error("journal {journal}: enrollment {id} may not move from {from} to {to}; it is left {from} (a step out of order: report it with the journal's history of this enrollment)")]
     Transition {

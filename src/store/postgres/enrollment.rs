@@ -62,6 +62,21 @@ impl EnrollmentLog for PgJournal {
                 station,
             });
         }
+        // Read after the claim is taken: a station that recorded the person released its
+        // claim in the same transaction, so its record is seen here.
+        if let Some(row) = tx
+            .query_opt(
+                "SELECT station FROM enrollment WHERE user_id = $1 AND state = $2 AND station <> $3
+                 ORDER BY id DESC LIMIT 1",
+                &[&user_id, &RECORDED, &self.station],
+            )
+            .map_err(|e| self.pg(e))?
+        {
+            return Err(StoreError::EnrolledElsewhere {
+                upn: upn.to_string(),
+                station: row.get(0),
+            });
+        }
         tx.commit().map_err(|e| self.pg(e))?;
         Ok(id)
     }

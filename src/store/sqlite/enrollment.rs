@@ -34,6 +34,20 @@ impl EnrollmentLog for SqliteJournal {
                 station,
             });
         }
+        let recorded_elsewhere: Option<String> = tx
+            .query_row(
+                "SELECT station FROM enrollment WHERE user_id = ?1 AND state = ?2 AND station != ?3 ORDER BY id DESC LIMIT 1",
+                params![user_id, RECORDED, self.station],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| sqlite(&path, e))?;
+        if let Some(station) = recorded_elsewhere {
+            return Err(StoreError::EnrolledElsewhere {
+                upn: upn.to_string(),
+                station,
+            });
+        }
         tx.execute(
             "INSERT INTO enrollment (user_id, upn, station, state, serial, aaguid, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
             params![user_id, upn, self.station, EnrollmentState::KeyReady.as_str(), serial, aaguid, now],
