@@ -172,6 +172,14 @@ pub struct Config {
     pub unknown_keys: Vec<UnknownKey>,
 }
 
+/// Whether `name` may name a station: 1 to [`MAX_STATION_NAME`] characters, no control
+/// characters.
+pub fn is_station_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= MAX_STATION_NAME
+        && !name.chars().any(char::is_control)
+}
+
 /// The station's name when `stationName` is not given: the host name (`station` without one).
 pub fn default_station_name() -> String {
     let host = gethostname::gethostname()
@@ -626,7 +634,7 @@ impl<'a> Reader<'a> {
             Some(name) => name,
             None => default_station_name(),
         };
-        if name.chars().count() > MAX_STATION_NAME || name.chars().any(char::is_control) {
+        if !is_station_name(&name) {
             return Err(self.invalid(
                 "stationName",
                 format!("{name:?}"),

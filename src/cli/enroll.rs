@@ -42,10 +42,9 @@ pub struct EnrollArgs {
     /// nobody holds).
     #[arg(long)]
     pub limit: Option<usize>,
-    /// This station's name on claims, enrollments and audit entries (default: stationName in
-    /// the config, else the host name).
-    #[arg(long)]
-    pub station: Option<String>,
+    /// This station's name.
+    #[command(flatten)]
+    pub station: super::StationArg,
     /// Try again people whose last enrollment failed.
     #[arg(long)]
     pub retry_failed: bool,
@@ -64,9 +63,7 @@ pub struct EnrollArgs {
 /// Runs `enroll`.
 pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
     let mut config = Config::load(&args.config)?;
-    if let Some(station) = &args.station {
-        config.station_name = station.clone();
-    }
+    args.station.apply(&mut config);
     super::warn_loose_files(&config);
     for key in &config.unknown_keys {
         eprintln!("warning: {}: {key}", args.config.display());

@@ -38,11 +38,15 @@ pub struct ExportArgs {
     /// Operator name for the audit log (default: operatorName in the config, else the OS user).
     #[arg(long)]
     pub operator: Option<String>,
+    /// This station's name.
+    #[command(flatten)]
+    pub station: super::StationArg,
 }
 
 /// Runs `export`.
 pub fn run(args: &ExportArgs) -> Result<ExitCode> {
-    let config = Config::load(&args.config)?;
+    let mut config = Config::load(&args.config)?;
+    args.station.apply(&mut config);
     super::warn_loose_files(&config);
     let journal = Journal::open_for(&config)?;
     if args.verify {

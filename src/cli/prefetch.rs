@@ -45,6 +45,9 @@ pub struct PrefetchArgs {
     /// The proof of concept's configs.json (plus our optional keys).
     #[arg(long, default_value = "configs.json")]
     pub config: PathBuf,
+    /// This station's name.
+    #[command(flatten)]
+    pub station: super::StationArg,
     /// Where to write the CSV [default: usersToRegister.csv next to the config].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -56,6 +59,7 @@ pub struct PrefetchArgs {
 /// Runs `prefetch`.
 pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
     let mut config = Config::load(&args.config).context("loading the configuration")?;
+    args.station.apply(&mut config);
     super::warn_loose_files(&config);
     for key in &config.unknown_keys {
         eprintln!("warning: {}: {key}", config.path.display());
