@@ -98,7 +98,7 @@ fn every_case_on_postgres() {
         eprintln!("postgres: {name}");
         case(&Fresh {
             place: Place::Postgres {
-                url: JournalUrl::parse(&server.url()).unwrap(),
+                url: Box::new(JournalUrl::parse(&server.url()).unwrap()),
                 roots: Roots::System,
                 key: Some(key.clone()),
             },

@@ -27,7 +27,7 @@ fn location(server: &PgServer, station: &str, key: Option<Arc<JournalKey>>) -> J
     JournalLocation {
         station: station.to_string(),
         place: Place::Postgres {
-            url: JournalUrl::parse(&server.url()).unwrap(),
+            url: Box::new(JournalUrl::parse(&server.url()).unwrap()),
             roots: Roots::System,
             key,
         },

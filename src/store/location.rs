@@ -28,7 +28,7 @@ pub enum Place {
     /// The shared journal on PostgreSQL.
     Postgres {
         /// The checked URL (never shown with its password).
-        url: JournalUrl,
+        url: Box<JournalUrl>,
         /// Where the server's TLS certificate is verified from.
         roots: Roots,
         /// The journal key PINs are sealed under, when the station has one.
@@ -59,7 +59,7 @@ impl JournalLocation {
                     },
                 )?;
                 Place::Postgres {
-                    url: url.clone(),
+                    url: Box::new(url.clone()),
                     roots: config.journal_roots(),
                     key: key.map(Arc::new),
                 }
