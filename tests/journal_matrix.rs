@@ -1,23 +1,30 @@
-//! The journal's behaviour on both backends: every case below runs once against a SQLite
+//! The journal's behaviour on both backends: every case in `CASES` runs once against a SQLite
 //! file and once against a real PostgreSQL (Debian's server, started by `pg_support`), through
 //! the one `Journal` interface. Write-ahead order, refused transitions, PIN purges, the queue
 //! and its reconciliation with the group, standings and history, the audit chain written by
 //! two stations at once, and claims: a person held by one station is refused at another,
 //! exactly one of two racing stations proceeds, a dead station keeps its claims.
+//!
+//! Then what only the shared journal does: PINs stored only sealed (opened with the key,
+//! `keepPinsInJournal` included), a station without the key or with another refused with the
+//! remedy, a queue refresh that leaves people held by a station, and a server restarted in
+//! the middle of an enrollment (the station connects again and goes on; nothing is lost or
+//! done twice).
 
 mod pg_support;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 use std::thread;
+use std::time::Duration;
 
 use passkey_kiosk::store::postgres::{JournalUrl, Roots};
-use passkey_kiosk::store::seal::JournalKey;
+use passkey_kiosk::store::seal::{JournalKey, KEY_ENV};
 use passkey_kiosk::store::{
     now_unix, Challenge, EnrollmentState, Journal, JournalLocation, PinSource, Place, QueuedUser,
     Standing, StoreError,
 };
-use pg_support::PgServer;
+use pg_support::{PgServer, DATABASE};
 use EnrollmentState::*;
 
 /// A fresh journal on one backend, opened by any station.
@@ -90,9 +97,7 @@ fn every_case_on_sqlite() {
 #[test]
 fn every_case_on_postgres() {
     let server = PgServer::start();
-    let key = Arc::new(
-        JournalKey::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "test").unwrap(),
-    );
+    let key = key(1);
     for (name, case) in CASES {
         server.reset_schema();
         eprintln!("postgres: {name}");
@@ -104,6 +109,12 @@ fn every_case_on_postgres() {
             },
         });
     }
+}
+
+fn key(byte: u8) -> Arc<JournalKey> {
+    use base64::Engine as _;
+    let text = base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+    Arc::new(JournalKey::from_base64(&text, "test").unwrap())
 }
 
 fn person(n: u32) -> QueuedUser {
@@ -579,4 +590,183 @@ fn a_dead_station_keeps_its_claims_and_settles_them_itself(f: &Fresh) {
     );
     a.failed(id, "interrupted: the key was reset").unwrap();
     b.begin_enrollment("u1", "ann@x", None, None).unwrap();
+}
+
+// What only the shared journal does.
+
+fn location(server: &PgServer, station: &str, key: Option<Arc<JournalKey>>) -> JournalLocation {
+    JournalLocation {
+        station: station.to_string(),
+        place: Place::Postgres {
+            url: Box::new(JournalUrl::parse(&server.url()).unwrap()),
+            roots: Roots::System,
+            key,
+        },
+    }
+}
+
+fn open(server: &PgServer, station: &str, key: Option<Arc<JournalKey>>) -> Journal {
+    Journal::open_at(&location(server, station, key)).unwrap()
+}
+
+/// Every byte string stored in the enrollment table, as the server holds it.
+fn stored_bytes(server: &PgServer) -> Vec<Vec<u8>> {
+    let mut admin = server.admin(DATABASE);
+    admin
+        .query(
+            "SELECT convert_to(row_to_json(e)::text, 'UTF8') FROM kiosk.enrollment e
+             UNION ALL SELECT pin_sealed FROM kiosk.enrollment WHERE pin_sealed IS NOT NULL",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[test]
+fn pins_are_stored_only_sealed_and_a_station_needs_the_deployments_key() {
+    let server = PgServer::start();
+    let mut a = open(&server, "desk-a", Some(key(1)));
+    let pin = "730418529163";
+    let id = a.begin_enrollment("u1", "ann@x", Some("k1"), None).unwrap();
+    a.commit_pin(id, pin).unwrap();
+    a.pin_set(id, PinSource::Random).unwrap();
+    a.credential_created(id, b"c", b"{}", b"a").unwrap();
+    a.registering(id).unwrap();
+    a.registered(id, "m1").unwrap();
+    // keepPinsInJournal: kept after recording, still only sealed.
+    a.recorded(id, true).unwrap();
+    let rows = stored_bytes(&server);
+    assert_eq!(rows.len(), 2, "the row and its sealed PIN");
+    for bytes in &rows {
+        assert!(
+            !bytes.windows(pin.len()).any(|w| w == pin.as_bytes()),
+            "the PIN in clear text in the database"
+        );
+    }
+    assert_eq!(rows[1][0], 1, "the seal's format byte");
+    // The key opens it, for `export` and for recovery.
+    let e = a.enrollment(id).unwrap().unwrap();
+    assert_eq!(e.pin.as_deref().map(String::as_str), Some(pin));
+    assert_eq!(
+        a.pin_for_key("k1").unwrap().as_deref().map(String::as_str),
+        Some(pin)
+    );
+
+    // No key, or another key: refused before anything is read, with the remedy.
+    for wrong in [None, Some(key(2))] {
+        let refused = Journal::open_at(&location(&server, "desk-b", wrong))
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            refused.contains(KEY_ENV) && refused.contains("journalKeyFile"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains("the key the other stations use"),
+            "{refused}"
+        );
+    }
+    assert!(matches!(
+        Journal::open_at(&location(&server, "desk-b", None)),
+        Err(StoreError::Seal { .. })
+    ));
+}
+
+#[test]
+fn without_any_key_a_random_pin_is_refused_and_typed_pins_work() {
+    let server = PgServer::start();
+    let mut j = open(&server, "desk-a", None);
+    let id = j.begin_enrollment("u1", "ann@x", None, None).unwrap();
+    let refused = j.commit_pin(id, "123456").unwrap_err();
+    assert!(matches!(refused, StoreError::NoKey { .. }), "{refused:?}");
+    assert!(
+        refused.to_string().contains("useRandomPIN false"),
+        "{refused}"
+    );
+    assert_eq!(
+        j.enrollment(id).unwrap().unwrap().state,
+        EnrollmentState::KeyReady,
+        "nothing written"
+    );
+    j.pin_set(id, PinSource::Typed).unwrap();
+    // The first station with a key records it; the one without may still come in until then.
+    drop(open(&server, "desk-b", Some(key(3))));
+    assert!(Journal::open_at(&location(&server, "desk-a", None)).is_err());
+}
+
+#[test]
+fn a_queue_refresh_leaves_the_people_other_stations_hold() {
+    let server = PgServer::start();
+    let mut a = open(&server, "desk-a", None);
+    let mut b = open(&server, "desk-b", None);
+    a.upsert_queue(&[person(1), person(2), person(3)]).unwrap();
+    b.begin_enrollment("id-2", "User2@contoso.example", None, None)
+        .unwrap();
+    // Desk A's refresh finds only person 1 in the group: 3 goes, 2 is held by desk B.
+    let removed = a
+        .replace_queue_members(&[person(1)], &HashSet::new())
+        .unwrap();
+    assert_eq!(
+        removed,
+        [("id-3".to_string(), "User3@contoso.example".to_string())]
+    );
+    let ids: Vec<String> = b.queue().unwrap().into_iter().map(|q| q.user_id).collect();
+    assert_eq!(ids, ["id-1", "id-2"]);
+}
+
+#[test]
+fn a_server_restarted_mid_enrollment_is_waited_for_and_nothing_is_lost_or_done_twice() {
+    let mut server = PgServer::start();
+    let mut j = open(&server, "desk-a", Some(key(1)));
+    let id = j.begin_enrollment("u1", "ann@x", Some("k1"), None).unwrap();
+    j.commit_pin(id, "555123").unwrap();
+    j.pin_set(id, PinSource::Random).unwrap();
+    j.credential_created(id, b"cred", b"{}", b"att").unwrap();
+
+    // Restarted between two steps: the next step connects again and goes on.
+    server.restart();
+    j.registering(id).unwrap();
+
+    // Down while a step is due, back a moment later: the step waits for it.
+    server.stop();
+    let back = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(2));
+        server.start_again();
+        server
+    });
+    j.registered(id, "method-1").unwrap();
+    let server = back.join().unwrap();
+    j.recorded(id, false).unwrap();
+
+    let fresh = open(&server, "desk-a", Some(key(1)));
+    let e = fresh.enrollment(id).unwrap().unwrap();
+    assert_eq!(e.state, EnrollmentState::Recorded);
+    assert_eq!(e.method_id.as_deref(), Some("method-1"));
+    let states: Vec<EnrollmentState> = fresh
+        .transitions(id)
+        .unwrap()
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    use EnrollmentState::*;
+    assert_eq!(
+        states,
+        [
+            KeyReady,
+            PinCommitted,
+            PinSet,
+            CredentialCreated,
+            Registering,
+            Registered,
+            Recorded
+        ],
+        "each step once"
+    );
+    assert!(
+        fresh.holder("u1").unwrap().is_none(),
+        "the claim was released"
+    );
 }

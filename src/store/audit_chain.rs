@@ -27,31 +27,25 @@ const FORMAT_WITH_STATION: &str = "passkey-kiosk-audit-2";
 pub fn entry_hash(e: &AuditEntry) -> String {
     // An entry that names its station covers it too, in the second format; entries from
     // before stations were named keep the first, so their hashes still match.
-    let content = match &e.station {
-        Some(station) => serde_json::json!([
-            FORMAT_WITH_STATION,
-            e.id,
-            station,
-            e.at,
-            e.operator,
-            e.action,
-            e.subject,
-            e.result,
-            e.request_ids,
-            e.prev_hash,
-        ]),
-        None => serde_json::json!([
-            FORMAT,
-            e.id,
-            e.at,
-            e.operator,
-            e.action,
-            e.subject,
-            e.result,
-            e.request_ids,
-            e.prev_hash,
-        ]),
+    use serde_json::json;
+    let (format, station) = match &e.station {
+        Some(station) => (FORMAT_WITH_STATION, vec![json!(station)]),
+        None => (FORMAT, Vec::new()),
     };
+    let content: Vec<serde_json::Value> = [json!(format), json!(e.id)]
+        .into_iter()
+        .chain(station)
+        .chain([
+            json!(e.at),
+            json!(e.operator),
+            json!(e.action),
+            json!(e.subject),
+            json!(e.result),
+            json!(e.request_ids),
+            json!(e.prev_hash),
+        ])
+        .collect();
+    let content = serde_json::Value::Array(content);
     hex::encode(Sha256::digest(content.to_string().as_bytes()))
 }
 

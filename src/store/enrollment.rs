@@ -283,3 +283,31 @@ pub trait EnrollmentLog {
     /// The other station that holds the person (its enrollment of them is unfinished), if any.
     fn holder(&self, user_id: &str) -> Result<Option<String>, StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use EnrollmentState::*;
+
+    #[test]
+    fn the_table_ends_at_recorded_or_failed_and_anything_unfinished_may_fail() {
+        for st in EnrollmentState::ALL {
+            assert_eq!(st.allowed_next().is_empty(), st.is_terminal(), "{st}");
+            assert_eq!(st.may_become(Failed), !st.is_terminal(), "{st}");
+            // Backwards only where a new PIN or a new passkey is tried.
+            for &to in st.allowed_next() {
+                assert!(
+                    to >= st || (st, to) == (Registering, CredentialCreated),
+                    "{st} -> {to}"
+                );
+            }
+        }
+        assert!(!KeyReady.may_become(Registered));
+        assert!(
+            !PinSet.may_become(Registering),
+            "never a POST without an attestation"
+        );
+        assert!(!Failed.may_become(Registering));
+        assert!(!Recorded.may_become(Failed));
+    }
+}
