@@ -495,7 +495,6 @@ fn raw_row(r: &Row<'_>) -> rusqlite::Result<RawRow> {
 mod tests {
     use super::*;
     use crate::store::Journal;
-    use EnrollmentState::*;
 
     /// Whether `needle` occurs in the raw bytes of any file in `dir` (db, -wal, -shm).
     fn in_any_file(dir: &std::path::Path, needle: &[u8]) -> bool {
