@@ -17,6 +17,7 @@ use crate::engine::api::{
     Unfinished,
 };
 use crate::engine::audit::AUDIT_FAILED;
+use crate::engine::errors::HELD_ELSEWHERE;
 use crate::engine::job::key_needed_after_registration;
 use crate::engine::{options, Engine, EngineHandle, EngineSetup, KeySource};
 use crate::keys::KeySummary;
@@ -155,12 +156,13 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         enrolled: 0,
         failures,
         background: HashMap::new(),
+        held: 0,
+        skip_held: args.user.is_none(),
         stopped: false,
         pins_in_csv: rules.pins_in_csv(),
         key,
     };
     let mut skipped = 0usize;
-    let mut held = 0usize;
     let mut started = 0usize;
     let total = people.len();
     for (i, person) in people.iter().enumerate() {
@@ -184,7 +186,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
                     i + 1,
                     person.upn
                 );
-                held += 1;
+                tally.held += 1;
             }
             continue;
         }
@@ -246,8 +248,11 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         tally.enrolled,
         failures.len()
     );
-    if held > 0 {
-        println!("  {held} held by other stations (being enrolled there)");
+    if tally.held > 0 {
+        println!(
+            "  {} held by other stations (being enrolled there)",
+            tally.held
+        );
     }
     for f in &failures {
         println!("  failed: {f}");
@@ -264,6 +269,11 @@ struct Tally {
     enrolled: usize,
     failures: Vec<String>,
     background: HashMap<JobId, String>,
+    /// People another station held or enrolled, skipped.
+    held: usize,
+    /// Whether people held elsewhere are skipped (the next person nobody holds is taken);
+    /// else, asked for by name, they are failures.
+    skip_held: bool,
     /// The station cannot go on (the test key refused): the rest of the queue is not tried.
     stopped: bool,
     /// `pinsInKeysRegisteredCsv`: else a random PIN is shown here, its only delivery.
@@ -288,6 +298,12 @@ impl Tally {
     }
 
     fn failed(&mut self, upn: &str, e: &OperatorError) {
+        // Another station took the person between the look-up and this station's claim.
+        if self.skip_held && e.code == HELD_ELSEWHERE {
+            println!("  - {upn}: {}; skipped", e.message);
+            self.held += 1;
+            return;
+        }
         println!("  ✗ {upn}: {}", describe(e));
         self.failures.push(format!("{upn}: {}", describe(e)));
     }

@@ -44,6 +44,10 @@ fn op(code: &str, message: String, remedy: Remedy, retry: bool) -> OperatorError
     }
 }
 
+/// The code of an enrollment refused because another station holds the person or enrolled
+/// them meanwhile.
+pub const HELD_ELSEWHERE: &str = "held-elsewhere";
+
 /// The operator's view of an error: the single mapping used by the kiosk and the CLI.
 pub fn operator_error(err: &JobError) -> OperatorError {
     match err {
@@ -53,7 +57,7 @@ pub fn operator_error(err: &JobError) -> OperatorError {
         JobError::Store(
             e @ (StoreError::Claimed { .. } | StoreError::EnrolledElsewhere { .. }),
         ) => op(
-            "held-elsewhere",
+            HELD_ELSEWHERE,
             e.to_string(),
             Remedy::Text("enroll the next person; take the key out".into()),
             false,
