@@ -2,8 +2,8 @@
 //! `pg_support`), against the fake tenant and software keys: nothing lands in a SQLite file,
 //! every row and audit entry names its station, random PINs are only sealed and `export`
 //! opens them with the key (and is refused without it); a person another station holds is
-//! refused by name and skipped otherwise (`--limit`); two stations racing for one person:
-//! exactly one proceeds.
+//! refused by name and skipped otherwise (`--limit`); two stations racing for one person (by
+//! name, or both taking the next one): exactly one enrolls them.
 
 mod enroll_support;
 mod pg_support;
@@ -205,23 +205,18 @@ fn a_held_person_is_refused_by_name_and_skipped_when_taking_the_next() {
     assert!(check.enrollments_of(&queue[2].user_id).unwrap().is_empty());
 }
 
-#[test]
-fn two_stations_racing_for_one_person_exactly_one_proceeds() {
-    let server = PgServer::start();
-    let st = shared_station(&server, 2, "");
-    st.prefetch();
-    let upn = journal(&st, "inspector", false).queue().unwrap()[0]
-        .upn
-        .clone();
+/// `enroll` with `args` at desk-a and desk-b at once, each with its own key slot; both keys
+/// go in together once both stations asked for one. Each run's success and output.
+fn race(st: &Station, args: &[&str]) -> Vec<(bool, String)> {
     let slots = [Slot::new(), Slot::new()];
     let both_asked = Barrier::new(2);
-    let results: Vec<(bool, String)> = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let runs: Vec<_> = ["desk-a", "desk-b"]
             .into_iter()
             .zip(&slots)
             .enumerate()
             .map(|(n, (station, slot))| {
-                let (st, upn, both_asked) = (&st, &upn, &both_asked);
+                let both_asked = &both_asked;
                 s.spawn(move || {
                     let mut child = st
                         .kiosk()
@@ -229,14 +224,8 @@ fn two_stations_racing_for_one_person_exactly_one_proceeds() {
                         .arg(&st.config)
                         .arg("--out")
                         .arg(st.dir.path().join(format!("{station}.csv")))
-                        .args([
-                            "--device",
-                            &slot.device(),
-                            "--user",
-                            upn,
-                            "--station",
-                            station,
-                        ])
+                        .args(["--device", &slot.device(), "--station", station])
+                        .args(args)
                         .env(TYPED_PIN.0, TYPED_PIN.1)
                         .stdin(Stdio::null())
                         .stdout(Stdio::piped())
@@ -249,7 +238,6 @@ fn two_stations_racing_for_one_person_exactly_one_proceeds() {
                         .map_while(Result::ok)
                     {
                         if line.contains("insert a new key for") {
-                            // Both keys go in together.
                             both_asked.wait();
                             slot.insert(Some(soft_key(72_000_000 + n as u32)));
                         }
@@ -261,7 +249,29 @@ fn two_stations_racing_for_one_person_exactly_one_proceeds() {
             })
             .collect();
         runs.into_iter().map(|r| r.join().unwrap()).collect()
-    });
+    })
+}
+
+/// Exactly one enrollment in the journal, recorded.
+fn one_recorded_enrollment(st: &Station) {
+    let enrollments = journal(st, "inspector", false).enrollments().unwrap();
+    assert_eq!(
+        enrollments.len(),
+        1,
+        "one enrollment, one key: {enrollments:?}"
+    );
+    assert_eq!(enrollments[0].state, EnrollmentState::Recorded);
+}
+
+#[test]
+fn two_stations_racing_for_one_person_exactly_one_proceeds() {
+    let server = PgServer::start();
+    let st = shared_station(&server, 2, "");
+    st.prefetch();
+    let upn = journal(&st, "inspector", false).queue().unwrap()[0]
+        .upn
+        .clone();
+    let results = race(&st, &["--user", &upn]);
     let winners = results.iter().filter(|(ok, _)| *ok).count();
     assert_eq!(winners, 1, "{results:#?}");
     let (_, lost) = results.iter().find(|(ok, _)| !ok).unwrap();
@@ -270,11 +280,29 @@ fn two_stations_racing_for_one_person_exactly_one_proceeds() {
         lost.contains("enrolled at station desk-"),
         "{lost}"
     );
-    let enrollments = journal(&st, "inspector", false).enrollments().unwrap();
-    assert_eq!(
-        enrollments.len(),
-        1,
-        "one enrollment, one key: {enrollments:?}"
+    one_recorded_enrollment(&st);
+}
+
+#[test]
+fn two_stations_taking_the_next_person_at_once_enroll_them_once_and_both_succeed() {
+    let server = PgServer::start();
+    let st = shared_station(&server, 1, "");
+    st.prefetch();
+    let results = race(&st, &["--limit", "1"]);
+    assert!(results.iter().all(|(ok, _)| *ok), "{results:#?}");
+    let enrolled = results
+        .iter()
+        .filter(|(_, out)| out.contains("summary: 1 enrolled"))
+        .count();
+    assert_eq!(enrolled, 1, "{results:#?}");
+    let (_, skipped) = results
+        .iter()
+        .find(|(_, out)| out.contains("summary: 0 enrolled"))
+        .unwrap();
+    assert!(
+        skipped.contains("enrolled at station desk-") && skipped.contains("; skipped"),
+        "{skipped}"
     );
-    assert_eq!(enrollments[0].state, EnrollmentState::Recorded);
+    assert!(skipped.contains("1 held by other stations"), "{skipped}");
+    one_recorded_enrollment(&st);
 }
