@@ -306,3 +306,55 @@ fn two_stations_taking_the_next_person_at_once_enroll_them_once_and_both_succeed
     assert!(skipped.contains("1 held by other stations"), "{skipped}");
     one_recorded_enrollment(&st);
 }
+
+#[test]
+fn the_database_restarted_while_a_key_is_registered_is_waited_for_and_nothing_is_done_twice() {
+    let mut server = PgServer::start();
+    let st = shared_station(&server, 1, "");
+    st.prefetch();
+    let person = journal(&st, "inspector", false).queue().unwrap()[0].clone();
+    // Graph answers slowly: the restart happens while the POST is under way, so recording
+    // its answer meets the cut connection.
+    st.tenant.set_faults(graph::fake::Faults {
+        latency: std::time::Duration::from_millis(1500),
+        ..graph::fake::Faults::default()
+    });
+    let mut restarted = false;
+    let (status, out) = st.enroll(&["--station", "desk-1"], &[TYPED_PIN], |line| {
+        if line.contains("insert a new key for") {
+            st.slot.insert(Some(soft_key(73_000_000)));
+        }
+        // The passkey is made; its registration and every later step go on while the
+        // database restarts under them.
+        if line.contains("registering in Entra ID") && !restarted {
+            server.restart();
+            restarted = true;
+        }
+    });
+    assert!(restarted, "{out}");
+    assert!(status.success(), "{out}");
+    assert!(
+        out.contains("summary: 1 enrolled, 0 already enrolled, 0 failed"),
+        "{out}"
+    );
+    assert_eq!(
+        st.tenant.registrations(&person.user_id).len(),
+        1,
+        "one passkey in Graph"
+    );
+    let j = journal(&st, "inspector", false);
+    let e = &j.enrollments().unwrap()[0];
+    assert_eq!(e.state, EnrollmentState::Recorded);
+    let states: Vec<EnrollmentState> = j
+        .transitions(e.id)
+        .unwrap()
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    let registered = states
+        .iter()
+        .filter(|s| **s == EnrollmentState::Registered)
+        .count();
+    assert_eq!(registered, 1, "{states:?}");
+    assert_eq!(j.verify_audit().unwrap().map(|(n, _)| n > 0), Ok(true));
+}

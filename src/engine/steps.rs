@@ -55,9 +55,12 @@ pub fn display_name(serial: Option<&str>, model: &str) -> String {
 }
 
 /// Whether a registration error leaves the outcome open (Graph may hold the method): the
-/// enrollment then stays `registering`, to be looked up before anything else is tried.
+/// enrollment then stays `registering`, to be looked up before anything else is tried. A
+/// journal that failed to record Graph's answer (a shared journal's connection lost between
+/// the POST and its commit) leaves it open too.
 pub fn outcome_open(e: &JobError) -> bool {
-    matches!(e, JobError::Graph(g) if g.is_transient() || matches!(g, graph::Error::RegistrationOutcomeUnknown { .. }))
+    matches!(e, JobError::Store(_))
+        || matches!(e, JobError::Graph(g) if g.is_transient() || matches!(g, graph::Error::RegistrationOutcomeUnknown { .. }))
 }
 
 /// Whether Graph refused the POST because of the challenge (expired, consumed, unknown),

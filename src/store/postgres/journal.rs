@@ -19,6 +19,8 @@ use crate::store::{JournalStore, StoreError};
 /// How long a lost connection is tried again before the step fails.
 const RECONNECT_FOR: Duration = Duration::from_secs(30);
 const RECONNECT_PAUSE: Duration = Duration::from_millis(250);
+/// How long the round trip that checks a connection before an operation may take.
+const LIVENESS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An open shared journal.
 pub struct PgJournal {
@@ -96,10 +98,12 @@ impl PgJournal {
     }
 
     /// The connection, opened again first when it was lost: a server that is restarting is
-    /// waited for (up to [`RECONNECT_FOR`]), then the reason is reported.
+    /// waited for (up to [`RECONNECT_FOR`]), then the reason is reported. Checked with a
+    /// round trip before every operation: a connection the server cut (a restart) is often
+    /// not known to be closed until it is used.
     pub(super) fn client(&self) -> Result<RefMut<'_, Client>, StoreError> {
         let mut client = self.client.borrow_mut();
-        if client.is_closed() {
+        if client.is_closed() || client.is_valid(LIVENESS_TIMEOUT).is_err() {
             tracing::warn!(journal = %self.url, "journal connection lost: connecting again");
             let deadline = Instant::now() + RECONNECT_FOR;
             *client = loop {

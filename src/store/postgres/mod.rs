@@ -13,11 +13,12 @@ pub use connect::{ConnectError, JournalUrl, Roots};
 pub use journal::PgJournal;
 pub use schema::{Applied, SchemaError};
 
-/// Whether `e` says the connection is gone (closed, or the server shutting down), so the
+/// Whether `e` says the connection is gone (closed, cut, or the server shutting down), so the
 /// next step connects again.
 fn connection_lost(e: &postgres::Error) -> bool {
     use postgres::error::SqlState;
     e.is_closed()
+        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
         || e.code().is_some_and(|c| {
             [
                 SqlState::ADMIN_SHUTDOWN,
