@@ -69,7 +69,7 @@ fn per_key(keys: usize, latency: Duration, api: &str, hardening: bool) -> Durati
         ..Faults::default()
     });
     let engine = Engine::start(EngineSetup {
-        journal_path: config.journal_path.clone(),
+        journal: passkey_kiosk::store::JournalLocation::from_config(&config).expect("journal"),
         config,
         graph,
         keys_registered: dir.path().join("keysRegistered.csv"),

@@ -178,6 +178,27 @@ pub struct Config {
     pub unknown_keys: Vec<UnknownKey>,
 }
 
+/// Whether `name` may name a station: 1 to [`MAX_STATION_NAME`] characters, no control
+/// characters.
+pub fn is_station_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= MAX_STATION_NAME
+        && !name.chars().any(char::is_control)
+}
+
+/// The station's name when `stationName` is not given: the host name (`station` without one).
+pub fn default_station_name() -> String {
+    let host = gethostname::gethostname()
+        .to_string_lossy()
+        .trim()
+        .to_string();
+    if host.is_empty() {
+        "station".to_string()
+    } else {
+        host
+    }
+}
+
 /// A key in the file that this version does not read, with the known key it is probably a
 /// misspelling of. Printed as the warning the operator sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -646,19 +667,9 @@ impl<'a> Reader<'a> {
     fn station_name(&self) -> Result<String, ConfigError> {
         let name = match self.text("stationName")? {
             Some(name) => name,
-            None => {
-                let host = gethostname::gethostname()
-                    .to_string_lossy()
-                    .trim()
-                    .to_string();
-                if host.is_empty() {
-                    "station".to_string()
-                } else {
-                    host
-                }
-            }
+            None => default_station_name(),
         };
-        if name.chars().count() > MAX_STATION_NAME || name.chars().any(char::is_control) {
+        if !is_station_name(&name) {
             return Err(self.invalid(
                 "stationName",
                 format!("{name:?}"),

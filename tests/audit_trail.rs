@@ -262,7 +262,7 @@ fn export_never_overwrites_without_force_and_audits_itself() {
     assert!(o.status.success(), "{}", text(&o));
     let csv = std::fs::read_to_string(&out).unwrap();
     assert!(
-        csv.starts_with("at,operator,action,subject,result,requestIds\n")
+        csv.starts_with("at,operator,action,subject,result,requestIds,station\n")
             && csv.contains(",prefetch,"),
         "{csv}"
     );

@@ -30,7 +30,7 @@ fn engine_interface_with_a_typed_pin() {
     let w = Arc::clone(&wakes);
     let engine = Engine::start(EngineSetup {
         graph: passkey_kiosk::tenant::connect(&config).unwrap(),
-        journal_path: st.journal.clone(),
+        journal: passkey_kiosk::store::JournalLocation::from_config(&config).unwrap(),
         config,
         keys_registered: st.out.clone(),
         operator: "Desk 1".into(),

@@ -97,7 +97,7 @@ fn without_policy_permission_it_warns_and_enrolls_then_exports() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(&audit).unwrap();
     assert!(
-        text.starts_with("at,operator,action,subject,result,requestIds\n"),
+        text.starts_with("at,operator,action,subject,result,requestIds,station\n"),
         "{text}"
     );
     assert_eq!(text.matches(",Desk 7,register,").count(), 2, "{text}");

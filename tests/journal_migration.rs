@@ -45,7 +45,7 @@ fn graph_body(o: &Value, expires_at: Option<i64>) -> Value {
     })
 }
 
-/// Rewrites the journal's queue as schema 3 stored it.
+/// Rewrites the journal's queue as schema 3 stored it, without the stations of schema 5.
 fn back_to_schema_3(journal: &std::path::Path) {
     let conn = rusqlite::Connection::open(journal).unwrap();
     conn.execute_batch(
@@ -58,7 +58,9 @@ fn back_to_schema_3(journal: &std::path::Path) {
             challenge_expires_at INTEGER);
          CREATE INDEX queue_upn ON queue(upn);
          CREATE INDEX queue_upn_lower ON queue(lower(upn));
-         CREATE INDEX queue_order ON queue(upn, user_id);",
+         CREATE INDEX queue_order ON queue(upn, user_id);
+         DROP INDEX enrollment_station; ALTER TABLE enrollment DROP COLUMN station;
+         ALTER TABLE audit DROP COLUMN station;",
     )
     .unwrap();
     type Row = (String, String, String, String, Option<i64>, String, i64);

@@ -53,7 +53,7 @@ fn kiosk_engine(st: &Station) -> EngineHandle {
     let config = Config::load(&st.config).unwrap().for_kiosk();
     Engine::start(EngineSetup {
         graph: passkey_kiosk::tenant::connect(&config).unwrap(),
-        journal_path: st.journal.clone(),
+        journal: passkey_kiosk::store::JournalLocation::from_config(&config).unwrap(),
         config,
         keys_registered: st.out.clone(),
         operator: "Desk 1".into(),

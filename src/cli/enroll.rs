@@ -17,6 +17,7 @@ use crate::engine::api::{
     Unfinished,
 };
 use crate::engine::audit::AUDIT_FAILED;
+use crate::engine::errors::HELD_ELSEWHERE;
 use crate::engine::job::key_needed_after_registration;
 use crate::engine::registration_check::REGISTRATION_MISMATCH;
 use crate::engine::{options, Engine, EngineHandle, EngineSetup, KeySource};
@@ -39,6 +40,13 @@ pub struct EnrollArgs {
     /// Only this person (UPN or object id).
     #[arg(long)]
     pub user: Option<String>,
+    /// Stop after this many people (each station of a shared journal takes the next people
+    /// nobody holds).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// This station's name.
+    #[command(flatten)]
+    pub station: super::StationArg,
     /// Try again people whose last enrollment failed.
     #[arg(long)]
     pub retry_failed: bool,
@@ -56,7 +64,8 @@ pub struct EnrollArgs {
 
 /// Runs `enroll`.
 pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
-    let config = Config::load(&args.config)?;
+    let mut config = Config::load(&args.config)?;
+    args.station.apply(&mut config);
     super::warn_loose_files(&config);
     for key in &config.unknown_keys {
         eprintln!("warning: {}: {key}", args.config.display());
@@ -99,12 +108,12 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         }
         None => super::cli_operator(args.operator.as_deref(), &config),
     };
-    let journal_path = config.journal_path.clone();
+    let location = crate::store::JournalLocation::from_config(&config)?;
     let rules = config.clone();
     let engine = Engine::start(EngineSetup {
         config,
         graph,
-        journal_path: journal_path.clone(),
+        journal: location.clone(),
         keys_registered: args.out.clone(),
         operator,
         key_source: KeySource::Device(args.device.device.clone()),
@@ -115,7 +124,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
     let (audit_failures, key) = start_up(&engine, rules.pins_in_csv())?;
     failures.extend(audit_failures);
 
-    let journal = Journal::open(&journal_path)?;
+    let journal = Journal::open_at(&location)?;
     // One person is looked up alone: the whole queue is read only to enroll all of it.
     let queue = match (&args.user, &order) {
         (Some(only), None) => journal.queued_user(only)?.into_iter().collect(),
@@ -148,13 +157,40 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         enrolled: 0,
         failures,
         background: HashMap::new(),
+        held: 0,
+        skip_held: args.user.is_none(),
         stopped: false,
         pins_in_csv: rules.pins_in_csv(),
         key,
     };
     let mut skipped = 0usize;
+    let mut started = 0usize;
     let total = people.len();
     for (i, person) in people.iter().enumerate() {
+        if args.limit.is_some_and(|limit| started >= limit) {
+            println!("stopped after {started} (--limit)");
+            break;
+        }
+        // Another station's claim: asked for by name, the run fails saying where the person
+        // is; else the next person nobody holds is taken.
+        if let Some(station) = journal.holder(&person.user_id)? {
+            let why = crate::store::StoreError::Claimed {
+                upn: person.upn.clone(),
+                station,
+            };
+            if args.user.is_some() {
+                println!("[{}/{total}] ✗ {why}", i + 1);
+                tally.failures.push(why.to_string());
+            } else {
+                println!(
+                    "[{}/{total}] {}: held by another station, skipped ({why})",
+                    i + 1,
+                    person.upn
+                );
+                tally.held += 1;
+            }
+            continue;
+        }
         let history = journal.enrollments_of(&person.user_id)?;
         if history.iter().any(|e| e.state == EnrollmentState::Recorded) {
             println!(
@@ -186,6 +222,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
             person.display_name,
             person.upn
         );
+        started += 1;
         enroll_one(&engine, person, &rules, &mut tally);
         if tally.stopped {
             println!("stopped: the remaining people are not tried");
@@ -212,6 +249,12 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         tally.enrolled,
         failures.len()
     );
+    if tally.held > 0 {
+        println!(
+            "  {} held by other stations (being enrolled there)",
+            tally.held
+        );
+    }
     for f in &failures {
         println!("  failed: {f}");
     }
@@ -227,6 +270,11 @@ struct Tally {
     enrolled: usize,
     failures: Vec<String>,
     background: HashMap<JobId, String>,
+    /// People another station held or enrolled, skipped.
+    held: usize,
+    /// Whether people held elsewhere are skipped (the next person nobody holds is taken);
+    /// else, asked for by name, they are failures.
+    skip_held: bool,
     /// The station cannot go on (the test key refused): the rest of the queue is not tried.
     stopped: bool,
     /// `pinsInKeysRegisteredCsv`: else a random PIN is shown here, its only delivery.
@@ -251,6 +299,12 @@ impl Tally {
     }
 
     fn failed(&mut self, upn: &str, e: &OperatorError) {
+        // Another station took the person between the look-up and this station's claim.
+        if self.skip_held && e.code == HELD_ELSEWHERE {
+            println!("  - {upn}: {}; skipped", e.message);
+            self.held += 1;
+            return;
+        }
         println!("  ✗ {upn}: {}", describe(e));
         self.failures.push(format!("{upn}: {}", describe(e)));
     }
@@ -510,7 +564,7 @@ fn import_csv(
         println!("  ✗ {name}: {e}");
         failures.push(format!("{name}: {e}"));
     }
-    let mut journal = Journal::open(&config.journal_path)?;
+    let mut journal = Journal::open_for(config)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

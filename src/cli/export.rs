@@ -1,6 +1,7 @@
 //! `passkey-kiosk export`: keysRegistered.csv rebuilt from the journal (random PINs only where
 //! the journal kept them: `keepPinsInJournal`), or the audit log as CSV, or (`--audit
-//! --verify`) a check of the audit log's hash chain.
+//! --verify`) a check of the audit log's hash chain. From a shared journal, every station's
+//! rows and entries (sealed PINs opened with the journal key).
 //!
 //! An export creates its file (0600) and never appends to or overwrites one that exists,
 //! unless `--force`. Every export is itself audited (`export`, noting whether PINs were in it).
@@ -37,13 +38,17 @@ pub struct ExportArgs {
     /// Operator name for the audit log (default: operatorName in the config, else the OS user).
     #[arg(long)]
     pub operator: Option<String>,
+    /// This station's name.
+    #[command(flatten)]
+    pub station: super::StationArg,
 }
 
 /// Runs `export`.
 pub fn run(args: &ExportArgs) -> Result<ExitCode> {
-    let config = Config::load(&args.config)?;
+    let mut config = Config::load(&args.config)?;
+    args.station.apply(&mut config);
     super::warn_loose_files(&config);
-    let journal = Journal::open(&config.journal_path)?;
+    let journal = Journal::open_for(&config)?;
     if args.verify {
         return verify(&journal);
     }
@@ -92,7 +97,7 @@ fn verify(journal: &Journal) -> Result<ExitCode> {
         Err(broken) => {
             eprintln!(
                 "audit log NOT intact: {broken}. Entries from there on cannot be trusted; keep a copy of {} for investigation",
-                journal.path().display()
+                journal.location()
             );
             Ok(ExitCode::from(1))
         }
@@ -187,6 +192,7 @@ fn export_audit(journal: &Journal, file: File) -> Result<Written> {
         "subject",
         "result",
         "requestIds",
+        "station",
     ])?;
     let log = journal.audit_log()?;
     for a in &log {
@@ -204,6 +210,7 @@ fn export_audit(journal: &Journal, file: File) -> Result<Written> {
             a.subject.as_deref().unwrap_or(""),
             &a.result,
             &a.request_ids,
+            a.station.as_deref().unwrap_or(""),
         ])?;
     }
     w.flush()?;

@@ -27,6 +27,8 @@ pub struct KeyArgs {
     action: KeyAction,
     #[command(flatten)]
     device: DeviceArg,
+    #[command(flatten)]
+    station: super::StationArg,
     /// The configs.json (locates the journal, where every change to a key is audited).
     #[arg(long, global = true, default_value = "configs.json")]
     config: PathBuf,
@@ -84,8 +86,9 @@ pub fn run(args: &KeyArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     // The journal first: a key is never changed while its change could not be audited.
-    let config = Config::load(&args.config)?;
-    let mut journal = Journal::open(&config.journal_path)?;
+    let mut config = Config::load(&args.config)?;
+    args.station.apply(&mut config);
+    let mut journal = Journal::open_for(&config)?;
     let operator = super::cli_operator(args.operator.as_deref(), &config);
     if let KeyAction::Reset { yes } = &args.action {
         if !yes && !confirm_reset()? {

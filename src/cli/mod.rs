@@ -109,6 +109,33 @@ pub struct DeviceArg {
     pub device: DeviceSpec,
 }
 
+/// `--station NAME`: this station on claims, enrollments and audit entries, for the commands
+/// that write to the journal.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StationArg {
+    /// This station's name on claims, enrollments and audit entries (default: stationName in
+    /// the config, else the host name).
+    #[arg(long, global = true, value_parser = parse_station)]
+    pub station: Option<String>,
+}
+
+impl StationArg {
+    /// `config` with this station's name, when one was given.
+    pub fn apply(&self, config: &mut crate::config::Config) {
+        if let Some(name) = &self.station {
+            config.station_name = name.clone();
+        }
+    }
+}
+
+fn parse_station(s: &str) -> Result<String, String> {
+    if crate::config::is_station_name(s) {
+        Ok(s.to_string())
+    } else {
+        Err("a name of 1 to 64 characters without control characters".into())
+    }
+}
+
 /// Headless commands: a warning on stderr for each secret-holding file (the config, the
 /// certificate key, the passcode file) that group or others may read.
 pub fn warn_loose_files(config: &crate::config::Config) {

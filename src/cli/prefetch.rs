@@ -45,6 +45,9 @@ pub struct PrefetchArgs {
     /// The proof of concept's configs.json (plus our optional keys).
     #[arg(long, default_value = "configs.json")]
     pub config: PathBuf,
+    /// This station's name.
+    #[command(flatten)]
+    pub station: super::StationArg,
     /// Where to write the CSV [default: usersToRegister.csv next to the config].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -56,6 +59,7 @@ pub struct PrefetchArgs {
 /// Runs `prefetch`.
 pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
     let mut config = Config::load(&args.config).context("loading the configuration")?;
+    args.station.apply(&mut config);
     super::warn_loose_files(&config);
     for key in &config.unknown_keys {
         eprintln!("warning: {}: {key}", config.path.display());
@@ -83,7 +87,7 @@ pub fn run(args: &PrefetchArgs) -> Result<ExitCode> {
     };
 
     // Opened before the Graph calls: an unwritable journal must stop us before minutes of them.
-    let mut journal = Journal::open(&config.journal_path).context("opening the journal")?;
+    let mut journal = Journal::open_for(&config).context("opening the journal")?;
     let bar = progress_bar();
     let result = runtime.block_on(prefetch::prefetch(&client, &request, &mut |p| match p {
         Progress::Members { users, .. } => {
@@ -216,6 +220,9 @@ fn print_summary(report: &PrefetchReport, config: &Config, out: &Path, changes: 
     println!(
         "Wrote {} ({fetched} rows) and the journal queue in {}.",
         out.display(),
-        config.journal_path.display()
+        config.journal_url.as_ref().map_or_else(
+            || config.journal_path.display().to_string(),
+            ToString::to_string
+        )
     );
 }

@@ -130,7 +130,7 @@ impl DemoWorld {
         Ok(EngineSetup {
             config: self.config.clone().for_kiosk(),
             graph: crate::tenant::connect(&self.config)?,
-            journal_path: self.config.journal_path.clone(),
+            journal: crate::store::JournalLocation::from_config(&self.config)?,
             keys_registered: self.dir.join("keysRegistered.csv"),
             operator: String::new(),
             key_source: self.key_source(),
@@ -167,7 +167,7 @@ fn prefetch_into_journal(config: &Config, dir: &Path) -> Result<()> {
             &mut |_| {},
         ))
         .context("prefetching the demo's queue")?;
-    let mut journal = crate::store::Journal::open(&config.journal_path)
+    let mut journal = crate::store::Journal::open_for(config)
         .with_context(|| format!("opening {}", config.journal_path.display()))?;
     report.save(&dir.join("usersToRegister.csv"), &mut journal)?;
     Ok(())

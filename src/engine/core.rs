@@ -30,7 +30,7 @@ use crate::config::Config;
 use crate::report::keys_registered::KeysRegisteredFile;
 use crate::station::operator_auth::{self, Attempt, PasscodeCheck, Station};
 use crate::station::{OperatorAuth, OperatorService};
-use crate::store::{EnrollmentState, Journal, QueuedUser};
+use crate::store::{EnrollmentState, Journal, JournalLocation, QueuedUser};
 
 /// How many people after the current one get their options refreshed in the background.
 pub const PREFETCH_AHEAD: usize = 3;
@@ -56,8 +56,8 @@ pub struct EngineSetup {
     pub config: Config,
     /// Graph client for the tenant (`tenant::connect`).
     pub graph: GraphClient,
-    /// The journal (usually `config.journal_path`).
-    pub journal_path: PathBuf,
+    /// The journal (`JournalLocation::from_config`: `journalUrl`, else `journalPath`).
+    pub journal: JournalLocation,
     /// keysRegistered.csv to append to.
     pub keys_registered: PathBuf,
     /// Operator name for the audit log.
@@ -152,8 +152,8 @@ impl Engine {
             .enable_all()
             .build()
             .context("starting the engine's runtime")?;
-        let journal = Journal::open(&setup.journal_path)
-            .with_context(|| format!("opening the journal {}", setup.journal_path.display()))?;
+        let journal = Journal::open_at(&setup.journal)
+            .with_context(|| format!("opening the journal {}", setup.journal))?;
         let (tx, inbox) = mpsc::channel();
         let (etx, events) = mpsc::channel();
         let emitter = Emitter {
@@ -166,7 +166,7 @@ impl Engine {
             // lower their own priority.
             graph: setup.graph.with_priority(graph::ThrottlePriority::High),
             rt: rt.handle().clone(),
-            journal_path: setup.journal_path,
+            journal: setup.journal,
             csv: KeysRegisteredFile::new(setup.keys_registered),
             csv_lock: Mutex::new(()),
             operator: Mutex::new(setup.operator.clone()),
@@ -582,7 +582,7 @@ impl Core {
                     Ok(()) => "ok".to_owned(),
                     Err(e) => e.to_string(),
                 };
-                match Journal::open(&shared.journal_path) {
+                match Journal::open_at(&shared.journal) {
                     Ok(mut j) => {
                         shared.audit(&j, &operator, "reset-key", Some(&name), &text, &[]);
                         // No PIN the journal holds for this key opens it any more.
@@ -1176,9 +1176,9 @@ impl Core {
                 .await;
                 match result {
                     Ok(fresh) => {
-                        let path = shared.journal_path.clone();
+                        let location = shared.journal.clone();
                         let saved = tokio::task::spawn_blocking(move || {
-                            Journal::open(&path).and_then(|mut j| j.upsert_queue(&[fresh]))
+                            Journal::open_at(&location).and_then(|mut j| j.upsert_queue(&[fresh]))
                         })
                         .await;
                         match saved {

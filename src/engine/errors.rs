@@ -56,11 +56,24 @@ fn op(code: &str, message: String, remedy: Remedy, retry: bool) -> OperatorError
     }
 }
 
+/// The code of an enrollment refused because another station holds the person or enrolled
+/// them meanwhile.
+pub const HELD_ELSEWHERE: &str = "held-elsewhere";
+
 /// The operator's view of an error: the single mapping used by the kiosk and the CLI.
 pub fn operator_error(err: &JobError) -> OperatorError {
     match err {
         JobError::Ctap(e) => ctap_error(e),
         JobError::Graph(e) => graph_error(e),
+        // Another station holds or has enrolled the person: nothing is wrong with the journal.
+        JobError::Store(
+            e @ (StoreError::Claimed { .. } | StoreError::EnrolledElsewhere { .. }),
+        ) => op(
+            HELD_ELSEWHERE,
+            e.to_string(),
+            Remedy::Text("enroll the next person; take the key out".into()),
+            false,
+        ),
         JobError::Store(e) => op("journal", e.to_string(), Remedy::CheckJournal, true),
         JobError::Refused(why) => op("key-refused", why.clone(), Remedy::UseAnotherKey, false),
         JobError::KeyInUse(why) => op("key-in-use", why.clone(), Remedy::ResetKey, false),

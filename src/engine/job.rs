@@ -128,7 +128,7 @@ impl Job {
     }
 
     fn enroll(&mut self) -> Result<Issued, JobError> {
-        let mut journal = Journal::open(&self.shared.journal_path)?;
+        let mut journal = Journal::open_at(&self.shared.journal)?;
         // A background refresh may have replaced the options since the job was queued.
         if let Some(q) = journal.queued_user(&self.user.user_id)? {
             self.user = q;

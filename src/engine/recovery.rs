@@ -27,7 +27,7 @@ enum Outcome {
 
 /// Finishes or marks every unfinished enrollment; returns what was done, for the operator.
 pub fn recover(shared: &Shared, operator: &str) -> Vec<Unfinished> {
-    let journal = Journal::open(&shared.journal_path);
+    let journal = Journal::open_at(&shared.journal);
     match journal.and_then(|j| j.unfinished_enrollments().map(|list| (j, list))) {
         Ok((mut journal, list)) => settle(shared, operator, &mut journal, list),
         Err(e) => vec![unreadable("", &e)],
@@ -49,13 +49,20 @@ pub enum Earlier {
 /// Settles the person's open enrollments (before they are enrolled again); reported through
 /// the new job, not as the start-up recovery screen.
 pub fn settle_earlier(shared: &Shared, operator: &str, user_id: &str) -> Earlier {
-    let mut journal = match Journal::open(&shared.journal_path) {
+    let mut journal = match Journal::open_at(&shared.journal) {
         Ok(j) => j,
         Err(e) => return Earlier::Unsettled(unreadable(user_id, &e).resolution),
     };
+    // Only this station's: another station's open enrollment of the person is that
+    // station's to settle (its claim refuses a new enrollment here).
+    let station = journal.station().to_owned();
     let open: Vec<Enrollment> = journal
         .enrollments_of(user_id)
-        .map(|es| es.into_iter().filter(|e| !e.state.is_terminal()).collect())
+        .map(|es| {
+            es.into_iter()
+                .filter(|e| !e.state.is_terminal() && e.station == station)
+                .collect()
+        })
         .unwrap_or_default();
     if open.is_empty() {
         return Earlier::Settled;

@@ -21,8 +21,8 @@ pub struct Shared {
     pub graph: GraphClient,
     /// The engine's runtime, for Graph calls from device threads.
     pub rt: tokio::runtime::Handle,
-    /// The journal file (each thread opens its own connection).
-    pub journal_path: std::path::PathBuf,
+    /// The journal (each thread opens its own connection).
+    pub journal: crate::store::JournalLocation,
     /// keysRegistered.csv.
     pub csv: KeysRegisteredFile,
     /// Serialises appends to keysRegistered.csv.
@@ -45,9 +45,12 @@ impl Shared {
 }
 
 /// Whether a registration error leaves the outcome open (Graph may hold the method): the
-/// enrollment then stays `registering`, to be looked up before anything else is tried.
+/// enrollment then stays `registering`, to be looked up before anything else is tried. A
+/// journal that failed to record Graph's answer (a shared journal's connection lost between
+/// the POST and its commit) leaves it open too.
 pub fn outcome_open(e: &JobError) -> bool {
-    matches!(e, JobError::Graph(g) if g.is_transient() || matches!(g, graph::Error::RegistrationOutcomeUnknown { .. }))
+    matches!(e, JobError::Store(_))
+        || matches!(e, JobError::Graph(g) if g.is_transient() || matches!(g, graph::Error::RegistrationOutcomeUnknown { .. }))
 }
 
 /// Whether Graph refused the POST because of the challenge (expired, consumed, unknown),

@@ -19,20 +19,33 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// Tags the encoding, so a later change of the format cannot be mistaken for this one.
 const FORMAT: &str = "passkey-kiosk-audit-1";
+/// The encoding of entries that name their station (`[FORMAT_WITH_STATION, id, station, at,
+/// …]`).
+const FORMAT_WITH_STATION: &str = "passkey-kiosk-audit-2";
 
 /// The SHA-256 (lower-case hex) of an entry's content and its link to the one before.
 pub fn entry_hash(e: &AuditEntry) -> String {
-    let content = serde_json::json!([
-        FORMAT,
-        e.id,
-        e.at,
-        e.operator,
-        e.action,
-        e.subject,
-        e.result,
-        e.request_ids,
-        e.prev_hash,
-    ]);
+    // An entry that names its station covers it too, in the second format; entries from
+    // before stations were named keep the first, so their hashes still match.
+    use serde_json::json;
+    let (format, station) = match &e.station {
+        Some(station) => (FORMAT_WITH_STATION, vec![json!(station)]),
+        None => (FORMAT, Vec::new()),
+    };
+    let content: Vec<serde_json::Value> = [json!(format), json!(e.id)]
+        .into_iter()
+        .chain(station)
+        .chain([
+            json!(e.at),
+            json!(e.operator),
+            json!(e.action),
+            json!(e.subject),
+            json!(e.result),
+            json!(e.request_ids),
+            json!(e.prev_hash),
+        ])
+        .collect();
+    let content = serde_json::Value::Array(content);
     hex::encode(Sha256::digest(content.to_string().as_bytes()))
 }
 
@@ -137,6 +150,7 @@ mod tests {
         for id in 1..=n {
             let mut e = AuditEntry {
                 id,
+                station: (id % 2 == 0).then(|| "desk 2".into()),
                 at: 1_700_000_000 + id,
                 operator: "alice".into(),
                 action: "register".into(),

@@ -4,10 +4,9 @@
 //! depends on it — the random PIN before setPIN, the attestation before the POST — so a crash
 //! at any point leaves enough here to finish or to tell the operator what to do.
 
-use rusqlite::{params, OptionalExtension, Row};
 use zeroize::Zeroizing;
 
-use super::{now_unix, Journal, StoreError};
+use super::StoreError;
 
 /// Where an enrollment stands. Stored as text; order is the workflow's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -61,8 +60,13 @@ impl EnrollmentState {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The states a restart must finish, in workflow order.
+    pub(crate) fn unfinished() -> impl Iterator<Item = EnrollmentState> {
+        Self::ALL.into_iter().filter(|s| !s.is_terminal())
     }
 
     /// Finished for good (recorded or failed).
@@ -113,14 +117,14 @@ pub enum PinSource {
 }
 
 impl PinSource {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Random => "random",
             Self::Typed => "typed",
             Self::Existing => "existing",
         }
     }
-    fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         [Self::Random, Self::Typed, Self::Existing]
             .into_iter()
             .find(|p| p.as_str() == s)
@@ -136,6 +140,8 @@ pub struct Enrollment {
     pub user_id: String,
     /// UPN of the person.
     pub upn: String,
+    /// The station that enrolls them (and settles the enrollment after a crash).
+    pub station: String,
     /// Current state.
     pub state: EnrollmentState,
     /// The random PIN until delivered and purged.
@@ -167,6 +173,7 @@ impl std::fmt::Debug for Enrollment {
         f.debug_struct("Enrollment")
             .field("id", &self.id)
             .field("upn", &self.upn)
+            .field("station", &self.station)
             .field("state", &self.state)
             .field("pin", &self.pin.as_ref().map(|_| "***"))
             .field("pin_source", &self.pin_source)
@@ -178,593 +185,109 @@ impl std::fmt::Debug for Enrollment {
 }
 
 /// The stored names of the terminal states, bound into queries (never spelled out in SQL).
-const RECORDED: &str = EnrollmentState::Recorded.as_str();
-const FAILED: &str = EnrollmentState::Failed.as_str();
+pub(crate) const RECORDED: &str = EnrollmentState::Recorded.as_str();
+pub(crate) const FAILED: &str = EnrollmentState::Failed.as_str();
 
-const COLUMNS: &str = "id, user_id, upn, state, pin, pin_source, serial, aaguid, credential_id, client_data_json, attestation_object, method_id, last_error, created_at, updated_at";
+/// The unfinished states as an SQL list (`'key_ready', …`): named one by one (not NOT IN)
+/// so a look-up searches the state index.
+pub(crate) fn unfinished_sql_list() -> String {
+    let names: Vec<String> = EnrollmentState::unfinished()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    names.join(", ")
+}
 
-impl Journal {
-    /// Starts an enrollment for a person whose key is in and suitable.
-    pub fn begin_enrollment(
+/// Enrollments, written ahead of each step of the workflow.
+///
+/// Write-ahead: whatever cannot be recovered elsewhere is committed BEFORE the action that
+/// depends on it (the random PIN before setPIN, the attestation before the POST), so a crash
+/// at any point leaves enough to finish or to tell the operator what to do. Every state change
+/// is checked against [`EnrollmentState::may_become`] and logged, in one transaction.
+pub trait EnrollmentLog {
+    /// Starts an enrollment for a person whose key is in and suitable, claiming the person
+    /// for this station in the same transaction: refused with [`StoreError::Claimed`] while
+    /// another station holds them, and with [`StoreError::EnrolledElsewhere`] once another
+    /// station recorded a key for them (a station that waited for a key meanwhile must not
+    /// issue a second one).
+    fn begin_enrollment(
         &mut self,
         user_id: &str,
         upn: &str,
         serial: Option<&str>,
         aaguid: Option<&str>,
-    ) -> Result<i64, StoreError> {
-        let now = now_unix();
-        let tx = self.conn.transaction().map_err(|e| sqlite(&self.path, e))?;
-        tx.execute(
-            "INSERT INTO enrollment (user_id, upn, state, serial, aaguid, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            params![user_id, upn, EnrollmentState::KeyReady.as_str(), serial, aaguid, now],
-        )
-        .map_err(|e| sqlite(&self.path, e))?;
-        let id = tx.last_insert_rowid();
-        tx.execute(
-            "INSERT INTO transition (enrollment_id, from_state, to_state, at) VALUES (?1, NULL, ?2, ?3)",
-            params![id, EnrollmentState::KeyReady.as_str(), now],
-        )
-        .map_err(|e| sqlite(&self.path, e))?;
-        tx.commit().map_err(|e| sqlite(&self.path, e))?;
-        Ok(id)
-    }
-
+    ) -> Result<i64, StoreError>;
     /// Write-ahead for a random PIN: committed before setPIN goes to the key.
-    pub fn commit_pin(&mut self, id: i64, pin: &str) -> Result<(), StoreError> {
-        self.transition(id, EnrollmentState::PinCommitted, |tx| {
-            tx.execute(
-                "UPDATE enrollment SET pin = ?2, pin_source = 'random' WHERE id = ?1",
-                params![id, pin],
-            )
-        })
-    }
-
+    fn commit_pin(&mut self, id: i64, pin: &str) -> Result<(), StoreError>;
     /// The key has its PIN (`source` says who chose it).
-    pub fn pin_set(&mut self, id: i64, source: PinSource) -> Result<(), StoreError> {
-        self.transition(id, EnrollmentState::PinSet, |tx| {
-            tx.execute(
-                "UPDATE enrollment SET pin_source = ?2 WHERE id = ?1",
-                params![id, source.as_str()],
-            )
-        })
-    }
-
+    fn pin_set(&mut self, id: i64, source: PinSource) -> Result<(), StoreError>;
     /// Write-ahead for the registration: the attestation is committed before the POST.
-    pub fn credential_created(
+    fn credential_created(
         &mut self,
         id: i64,
         credential_id: &[u8],
         client_data_json: &[u8],
         attestation_object: &[u8],
-    ) -> Result<(), StoreError> {
-        self.transition(id, EnrollmentState::CredentialCreated, |tx| {
-            tx.execute(
-                "UPDATE enrollment SET credential_id = ?2, client_data_json = ?3, attestation_object = ?4 WHERE id = ?1",
-                params![id, credential_id, client_data_json, attestation_object],
-            )
-        })
-    }
-
+    ) -> Result<(), StoreError>;
     /// The POST is about to be sent: after a crash from here on, look the method up first.
-    pub fn registering(&mut self, id: i64) -> Result<(), StoreError> {
-        self.transition(id, EnrollmentState::Registering, |_| Ok(0))
-    }
-
+    fn registering(&mut self, id: i64) -> Result<(), StoreError>;
     /// Graph answered with the method id.
-    pub fn registered(&mut self, id: i64, method_id: &str) -> Result<(), StoreError> {
-        self.transition(id, EnrollmentState::Registered, |tx| {
-            tx.execute(
-                "UPDATE enrollment SET method_id = ?2, last_error = NULL WHERE id = ?1",
-                params![id, method_id],
-            )
-        })
-    }
-
+    fn registered(&mut self, id: i64, method_id: &str) -> Result<(), StoreError>;
     /// CTAP 2.1 policy applied.
-    pub fn hardened(&mut self, id: i64) -> Result<(), StoreError> {
-        self.transition(id, EnrollmentState::Hardened, |_| Ok(0))
-    }
-
+    fn hardened(&mut self, id: i64) -> Result<(), StoreError>;
     /// The CSV row is written; a random PIN is purged unless `keep_pin` (kept until it is
-    /// handed over on screen, or by `keepPinsInJournal`).
-    pub fn recorded(&mut self, id: i64, keep_pin: bool) -> Result<(), StoreError> {
-        self.transition(id, EnrollmentState::Recorded, |tx| {
-            if keep_pin {
-                Ok(0)
-            } else {
-                tx.execute("UPDATE enrollment SET pin = NULL WHERE id = ?1", [id])
-            }
-        })?;
-        if !keep_pin {
-            self.checkpoint()?;
-        }
-        Ok(())
-    }
-
+    /// handed over on screen, or by `keepPinsInJournal`). Releases the person's claim.
+    fn recorded(&mut self, id: i64, keep_pin: bool) -> Result<(), StoreError>;
     /// Forgets the random PIN of enrollment `id` (handed over to its person).
-    pub fn purge_pin(&mut self, id: i64) -> Result<(), StoreError> {
-        self.purge_where("id = ?1", params![id])
-    }
-
+    fn purge_pin(&mut self, id: i64) -> Result<(), StoreError>;
     /// Forgets every PIN the journal holds for the key `serial` (the key was factory-reset:
     /// none of them opens it any more).
-    pub fn purge_pins_of_key(&mut self, serial: &str) -> Result<(), StoreError> {
-        self.purge_where("serial = ?1", params![serial])
-    }
-
+    fn purge_pins_of_key(&mut self, serial: &str) -> Result<(), StoreError>;
     /// Forgets the PINs of enrollments that failed (and, with `recorded_too`, were recorded)
     /// before `cutoff` (Unix seconds); unsettled ones keep theirs (a restart may still need
     /// it). Returns how many.
-    pub fn purge_pins_ended_before(
+    fn purge_pins_ended_before(
         &mut self,
         cutoff: i64,
         recorded_too: bool,
-    ) -> Result<usize, StoreError> {
-        // `state IN` rather than an OR: the look-up then searches the index of held PINs
-        // (this runs after every job; recorded enrollments are most of the table).
-        let also = if recorded_too {
-            EnrollmentState::Recorded
-        } else {
-            EnrollmentState::Failed
-        };
-        let n = self
-            .conn
-            .execute(
-                "UPDATE enrollment SET pin = NULL WHERE pin IS NOT NULL AND updated_at < ?1 AND state IN (?2, ?3)",
-                params![cutoff, FAILED, also.as_str()],
-            )
-            .map_err(|e| self.err(e))?;
-        if n > 0 {
-            self.checkpoint()?;
-        }
-        Ok(n)
-    }
-
-    fn purge_where(&mut self, filter: &str, args: impl rusqlite::Params) -> Result<(), StoreError> {
-        let n = self
-            .conn
-            .execute(
-                &format!("UPDATE enrollment SET pin = NULL WHERE pin IS NOT NULL AND {filter}"),
-                args,
-            )
-            .map_err(|e| self.err(e))?;
-        if n > 0 {
-            self.checkpoint()?;
-        }
-        Ok(())
-    }
-
+    ) -> Result<usize, StoreError>;
     /// Stops the enrollment with `error` (what happened and what the operator should do).
-    pub fn failed(&mut self, id: i64, error: &str) -> Result<(), StoreError> {
-        self.transition(id, EnrollmentState::Failed, |tx| {
-            tx.execute(
-                "UPDATE enrollment SET last_error = ?2 WHERE id = ?1",
-                params![id, error],
-            )
-        })
-    }
-
+    /// Releases the person's claim.
+    fn failed(&mut self, id: i64, error: &str) -> Result<(), StoreError>;
     /// Forgets the random PIN committed for enrollment `id` when the key refused to take it
     /// (e.g. a wrong current PIN): the key kept its old PIN, and this one must never be tried
     /// on it (each try costs one of its PIN attempts).
-    pub fn pin_refused(&mut self, id: i64) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE enrollment SET pin = NULL, updated_at = ?2 WHERE id = ?1",
-                params![id, now_unix()],
-            )
-            .map_err(|e| self.err(e))?;
-        self.checkpoint()
-    }
-
+    fn pin_refused(&mut self, id: i64) -> Result<(), StoreError>;
     /// Forgets the PINs older enrollments of the same key still hold (an interrupted attempt
     /// whose PIN was since replaced), once enrollment `keep_id` of that key is recorded.
-    pub fn purge_older_pins_of_key(
-        &mut self,
-        serial: &str,
-        keep_id: i64,
-    ) -> Result<(), StoreError> {
-        self.purge_where(
-            "serial = ?1 AND id < ?2 AND state IN (?3, ?4)",
-            params![serial, keep_id, RECORDED, FAILED],
-        )
-    }
-
+    fn purge_older_pins_of_key(&mut self, serial: &str, keep_id: i64) -> Result<(), StoreError>;
     /// Notes a problem without changing state (e.g. a retryable Graph error).
-    pub fn note_error(&mut self, id: i64, error: &str) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE enrollment SET last_error = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, error, now_unix()],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
-    }
-
+    fn note_error(&mut self, id: i64, error: &str) -> Result<(), StoreError>;
     /// One enrollment.
-    pub fn enrollment(&self, id: i64) -> Result<Option<Enrollment>, StoreError> {
-        let raw = self
-            .conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM enrollment WHERE id = ?1"),
-                [id],
-                raw_row,
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        raw.map(|r| self.decode_enrollment(r)).transpose()
-    }
-
-    /// Every enrollment not yet recorded or failed: what a restart must finish.
-    pub fn unfinished_enrollments(&self) -> Result<Vec<Enrollment>, StoreError> {
-        // Named one by one (not NOT IN) so the look-up searches the state index.
-        let unfinished: Vec<String> = EnrollmentState::ALL
-            .into_iter()
-            .filter(|s| !s.is_terminal())
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect();
-        self.select(
-            &format!("WHERE state IN ({}) ORDER BY id", unfinished.join(", ")),
-            [],
-        )
-    }
-
+    fn enrollment(&self, id: i64) -> Result<Option<Enrollment>, StoreError>;
+    /// Every enrollment of this station not yet recorded or failed: what its restart must
+    /// finish (another station's are that station's to settle).
+    fn unfinished_enrollments(&self) -> Result<Vec<Enrollment>, StoreError>;
     /// The PIN of the newest enrollment of key `serial` that still holds one.
-    pub fn pin_for_key(&self, serial: &str) -> Result<Option<Zeroizing<String>>, StoreError> {
-        self.conn
-            .prepare_cached(
-                "SELECT pin FROM enrollment WHERE serial = ?1 AND pin IS NOT NULL ORDER BY id DESC LIMIT 1",
-            )
-            .and_then(|mut s| s.query_row([serial], |r| r.get::<_, String>(0)).optional())
-            .map(|pin| pin.map(Zeroizing::new))
-            .map_err(|e| self.err(e))
-    }
-
+    fn pin_for_key(&self, serial: &str) -> Result<Option<Zeroizing<String>>, StoreError>;
     /// The oldest enrollment of key `serial` that did not fail: the key was issued, or its
     /// enrollment is not settled yet.
-    pub fn unfailed_of_key(&self, serial: &str) -> Result<Option<Enrollment>, StoreError> {
-        Ok(self
-            .select(
-                "WHERE serial = ?1 AND state != ?2 ORDER BY id LIMIT 1",
-                [serial, FAILED],
-            )?
-            .pop())
-    }
-
+    fn unfailed_of_key(&self, serial: &str) -> Result<Option<Enrollment>, StoreError>;
     /// Whether a person has a recorded enrollment.
-    pub fn is_recorded(&self, user_id: &str) -> Result<bool, StoreError> {
-        self.conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM enrollment WHERE user_id = ?1 AND state = ?2)",
-            )
-            .and_then(|mut s| s.query_row([user_id, RECORDED], |r| r.get(0)))
-            .map_err(|e| self.err(e))
-    }
-
+    fn is_recorded(&self, user_id: &str) -> Result<bool, StoreError>;
     /// All enrollments of a person, oldest first.
-    pub fn enrollments_of(&self, user_id: &str) -> Result<Vec<Enrollment>, StoreError> {
-        self.select("WHERE user_id = ?1 ORDER BY id", [user_id])
-    }
-
-    /// Every enrollment, oldest first.
-    pub fn enrollments(&self) -> Result<Vec<Enrollment>, StoreError> {
-        self.select("ORDER BY id", [])
-    }
-
+    fn enrollments_of(&self, user_id: &str) -> Result<Vec<Enrollment>, StoreError>;
+    /// Every enrollment, oldest first (every station's).
+    fn enrollments(&self) -> Result<Vec<Enrollment>, StoreError>;
     /// The states an enrollment went through, oldest first.
-    pub fn transitions(&self, id: i64) -> Result<Vec<(EnrollmentState, i64)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT to_state, at FROM transition WHERE enrollment_id = ?1 ORDER BY rowid",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(|e| self.err(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))?;
-        rows.into_iter()
-            .map(|(s, at)| Ok((self.state(&s)?, at)))
-            .collect()
-    }
-
-    /// A stored state name, or why the journal is corrupt.
-    pub(super) fn state(&self, s: &str) -> Result<EnrollmentState, StoreError> {
-        EnrollmentState::parse(s).ok_or_else(|| self.corrupt(format!("unknown state {s:?}")))
-    }
-
-    fn select<P: rusqlite::Params>(
-        &self,
-        tail: &str,
-        params: P,
-    ) -> Result<Vec<Enrollment>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM enrollment {tail}"))
-            .map_err(|e| self.err(e))?;
-        let raws = stmt
-            .query_map(params, raw_row)
-            .map_err(|e| self.err(e))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))?;
-        raws.into_iter()
-            .map(|r| self.decode_enrollment(r))
-            .collect()
-    }
-
-    /// Moves `id` to `to`, applying `update` and logging the transition, in one transaction;
-    /// refused (nothing changed) unless the workflow allows the change
-    /// ([`EnrollmentState::may_become`]).
-    fn transition(
-        &mut self,
-        id: i64,
-        to: EnrollmentState,
-        update: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<usize>,
-    ) -> Result<(), StoreError> {
-        let now = now_unix();
-        let path = self.path.clone();
-        // IMMEDIATE: this transaction reads, then writes. A deferred one fails at once with
-        // SQLITE_BUSY when another connection (a background registration) wrote in between.
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| sqlite(&path, e))?;
-        let from: Option<String> = tx
-            .query_row("SELECT state FROM enrollment WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| sqlite(&path, e))?;
-        let Some(from) = from else {
-            return Err(StoreError::Corrupt {
-                path,
-                detail: format!("enrollment {id} does not exist"),
-            });
-        };
-        let from = parse_state(&path, id, &from)?;
-        if !from.may_become(to) {
-            return Err(StoreError::Transition { path, id, from, to });
-        }
-        update(&tx).map_err(|e| sqlite(&path, e))?;
-        tx.execute(
-            "UPDATE enrollment SET state = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, to.as_str(), now],
-        )
-        .map_err(|e| sqlite(&path, e))?;
-        tx.execute(
-            "INSERT INTO transition (enrollment_id, from_state, to_state, at) VALUES (?1, ?2, ?3, ?4)",
-            params![id, from.as_str(), to.as_str(), now],
-        )
-        .map_err(|e| sqlite(&path, e))?;
-        tx.commit().map_err(|e| sqlite(&path, e))
-    }
-
-    fn decode_enrollment(&self, r: RawRow) -> Result<Enrollment, StoreError> {
-        let state = parse_state(&self.path, r.id, &r.state)?;
-        let pin_source = match r.pin_source.as_deref() {
-            None => None,
-            Some(s) => Some(PinSource::parse(s).ok_or_else(|| {
-                self.corrupt(format!("enrollment {}: unknown PIN source {s:?}", r.id))
-            })?),
-        };
-        Ok(Enrollment {
-            id: r.id,
-            user_id: r.user_id,
-            upn: r.upn,
-            state,
-            pin: r.pin.map(Zeroizing::new),
-            pin_source,
-            serial: r.serial,
-            aaguid: r.aaguid,
-            credential_id: r.credential_id,
-            client_data_json: r.client_data_json,
-            attestation_object: r.attestation_object,
-            method_id: r.method_id,
-            last_error: r.last_error,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
-    }
-}
-
-fn parse_state(path: &std::path::Path, id: i64, s: &str) -> Result<EnrollmentState, StoreError> {
-    EnrollmentState::parse(s).ok_or_else(|| StoreError::Corrupt {
-        path: path.to_path_buf(),
-        detail: format!("enrollment {id}: unknown state {s:?}"),
-    })
-}
-
-fn sqlite(path: &std::path::Path, source: rusqlite::Error) -> StoreError {
-    StoreError::Sqlite {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-struct RawRow {
-    id: i64,
-    user_id: String,
-    upn: String,
-    state: String,
-    pin: Option<String>,
-    pin_source: Option<String>,
-    serial: Option<String>,
-    aaguid: Option<String>,
-    credential_id: Option<Vec<u8>>,
-    client_data_json: Option<Vec<u8>>,
-    attestation_object: Option<Vec<u8>>,
-    method_id: Option<String>,
-    last_error: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-fn raw_row(r: &Row<'_>) -> rusqlite::Result<RawRow> {
-    Ok(RawRow {
-        id: r.get(0)?,
-        user_id: r.get(1)?,
-        upn: r.get(2)?,
-        state: r.get(3)?,
-        pin: r.get(4)?,
-        pin_source: r.get(5)?,
-        serial: r.get(6)?,
-        aaguid: r.get(7)?,
-        credential_id: r.get(8)?,
-        client_data_json: r.get(9)?,
-        attestation_object: r.get(10)?,
-        method_id: r.get(11)?,
-        last_error: r.get(12)?,
-        created_at: r.get(13)?,
-        updated_at: r.get(14)?,
-    })
+    fn transitions(&self, id: i64) -> Result<Vec<(EnrollmentState, i64)>, StoreError>;
+    /// The other station that holds the person (its enrollment of them is unfinished), if any.
+    fn holder(&self, user_id: &str) -> Result<Option<String>, StoreError>;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use EnrollmentState::*;
-
-    #[test]
-    fn write_ahead_sequence_survives_reopen_and_purges_the_pin() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.sqlite");
-        let id;
-        {
-            let mut j = Journal::open(&path).unwrap();
-            id = j.begin_enrollment("u1", "a@x", Some("123"), None).unwrap();
-            j.commit_pin(id, "480213").unwrap();
-        }
-        // "Crash" after the PIN was committed: it is there on restart.
-        let mut j = Journal::open(&path).unwrap();
-        let e = j.unfinished_enrollments().unwrap();
-        assert_eq!(e.len(), 1);
-        assert_eq!(e[0].state, PinCommitted);
-        assert_eq!(e[0].pin.as_deref().map(String::as_str), Some("480213"));
-        assert!(!format!("{:?}", e[0]).contains("480213"));
-
-        j.pin_set(id, PinSource::Random).unwrap();
-        j.credential_created(id, b"cred", b"{}", b"att").unwrap();
-        j.registering(id).unwrap();
-        j.registered(id, "method-1").unwrap();
-        j.hardened(id).unwrap();
-        j.recorded(id, false).unwrap();
-        let e = j.enrollment(id).unwrap().unwrap();
-        assert_eq!(e.state, Recorded);
-        assert!(e.pin.is_none(), "PIN purged once delivered");
-        assert_eq!(e.method_id.as_deref(), Some("method-1"));
-        assert_eq!(e.attestation_object.as_deref(), Some(&b"att"[..]));
-        assert!(j.unfinished_enrollments().unwrap().is_empty());
-        let states: Vec<_> = j
-            .transitions(id)
-            .unwrap()
-            .into_iter()
-            .map(|(s, _)| s)
-            .collect();
-        assert_eq!(
-            states,
-            [
-                KeyReady,
-                PinCommitted,
-                PinSet,
-                CredentialCreated,
-                Registering,
-                Registered,
-                Hardened,
-                Recorded
-            ]
-        );
-    }
-
-    /// Whether `needle` occurs in the raw bytes of any file in `dir` (db, -wal, -shm).
-    fn in_any_file(dir: &std::path::Path, needle: &[u8]) -> bool {
-        std::fs::read_dir(dir).unwrap().flatten().any(|f| {
-            std::fs::read(f.path())
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle)
-        })
-    }
-
-    #[test]
-    fn purged_pins_leave_no_bytes_in_the_journal_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
-        let pins = ["830174652291", "561902738845", "904417263358"];
-        let ids: Vec<i64> = pins
-            .iter()
-            .enumerate()
-            .map(|(n, pin)| {
-                let id = j
-                    .begin_enrollment("u1", "a@x", Some(&format!("serial-{n}")), None)
-                    .unwrap();
-                j.commit_pin(id, pin).unwrap();
-                id
-            })
-            .collect();
-        for pin in pins {
-            assert!(in_any_file(dir.path(), pin.as_bytes()), "{pin} is written");
-        }
-        // Handed over; the key reset; a failed enrollment past its retention.
-        j.purge_pin(ids[0]).unwrap();
-        j.purge_pins_of_key("serial-1").unwrap();
-        j.failed(ids[2], "key removed").unwrap();
-        assert_eq!(j.purge_pins_ended_before(now_unix() - 10, true).unwrap(), 0);
-        assert!(
-            in_any_file(dir.path(), pins[2].as_bytes()),
-            "within retention"
-        );
-        assert_eq!(j.purge_pins_ended_before(now_unix() + 1, true).unwrap(), 1);
-        for pin in pins {
-            assert!(!in_any_file(dir.path(), pin.as_bytes()), "{pin} is gone");
-        }
-        assert!(j.enrollments().unwrap().iter().all(|e| e.pin.is_none()));
-    }
-
-    #[test]
-    fn retention_leaves_unsettled_and_kept_pins() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
-        let open = j.begin_enrollment("u1", "a@x", None, None).unwrap();
-        j.commit_pin(open, "111222").unwrap();
-        let done = j.begin_enrollment("u2", "b@x", None, None).unwrap();
-        j.commit_pin(done, "333444").unwrap();
-        j.pin_set(done, PinSource::Random).unwrap();
-        j.credential_created(done, b"cred", b"{}", b"att").unwrap();
-        j.registering(done).unwrap();
-        j.registered(done, "method-2").unwrap();
-        j.recorded(done, true).unwrap();
-        let later = now_unix() + 1;
-        assert_eq!(j.purge_pins_ended_before(later, false).unwrap(), 0);
-        assert!(j.enrollment(done).unwrap().unwrap().pin.is_some());
-        assert_eq!(j.purge_pins_ended_before(later, true).unwrap(), 1);
-        assert!(
-            j.enrollment(open).unwrap().unwrap().pin.is_some(),
-            "unsettled"
-        );
-    }
-
-    #[test]
-    fn failure_keeps_the_pin_and_the_reason() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
-        let id = j.begin_enrollment("u1", "a@x", None, None).unwrap();
-        j.commit_pin(id, "905127").unwrap();
-        j.failed(id, "key removed: re-insert it").unwrap();
-        let e = j.enrollment(id).unwrap().unwrap();
-        assert_eq!(e.state, Failed);
-        assert_eq!(e.pin.as_deref().map(String::as_str), Some("905127"));
-        assert_eq!(e.last_error.as_deref(), Some("key removed: re-insert it"));
-        assert!(j.failed(999, "x").is_err());
-    }
-
-    fn states_of(j: &Journal, id: i64) -> Vec<EnrollmentState> {
-        j.transitions(id)
-            .unwrap()
-            .into_iter()
-            .map(|(s, _)| s)
-            .collect()
-    }
 
     #[test]
     fn the_table_ends_at_recorded_or_failed_and_anything_unfinished_may_fail() {
@@ -786,74 +309,5 @@ mod tests {
         );
         assert!(!Failed.may_become(Registering));
         assert!(!Recorded.may_become(Failed));
-    }
-
-    #[test]
-    fn a_new_pin_and_a_new_passkey_after_a_refused_challenge_are_allowed() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
-        let id = j.begin_enrollment("u1", "a@x", None, None).unwrap();
-        // The key refused the current PIN: another new PIN is committed.
-        j.commit_pin(id, "111222").unwrap();
-        j.commit_pin(id, "333444").unwrap();
-        j.pin_set(id, PinSource::Random).unwrap();
-        j.credential_created(id, b"c1", b"{}", b"a1").unwrap();
-        j.registering(id).unwrap();
-        // Graph refused the challenge: a second passkey, posted; recovery posts it again.
-        j.credential_created(id, b"c2", b"{}", b"a2").unwrap();
-        j.registering(id).unwrap();
-        j.registering(id).unwrap();
-        j.registered(id, "m").unwrap();
-        j.recorded(id, false).unwrap();
-        assert_eq!(
-            states_of(&j, id),
-            [
-                KeyReady,
-                PinCommitted,
-                PinCommitted,
-                PinSet,
-                CredentialCreated,
-                Registering,
-                CredentialCreated,
-                Registering,
-                Registering,
-                Registered,
-                Recorded
-            ]
-        );
-    }
-
-    #[test]
-    fn a_change_out_of_order_is_refused_naming_both_states_and_changes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
-        let id = j.begin_enrollment("u1", "a@x", None, None).unwrap();
-        let err = j.registered(id, "method-1").unwrap_err();
-        assert!(
-            matches!(
-                err,
-                StoreError::Transition { id: i, from: KeyReady, to: Registered, .. } if i == id
-            ),
-            "{err:?}"
-        );
-        let text = err.to_string();
-        assert!(text.contains("from key_ready to registered"), "{text}");
-        let e = j.enrollment(id).unwrap().unwrap();
-        assert_eq!((e.state, e.method_id), (KeyReady, None), "nothing written");
-        assert_eq!(states_of(&j, id), [KeyReady]);
-
-        j.failed(id, "key removed").unwrap();
-        for refused in [
-            j.failed(id, "again").unwrap_err(),
-            j.pin_set(id, PinSource::Typed).unwrap_err(),
-        ] {
-            assert!(
-                matches!(refused, StoreError::Transition { from: Failed, .. }),
-                "{refused:?}"
-            );
-        }
-        let e = j.enrollment(id).unwrap().unwrap();
-        assert_eq!(e.last_error.as_deref(), Some("key removed"), "kept");
-        assert_eq!(states_of(&j, id), [KeyReady, Failed]);
     }
 }

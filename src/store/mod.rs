@@ -1,30 +1,33 @@
-//! The durable journal: one SQLite file per deployment (next to `configs.json` by default).
+//! The durable journal: one interface ([`Journal`]) over two backends.
 //!
-//! WAL mode with `synchronous=FULL`, so a committed row survives a power cut; the file is
-//! created owner-only (0600) because enrollment rows may hold a PIN until it is delivered.
-//! `secure_delete` overwrites freed content, and every PIN purge ends with a TRUNCATE
-//! checkpoint, so a purged PIN's bytes are left in none of the journal's files.
-//! Tables: the user queue (with each person's full creation options), enrollments, audit log; the
-//! screens' lists are read by indexed queries (`read_model`).
+//! SQLite (`sqlite`): one file per station, the embedded default with no set-up. PostgreSQL
+//! (`postgres`): one database shared by several stations working one queue, with claims on
+//! the people being enrolled and PINs stored only sealed under the journal key.
+//!
+//! What both share is written once here: the enrollment states and the transitions the
+//! workflow allows (`enrollment`), the queue's and the screens' row types (`queue`,
+//! `read_model`), the audit entry and its hash chain (`audit`, `audit_chain`). Each backend
+//! implements the interface's traits ([`EnrollmentLog`], [`QueueStore`], [`ReadModel`],
+//! [`AuditLog`]); [`Journal`] derefs to the open one, so callers use one set of methods.
 
 mod audit;
 pub mod audit_chain;
 mod enrollment;
+mod location;
 pub mod postgres;
 mod queue;
 mod read_model;
-mod schema;
 pub mod seal;
+mod sqlite;
 
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, AuditLog};
 pub use audit_chain::{ChainBreak, ChainProblem};
-pub use enrollment::{Enrollment, EnrollmentState, PinSource};
-pub use queue::{parse_expiry, Challenge, QueuedUser};
-pub use read_model::{HistoryRow, QueueEntry, Standing};
+pub use enrollment::{Enrollment, EnrollmentLog, EnrollmentState, PinSource};
+pub use location::{JournalLocation, Place};
+pub use queue::{parse_expiry, Challenge, QueueStore, QueuedUser};
+pub use read_model::{HistoryRow, QueueEntry, ReadModel, Standing};
 
 use std::path::{Path, PathBuf};
-
-use rusqlite::Connection;
 
 /// Journal failures.
 #[derive(Debug, thiserror::Error)]
@@ -55,11 +58,63 @@ pub enum StoreError {
         /// Newest version this build knows.
         known: i64,
     },
+    /// PostgreSQL refused, or the connection to it was lost.
+    #[error("journal {journal}: {reason}; check that PostgreSQL is running and reachable (a lost connection is opened again on the next step; nothing committed is lost)")]
+    Postgres {
+        /// The journal's URL, without its password.
+        journal: String,
+        /// The server's or the client's reason, in full.
+        reason: String,
+        /// The client's error.
+        source: ::postgres::Error,
+    },
+    /// The shared journal could not be reached (its URL says what to check).
+    #[error(transparent)]
+    Connect(#[from] postgres::ConnectError),
+    /// The shared journal's schema could not be brought up to date.
+    #[error("journal {journal}: {source}")]
+    Schema {
+        /// The journal's URL, without its password.
+        journal: String,
+        /// Why.
+        source: postgres::SchemaError,
+    },
+    /// The journal key is missing, wrong or unreadable, or a sealed PIN does not open.
+    #[error("journal {journal}: {source}")]
+    Seal {
+        /// The journal's URL, without its password.
+        journal: String,
+        /// Why.
+        source: seal::SealError,
+    },
+    /// A random PIN is to be written to a shared journal by a station without the key.
+    #[error("journal {journal}: a random PIN is stored in a shared journal only sealed, and this station has no journal key: set {} or journalKeyFile to the deployment's key (base64 of 32 bytes), or use typed PINs (useRandomPIN false)", seal::KEY_ENV)]
+    NoKey {
+        /// The journal's URL, without its password.
+        journal: String,
+    },
+    /// Another station holds the person (its enrollment of them is not finished).
+    #[error("{upn} is being enrolled at station {station}: finish or settle it there (a restart of that station settles it), then try again")]
+    Claimed {
+        /// The person.
+        upn: String,
+        /// The station that holds them.
+        station: String,
+    },
+    /// Another station recorded the person's enrollment meanwhile (their claim was released
+    /// when it ended): they are not given a second key here.
+    #[error("{upn} was enrolled at station {station} meanwhile (a key is registered for them): nothing was done here; another key for them is issued at that station")]
+    EnrolledElsewhere {
+        /// The person.
+        upn: String,
+        /// The station that recorded their key.
+        station: String,
+    },
     /// A state change the enrollment workflow does not allow: nothing was changed.
-    #[error("journal {path}: enrollment {id} may not move from {from} to {to}; it is left {from} (a step out of order: report it with the journal's history of this enrollment)")]
+    #[error("journal {journal}: enrollment {id} may not move from {from} to {to}; it is left {from} (a step out of order: report it with the journal's history of this enrollment)")]
     Transition {
-        /// The journal file.
-        path: PathBuf,
+        /// The journal (file, or URL without its password).
+        journal: String,
         /// The enrollment.
         id: i64,
         /// Where it stands.
@@ -68,142 +123,77 @@ pub enum StoreError {
         to: EnrollmentState,
     },
     /// A stored value could not be decoded.
-    #[error("journal {path}: {detail}")]
+    #[error("journal {journal}: {detail}")]
     Corrupt {
-        /// The journal file.
-        path: PathBuf,
+        /// The journal (file, or URL without its password).
+        journal: String,
         /// What is wrong.
         detail: String,
     },
 }
 
-/// An open journal.
+/// What a backend is, beyond the operations: which station writes through it and where it
+/// lives.
+pub trait JournalStore: EnrollmentLog + QueueStore + ReadModel + AuditLog + Send {
+    /// The station named on this connection's enrollments, claims and audit entries.
+    fn station(&self) -> &str;
+    /// Where the journal lives: the file, or the URL without its password.
+    fn location(&self) -> String;
+}
+
+/// An open journal, on either backend.
 pub struct Journal {
-    conn: Connection,
-    path: PathBuf,
+    store: Box<dyn JournalStore>,
 }
 
 /// Journal file name used next to the config file.
 pub const DEFAULT_FILE_NAME: &str = "passkey-kiosk.journal.sqlite";
 
 impl Journal {
-    /// Opens (creating if needed, 0600) and migrates the journal at `path`.
+    /// Opens (creating if needed, 0600) and migrates the SQLite journal at `path`, writing as
+    /// the station named by the host name.
     pub fn open(path: &Path) -> Result<Journal, StoreError> {
-        create_private(path)?;
-        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut journal = Journal {
-            conn,
-            path: path.to_path_buf(),
+        Journal::open_at(&JournalLocation::sqlite(
+            path,
+            &crate::config::default_station_name(),
+        ))
+    }
+
+    /// Opens the journal at `location` (migrating it; for PostgreSQL, admitting the station's
+    /// journal key).
+    pub fn open_at(location: &JournalLocation) -> Result<Journal, StoreError> {
+        let store: Box<dyn JournalStore> = match &location.place {
+            Place::Sqlite(path) => Box::new(sqlite::SqliteJournal::open(path, &location.station)?),
+            Place::Postgres { url, roots, key } => Box::new(postgres::PgJournal::open(
+                url,
+                roots,
+                key.clone(),
+                &location.station,
+            )?),
         };
-        journal.configure()?;
-        schema::migrate(&mut journal)?;
-        Ok(journal)
+        Ok(Journal { store })
     }
 
-    /// Where the journal lives.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn configure(&self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;",
-            )
-            .map_err(|e| self.err(e))
-    }
-
-    /// Copies the WAL into the database and empties it (TRUNCATE), after a PIN was purged:
-    /// the WAL would otherwise keep the frames that held it until they are reused. Busy (a
-    /// reader elsewhere still needs those frames) is not an error: the next purge's
-    /// checkpoint, or the next start's, completes it.
-    pub(crate) fn checkpoint(&self) -> Result<(), StoreError> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0))
-            .map(|busy| {
-                if busy != 0 {
-                    tracing::warn!(journal = %self.path.display(), "journal checkpoint incomplete: another connection is reading");
-                }
-            })
-            .map_err(|e| self.err(e))
-    }
-
-    fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
-    }
-
-    fn corrupt(&self, detail: impl Into<String>) -> StoreError {
-        StoreError::Corrupt {
-            path: self.path.clone(),
-            detail: detail.into(),
-        }
+    /// Opens the journal `config` names (`journalUrl`, else the SQLite file).
+    pub fn open_for(config: &crate::config::Config) -> Result<Journal, StoreError> {
+        Journal::open_at(&JournalLocation::from_config(config)?)
     }
 }
 
-/// Creates the file owner-only before SQLite opens it, so no window exists in which the
-/// journal (or its WAL, which inherits the mode) is readable by others.
-fn create_private(path: &Path) -> Result<(), StoreError> {
-    let io = |source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
+impl std::ops::Deref for Journal {
+    type Target = dyn JournalStore;
+    fn deref(&self) -> &Self::Target {
+        &*self.store
     }
-    crate::owner_only::append(path).map_err(io)?;
-    Ok(())
+}
+
+impl std::ops::DerefMut for Journal {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut *self.store
+    }
 }
 
 /// Seconds since the Unix epoch, the journal's timestamp unit.
 pub fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn opens_private_wal_and_reopens() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/j.sqlite");
-        {
-            let j = Journal::open(&path).unwrap();
-            let mode: String = j
-                .conn
-                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-                .unwrap();
-            assert_eq!(mode, "wal");
-            let sync: i64 = j
-                .conn
-                .query_row("PRAGMA synchronous", [], |r| r.get(0))
-                .unwrap();
-            assert_eq!(sync, 2, "synchronous=FULL");
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        Journal::open(&path).unwrap();
-    }
-
-    #[test]
-    fn refuses_a_newer_schema() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.sqlite");
-        {
-            let j = Journal::open(&path).unwrap();
-            j.conn.execute_batch("PRAGMA user_version = 999").unwrap();
-        }
-        let err = Journal::open(&path).err().unwrap().to_string();
-        assert!(err.contains("999") && err.contains("upgrade"), "{err}");
-    }
 }

@@ -234,7 +234,7 @@ impl Station {
         let config = passkey_kiosk::config::Config::load(&self.config).unwrap();
         passkey_kiosk::engine::Engine::start(passkey_kiosk::engine::EngineSetup {
             graph: passkey_kiosk::tenant::connect(&config).unwrap(),
-            journal_path: self.journal.clone(),
+            journal: passkey_kiosk::store::JournalLocation::from_config(&config).unwrap(),
             config,
             keys_registered: self.out.clone(),
             operator: operator.into(),

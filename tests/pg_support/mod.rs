@@ -151,6 +151,16 @@ impl PgServer {
             .unwrap_or_else(|e| panic!("superuser connection to {database}: {e}"))
     }
 
+    /// Empties the station's schema (drops it with everything in it and creates it again),
+    /// for the next test on the same server.
+    pub fn reset_schema(&self) {
+        self.admin(DATABASE)
+            .batch_execute(&format!(
+                "DROP SCHEMA {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA} AUTHORIZATION {STATION_ROLE};"
+            ))
+            .expect("station schema emptied");
+    }
+
     /// Stops the server (fast shutdown: sessions are ended, committed work is kept).
     pub fn stop(&mut self) {
         if self.running {

@@ -121,7 +121,8 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
                 .keys_registered
                 .clone()
                 .unwrap_or_else(|| config.dir().join("keysRegistered.csv"));
-            Some((config, graph, keys_registered))
+            let journal = crate::store::JournalLocation::from_config(&config)?;
+            Some((config, graph, keys_registered, journal))
         }
         _ => None,
     };
@@ -133,9 +134,9 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
         native_options(args.windowed),
         Box::new(move |cc| {
             let link = match setup {
-                Some((config, graph, keys_registered)) => {
+                Some((config, graph, keys_registered, journal)) => {
                     let setup = EngineSetup {
-                        journal_path: config.journal_path.clone(),
+                        journal,
                         config: config.for_kiosk(),
                         graph,
                         keys_registered,

@@ -1,11 +1,33 @@
 //! The shared journal on PostgreSQL, for several stations working one queue: connecting
-//! (`journalUrl`, TLS) and the schema. SQLite stays the journal of a single station.
+//! (`journalUrl`, TLS), the schema, and the journal's operations (claims on the people
+//! being enrolled, PINs stored only sealed). SQLite stays the journal of a single station.
 
+mod audit;
 pub mod connect;
+mod enrollment;
+mod journal;
+mod queue;
 pub mod schema;
 
 pub use connect::{ConnectError, JournalUrl, Roots};
+pub use journal::PgJournal;
 pub use schema::{Applied, SchemaError};
+
+/// Whether `e` says the connection is gone (closed, cut, or the server shutting down), so the
+/// next step connects again.
+fn connection_lost(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.is_closed()
+        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+        || e.code().is_some_and(|c| {
+            [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(c)
+        })
+}
 
 /// The whole reason of a client error: the server's message (with its detail and hint) for a
 /// refusal, else the client's error and its causes (`postgres::Error` alone says "db error").

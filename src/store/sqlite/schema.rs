@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use super::queue::ConvertError;
-use super::{Journal, StoreError};
+use super::SqliteJournal;
+use crate::store::StoreError;
 
 /// Each entry migrates from version i to i+1; never edit a released entry, append.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -80,6 +81,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
         existing_method_ids TEXT NOT NULL DEFAULT '[]',
         fetched_at INTEGER NOT NULL
      );",
+    // 5: the station that wrote each enrollment and audit entry (enrollments already there
+    // are the opening station's, filled by `after`; audit entries already there stay without
+    // one, as their hashes were computed), and the look-up of a station's open enrollments.
+    "ALTER TABLE enrollment ADD COLUMN station TEXT NOT NULL DEFAULT '';
+     ALTER TABLE audit ADD COLUMN station TEXT;
+     CREATE INDEX enrollment_station ON enrollment(station, state);",
 ];
 
 /// Replaces the queue by `queue_new` (migration 4), with the queue's indexes.
@@ -90,7 +97,12 @@ const SWAP_QUEUE: &str = "DROP TABLE queue;
      CREATE INDEX queue_order ON queue(upn, user_id);";
 
 /// Work a migration needs beyond its SQL, in the same transaction.
-fn after(path: &Path, version: i64, tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+fn after(
+    path: &Path,
+    station: &str,
+    version: i64,
+    tx: &rusqlite::Transaction<'_>,
+) -> Result<(), StoreError> {
     let sqlite = |source| StoreError::Sqlite {
         path: path.to_owned(),
         source,
@@ -106,7 +118,7 @@ fn after(path: &Path, version: i64, tx: &rusqlite::Transaction<'_>) -> Result<()
                 upn,
                 reason,
             }) => Err(StoreError::Corrupt {
-                path: path.to_owned(),
+                journal: path.display().to_string(),
                 detail: format!(
                     "the queued creation options of {upn} ({user_id}) are not Graph's creation \
                  options ({reason}), so the journal cannot be upgraded; it was left as it was. \
@@ -116,11 +128,18 @@ fn after(path: &Path, version: i64, tx: &rusqlite::Transaction<'_>) -> Result<()
                 ),
             }),
         },
+        5 => tx
+            .execute(
+                "UPDATE enrollment SET station = ?1 WHERE station = ''",
+                [station],
+            )
+            .map(|_| ())
+            .map_err(sqlite),
         _ => Ok(()),
     }
 }
 
-pub(super) fn migrate(j: &mut Journal) -> Result<(), StoreError> {
+pub(super) fn migrate(j: &mut SqliteJournal) -> Result<(), StoreError> {
     let known = MIGRATIONS.len() as i64;
     let found: i64 = j
         .conn
@@ -134,6 +153,7 @@ pub(super) fn migrate(j: &mut Journal) -> Result<(), StoreError> {
         });
     }
     let path = j.path.clone();
+    let station = j.station.clone();
     let sqlite = |source| StoreError::Sqlite {
         path: path.clone(),
         source,
@@ -153,7 +173,7 @@ pub(super) fn migrate(j: &mut Journal) -> Result<(), StoreError> {
             continue;
         }
         tx.execute_batch(sql).map_err(sqlite)?;
-        after(&path, version, &tx)?;
+        after(&path, &station, version, &tx)?;
         tx.execute_batch(&format!("PRAGMA user_version = {version}"))
             .and_then(|()| tx.commit())
             .map_err(sqlite)?;
@@ -164,7 +184,7 @@ pub(super) fn migrate(j: &mut Journal) -> Result<(), StoreError> {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::store::{Journal, StoreError};
+    use crate::store::{Journal, QueueStore, StoreError};
 
     /// A journal file as schema `version` created it, with empty tables.
     pub(crate) fn journal_at(path: &Path, version: usize) -> rusqlite::Connection {
@@ -200,7 +220,7 @@ pub(super) mod tests {
     }
 
     fn fixture() -> serde_json::Value {
-        let text = include_str!("../../ctap/tests/data/fido2-registration-fixture.json");
+        let text = include_str!("../../../ctap/tests/data/fido2-registration-fixture.json");
         serde_json::from_str::<serde_json::Value>(text).unwrap()["creationOptionsResponse"].clone()
     }
 
@@ -222,7 +242,7 @@ pub(super) mod tests {
             )
             .unwrap();
         }
-        let j = Journal::open(&path).unwrap();
+        let j = SqliteJournal::open(&path, "desk").unwrap();
         let expected = graph::IssuedOptions::from_graph(&graph).unwrap().options;
         let queue = j.queue().unwrap();
         assert_eq!(queue.len(), 3);
