@@ -2,6 +2,7 @@
 //! 0 when the station is set up right, and a failed check with its remedy (exit 1) when not.
 
 mod kit;
+mod pg_support;
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -25,6 +26,7 @@ fn a_station_set_up_right_passes_every_check() {
         "ok   Secret files readable only by the station's user",
         "ok   Security keys can be opened",
         "ok   Room for the journal",
+        "ok   Journal writable",
         "ok   Clock in sync",
         "ok   Sign-in to Entra ID",
         "ok   FIDO2 passkeys enabled",
@@ -70,4 +72,47 @@ fn a_config_that_does_not_load_is_the_one_failed_line() {
     assert!(!ok, "{out}");
     assert!(out.contains("FAIL Configuration valid"), "{out}");
     assert!(out.contains("configs.example.json"), "{out}");
+}
+
+#[test]
+fn the_shared_journal_is_checked_with_its_connection_schema_and_key() {
+    let server = pg_support::PgServer::start();
+    let st = Station::new(
+        plain_tenant(1),
+        &format!(r#","journalUrl":"{}","stationName":"desk-9""#, server.url()),
+    );
+    std::fs::set_permissions(&st.config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let run = |with_key: bool| {
+        let mut cmd = st.kiosk();
+        cmd.args(["doctor", "--config"])
+            .arg(&st.config)
+            .args(["--device", &st.device]);
+        if with_key {
+            cmd.env("PASSKEY_KIOSK_JOURNAL_KEY", key);
+        } else {
+            cmd.env_remove("PASSKEY_KIOSK_JOURNAL_KEY");
+        }
+        let out = cmd.output().unwrap();
+        (out.status.success(), text(&out))
+    };
+    // With the deployment's key: connected, schema applied, the key recorded.
+    let (ok, out) = run(true);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("ok   Journal writable: postgresql://") && out.contains("desk-9"),
+        "{out}"
+    );
+    assert!(
+        !out.contains(pg_support::STATION_PASSWORD),
+        "the password is never shown: {out}"
+    );
+    // A station without the key is refused by the journal that has one, with the remedy.
+    let (ok, out) = run(false);
+    assert!(!ok, "{out}");
+    assert!(out.contains("FAIL Journal writable"), "{out}");
+    assert!(
+        out.contains("PASSKEY_KIOSK_JOURNAL_KEY") || out.contains("journalKeyFile"),
+        "{out}"
+    );
 }

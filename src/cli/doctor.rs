@@ -66,6 +66,7 @@ fn checks(args: &DoctorArgs) -> Result<Vec<Check>> {
         &config,
         Some(&args.device.device),
     ));
+    checks.push(journal(&config));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -84,6 +85,25 @@ fn checks(args: &DoctorArgs) -> Result<Vec<Check>> {
         checks.extend(crate::engine::policy_check::run_with(&graph, rt.handle()).0);
     }
     Ok(checks)
+}
+
+/// The journal opens as the station would open it: the SQLite file, or the shared database
+/// (connection with verified TLS, schema version, the journal key for sealed PINs).
+fn journal(config: &Config) -> Check {
+    let opened = crate::store::JournalLocation::from_config(config)
+        .and_then(|location| crate::store::Journal::open_at(&location).map(|_| location));
+    let (ok, detail) = match opened {
+        Ok(location) => (
+            true,
+            format!("{location} (station \"{}\")", location.station),
+        ),
+        Err(e) => (false, e.to_string()),
+    };
+    Check {
+        kind: CheckKind::Journal,
+        ok,
+        detail,
+    }
 }
 
 /// The station's clock against Graph's `Date` (which also shows Graph is reachable over
