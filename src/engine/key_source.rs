@@ -214,6 +214,13 @@ impl Watch {
         }
     }
 
+    /// Whether a key seen has not answered yet and will be asked again.
+    fn inspecting(&self) -> bool {
+        self.seen
+            .iter()
+            .any(|s| !s.inspected && s.inspections < INSPECTIONS)
+    }
+
     /// One poll: what changed since the last.
     fn poll(&mut self) -> Vec<KeyEvent> {
         self.look();
@@ -261,15 +268,20 @@ pub fn spawn_watcher<M: Send + 'static>(
         .spawn(move || {
             let mut wait = Wait::for_spec(&spec);
             let mut watch = Watch::new(spec);
+            let mut look = true;
             while !stop.load(Ordering::SeqCst) {
-                if !busy.load(Ordering::SeqCst) {
+                let busy_now = busy.load(Ordering::SeqCst);
+                if look && !busy_now {
                     for event in watch.poll() {
                         if tx.send(wrap(event)).is_err() {
                             return;
                         }
                     }
                 }
-                wait.next();
+                // Look again when something changed, when a job just gave the device back
+                // (changes during it were not looked at), or while a new key still has
+                // inspections left.
+                look = wait.next() || busy_now || watch.inspecting();
             }
         })
 }
@@ -292,22 +304,30 @@ impl Wait {
         Wait::Interval
     }
 
-    fn next(&mut self) {
+    /// Waits; whether anything may have changed (an interval always may).
+    fn next(&mut self) -> bool {
         match self {
-            Wait::Interval => std::thread::park_timeout(POLL_INTERVAL),
+            Wait::Interval => {
+                std::thread::park_timeout(POLL_INTERVAL);
+                true
+            }
             #[cfg(feature = "pcsc")]
             Wait::Readers(watch) => {
                 // pcscd may start after the station: retry the connection at the interval.
                 if watch.is_none() {
                     *watch = ctap::nfc::pcsc::ReaderWatch::new().ok().flatten();
+                    if watch.is_some() {
+                        return true;
+                    }
                 }
                 let waited = watch.as_mut().map(|w| w.wait(Duration::from_millis(500)));
                 match waited {
-                    Some(Ok(_)) => {}
+                    Some(Ok(changed)) => changed,
                     // pcscd went away: reconnect on the next wait.
                     Some(Err(_)) | None => {
                         *watch = None;
                         std::thread::park_timeout(POLL_INTERVAL);
+                        true
                     }
                 }
             }
