@@ -124,7 +124,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
     let (audit_failures, key) = start_up(&engine, rules.pins_in_csv())?;
     failures.extend(audit_failures);
 
-    let journal = Journal::open_at(&location)?;
+    let mut journal = Journal::open_at(&location)?;
     // One person is looked up alone: the whole queue is read only to enroll all of it.
     let queue = match (&args.user, &order) {
         (Some(only), None) => journal.queued_user(only)?.into_iter().collect(),
@@ -166,64 +166,94 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
     let mut skipped = 0usize;
     let mut started = 0usize;
     let total = people.len();
-    for (i, person) in people.iter().enumerate() {
+    // Nobody named: each next person is reserved in the journal as they are taken, so
+    // stations sharing it pass each other's people by instead of starting them twice.
+    let next_free = args.user.is_none() && order.is_none();
+    if next_free {
+        let stale = journal.release_reservations()?;
+        if stale > 0 {
+            println!("gave back {stale} reservation(s) a stopped run of this station left");
+        }
+    }
+    let mut reserved: Option<QueuedUser> = None;
+    let mut next = 0usize;
+    loop {
+        let i = next;
+        next += 1;
         if args.limit.is_some_and(|limit| started >= limit) {
             println!("stopped after {started} (--limit)");
             break;
         }
-        // Another station's claim: asked for by name, the run fails saying where the person
-        // is; else the next person nobody holds is taken.
-        if let Some(station) = journal.holder(&person.user_id)? {
-            let why = crate::store::StoreError::Claimed {
-                upn: person.upn.clone(),
-                station,
-            };
-            if args.user.is_some() {
-                println!("[{}/{total}] ✗ {why}", i + 1);
-                tally.failures.push(why.to_string());
-            } else {
+        let person = if next_free {
+            match journal.reserve_next(reserved.as_ref())? {
+                Some(p) => reserved.insert(p).clone(),
+                None => break,
+            }
+        } else {
+            match people.get(i) {
+                Some(p) => p.clone(),
+                None => break,
+            }
+        };
+        let person = &person;
+        'person: {
+            // Another station's claim: asked for by name, the run fails saying where the
+            // person is; else the next person nobody holds is taken.
+            if let Some(station) = journal.holder(&person.user_id)? {
+                let why = crate::store::StoreError::Claimed {
+                    upn: person.upn.clone(),
+                    station,
+                };
+                if args.user.is_some() {
+                    println!("[{}/{total}] ✗ {why}", i + 1);
+                    tally.failures.push(why.to_string());
+                } else {
+                    println!(
+                        "[{}/{total}] {}: held by another station, skipped ({why})",
+                        i + 1,
+                        person.upn
+                    );
+                    tally.held += 1;
+                }
+                break 'person;
+            }
+            let history = journal.enrollments_of(&person.user_id)?;
+            if history.iter().any(|e| e.state == EnrollmentState::Recorded) {
                 println!(
-                    "[{}/{total}] {}: held by another station, skipped ({why})",
+                    "[{}/{total}] {}: already enrolled, skipped",
                     i + 1,
                     person.upn
                 );
-                tally.held += 1;
+                skipped += 1;
+                break 'person;
             }
-            continue;
-        }
-        let history = journal.enrollments_of(&person.user_id)?;
-        if history.iter().any(|e| e.state == EnrollmentState::Recorded) {
+            if let Some(last) = history
+                .last()
+                .filter(|e| e.state == EnrollmentState::Failed)
+            {
+                if !args.retry_failed {
+                    let why = last.last_error.as_deref().unwrap_or("failed");
+                    println!(
+                        "[{}/{total}] {}: failed before ({why}); not retried without --retry-failed",
+                        i + 1,
+                        person.upn
+                    );
+                    tally.failures.push(format!("{}: {why}", person.upn));
+                    break 'person;
+                }
+            }
             println!(
-                "[{}/{total}] {}: already enrolled, skipped",
+                "[{}/{total}] insert a new key for {} ({})",
                 i + 1,
+                person.display_name,
                 person.upn
             );
-            skipped += 1;
-            continue;
+            started += 1;
+            enroll_one(&engine, person, &rules, &mut tally);
         }
-        if let Some(last) = history
-            .last()
-            .filter(|e| e.state == EnrollmentState::Failed)
-        {
-            if !args.retry_failed {
-                let why = last.last_error.as_deref().unwrap_or("failed");
-                println!(
-                    "[{}/{total}] {}: failed before ({why}); not retried without --retry-failed",
-                    i + 1,
-                    person.upn
-                );
-                tally.failures.push(format!("{}: {why}", person.upn));
-                continue;
-            }
+        if next_free {
+            journal.release_reservation(&person.user_id)?;
         }
-        println!(
-            "[{}/{total}] insert a new key for {} ({})",
-            i + 1,
-            person.display_name,
-            person.upn
-        );
-        started += 1;
-        enroll_one(&engine, person, &rules, &mut tally);
         if tally.stopped {
             println!("stopped: the remaining people are not tried");
             break;

@@ -27,6 +27,7 @@ pub fn generated_people(n: usize, now: i64) -> Vec<Person> {
                     _ => PersonStatus::Ready,
                 },
                 challenge_expires_at: Some(now + 300 + (i as i64 % 5000)),
+                elsewhere: None,
             }
         })
         .collect()

@@ -86,6 +86,7 @@ fn people(now: i64) -> Vec<Person> {
             display_name: (*name).to_string(),
             status: *status,
             challenge_expires_at: (*valid != 0).then_some(now + valid),
+            elsewhere: None,
         })
         .collect()
 }

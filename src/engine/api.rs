@@ -153,6 +153,9 @@ pub struct Person {
     pub status: PersonStatus,
     /// When their challenge expires (Unix seconds), if options are held.
     pub challenge_expires_at: Option<i64>,
+    /// Another station of a shared journal that holds them (being enrolled there) or
+    /// recorded their key.
+    pub elsewhere: Option<String>,
 }
 
 /// Queue state of a person.

@@ -25,11 +25,12 @@ use super::job::{start_fresh, FreshOptions, Job, JobInput, JobResult};
 use super::key_source::{self, KeyEvent, KeySource, PresentKey};
 use super::recovery::{self, Earlier};
 use super::steps::{self, Shared};
-use super::{options, policy_check, queue_refresh};
+use super::{journal_watch, options, policy_check, queue_refresh};
 use crate::config::Config;
 use crate::report::keys_registered::KeysRegisteredFile;
 use crate::station::operator_auth::{self, Attempt, PasscodeCheck, Station};
 use crate::station::{OperatorAuth, OperatorService};
+use crate::store::postgres::Change;
 use crate::store::{EnrollmentState, Journal, JournalLocation, QueuedUser};
 
 /// How many people after the current one get their options refreshed in the background.
@@ -123,6 +124,8 @@ enum Msg {
     OptionsRefreshed(String),
     /// The waiting person's groups among the FIDO2 policy's targets were read.
     Membership(JobId, policy_check::Membership),
+    /// Stations sharing the journal changed these people, or the queue.
+    JournalChanged(Vec<Change>),
 }
 
 impl Msg {
@@ -187,6 +190,18 @@ impl Engine {
             ),
             None => None,
         };
+        // A kiosk shows other stations' work live; a headless run has nobody to show it to.
+        let journal_watch = if matches!(setup.operator_auth, OperatorAuth::Headless) {
+            None
+        } else {
+            journal_watch::spawn(
+                &shared.journal,
+                tx.clone(),
+                Msg::JournalChanged,
+                Arc::clone(&stop),
+            )
+            .context("starting the journal watcher")?
+        };
         let mut core = Core {
             shared,
             emitter,
@@ -232,6 +247,9 @@ impl Engine {
                 stop.store(true, Ordering::SeqCst);
                 if let Some(w) = watcher {
                     w.thread().unpark();
+                    let _ = w.join();
+                }
+                if let Some(w) = journal_watch {
                     let _ = w.join();
                 }
                 // Background refreshes finish or are dropped with the runtime.
@@ -430,12 +448,13 @@ impl Core {
         self.emit(Event::QueueRefreshed(summary));
     }
 
-    /// A person's status as the queue shows it: in progress while a job is theirs; an
-    /// unsettled enrollment nobody is working on counts as failed (Retry settles it).
+    /// A person's status as the queue shows it: in progress while a job is theirs, or while
+    /// another station holds them; an unsettled enrollment of this station's that nobody is
+    /// working on counts as failed (Retry settles it).
     fn shown(&self, mut person: Person) -> Person {
         if self.active.values().any(|u| *u == person.user_id) {
             person.status = PersonStatus::InProgress;
-        } else if person.status == PersonStatus::InProgress {
+        } else if person.status == PersonStatus::InProgress && person.elsewhere.is_none() {
             person.status = PersonStatus::Failed;
         }
         person
@@ -456,6 +475,19 @@ impl Core {
             Ok(Some(p)) => self.emit(Event::PersonChanged(self.shown(p))),
             Ok(None) => {}
             Err(e) => self.problem("journal", e.to_string(), Remedy::CheckJournal),
+        }
+    }
+
+    /// Other stations' work: the people they changed, or the whole queue when it changed.
+    fn journal_changed(&self, changes: Vec<Change>) {
+        if changes.contains(&Change::Queue) {
+            self.send_queue();
+            return;
+        }
+        for change in changes {
+            if let Change::Person(user_id) = change {
+                self.person_changed(&user_id);
+            }
         }
     }
 
@@ -506,6 +538,7 @@ impl Core {
                     self.settled(id, earlier);
                 }
                 Msg::OptionsRefreshed(user_id) => self.person_changed(&user_id),
+                Msg::JournalChanged(changes) => self.journal_changed(changes),
                 Msg::Membership(id, found) => {
                     if let Some((_, m)) = self.membership.as_mut().filter(|(j, _)| *j == id) {
                         *m = found;

@@ -10,6 +10,7 @@ pub mod core;
 pub mod crash;
 pub mod errors;
 pub mod job;
+mod journal_watch;
 pub mod key_name;
 pub mod key_source;
 pub mod options;

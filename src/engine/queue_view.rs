@@ -10,7 +10,7 @@ pub fn people(journal: &Journal) -> Result<Vec<Person>, StoreError> {
     Ok(journal
         .queue_entries()?
         .into_iter()
-        .map(|e| person_from(e, now))
+        .map(|e| person_from(e, journal.station(), now))
         .collect())
 }
 
@@ -18,12 +18,16 @@ pub fn people(journal: &Journal) -> Result<Vec<Person>, StoreError> {
 pub fn person(journal: &Journal, user_id: &str) -> Result<Option<Person>, StoreError> {
     Ok(journal
         .queue_entry(user_id)?
-        .map(|e| person_from(e, now_unix())))
+        .map(|e| person_from(e, journal.station(), now_unix())))
 }
 
-fn person_from(e: QueueEntry, now: i64) -> Person {
+/// `here`: this station's name; a person another station holds or recorded says which.
+fn person_from(e: QueueEntry, here: &str, now: i64) -> Person {
+    let elsewhere = e.station.filter(|s| s != here);
     let status = match e.standing {
         Standing::Recorded => PersonStatus::Enrolled,
+        // Reserved there while their key is awaited: no enrollment yet.
+        _ if elsewhere.is_some() => PersonStatus::InProgress,
         Standing::Failed => PersonStatus::Failed,
         Standing::Open => PersonStatus::InProgress,
         Standing::NotStarted if e.challenge_expires_at.is_some_and(|t| t > now) => {
@@ -37,6 +41,7 @@ fn person_from(e: QueueEntry, now: i64) -> Person {
         display_name: e.display_name,
         status,
         challenge_expires_at: e.challenge_expires_at,
+        elsewhere,
     }
 }
 

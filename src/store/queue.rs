@@ -66,6 +66,22 @@ pub trait QueueStore {
         after: &QueuedUser,
         limit: usize,
     ) -> Result<Vec<QueuedUser>, StoreError>;
+    /// Reserves for this station the first queued person after `after` (the queue's order;
+    /// `None`: from the start) whom no station holds, and returns them (`None`: nobody is
+    /// left). On a shared journal the reservation is a claim without an enrollment yet:
+    /// other stations pass the person by until this station enrolls them (the claim then
+    /// belongs to the enrollment) or gives the reservation back. Stations reserving at the
+    /// same moment never wait for each other: each skips the person another is reserving.
+    fn reserve_next(
+        &mut self,
+        after: Option<&QueuedUser>,
+    ) -> Result<Option<QueuedUser>, StoreError>;
+    /// Gives back this station's reservation of the person, unless an enrollment took it
+    /// over (that enrollment's end releases it).
+    fn release_reservation(&mut self, user_id: &str) -> Result<(), StoreError>;
+    /// Gives back every reservation of this station that no enrollment took over (what a
+    /// stopped run left); returns how many.
+    fn release_reservations(&mut self) -> Result<u64, StoreError>;
 }
 
 /// The options and method ids of a queue row, decoded; `corrupt` names what is wrong.

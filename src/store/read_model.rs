@@ -36,6 +36,10 @@ pub struct QueueEntry {
     pub challenge_expires_at: Option<i64>,
     /// Where they stand.
     pub standing: Standing,
+    /// The station that holds them (an enrollment or a reservation there) or, once they
+    /// have their key, that recorded it; `None` where the journal keeps no stations
+    /// (a station's own SQLite file).
+    pub station: Option<String>,
 }
 
 /// One enrollment as the history lists it: no PIN, no attestation.
@@ -69,17 +73,23 @@ pub trait ReadModel {
     fn history(&self, limit: usize) -> Result<Vec<HistoryRow>, StoreError>;
 }
 
-/// The queue's columns and each person's standing (`standing` is 'recorded' when any
-/// enrollment was recorded, else the newest enrollment's state, NULL without one): the same
-/// SQL in both backends.
-pub(crate) const ENTRY: &str = "SELECT q.user_id, q.upn, q.display_name, q.challenge_expires_at,
+/// The queue's columns, each person's standing (`standing` is 'recorded' when any
+/// enrollment was recorded, else the newest enrollment's state, NULL without one) and
+/// `station`, the SQL expression naming the station that holds or recorded them (NULL: none
+/// kept): the same query in both backends.
+pub(crate) fn entry_sql(station: &str) -> String {
+    format!(
+        "SELECT q.user_id, q.upn, q.display_name, q.challenge_expires_at,
    CASE WHEN EXISTS (SELECT 1 FROM enrollment e WHERE e.user_id = q.user_id AND e.state = 'recorded')
         THEN 'recorded'
         ELSE (SELECT e.state FROM enrollment e WHERE e.user_id = q.user_id ORDER BY e.id DESC LIMIT 1)
-   END
- FROM queue q";
+   END,
+   {station}
+ FROM queue q"
+    )
+}
 
-/// A person's standing from the state [`ENTRY`] reads (`None`: no enrollment).
+/// A person's standing from the state [`entry_sql`] reads (`None`: no enrollment).
 pub(crate) fn standing(state: Option<EnrollmentState>) -> Standing {
     match state {
         None => Standing::NotStarted,

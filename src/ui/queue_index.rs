@@ -346,6 +346,7 @@ mod tests {
             display_name: format!("User Number {i}"),
             status,
             challenge_expires_at: None,
+            elsewhere: None,
         }
     }
 

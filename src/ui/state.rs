@@ -679,6 +679,7 @@ mod tests {
             display_name: name.into(),
             status,
             challenge_expires_at: Some(2_000_000_000),
+            elsewhere: None,
         }
     }
 

@@ -56,6 +56,7 @@ pub fn people(n: usize) -> Vec<Person> {
                 PersonStatus::Ready
             },
             challenge_expires_at: Some(NOW + 3600 + i as i64),
+            elsewhere: None,
         })
         .collect()
 }

@@ -139,11 +139,7 @@ impl PgJournal {
     }
 
     pub(super) fn pg(&self, source: postgres::Error) -> StoreError {
-        StoreError::Postgres {
-            journal: self.url.to_string(),
-            reason: super::reason(&source),
-            source,
-        }
+        super::refused(&self.url, source)
     }
 
     fn seal(&self, source: seal::SealError) -> StoreError {

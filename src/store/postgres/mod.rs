@@ -6,11 +6,13 @@ mod audit;
 pub mod connect;
 mod enrollment;
 mod journal;
+mod listen;
 mod queue;
 pub mod schema;
 
 pub use connect::{ConnectError, JournalUrl, Roots};
 pub use journal::PgJournal;
+pub use listen::{Change, Listener};
 pub use schema::{Applied, SchemaError};
 
 /// Whether `e` says the connection is gone (closed, cut, or the server shutting down), so the
@@ -27,6 +29,15 @@ fn connection_lost(e: &postgres::Error) -> bool {
             ]
             .contains(c)
         })
+}
+
+/// The journal's error for what PostgreSQL (or the connection to it) refused.
+fn refused(url: &JournalUrl, source: postgres::Error) -> crate::store::StoreError {
+    crate::store::StoreError::Postgres {
+        journal: url.to_string(),
+        reason: reason(&source),
+        source,
+    }
 }
 
 /// The whole reason of a client error: the server's message (with its detail and hint) for a

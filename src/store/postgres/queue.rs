@@ -9,7 +9,7 @@ use postgres::{GenericClient, Row};
 
 use super::PgJournal;
 use crate::store::queue::{decode_queued, COLUMNS};
-use crate::store::read_model::{standing, ENTRY};
+use crate::store::read_model::{entry_sql, standing};
 use crate::store::{
     EnrollmentState, HistoryRow, QueueEntry, QueueStore, QueuedUser, ReadModel, StoreError,
 };
@@ -98,16 +98,79 @@ impl QueueStore for PgJournal {
             &[&after.upn, &after.user_id, &limit],
         )
     }
+
+    fn reserve_next(
+        &mut self,
+        after: Option<&QueuedUser>,
+    ) -> Result<Option<QueuedUser>, StoreError> {
+        let (mut upn, mut user_id) = after
+            .map(|a| (a.upn.clone(), a.user_id.clone()))
+            .unwrap_or_default();
+        let mut client = self.client()?;
+        loop {
+            let mut tx = client.transaction().map_err(|e| self.pg(e))?;
+            // SKIP LOCKED: a person another station is reserving right now is passed by
+            // instead of waited for.
+            let Some(row) = tx
+                .query_opt(
+                    &format!(
+                        "SELECT {COLUMNS} FROM queue q WHERE (q.upn, q.user_id) > ($1, $2)
+                           AND NOT EXISTS (SELECT 1 FROM claim c WHERE c.user_id = q.user_id)
+                         ORDER BY q.upn, q.user_id LIMIT 1
+                         FOR UPDATE OF q SKIP LOCKED"
+                    ),
+                    &[&upn, &user_id],
+                )
+                .map_err(|e| self.pg(e))?
+            else {
+                return Ok(None);
+            };
+            let person = self.decode_queued(&row)?;
+            // A station starting the person without a reservation (a kiosk) may have
+            // claimed them meanwhile: then the next one.
+            let reserved = tx
+                .execute(
+                    "INSERT INTO claim (user_id, station, since, enrollment_id)
+                     VALUES ($1, $2, $3, NULL) ON CONFLICT (user_id) DO NOTHING",
+                    &[&person.user_id, &self.station, &crate::store::now_unix()],
+                )
+                .map_err(|e| self.pg(e))?;
+            tx.commit().map_err(|e| self.pg(e))?;
+            if reserved == 1 {
+                return Ok(Some(person));
+            }
+            (upn, user_id) = (person.upn, person.user_id);
+        }
+    }
+
+    fn release_reservation(&mut self, user_id: &str) -> Result<(), StoreError> {
+        self.client()?
+            .execute(
+                "DELETE FROM claim WHERE user_id = $1 AND station = $2 AND enrollment_id IS NULL",
+                &[&user_id, &self.station],
+            )
+            .map_err(|e| self.pg(e))?;
+        Ok(())
+    }
+
+    fn release_reservations(&mut self) -> Result<u64, StoreError> {
+        self.client()?
+            .execute(
+                "DELETE FROM claim WHERE station = $1 AND enrollment_id IS NULL",
+                &[&self.station],
+            )
+            .map_err(|e| self.pg(e))
+    }
 }
 
 impl ReadModel for PgJournal {
     fn queue_entries(&self) -> Result<Vec<QueueEntry>, StoreError> {
-        self.entries(&format!("{ENTRY} ORDER BY q.upn, q.user_id"), &[])
+        self.entries(&format!("{} ORDER BY q.upn, q.user_id", entry()), &[])
     }
 
     fn queue_entry(&self, user_id: &str) -> Result<Option<QueueEntry>, StoreError> {
         Ok(self
-            .entries(&format!("{ENTRY} WHERE q.user_id = $1"), &[&user_id])?
+            .entries(&format!("{} WHERE q.user_id = $1", entry()), &[&user_id])?
             .pop())
     }
 
@@ -140,6 +203,16 @@ impl ReadModel for PgJournal {
             })
             .collect()
     }
+}
+
+/// The queue's entries, with the station that holds each person (their claim) or recorded
+/// their key.
+fn entry() -> String {
+    entry_sql(
+        "coalesce((SELECT c.station FROM claim c WHERE c.user_id = q.user_id),
+            (SELECT e.station FROM enrollment e WHERE e.user_id = q.user_id AND e.state = 'recorded'
+             ORDER BY e.id DESC LIMIT 1))",
+    )
 }
 
 impl PgJournal {
@@ -216,6 +289,7 @@ impl PgJournal {
                     display_name: r.get(2),
                     challenge_expires_at: r.get(3),
                     standing: standing(state),
+                    station: r.get(5),
                 })
             })
             .collect()

@@ -87,6 +87,28 @@ const MIGRATIONS: &[&str] = &[
         only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
         check_sealed BYTEA NOT NULL
      );",
+    // 2: a claim may be taken before its enrollment (the next person reserved while their
+    // key is awaited); every change to a person's enrollments or claim, and every change to
+    // the queue, is announced on the channel stations listen to (`listen.rs`): delivered
+    // only when the change commits.
+    "ALTER TABLE claim ALTER COLUMN enrollment_id DROP NOT NULL;
+     CREATE FUNCTION passkey_kiosk_person_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+        PERFORM pg_notify('passkey_kiosk',
+            CASE TG_OP WHEN 'DELETE' THEN OLD.user_id ELSE NEW.user_id END);
+        RETURN NULL;
+     END $$;
+     CREATE FUNCTION passkey_kiosk_queue_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+        PERFORM pg_notify('passkey_kiosk', '*');
+        RETURN NULL;
+     END $$;
+     CREATE TRIGGER enrollment_changed AFTER INSERT OR UPDATE ON enrollment
+        FOR EACH ROW EXECUTE FUNCTION passkey_kiosk_person_changed();
+     CREATE TRIGGER claim_changed AFTER INSERT OR UPDATE OR DELETE ON claim
+        FOR EACH ROW EXECUTE FUNCTION passkey_kiosk_person_changed();
+     CREATE TRIGGER queue_changed AFTER INSERT OR UPDATE OR DELETE ON queue
+        FOR EACH STATEMENT EXECUTE FUNCTION passkey_kiosk_queue_changed();",
 ];
 
 /// The newest schema version this build knows.

@@ -6,7 +6,7 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::SqliteJournal;
 use crate::store::queue::{decode_queued, COLUMNS};
-use crate::store::{parse_expiry, QueueStore, QueuedUser, StoreError};
+use crate::store::{parse_expiry, EnrollmentLog, QueueStore, QueuedUser, StoreError};
 
 impl QueueStore for SqliteJournal {
     /// Inserts or refreshes queue entries, all in one transaction.
@@ -134,6 +134,40 @@ impl QueueStore for SqliteJournal {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))?;
         rows.into_iter().map(|r| self.decode_queued(r)).collect()
+    }
+
+    /// One station's file holds no claims: the next person whom no other station's
+    /// unfinished enrollment (a file moved between stations) holds.
+    fn reserve_next(
+        &mut self,
+        after: Option<&QueuedUser>,
+    ) -> Result<Option<QueuedUser>, StoreError> {
+        let mut cursor = after.map(|a| (a.upn.clone(), a.user_id.clone()));
+        loop {
+            let (upn, user_id) = cursor.clone().unwrap_or_default();
+            let next = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM queue q WHERE (q.upn, q.user_id) > (?1, ?2)
+                     ORDER BY q.upn, q.user_id LIMIT 1"
+                ))
+                .and_then(|mut s| s.query_row(params![upn, user_id], raw_row).optional())
+                .map_err(|e| self.err(e))?;
+            let Some(raw) = next else { return Ok(None) };
+            let person = self.decode_queued(raw)?;
+            if self.holder(&person.user_id)?.is_none() {
+                return Ok(Some(person));
+            }
+            cursor = Some((person.upn, person.user_id));
+        }
+    }
+
+    fn release_reservation(&mut self, _user_id: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn release_reservations(&mut self) -> Result<u64, StoreError> {
+        Ok(0)
     }
 }
 

@@ -3,7 +3,7 @@
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::SqliteJournal;
-use crate::store::read_model::{standing, ENTRY};
+use crate::store::read_model::{entry_sql, standing};
 use crate::store::{HistoryRow, QueueEntry, ReadModel, StoreError};
 
 impl ReadModel for SqliteJournal {
@@ -11,7 +11,7 @@ impl ReadModel for SqliteJournal {
     fn queue_entries(&self) -> Result<Vec<QueueEntry>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(&format!("{ENTRY} ORDER BY q.upn, q.user_id"))
+            .prepare_cached(&format!("{} ORDER BY q.upn, q.user_id", entry()))
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], raw_entry)
@@ -25,7 +25,7 @@ impl ReadModel for SqliteJournal {
     fn queue_entry(&self, user_id: &str) -> Result<Option<QueueEntry>, StoreError> {
         let raw = self
             .conn
-            .prepare_cached(&format!("{ENTRY} WHERE q.user_id = ?1"))
+            .prepare_cached(&format!("{} WHERE q.user_id = ?1", entry()))
             .and_then(|mut s| s.query_row([user_id], raw_entry).optional())
             .map_err(|e| self.err(e))?;
         raw.map(|r| self.decode_entry(r)).transpose()
@@ -89,8 +89,14 @@ impl SqliteJournal {
             display_name: raw.display_name,
             challenge_expires_at: raw.challenge_expires_at,
             standing,
+            station: None,
         })
     }
+}
+
+/// The queue's entries: one station's file names no other station.
+fn entry() -> String {
+    entry_sql("NULL")
 }
 
 struct RawEntry {
