@@ -365,3 +365,99 @@ fn the_database_restarted_while_a_key_is_registered_is_waited_for_and_nothing_is
     assert_eq!(registered, 1, "{states:?}");
     assert_eq!(j.verify_audit().unwrap().map(|(n, _)| n > 0), Ok(true));
 }
+
+#[test]
+fn a_station_out_of_service_has_its_claim_taken_over_confirmed_audited_and_settled() {
+    let server = PgServer::start();
+    let st = shared_station(&server, 2, "");
+    st.prefetch();
+    let person = journal(&st, "inspector", false).queue().unwrap()[0].clone();
+    // desk-1 dies right after its registration reached Graph: the person is held there.
+    st.slot.insert(Some(soft_key(72_000_000)));
+    let (status, out) = st.enroll(
+        &["--user", &person.upn],
+        &[TYPED_PIN, ("PASSKEY_KIOSK_CRASH_AFTER", "post_sent")],
+        |_| {},
+    );
+    assert!(!status.success() && out.contains("aborting now"), "{out}");
+    let release = |extra: &[&str]| {
+        let mut cmd = st.kiosk();
+        cmd.args(["release-claim", "--config"])
+            .arg(&st.config)
+            .args([
+                "--user",
+                &person.upn,
+                "--from",
+                "desk-1",
+                "--station",
+                "desk-2",
+            ])
+            .args(["--out"])
+            .arg(&st.out)
+            .args(extra);
+        run(cmd.stdin(Stdio::null()))
+    };
+
+    // Not confirmed, no reason, or the wrong station named: nothing is released.
+    let (ok, text) = release(&["--reason", "desk-1 broken"]);
+    assert!(!ok && text.contains("pass --yes"), "{text}");
+    let (ok, text) = release(&["--reason", " ", "--yes"]);
+    assert!(!ok && text.contains("--reason"), "{text}");
+    let mut wrong = st.kiosk();
+    wrong
+        .args(["release-claim", "--config"])
+        .arg(&st.config)
+        .args([
+            "--user",
+            &person.upn,
+            "--from",
+            "desk-9",
+            "--station",
+            "desk-2",
+        ])
+        .args(["--reason", "x", "--yes"]);
+    let (ok, text) = run(&mut wrong);
+    assert!(
+        !ok && text.contains("not held by station desk-9 (station desk-1 holds them)"),
+        "{text}"
+    );
+    let j = journal(&st, "desk-2", false);
+    assert_eq!(
+        j.holder(&person.user_id).unwrap().as_deref(),
+        Some("desk-1")
+    );
+
+    // Confirmed: desk-2 takes the enrollment over and settles it as a restart would (the
+    // registration is found in Graph, not made twice, and recorded).
+    let (ok, text) = release(&["--reason", "desk-1 broken, replaced", "--yes"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("taken over: enrollment"), "{text}");
+    assert!(text.contains("recovered:"), "{text}");
+    let es = j.enrollments_of(&person.user_id).unwrap();
+    assert_eq!(es.len(), 1, "{es:?}");
+    assert_eq!(
+        (es[0].state, es[0].station.as_str()),
+        (EnrollmentState::Recorded, "desk-2")
+    );
+    assert_eq!(j.holder(&person.user_id).unwrap(), None);
+    assert_eq!(st.csv_rows().len(), 1, "recorded once");
+    let entry = j
+        .audit_log()
+        .unwrap()
+        .into_iter()
+        .find(|a| a.action == "claim-released")
+        .expect("the release is audited");
+    assert_eq!(entry.station.as_deref(), Some("desk-2"));
+    assert_eq!(entry.subject.as_deref(), Some(person.upn.as_str()));
+    assert!(
+        entry.result.contains("desk-1 broken, replaced"),
+        "{entry:?}"
+    );
+    assert!(j.verify_audit().unwrap().is_ok());
+
+    // desk-1 back on line does not touch it again.
+    let (status, out) = st.enroll(&["--user", &person.upn], &[TYPED_PIN], |_| {});
+    assert!(out.contains("already enrolled"), "{out}");
+    assert!(status.success(), "{out}");
+    assert_eq!(j.enrollments_of(&person.user_id).unwrap().len(), 1);
+}

@@ -401,7 +401,10 @@ fn audit_failure(e: &OperatorError) -> Option<String> {
 /// Prints what recovery did and the start-up checks; a failed sign-in stops the run. A
 /// recovered random PIN is shown unless the CSV is where its person gets it. Returns the audit
 /// writes that failed meanwhile and the key inserted meanwhile.
-fn start_up(engine: &EngineHandle, pins_in_csv: bool) -> Result<(Vec<String>, Option<KeySummary>)> {
+pub(super) fn start_up(
+    engine: &EngineHandle,
+    pins_in_csv: bool,
+) -> Result<(Vec<String>, Option<KeySummary>)> {
     let mut audit_failures = Vec::new();
     let mut key = None;
     loop {

@@ -9,6 +9,7 @@ pub mod key;
 pub mod kiosk;
 pub mod pin_input;
 pub mod prefetch;
+pub mod release_claim;
 pub mod set_passcode;
 pub mod sign_in;
 pub mod signals;
@@ -59,6 +60,9 @@ pub enum Command {
     Enroll(enroll::EnrollArgs),
     /// Export keysRegistered.csv (or the audit log with --audit) from the journal.
     Export(export::ExportArgs),
+    /// Take over the claim of a person held by a station of the shared journal that is out of
+    /// service for good (confirmed, audited); its unfinished enrollment is settled here.
+    ReleaseClaim(release_claim::ReleaseClaimArgs),
 }
 
 /// Runs a parsed command line.
@@ -79,6 +83,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::FakeTenant(args) => fake_tenant::run(&args),
         Command::Enroll(args) => enroll::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::ReleaseClaim(args) => release_claim::run(&args),
     }
 }
 
@@ -111,7 +116,7 @@ pub struct DeviceArg {
 
 /// `--station NAME`: this station on claims, enrollments and audit entries, for the commands
 /// that write to the journal.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct StationArg {
     /// This station's name on claims, enrollments and audit entries (default: stationName in
     /// the config, else the host name).

@@ -282,6 +282,29 @@ pub trait EnrollmentLog {
     fn transitions(&self, id: i64) -> Result<Vec<(EnrollmentState, i64)>, StoreError>;
     /// The other station that holds the person (its enrollment of them is unfinished), if any.
     fn holder(&self, user_id: &str) -> Result<Option<String>, StoreError>;
+    /// Takes over station `from`'s claim of the person (by object id or UPN) on an
+    /// operator's decision, when that station is out of service: its unfinished enrollment
+    /// becomes this station's, to be settled here as a restart settles its own (nothing
+    /// written to the person's key or PIN is dropped); a reservation without an enrollment
+    /// is given back. Audited in the same transaction, naming `operator` and `reason`.
+    /// Refused, changing nothing, unless `from` holds the person.
+    fn take_over_claim(
+        &mut self,
+        person: &str,
+        from: &str,
+        operator: &str,
+        reason: &str,
+    ) -> Result<TakenOver, StoreError>;
+}
+
+/// What taking over another station's claim did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakenOver {
+    /// The person.
+    pub upn: String,
+    /// Their enrollment that is now this station's, with where it stood (`None`: the claim
+    /// was a reservation, nothing had started).
+    pub enrollment: Option<(i64, EnrollmentState)>,
 }
 
 #[cfg(test)]

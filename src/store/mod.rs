@@ -22,7 +22,7 @@ mod sqlite;
 
 pub use audit::{AuditEntry, AuditLog};
 pub use audit_chain::{ChainBreak, ChainProblem};
-pub use enrollment::{Enrollment, EnrollmentLog, EnrollmentState, PinSource};
+pub use enrollment::{Enrollment, EnrollmentLog, EnrollmentState, PinSource, TakenOver};
 pub use location::{JournalLocation, Place};
 pub use queue::{parse_expiry, Challenge, QueueStore, QueuedUser};
 pub use read_model::{HistoryRow, QueueEntry, ReadModel, Standing};
@@ -108,6 +108,27 @@ pub enum StoreError {
         /// The person.
         upn: String,
         /// The station that recorded their key.
+        station: String,
+    },
+    /// A claim to take over is not held by the station named: nothing was changed.
+    #[error("{person} is not held by station {from}{}: nothing was released", match holder {
+        Some(h) => format!(" (station {h} holds them)"),
+        None => " (no station holds them)".to_string(),
+    })]
+    NotHeld {
+        /// The person, as asked for.
+        person: String,
+        /// The station named as holding them.
+        from: String,
+        /// The station that does hold them.
+        holder: Option<String>,
+    },
+    /// This station's own claim: it is settled by this station, never taken over.
+    #[error("{person} is held by this station ({station}): its own claims are settled when it starts (restart it, or enroll the person here again)")]
+    OwnClaim {
+        /// The person.
+        person: String,
+        /// This station.
         station: String,
     },
     /// A state change the enrollment workflow does not allow: nothing was changed.

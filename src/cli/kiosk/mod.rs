@@ -39,6 +39,9 @@ pub struct KioskArgs {
     /// A normal window with decorations instead of full screen (development).
     #[arg(long)]
     pub windowed: bool,
+    /// This station's name.
+    #[command(flatten)]
+    pub station: super::StationArg,
 }
 
 impl Default for KioskArgs {
@@ -48,6 +51,7 @@ impl Default for KioskArgs {
             device: DeviceSpec::AllHid,
             keys_registered: None,
             windowed: false,
+            station: super::StationArg::default(),
         }
     }
 }
@@ -78,7 +82,10 @@ pub fn station_settings(config: &Config) -> Result<StationSettings> {
 
 /// `kiosk`: the station for the tenant in the config.
 pub fn run(args: &KioskArgs) -> Result<ExitCode> {
-    let config = Config::load(&args.config);
+    let config = Config::load(&args.config).map(|mut c| {
+        args.station.apply(&mut c);
+        c
+    });
     let settings = config.as_ref().ok().map(station_settings);
     let (auth, idle) = match &settings {
         Some(Ok(s)) => (s.auth.clone(), s.idle_lock_minutes),

@@ -38,6 +38,31 @@ impl AuditLog for PgJournal {
     ) -> Result<(), StoreError> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(|e| self.pg(e))?;
+        self.append_audit(&mut tx, operator, action, subject, result, request_ids)?;
+        tx.commit().map_err(|e| self.pg(e))
+    }
+
+    fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = self
+            .client()?
+            .query(&format!("SELECT {COLUMNS} FROM audit ORDER BY id"), &[])
+            .map_err(|e| self.pg(e))?;
+        Ok(rows.iter().map(entry).collect())
+    }
+}
+
+impl PgJournal {
+    /// Appends an audit entry inside the caller's transaction (committed with what it
+    /// records), chained under the lock that serialises every station's appends.
+    pub(super) fn append_audit(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        operator: &str,
+        action: &str,
+        subject: Option<&str>,
+        result: &str,
+        request_ids: &[&str],
+    ) -> Result<(), StoreError> {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
             .map_err(|e| self.pg(e))?;
         let last = tx
@@ -76,14 +101,6 @@ impl AuditLog for PgJournal {
             ],
         )
         .map_err(|e| self.pg(e))?;
-        tx.commit().map_err(|e| self.pg(e))
-    }
-
-    fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = self
-            .client()?
-            .query(&format!("SELECT {COLUMNS} FROM audit ORDER BY id"), &[])
-            .map_err(|e| self.pg(e))?;
-        Ok(rows.iter().map(entry).collect())
+        Ok(())
     }
 }

@@ -12,7 +12,9 @@ use zeroize::Zeroizing;
 
 use super::PgJournal;
 use crate::store::enrollment::{unfinished_sql_list, FAILED, RECORDED};
-use crate::store::{now_unix, Enrollment, EnrollmentLog, EnrollmentState, PinSource, StoreError};
+use crate::store::{
+    now_unix, Enrollment, EnrollmentLog, EnrollmentState, PinSource, StoreError, TakenOver,
+};
 
 const COLUMNS: &str = "id, user_id, upn, station, state, pin_sealed, pin_source, serial, aaguid, credential_id, client_data_json, attestation_object, method_id, last_error, created_at, updated_at";
 
@@ -90,6 +92,88 @@ impl EnrollmentLog for PgJournal {
             )
             .map_err(|e| self.pg(e))?
             .map(|r| r.get(0)))
+    }
+
+    fn take_over_claim(
+        &mut self,
+        person: &str,
+        from: &str,
+        operator: &str,
+        reason: &str,
+    ) -> Result<TakenOver, StoreError> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(|e| self.pg(e))?;
+        let not_held = |holder: Option<String>| StoreError::NotHeld {
+            person: person.to_string(),
+            from: from.to_string(),
+            holder,
+        };
+        let Some(claim) = tx
+            .query_opt(
+                "SELECT c.user_id, c.station, c.enrollment_id, q.upn FROM claim c
+                 LEFT JOIN queue q ON q.user_id = c.user_id
+                 WHERE c.user_id = $1 OR lower(q.upn) = lower($1)
+                 FOR UPDATE OF c",
+                &[&person],
+            )
+            .map_err(|e| self.pg(e))?
+        else {
+            return Err(not_held(None));
+        };
+        let (user_id, holder, enrollment_id): (String, String, Option<i64>) =
+            (claim.get(0), claim.get(1), claim.get(2));
+        if holder == self.station {
+            return Err(StoreError::OwnClaim {
+                person: person.to_string(),
+                station: holder,
+            });
+        }
+        if holder != from {
+            return Err(not_held(Some(holder)));
+        }
+        let mut upn: String = claim
+            .get::<_, Option<String>>(3)
+            .unwrap_or_else(|| person.to_string());
+        let mut enrollment = None;
+        match enrollment_id {
+            Some(id) => {
+                let row = tx
+                    .query_one(
+                        "UPDATE enrollment SET station = $2, updated_at = $3 WHERE id = $1
+                         RETURNING state, upn",
+                        &[&id, &self.station, &now_unix()],
+                    )
+                    .map_err(|e| self.pg(e))?;
+                upn = row.get(1);
+                enrollment = Some((id, self.state(id, row.get(0))?));
+                tx.execute(
+                    "UPDATE claim SET station = $2, since = $3 WHERE user_id = $1",
+                    &[&user_id, &self.station, &now_unix()],
+                )
+                .map_err(|e| self.pg(e))?;
+            }
+            None => {
+                tx.execute("DELETE FROM claim WHERE user_id = $1", &[&user_id])
+                    .map_err(|e| self.pg(e))?;
+            }
+        }
+        let result = match enrollment {
+            Some((id, state)) => format!(
+                "taken over from station {from}: enrollment {id} ({}) is settled here; reason: {reason}",
+                state.as_str()
+            ),
+            None => format!("reservation of station {from} given back; reason: {reason}"),
+        };
+        self.append_audit(
+            &mut tx,
+            operator,
+            "claim-released",
+            Some(&upn),
+            &result,
+            &[],
+        )?;
+        tx.commit().map_err(|e| self.pg(e))?;
+        Ok(TakenOver { upn, enrollment })
     }
 
     fn commit_pin(&mut self, id: i64, pin: &str) -> Result<(), StoreError> {
@@ -353,7 +437,7 @@ impl PgJournal {
         // FOR UPDATE: two connections moving one enrollment take turns.
         let Some(row) = tx
             .query_opt(
-                "SELECT state, user_id FROM enrollment WHERE id = $1 FOR UPDATE",
+                "SELECT state, user_id, station, upn FROM enrollment WHERE id = $1 FOR UPDATE",
                 &[&id],
             )
             .map_err(|e| self.pg(e))?
@@ -362,6 +446,15 @@ impl PgJournal {
         };
         let from = self.state(id, row.get(0))?;
         let user_id: String = row.get(1);
+        let station: String = row.get(2);
+        // Taken over by another station (this one was declared out of service): that station
+        // settles it now; nothing more is done to it here.
+        if station != self.station {
+            return Err(StoreError::Claimed {
+                upn: row.get(3),
+                station,
+            });
+        }
         if !from.may_become(to) {
             return Err(StoreError::Transition {
                 journal: self.location_name(),

@@ -5,7 +5,9 @@ use zeroize::Zeroizing;
 
 use super::{sqlite, SqliteJournal};
 use crate::store::enrollment::{unfinished_sql_list, FAILED, RECORDED};
-use crate::store::{now_unix, Enrollment, EnrollmentLog, EnrollmentState, PinSource, StoreError};
+use crate::store::{
+    now_unix, Enrollment, EnrollmentLog, EnrollmentState, PinSource, StoreError, TakenOver,
+};
 
 const COLUMNS: &str = "id, user_id, upn, station, state, pin, pin_source, serial, aaguid, credential_id, client_data_json, attestation_object, method_id, last_error, created_at, updated_at";
 
@@ -65,6 +67,22 @@ impl EnrollmentLog for SqliteJournal {
 
     fn holder(&self, user_id: &str) -> Result<Option<String>, StoreError> {
         other_holder(&self.conn, user_id, &self.station).map_err(|e| self.err(e))
+    }
+
+    /// A station's own file holds no other station's claims: stations share a queue only
+    /// on PostgreSQL.
+    fn take_over_claim(
+        &mut self,
+        person: &str,
+        from: &str,
+        _operator: &str,
+        _reason: &str,
+    ) -> Result<TakenOver, StoreError> {
+        Err(StoreError::NotHeld {
+            person: person.to_string(),
+            from: from.to_string(),
+            holder: None,
+        })
     }
 
     /// Write-ahead for a random PIN: committed before setPIN goes to the key.
