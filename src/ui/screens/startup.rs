@@ -9,11 +9,12 @@ use super::super::{theme, widgets};
 
 /// Renders the checks (or a spinner until they arrive).
 pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
-    widgets::title(ui, "Starting the station");
+    let t = state.texts();
+    widgets::title(ui, &t.text("startup-title"));
     let Some(checks) = &state.checks else {
         ui.horizontal(|ui| {
             ui.spinner();
-            ui.label("Running the start-up checks…");
+            ui.label(t.text("startup-running"));
         });
         return;
     };
@@ -23,9 +24,9 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
             for check in checks {
                 ui.horizontal(|ui| {
                     if check.ok {
-                        widgets::chip_fixed(ui, "OK", theme::OK, 96.0);
+                        widgets::chip_fixed(ui, &t.text("startup-ok"), theme::OK, 96.0);
                     } else {
-                        widgets::chip_fixed(ui, "FAILED", theme::BAD, 96.0);
+                        widgets::chip_fixed(ui, &t.text("startup-failed"), theme::BAD, 96.0);
                     }
                     ui.vertical(|ui| {
                         ui.label(RichText::new(check.name()).strong());
@@ -39,15 +40,9 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
             }
         });
     if checks.iter().any(|c| !c.ok) {
-        ui.label(
-            RichText::new(
-                "Fix what failed (see the remedies above), then restart the station. \
-                 Continuing lets you look around, but issuing keys may fail.",
-            )
-            .strong(),
-        );
+        ui.label(RichText::new(t.text("startup-fix")).strong());
         // No Exit here: leaving full screen needs a signed-in operator (continue, sign in).
-        if widgets::button(ui, "Continue anyway").clicked() {
+        if widgets::button(ui, &t.text("startup-continue")).clicked() {
             state.checks_done = true;
         }
     }
