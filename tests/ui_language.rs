@@ -1,0 +1,170 @@
+//! The person's language end to end in demo mode (the real engine, the fake tenant, software
+//! keys), driven through the kiosk UI by its accessible labels: a station whose config says
+//! `"language": "de"` runs the whole wizard in German, and a person who switches language
+//! mid-enrollment keeps it to the end while the next person gets the station's language again.
+
+mod kit;
+
+use ctap::soft::TouchPolicy;
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use kit::config::edit_config;
+use kit::keys::soft_key;
+use kit::slot::Slot;
+use kit::ui::{
+    demo_app, hand_over, kiosk, phase, pick_person, settled, signed_in_demo, wait_until,
+};
+use passkey_kiosk::cli::kiosk::DemoWorld;
+use passkey_kiosk::config::Config;
+use passkey_kiosk::engine::api::PersonStatus;
+use passkey_kiosk::i18n::Language;
+use passkey_kiosk::ui::operator::OperatorAuth;
+use passkey_kiosk::ui::state::{Phase, Screen};
+use passkey_kiosk::ui::KioskApp;
+
+/// The PIN as the done page shows it: digits spaced.
+fn spaced(pin: &str) -> String {
+    pin.chars().map(String::from).collect::<Vec<_>>().join(" ")
+}
+
+/// The display name of the `nth` person still to enroll.
+fn nth_ready(h: &Harness<'_, KioskApp>, nth: usize) -> String {
+    let q = &h.state().state.queue;
+    q.matches()
+        .iter()
+        .filter_map(|&i| q.person(i))
+        .filter(|p| matches!(p.status, PersonStatus::Ready | PersonStatus::Waiting))
+        .nth(nth)
+        .map(|p| p.display_name.clone())
+        .expect("someone to enroll")
+}
+
+#[test]
+fn a_german_station_runs_the_wizard_in_german_from_sign_in_to_the_pin() {
+    let world = DemoWorld::start(None, 20).unwrap();
+    let config_path = world.dir.join("configs.json");
+    edit_config(&config_path, serde_json::json!({ "language": "de" }));
+    let language = Config::load(&config_path).unwrap().language;
+    assert_eq!(language, Language::German);
+
+    // A key in a USB port nobody touches, so the touch prompt stays up.
+    let port = Slot::new();
+    let keys = port.keys();
+    let mut h = kiosk(|ctx| {
+        let mut app = demo_app(ctx, &world, OperatorAuth::Demo, |s| s.key_source = keys);
+        app.state.language = language;
+        app
+    });
+    wait_until(&mut h, "sign-in", |a| a.state.screen() == Screen::SignIn);
+    h.get_by_label("Anmeldung des Bedieners");
+    h.get_by_label("Demo-Modus: kein Kennwort nötig.");
+    h.get_by_role_and_label(Role::Button, "Anmelden").click();
+    wait_until(&mut h, "the queue", |a| {
+        a.state.screen() == Screen::Queue && !a.state.queue.is_empty()
+    });
+    h.get_by_label_contains("angezeigt ·");
+    h.get_by_role_and_label(Role::Button, "Aus der Gruppe aktualisieren");
+
+    let name = nth_ready(&h, 0);
+    h.get_by_label("Person suchen").focus();
+    h.run_steps(2);
+    h.get_by_label("Person suchen").type_text(&name);
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, &name).click();
+    wait_until(&mut h, "the wizard", |a| a.state.screen() == Screen::Wizard);
+    h.get_by_label("Stecken Sie einen neuen Sicherheitsschlüssel ein");
+    h.get_by_label("1. Person: erledigt");
+    h.get_by_label("2. Schlüssel: aktuell");
+
+    let key = soft_key(72_000_101);
+    key.touch().set(TouchPolicy::Never);
+    port.insert(Some(key.clone()));
+    wait_until(&mut h, "the touch prompt", |a| {
+        matches!(a.state.job.as_ref().map(|j| &j.phase), Some(Phase::Touch))
+    });
+    h.get_by_label("Berühren Sie jetzt den Schlüssel");
+    h.get_by_label("Der Schlüssel blinkt: Berühren Sie einmal seinen Metallkontakt oder Knopf.");
+    h.get_by_label("4. Berühren: aktuell");
+    h.get_by_role_and_label(Role::Button, "Abbrechen");
+    // The switch names each language in itself; German is the one chosen.
+    h.get_by_role_and_label(Role::Button, "English");
+    h.get_by_role_and_label(Role::Button, "Deutsch");
+    assert!(h.query_by_label("Touch the key now").is_none());
+
+    key.touch().set(TouchPolicy::Immediate);
+    wait_until(&mut h, "the done page", settled);
+    let Some(Phase::Done(issued)) = phase(&h) else {
+        panic!("expected the done page, got {:?}", phase(&h));
+    };
+    let pin = issued.pin.clone().expect("the demo uses random PINs");
+    h.get_by_label(&format!("Schlüssel ausgegeben an {name}"));
+    h.get_by_label("Ziehen Sie den Schlüssel ab und übergeben Sie ihn der Person.");
+    h.get_by_label("Der Schlüssel hat eine neue zufällige PIN.");
+    h.get_by_label("Zeigen Sie zuerst die PIN an.");
+    assert!(h.query_by_label(&spaced(pin.expose())).is_none());
+    h.get_by_role_and_label(Role::Button, "PIN anzeigen")
+        .click();
+    h.run_steps(3);
+    h.get_by_label("PIN für diesen Schlüssel");
+    h.get_by_label(&spaced(pin.expose()));
+    h.get_by_label("Übergeben Sie sie unter vier Augen; sie wird nicht noch einmal angezeigt.");
+    h.get_by_role_and_label(Role::Button, "Nächste Person")
+        .click();
+    wait_until(&mut h, "back to the queue", |a| {
+        a.state.screen() == Screen::Queue
+    });
+    assert!(world
+        .tenant
+        .registrations(&issued.upn)
+        .iter()
+        .any(|m| m.id == issued.method_id));
+}
+
+#[test]
+fn a_person_who_switches_language_keeps_it_and_the_next_person_gets_the_stations() {
+    let world = DemoWorld::start(None, 20).unwrap();
+    let mut h = signed_in_demo(&world);
+    assert_eq!(h.state().state.language, Language::English);
+    pick_person(&mut h, 0);
+    h.get_by_role_and_label(Role::Button, "Insert a new key")
+        .click();
+    wait_until(&mut h, "the done page", settled);
+    h.get_by_role_and_label(Role::Button, "Reveal PIN");
+
+    // The person reads German: their pages switch, the operator's frame does not.
+    h.get_by_role_and_label(Role::Button, "Deutsch").click();
+    h.run_steps(3);
+    h.get_by_role_and_label(Role::Button, "PIN anzeigen");
+    h.get_by_label("Der Schlüssel hat eine neue zufällige PIN.");
+    h.get_by_label("6. Fertig: aktuell");
+    assert!(h.query_by_label("Reveal PIN").is_none());
+    h.get_by_role_and_label(Role::Button, "Lock");
+    h.get_by_label_contains("Fake tenant and software keys");
+
+    let Some(Phase::Done(issued)) = phase(&h) else {
+        panic!("expected the done page, got {:?}", phase(&h));
+    };
+    let pin = issued.pin.clone().expect("the demo uses random PINs");
+    h.get_by_role_and_label(Role::Button, "PIN anzeigen")
+        .click();
+    h.run_steps(3);
+    h.get_by_label("PIN für diesen Schlüssel");
+    h.get_by_label(&spaced(pin.expose()));
+    h.get_by_role_and_label(Role::Button, "Nächste Person")
+        .click();
+    wait_until(&mut h, "back to the queue", |a| {
+        a.state.screen() == Screen::Queue
+    });
+    assert_eq!(h.state().state.language, Language::English);
+
+    // The next person starts in the station's language, and stays there to the PIN.
+    pick_person(&mut h, 0);
+    h.get_by_label("1. Person: done");
+    h.get_by_role_and_label(Role::Button, "Insert a new key")
+        .click();
+    wait_until(&mut h, "the done page", settled);
+    h.get_by_label("The key has a new random PIN.");
+    assert!(h.query_by_label("PIN anzeigen").is_none());
+    hand_over(&mut h);
+}
