@@ -13,10 +13,11 @@ use kit::config::edit_config;
 use kit::keys::soft_key;
 use kit::slot::Slot;
 use kit::ui::{
-    demo_app, hand_over, kiosk, phase, pick_person, settled, signed_in_demo, wait_until,
+    demo_app, hand_over, kiosk, phase, pick_person, settled, signed_in_demo, wait_until, NOW,
 };
 use passkey_kiosk::cli::kiosk::DemoWorld;
 use passkey_kiosk::config::Config;
+use passkey_kiosk::demo::scenes::{scene_in, SCENES};
 use passkey_kiosk::engine::api::PersonStatus;
 use passkey_kiosk::i18n::Language;
 use passkey_kiosk::ui::operator::OperatorAuth;
@@ -167,4 +168,74 @@ fn a_person_who_switches_language_keeps_it_and_the_next_person_gets_the_stations
     h.get_by_label("The key has a new random PIN.");
     assert!(h.query_by_label("PIN anzeigen").is_none());
     hand_over(&mut h);
+}
+
+#[test]
+fn every_scene_in_german_keeps_its_action_on_screen() {
+    // German words run longer than English ones: every screen must still fit 1280x800.
+    let actions = [
+        ("startup", "Trotzdem fortfahren"),
+        ("recovery", "Weiter"),
+        ("sign-in", "Anmelden"),
+        ("queue", "Aus der Gruppe aktualisieren"),
+        ("insert-key", "Abbrechen"),
+        ("key-refused", "Abbrechen"),
+        ("pin", "PIN setzen"),
+        ("touch", "Deutsch"),
+        ("error", "Erneut versuchen"),
+        ("reveal", "PIN anzeigen"),
+        ("done", "Nächste Person"),
+        ("history", "Warteliste"),
+        ("reset", "Schlüssel löschen"),
+        ("lock", "Entsperren"),
+    ];
+    assert_eq!(actions.len(), SCENES.len());
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 800.0));
+    for (name, action) in actions {
+        let state = scene_in(name, NOW, Language::German).unwrap();
+        let mut h = kiosk(|ctx| {
+            let mut app = KioskApp::new(ctx, state, None);
+            app.set_now(NOW);
+            app
+        });
+        h.run_steps(3);
+        let node = h.get_by_role_and_label(Role::Button, action);
+        assert!(
+            screen.contains_rect(node.rect()),
+            "{name}: \"{action}\" is off screen at {:?}",
+            node.rect()
+        );
+        // The person's pages offer their language; the operator's do not.
+        let switch = h.query_by_role_and_label(Role::Button, "English").is_some();
+        assert_eq!(
+            switch,
+            matches!(name, "touch" | "reveal" | "done"),
+            "{name}: language switch"
+        );
+    }
+}
+
+#[test]
+fn the_history_writes_dates_the_way_the_language_does() {
+    for (language, month) in [
+        (Language::English, "December"),
+        (Language::German, "Dezember"),
+    ] {
+        let mut state = scene_in("history", NOW, language).unwrap();
+        // 2026-12-06 21:59:30 UTC.
+        for entry in &mut state.history {
+            entry.at = 1_796_594_370;
+        }
+        let mut h = kiosk(|ctx| {
+            let mut app = KioskApp::new(ctx, state, None);
+            app.set_now(NOW);
+            app
+        });
+        h.run_steps(2);
+        let expected = match language {
+            Language::English => format!("6 {month} 2026, 21:59"),
+            Language::German => format!("6. {month} 2026, 21:59"),
+        };
+        assert!(h.get_all_by_label(&expected).count() >= 3, "{expected}");
+    }
 }

@@ -115,12 +115,8 @@ fn run_scene(name: &str, windowed: bool, language: Language) -> Result<ExitCode>
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let mut state = scenes::scene(name, now)
+    let state = scenes::scene_in(name, now, language)
         .ok_or_else(|| anyhow!("no scene \"{name}\"; scenes: {}", scenes::SCENES.join(", ")))?;
-    state.language = language;
-    if let Some(job) = state.job.as_mut() {
-        job.language = language;
-    }
     eframe::run_native(
         "Passkey Kiosk",
         native_options(windowed),
