@@ -32,7 +32,7 @@ demo-tap-card = Karte auflegen
 
 nav-queue = Warteliste
 nav-history = Verlauf
-nav-reissue = Schlüssel neu ausgeben
+nav-reissue = Neu ausgeben
 nav-exit = Beenden
 nav-lock = Sperren
 nav-operator = Bediener: { $operator }
