@@ -147,13 +147,12 @@ fn a_person_who_switches_language_keeps_it_and_the_next_person_gets_the_stations
         panic!("expected the done page, got {:?}", phase(&h));
     };
     let pin = issued.pin.clone().expect("the demo uses random PINs");
-    h.get_by_role_and_label(Role::Button, "PIN anzeigen")
-        .click();
+    // The keyboard's way on is where it was: Enter reveals the PIN, Enter moves on.
+    h.key_press(egui::Key::Enter);
     h.run_steps(3);
     h.get_by_label("PIN für diesen Schlüssel");
     h.get_by_label(&spaced(pin.expose()));
-    h.get_by_role_and_label(Role::Button, "Nächste Person")
-        .click();
+    h.key_press(egui::Key::Enter);
     wait_until(&mut h, "back to the queue", |a| {
         a.state.screen() == Screen::Queue
     });
@@ -278,4 +277,32 @@ fn the_history_writes_dates_the_way_the_language_does() {
         };
         assert!(h.get_all_by_label(&expected).count() >= 3, "{expected}");
     }
+}
+
+#[test]
+fn the_keyboard_switches_language_and_goes_back_to_the_pages_way_on() {
+    let mut h = scene_harness("reveal", Language::English);
+    assert!(h
+        .get_by_role_and_label(Role::Button, "Reveal PIN")
+        .is_focused());
+    h.get_by_role_and_label(Role::Button, "Deutsch").focus();
+    h.run_steps(2);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    assert_eq!(
+        h.state().state.job.as_ref().map(|j| j.language),
+        Some(Language::German)
+    );
+    // The focus is back on the page's action: the next Enter reveals the PIN.
+    assert!(h
+        .get_by_role_and_label(Role::Button, "PIN anzeigen")
+        .is_focused());
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    h.get_by_label("7 3 0 5 1 4");
+    assert_eq!(
+        h.state().state.language,
+        Language::English,
+        "the station's own"
+    );
 }

@@ -240,7 +240,8 @@ pub fn dialog_frame() -> egui::Frame {
 }
 
 /// The person's language switch ("English | Deutsch"), each language named in itself so
-/// anyone finds theirs; returns the language chosen this frame.
+/// anyone finds theirs; returns the language chosen this frame. Choosing lets the keyboard
+/// focus go, so it returns to the page's way on ([`default_focus`]).
 pub fn language_switch(ui: &mut Ui, current: Language) -> Option<Language> {
     let mut chosen = None;
     let mut order = Language::ALL;
@@ -250,8 +251,12 @@ pub fn language_switch(ui: &mut Ui, current: Language) -> Option<Language> {
     for language in &order {
         let button = egui::Button::selectable(*language == current, language.name())
             .min_size(Vec2::new(120.0, theme::TOUCH));
-        if ui.add(button).clicked() && *language != current {
-            chosen = Some(*language);
+        let response = ui.add(button);
+        if response.clicked() {
+            ui.memory_mut(|m| m.surrender_focus(response.id));
+            if *language != current {
+                chosen = Some(*language);
+            }
         }
     }
     chosen
