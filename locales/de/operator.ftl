@@ -10,6 +10,25 @@ startup-failed = FEHLER
 startup-fix = Beheben Sie, was fehlschlug (siehe die Abhilfen oben), und starten Sie die Station neu. Sie können sich umsehen, aber die Ausgabe von Schlüsseln kann fehlschlagen.
 startup-continue = Trotzdem fortfahren
 
+## Die Namen der Startprüfungen
+
+check-configuration = Konfiguration gültig
+check-station-settings = Stationseinstellungen gültig
+check-engine-started = Stations-Engine gestartet
+check-sign-in = Anmeldung bei Entra ID
+check-graph-reachable = Microsoft Graph erreichbar
+check-users-group = Gruppe der Berechtigten gefunden
+check-fido2-policy = FIDO2-Methodenrichtlinie
+check-fido2-enabled = FIDO2-Passkeys aktiviert
+check-self-service-setup = Self-Service-Einrichtung erlaubt
+check-key-restrictions = Schlüsselbeschränkungen
+check-journal = Journal beschreibbar
+check-secret-file-modes = Geheime Dateien nur für den Benutzer der Station lesbar
+check-key-access = Sicherheitsschlüssel lassen sich öffnen
+check-card-readers = Kartenlesegeräte (pcscd) antworten
+check-disk-space = Platz für das Journal
+check-clock = Uhr synchron
+
 ## Unterbrochene Ausgaben des letzten Laufs
 
 recovery-title = Unterbrochene Ausgaben des letzten Laufs

@@ -10,6 +10,25 @@ startup-failed = FAILED
 startup-fix = Fix what failed (see the remedies above), then restart the station. Continuing lets you look around, but issuing keys may fail.
 startup-continue = Continue anyway
 
+## The start-up checks' names
+
+check-configuration = Configuration valid
+check-station-settings = Station settings valid
+check-engine-started = Station engine started
+check-sign-in = Sign-in to Entra ID
+check-graph-reachable = Microsoft Graph reachable
+check-users-group = Users-in-scope group found
+check-fido2-policy = FIDO2 method policy
+check-fido2-enabled = FIDO2 passkeys enabled
+check-self-service-setup = Self-service setup allowed
+check-key-restrictions = Key restrictions
+check-journal = Journal writable
+check-secret-file-modes = Secret files readable only by the station's user
+check-key-access = Security keys can be opened
+check-card-readers = Card readers (pcscd) answer
+check-disk-space = Room for the journal
+check-clock = Clock in sync
+
 ## Unfinished enrollments from the last run
 
 recovery-title = Unfinished enrollments from the last run

@@ -14,7 +14,7 @@ use super::{format, Language};
 pub type Arg<'a> = FluentValue<'a>;
 
 /// The catalogue files, one per area of the UI, in every language.
-const FILES: [(Language, &str, &str); 6] = [
+const FILES: &[(Language, &str, &str)] = &[
     (
         Language::English,
         "en/common.ftl",
@@ -31,6 +31,11 @@ const FILES: [(Language, &str, &str); 6] = [
         include_str!("../../locales/en/operator.ftl"),
     ),
     (
+        Language::English,
+        "en/remedy.ftl",
+        include_str!("../../locales/en/remedy.ftl"),
+    ),
+    (
         Language::German,
         "de/common.ftl",
         include_str!("../../locales/de/common.ftl"),
@@ -44,6 +49,11 @@ const FILES: [(Language, &str, &str); 6] = [
         Language::German,
         "de/operator.ftl",
         include_str!("../../locales/de/operator.ftl"),
+    ),
+    (
+        Language::German,
+        "de/remedy.ftl",
+        include_str!("../../locales/de/remedy.ftl"),
     ),
 ];
 

@@ -169,8 +169,7 @@ pub fn step_bar(ui: &mut Ui, t: &Texts, current: Stage, failed: bool) {
 }
 
 /// An operator error: what happened, what to do, and Graph's request-id to quote to support.
-/// The engine words the error and its remedy in English; the frame around them is in `t`'s
-/// language.
+/// The engine words the error in English; what to do and the frame are in `t`'s language.
 pub fn error_box(ui: &mut Ui, t: &Texts, error: &OperatorError) {
     egui::Frame::new()
         .fill(Color32::from_rgb(0xfd, 0xec, 0xee))
@@ -185,7 +184,8 @@ pub fn error_box(ui: &mut Ui, t: &Texts, error: &OperatorError) {
                     .strong()
                     .size(26.0),
             );
-            ui.label(t.text_with("what-to-do", &[("remedy", error.remedy.ui().into())]));
+            let remedy = super::remedy::words(t, &error.remedy);
+            ui.label(t.text_with("what-to-do", &[("remedy", remedy.into())]));
             ui.horizontal_wrapped(|ui| {
                 ui.label(
                     RichText::new(

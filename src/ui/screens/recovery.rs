@@ -34,7 +34,8 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
                 });
                 ui.label(&u.resolution);
                 if let Some(remedy) = &u.remedy {
-                    ui.label(t.text_with("what-to-do", &[("remedy", remedy.ui().into())]));
+                    let remedy = super::super::remedy::words(&t, remedy);
+                    ui.label(t.text_with("what-to-do", &[("remedy", remedy.into())]));
                 }
                 if pin_row(
                     ui,

@@ -2,7 +2,8 @@
 
 use egui::{RichText, Ui};
 
-use crate::engine::api::Command;
+use crate::engine::api::{CheckKind, Command};
+use crate::i18n::Texts;
 
 use super::super::state::State;
 use super::super::{theme, widgets};
@@ -29,7 +30,7 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
                         widgets::chip_fixed(ui, &t.text("startup-failed"), theme::BAD, 96.0);
                     }
                     ui.vertical(|ui| {
-                        ui.label(RichText::new(check.name()).strong());
+                        ui.label(RichText::new(check_name(&t, check.kind)).strong());
                         if !check.detail.is_empty() {
                             let color = if check.ok { theme::MUTED } else { theme::BAD };
                             ui.label(RichText::new(&check.detail).color(color));
@@ -44,6 +45,63 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
         // No Exit here: leaving full screen needs a signed-in operator (continue, sign in).
         if widgets::button(ui, &t.text("startup-continue")).clicked() {
             state.checks_done = true;
+        }
+    }
+}
+
+/// What a check looked at, in the station's language (English: [`CheckKind::name`]).
+fn check_name(t: &Texts, kind: CheckKind) -> String {
+    t.text(match kind {
+        CheckKind::Configuration => "check-configuration",
+        CheckKind::StationSettings => "check-station-settings",
+        CheckKind::EngineStarted => "check-engine-started",
+        CheckKind::SignIn => "check-sign-in",
+        CheckKind::GraphReachable => "check-graph-reachable",
+        CheckKind::UsersGroup => "check-users-group",
+        CheckKind::Fido2Policy => "check-fido2-policy",
+        CheckKind::Fido2Enabled => "check-fido2-enabled",
+        CheckKind::SelfServiceSetup => "check-self-service-setup",
+        CheckKind::KeyRestrictions => "check-key-restrictions",
+        CheckKind::Journal => "check-journal",
+        CheckKind::SecretFileModes => "check-secret-file-modes",
+        CheckKind::KeyAccess => "check-key-access",
+        CheckKind::CardReaders => "check-card-readers",
+        CheckKind::DiskSpace => "check-disk-space",
+        CheckKind::Clock => "check-clock",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{Catalog, Language};
+
+    #[test]
+    fn check_names_are_the_engines_in_english_and_translated_in_german() {
+        use CheckKind::*;
+        let catalog = Catalog::shared();
+        let en = Texts::new(catalog.clone(), Language::English);
+        let de = Texts::new(catalog, Language::German);
+        for kind in [
+            Configuration,
+            StationSettings,
+            EngineStarted,
+            SignIn,
+            GraphReachable,
+            UsersGroup,
+            Fido2Policy,
+            Fido2Enabled,
+            SelfServiceSetup,
+            KeyRestrictions,
+            Journal,
+            SecretFileModes,
+            KeyAccess,
+            CardReaders,
+            DiskSpace,
+            Clock,
+        ] {
+            assert_eq!(check_name(&en, kind), kind.name());
+            assert_ne!(check_name(&de, kind), kind.name(), "{kind:?}");
         }
     }
 }
