@@ -13,6 +13,7 @@ dismiss = Schließen
 what-to-do = Was zu tun ist: { $remedy }
 error-code = Code: { $code }
 graph-request-id = Graph-Request-ID:
+with-request-id = { $message } (Request-ID { $id })
 
 ## Die Schlüsselzeile unten
 

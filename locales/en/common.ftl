@@ -13,6 +13,7 @@ dismiss = Dismiss
 what-to-do = What to do: { $remedy }
 error-code = Code: { $code }
 graph-request-id = Graph request-id:
+with-request-id = { $message } (request-id { $id })
 
 ## The key line at the bottom
 

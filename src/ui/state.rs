@@ -222,7 +222,7 @@ impl QueueRefreshView {
             return Some((
                 t.text_with(
                     "queue-refresh-failed",
-                    &[("error", with_request_id(error).into())],
+                    &[("error", with_request_id(t, error).into())],
                 ),
                 true,
             ));
@@ -253,7 +253,7 @@ impl QueueRefreshView {
                 "queue-refreshed-failures",
                 &[
                     ("failed", last.failures.len().into()),
-                    ("example", with_request_id(first).into()),
+                    ("example", with_request_id(t, first).into()),
                 ],
             ));
         }
@@ -262,9 +262,15 @@ impl QueueRefreshView {
 }
 
 /// The error's message, with Graph's request-id when the message does not carry it already.
-fn with_request_id(e: &OperatorError) -> String {
+fn with_request_id(t: &Texts, e: &OperatorError) -> String {
     match &e.request_id {
-        Some(id) if !e.message.contains(id.as_str()) => format!("{} (request-id {id})", e.message),
+        Some(id) if !e.message.contains(id.as_str()) => t.text_with(
+            "with-request-id",
+            &[
+                ("message", e.message.as_str().into()),
+                ("id", id.as_str().into()),
+            ],
+        ),
         _ => e.message.clone(),
     }
 }
