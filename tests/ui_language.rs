@@ -13,12 +13,12 @@ use kit::config::edit_config;
 use kit::keys::soft_key;
 use kit::slot::Slot;
 use kit::ui::{
-    demo_app, hand_over, kiosk, phase, pick_person, settled, signed_in_demo, wait_until, NOW,
+    demo_app, hand_over, kiosk, phase, pick, pick_person, settled, signed_in_demo, to_enroll,
+    wait_until, NOW,
 };
 use passkey_kiosk::cli::kiosk::DemoWorld;
 use passkey_kiosk::config::Config;
 use passkey_kiosk::demo::scenes::{scene_in, SCENES};
-use passkey_kiosk::engine::api::PersonStatus;
 use passkey_kiosk::i18n::Language;
 use passkey_kiosk::ui::operator::OperatorAuth;
 use passkey_kiosk::ui::state::{Phase, Screen};
@@ -27,18 +27,6 @@ use passkey_kiosk::ui::KioskApp;
 /// The PIN as the done page shows it: digits spaced.
 fn spaced(pin: &str) -> String {
     pin.chars().map(String::from).collect::<Vec<_>>().join(" ")
-}
-
-/// The display name of the `nth` person still to enroll.
-fn nth_ready(h: &Harness<'_, KioskApp>, nth: usize) -> String {
-    let q = &h.state().state.queue;
-    q.matches()
-        .iter()
-        .filter_map(|&i| q.person(i))
-        .filter(|p| matches!(p.status, PersonStatus::Ready | PersonStatus::Waiting))
-        .nth(nth)
-        .map(|p| p.display_name.clone())
-        .expect("someone to enroll")
 }
 
 #[test]
@@ -67,13 +55,10 @@ fn a_german_station_runs_the_wizard_in_german_from_sign_in_to_the_pin() {
     h.get_by_label_contains("angezeigt ·");
     h.get_by_role_and_label(Role::Button, "Aus der Gruppe aktualisieren");
 
-    let name = nth_ready(&h, 0);
-    h.get_by_label("Person suchen").focus();
-    h.run_steps(2);
-    h.get_by_label("Person suchen").type_text(&name);
-    h.run_steps(2);
-    h.get_by_role_and_label(Role::Button, &name).click();
-    wait_until(&mut h, "the wizard", |a| a.state.screen() == Screen::Wizard);
+    h.get_by_label("Person suchen");
+    let person = to_enroll(&h, 0);
+    let name = person.display_name.clone();
+    pick(&mut h, &person);
     h.get_by_label("Stecken Sie einen neuen Sicherheitsschlüssel ein");
     h.get_by_label("1. Person: erledigt");
     h.get_by_label("2. Schlüssel: aktuell");

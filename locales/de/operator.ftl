@@ -10,24 +10,24 @@ startup-failed = FEHLER
 startup-fix = Beheben Sie, was fehlschlug (siehe die Abhilfen oben), und starten Sie die Station neu. Sie können sich umsehen, aber die Ausgabe von Schlüsseln kann fehlschlagen.
 startup-continue = Trotzdem fortfahren
 
-## Die Namen der Startprüfungen
+## Die Namen der Startprüfungen: `check-` und der Name der Prüfung in der Engine (CheckKind)
 
-check-configuration = Konfiguration gültig
-check-station-settings = Stationseinstellungen gültig
-check-engine-started = Stations-Engine gestartet
-check-sign-in = Anmeldung bei Entra ID
-check-graph-reachable = Microsoft Graph erreichbar
-check-users-group = Gruppe der Berechtigten gefunden
-check-fido2-policy = FIDO2-Methodenrichtlinie
-check-fido2-enabled = FIDO2-Passkeys aktiviert
-check-self-service-setup = Self-Service-Einrichtung erlaubt
-check-key-restrictions = Schlüsselbeschränkungen
-check-journal = Journal beschreibbar
-check-secret-file-modes = Geheime Dateien nur für den Benutzer der Station lesbar
-check-key-access = Sicherheitsschlüssel lassen sich öffnen
-check-card-readers = Kartenlesegeräte (pcscd) antworten
-check-disk-space = Platz für das Journal
-check-clock = Uhr synchron
+check-Configuration = Konfiguration gültig
+check-StationSettings = Stationseinstellungen gültig
+check-EngineStarted = Stations-Engine gestartet
+check-SignIn = Anmeldung bei Entra ID
+check-GraphReachable = Microsoft Graph erreichbar
+check-UsersGroup = Gruppe der Berechtigten gefunden
+check-Fido2Policy = FIDO2-Methodenrichtlinie
+check-Fido2Enabled = FIDO2-Passkeys aktiviert
+check-SelfServiceSetup = Self-Service-Einrichtung erlaubt
+check-KeyRestrictions = Schlüsselbeschränkungen
+check-Journal = Journal beschreibbar
+check-SecretFileModes = Geheime Dateien nur für den Benutzer der Station lesbar
+check-KeyAccess = Sicherheitsschlüssel lassen sich öffnen
+check-CardReaders = Kartenlesegeräte (pcscd) antworten
+check-DiskSpace = Platz für das Journal
+check-Clock = Uhr synchron
 
 ## Unterbrochene Ausgaben des letzten Laufs
 

@@ -10,24 +10,24 @@ startup-failed = FAILED
 startup-fix = Fix what failed (see the remedies above), then restart the station. Continuing lets you look around, but issuing keys may fail.
 startup-continue = Continue anyway
 
-## The start-up checks' names
+## The start-up checks' names: `check-` and the engine's name of the check (CheckKind)
 
-check-configuration = Configuration valid
-check-station-settings = Station settings valid
-check-engine-started = Station engine started
-check-sign-in = Sign-in to Entra ID
-check-graph-reachable = Microsoft Graph reachable
-check-users-group = Users-in-scope group found
-check-fido2-policy = FIDO2 method policy
-check-fido2-enabled = FIDO2 passkeys enabled
-check-self-service-setup = Self-service setup allowed
-check-key-restrictions = Key restrictions
-check-journal = Journal writable
-check-secret-file-modes = Secret files readable only by the station's user
-check-key-access = Security keys can be opened
-check-card-readers = Card readers (pcscd) answer
-check-disk-space = Room for the journal
-check-clock = Clock in sync
+check-Configuration = Configuration valid
+check-StationSettings = Station settings valid
+check-EngineStarted = Station engine started
+check-SignIn = Sign-in to Entra ID
+check-GraphReachable = Microsoft Graph reachable
+check-UsersGroup = Users-in-scope group found
+check-Fido2Policy = FIDO2 method policy
+check-Fido2Enabled = FIDO2 passkeys enabled
+check-SelfServiceSetup = Self-service setup allowed
+check-KeyRestrictions = Key restrictions
+check-Journal = Journal writable
+check-SecretFileModes = Secret files readable only by the station's user
+check-KeyAccess = Security keys can be opened
+check-CardReaders = Card readers (pcscd) answer
+check-DiskSpace = Room for the journal
+check-Clock = Clock in sync
 
 ## Unfinished enrollments from the last run
 

@@ -55,55 +55,16 @@ pub fn words(t: &Texts, remedy: &Remedy) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::remedy::tests::every_remedy;
     use crate::i18n::{Catalog, Language};
-
-    fn every_remedy() -> Vec<Remedy> {
-        vec![
-            Remedy::Retry,
-            Remedy::RetryLater,
-            Remedy::CheckNetwork,
-            Remedy::ReinsertKey,
-            Remedy::ReplugKey,
-            Remedy::ReinsertAndReset,
-            Remedy::ResetOverUsb,
-            Remedy::ResetKey,
-            Remedy::PinAlreadySet,
-            Remedy::ChangePin,
-            Remedy::CheckPin,
-            Remedy::PinRules,
-            Remedy::KeyRefusesRandomPins,
-            Remedy::ProvidePin,
-            Remedy::TouchKey,
-            Remedy::UseAnotherKey,
-            Remedy::UseAnotherKeyModel,
-            Remedy::AlreadyRegistered,
-            Remedy::RetryOrAnotherKey,
-            Remedy::StartAgain,
-            Remedy::CheckJournal,
-            Remedy::RefreshQueue,
-            Remedy::RefreshQueueAgain,
-            Remedy::SignInAgain,
-            Remedy::AnotherOperator,
-            Remedy::CheckConfiguration,
-            Remedy::Administrator("grant the app UserAuthMethod-Passkey.ReadWrite.All"),
-            Remedy::RestartStation,
-            Remedy::ApplyPinPolicy {
-                key: "key serial 12345678".into(),
-            },
-            Remedy::FinishEnrollment {
-                key: "key serial 12345678".into(),
-                upn: "ana@contoso.com".into(),
-            },
-            Remedy::Text("free words".into()),
-        ]
-    }
 
     #[test]
     fn english_says_what_the_engine_says_and_german_says_it_in_german() {
         let catalog = Catalog::shared();
         let en = Texts::new(catalog.clone(), Language::English);
         let de = Texts::new(catalog, Language::German);
-        for remedy in every_remedy() {
+        let free = Remedy::Text("free words".into());
+        for remedy in every_remedy().into_iter().chain([free]) {
             assert_eq!(words(&en, &remedy), remedy.ui(), "{remedy:?}");
             let german = words(&de, &remedy);
             let free = matches!(remedy, Remedy::Text(_));

@@ -49,26 +49,10 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
     }
 }
 
-/// What a check looked at, in the station's language (English: [`CheckKind::name`]).
+/// What a check looked at, in the station's language (English: [`CheckKind::name`]): the
+/// message `check-` and the kind's name (`check-Journal`).
 fn check_name(t: &Texts, kind: CheckKind) -> String {
-    t.text(match kind {
-        CheckKind::Configuration => "check-configuration",
-        CheckKind::StationSettings => "check-station-settings",
-        CheckKind::EngineStarted => "check-engine-started",
-        CheckKind::SignIn => "check-sign-in",
-        CheckKind::GraphReachable => "check-graph-reachable",
-        CheckKind::UsersGroup => "check-users-group",
-        CheckKind::Fido2Policy => "check-fido2-policy",
-        CheckKind::Fido2Enabled => "check-fido2-enabled",
-        CheckKind::SelfServiceSetup => "check-self-service-setup",
-        CheckKind::KeyRestrictions => "check-key-restrictions",
-        CheckKind::Journal => "check-journal",
-        CheckKind::SecretFileModes => "check-secret-file-modes",
-        CheckKind::KeyAccess => "check-key-access",
-        CheckKind::CardReaders => "check-card-readers",
-        CheckKind::DiskSpace => "check-disk-space",
-        CheckKind::Clock => "check-clock",
-    })
+    t.text(&format!("check-{kind:?}"))
 }
 
 #[cfg(test)]
