@@ -44,6 +44,11 @@ for scene in $("$BIN" demo --scene list 2>&1 | sed -n 's/.*scenes: //p' | tr -d 
     shot "$scene" "$BIN" demo --scene "$scene"
 done
 
+# The pages the person reads, in German (`"language": "de"`, or the person's language switch).
+for scene in touch pin reveal done; do
+    shot "$scene-de" "$BIN" demo --scene "$scene" --language de
+done
+
 # The live demo (fake tenant + engine + software key), clicked through with xdotool at the
 # positions of the 1280x800 layout: sign in, pick the first person, insert a key, done.
 "$BIN" demo >/dev/null 2>&1 &

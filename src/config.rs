@@ -174,6 +174,8 @@ pub struct Config {
     /// `stationName`: this station on claims, enrollments and audit entries (default: the
     /// host name).
     pub station_name: String,
+    /// `language`: the kiosk's language, and each person's until they switch (default `en`).
+    pub language: crate::i18n::Language,
     /// Keys present in the file that this version does not know (warned about, not fatal).
     pub unknown_keys: Vec<UnknownKey>,
 }
@@ -484,6 +486,7 @@ impl Config {
             journal_ca_file: r.path_relative("journalCaFile")?,
             journal_key_file: r.path_relative("journalKeyFile")?,
             station_name: r.station_name()?,
+            language: r.language()?,
             unknown_keys: Vec::new(),
         };
         // Known means read above: the list cannot drift from the readers.
@@ -661,6 +664,23 @@ impl<'a> Reader<'a> {
                      own SQLite journal",
                 )
             })
+    }
+
+    /// `language`: one of the catalogues' codes, else English.
+    fn language(&self) -> Result<crate::i18n::Language, ConfigError> {
+        let Some(code) = self.text("language")? else {
+            return Ok(crate::i18n::Language::default());
+        };
+        crate::i18n::Language::from_code(&code).ok_or_else(|| {
+            self.invalid(
+                "language",
+                format!("\"{code}\""),
+                &format!(
+                    "one of the kiosk's languages: {} (default \"en\")",
+                    crate::i18n::Language::supported()
+                ),
+            )
+        })
     }
 
     /// `stationName`, else the host name.
@@ -1297,5 +1317,32 @@ mod tests {
                 private_key: PathBuf::from("/etc/kiosk/app.key")
             }
         );
+    }
+
+    #[test]
+    fn language_defaults_to_english_and_unknown_codes_name_the_supported_ones() {
+        use crate::i18n::Language;
+        let with = |extra: &str| {
+            parse(&SEED.replace(
+                "\"useCTAP21Features\":false",
+                &format!("\"useCTAP21Features\":false,{extra}"),
+            ))
+        };
+        assert_eq!(parse(SEED).unwrap().language, Language::English);
+        assert_eq!(
+            with("\"language\":\"de\"").unwrap().language,
+            Language::German
+        );
+        assert_eq!(
+            with("\"language\":\"EN\"").unwrap().language,
+            Language::English
+        );
+        let err = with("\"language\":\"fr\"").unwrap_err().to_string();
+        assert!(
+            err.contains("key \"language\": found \"fr\"")
+                && err.contains("\"en\" (English), \"de\" (Deutsch)"),
+            "{err}"
+        );
+        assert!(with("\"language\":7").is_err());
     }
 }

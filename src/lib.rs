@@ -9,6 +9,7 @@ pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
+pub mod i18n;
 pub mod keys;
 pub mod logging;
 pub mod owner_only;

@@ -432,7 +432,10 @@ fn a_failed_refresh_shows_graphs_request_id_and_keeps_the_queue() {
         state.problem.as_ref().and_then(|p| p.request_id.clone()),
         Some(request_id.clone())
     );
-    let (line, bad) = state.queue_refresh.status_line().expect("a status line");
+    let (line, bad) = state
+        .queue_refresh
+        .status_line(&state.texts())
+        .expect("a status line");
     assert!(bad && line.contains(&request_id), "{line}");
     let audit = Journal::open(&world.config.journal_path)
         .unwrap()

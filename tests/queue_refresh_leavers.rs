@@ -183,7 +183,7 @@ fn a_refresh_removes_the_leavers_but_not_the_enrolled_nor_members_whose_fetch_fa
     assert!(state.queue.matches().is_empty(), "not found by a search");
     state.queue.set_query("");
     assert_eq!(state.queue.matches().len(), 7);
-    let (line, bad) = state.queue_refresh.status_line().unwrap();
+    let (line, bad) = state.queue_refresh.status_line(&state.texts()).unwrap();
     assert!(line.contains(", 2 removed (left the group)"), "{line}");
     assert!(bad, "the failed fetches are still reported: {line}");
     drop(engine);
@@ -207,7 +207,7 @@ fn a_refresh_removes_the_leavers_but_not_the_enrolled_nor_members_whose_fetch_fa
     for e in log.seen.iter().cloned() {
         state.apply(e);
     }
-    let (line, bad) = state.queue_refresh.status_line().unwrap();
+    let (line, bad) = state.queue_refresh.status_line(&state.texts()).unwrap();
     assert!(!bad && !line.contains("removed"), "{line}");
     assert_eq!(enrollments(&journal), records);
 }

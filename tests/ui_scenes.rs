@@ -20,6 +20,7 @@ fn every_scene_renders_with_its_action_on_screen() {
         ("pin", "Set PIN"),
         ("touch", "Cancel"),
         ("error", "Retry"),
+        ("reveal", "Reveal PIN"),
         ("done", "Next person"),
         ("history", "Queue"),
         ("reset", "Erase the key"),

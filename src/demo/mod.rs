@@ -15,6 +15,7 @@ use anyhow::{anyhow, Result};
 
 use crate::cli::kiosk::{delegated_link, link, native_options, waker};
 use crate::engine::Engine;
+use crate::i18n::Language;
 use crate::ui::operator::OperatorAuth;
 use crate::ui::{KioskApp, State};
 
@@ -50,6 +51,13 @@ pub struct DemoArgs {
     /// Show one scripted screen (see `demo::scenes`) with no engine: for screenshots.
     #[arg(long, hide = true)]
     pub scene: Option<String>,
+    /// The station's language, as `language` in the config: en (English) or de (Deutsch).
+    #[arg(long, default_value = "en", value_parser = parse_language)]
+    pub language: Language,
+}
+
+fn parse_language(code: &str) -> Result<Language, String> {
+    Language::from_code(code).ok_or_else(|| format!("one of {}", Language::supported()))
 }
 
 /// `demo`: the station against a fake tenant with software keys.
@@ -58,7 +66,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<ExitCode> {
         return bench::run(frames, args.windowed);
     }
     if let Some(name) = &args.scene {
-        return run_scene(name, args.windowed);
+        return run_scene(name, args.windowed, args.language);
     }
     let mut world = if args.delegated {
         DemoWorld::start_delegated(args.dir.as_deref(), args.users, 2)?
@@ -78,6 +86,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<ExitCode> {
         true,
     );
     state.takes_cards = world.key_source().takes_cards();
+    state.language = args.language;
     if delegated {
         state.idle_lock_secs = world.config.idle_lock_minutes.map(|m| f64::from(m) * 60.0);
     }
@@ -102,11 +111,11 @@ pub fn run_demo(args: &DemoArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_scene(name: &str, windowed: bool) -> Result<ExitCode> {
+fn run_scene(name: &str, windowed: bool, language: Language) -> Result<ExitCode> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let state = scenes::scene(name, now)
+    let state = scenes::scene_in(name, now, language)
         .ok_or_else(|| anyhow!("no scene \"{name}\"; scenes: {}", scenes::SCENES.join(", ")))?;
     eframe::run_native(
         "Passkey Kiosk",

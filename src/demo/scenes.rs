@@ -7,11 +7,12 @@ use crate::engine::api::{
 };
 use crate::keys::{KeySummary, PinState};
 
+use crate::i18n::Language;
 use crate::ui::operator::OperatorAuth;
 use crate::ui::state::{ResetFlow, State};
 
 /// Scene names, in the order the screenshots script takes them.
-pub const SCENES: [&str; 13] = [
+pub const SCENES: [&str; 14] = [
     "startup",
     "recovery",
     "sign-in",
@@ -21,6 +22,7 @@ pub const SCENES: [&str; 13] = [
     "pin",
     "touch",
     "error",
+    "reveal",
     "done",
     "history",
     "reset",
@@ -132,6 +134,16 @@ fn in_job(now: i64, step: Step) -> State {
         step,
     });
     s
+}
+
+/// [`scene`] at a station speaking `language` (the person on screen too).
+pub fn scene_in(name: &str, now: i64, language: Language) -> Option<State> {
+    let mut state = scene(name, now)?;
+    state.language = language;
+    if let Some(job) = state.job.as_mut() {
+        job.language = language;
+    }
+    Some(state)
 }
 
 /// The state for `name` (None if there is no such scene); `now` is Unix seconds.
@@ -252,7 +264,8 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
             });
             s
         }
-        "done" => {
+        // The done page before the PIN is revealed, then after.
+        "reveal" | "done" => {
             let mut s = in_job(now, Step::Recording);
             s.apply(Event::Finished {
                 job: JobId(12),
@@ -264,7 +277,7 @@ pub fn scene(name: &str, now: i64) -> Option<State> {
                 },
             });
             if let Some(v) = s.job.as_mut() {
-                v.revealed = true;
+                v.revealed = name == "done";
             }
             s
         }

@@ -167,7 +167,7 @@ impl Remedy {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Fails to compile when a variant is added: add it to [`every_remedy`] too.
@@ -209,7 +209,7 @@ mod tests {
     }
 
     /// Every advice the engine can give (payloads: what the crates produce).
-    fn every_remedy() -> Vec<Remedy> {
+    pub(crate) fn every_remedy() -> Vec<Remedy> {
         let mut all = vec![
             Remedy::Retry,
             Remedy::RetryLater,

@@ -8,6 +8,7 @@
 pub mod operator;
 pub mod pin_pad;
 pub mod queue_index;
+pub mod remedy;
 pub mod screens;
 pub mod secret;
 pub mod state;

@@ -78,15 +78,17 @@ pub fn apply_sign_in(state: &mut State, event: Event) {
         } => {
             state.sign_in.checking = false;
             state.sign_in.retry_at = (wait_secs > 0).then(|| state.now + wait_secs as i64);
-            let wrong = match (checked, unlock) {
-                (false, _) => "Not checked: wait for the pause to end.",
-                (true, true) => "Wrong passcode.",
-                (true, false) => "Wrong passcode. Try again.",
-            };
+            let t = state.texts();
+            let wrong = t.text(match (checked, unlock) {
+                (false, _) => "passcode-not-checked",
+                (true, true) => "passcode-wrong",
+                (true, false) => "passcode-wrong-try-again",
+            });
             state.sign_in.error = Some(if wait_secs > 0 {
-                format!("{wrong} {failures} wrong passcodes in a row.")
+                let failures = t.text_with("passcode-failures", &[("failures", failures.into())]);
+                format!("{wrong} {failures}")
             } else {
-                wrong.to_owned()
+                wrong
             });
             state.forget_secrets();
         }

@@ -6,6 +6,7 @@ use zeroize::Zeroizing;
 
 use super::secret::SecretBuffer;
 use super::{theme, widgets};
+use crate::i18n::Texts;
 
 /// CTAP 2.1 §6.5.5.7: a PIN is at most 63 bytes of UTF-8.
 pub const MAX_PIN_BYTES: usize = 63;
@@ -14,6 +15,7 @@ pub const MAX_PIN_BYTES: usize = 63;
 /// The buffer holds at most [`MAX_PIN_BYTES`]; `generation` goes into the field's id.
 pub fn show(
     ui: &mut Ui,
+    t: &Texts,
     entry: &mut SecretBuffer,
     generation: u64,
     min_len: usize,
@@ -24,7 +26,8 @@ pub fn show(
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
             ui.set_width(620.0);
-            let field = widgets::secret_field(ui, "PIN", entry, generation, 360.0);
+            let label = t.text("pin-field");
+            let field = widgets::secret_field(ui, "PIN", &label, entry, generation, 360.0);
             let entered = widgets::submitted(ui, &field);
             if !entered && ui.memory(|m| m.focused().is_none()) {
                 field.request_focus();
@@ -32,15 +35,18 @@ pub fn show(
             let len = entry.len_chars();
             let long_enough = len >= min_len;
             ui.label(
-                RichText::new(format!("{len} typed · at least {min_len} needed"))
-                    .color(if long_enough { theme::OK } else { theme::MUTED }),
+                RichText::new(t.text_with(
+                    "pin-typed",
+                    &[("typed", len.into()), ("needed", min_len.into())],
+                ))
+                .color(if long_enough { theme::OK } else { theme::MUTED }),
             );
             ui.add_space(12.0);
             submit = entered && long_enough;
             submit |= widgets::primary(ui, long_enough, submit_label).clicked();
         });
         ui.add_space(24.0);
-        pad(ui, entry);
+        pad(ui, t, entry);
     });
     if submit && entry.len_chars() >= min_len {
         Some(entry.take_secret())
@@ -49,7 +55,7 @@ pub fn show(
     }
 }
 
-fn pad(ui: &mut Ui, entry: &mut SecretBuffer) {
+fn pad(ui: &mut Ui, t: &Texts, entry: &mut SecretBuffer) {
     let key = Vec2::new(96.0, 64.0);
     egui::Grid::new("pin_pad")
         .spacing([12.0, 10.0])
@@ -62,13 +68,19 @@ fn pad(ui: &mut Ui, entry: &mut SecretBuffer) {
                 }
                 ui.end_row();
             }
-            if ui.add(egui::Button::new("Clear").min_size(key)).clicked() {
+            if ui
+                .add(egui::Button::new(t.text("pin-clear")).min_size(key))
+                .clicked()
+            {
                 entry.wipe();
             }
             if digit_button(ui, "0", key) {
                 entry.push_str("0");
             }
-            if ui.add(egui::Button::new("Delete").min_size(key)).clicked() {
+            if ui
+                .add(egui::Button::new(t.text("pin-delete")).min_size(key))
+                .clicked()
+            {
                 entry.pop();
             }
             ui.end_row();

@@ -4,12 +4,14 @@
 //! being typed, dialogs); everything else changes through `apply`.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 pub use crate::engine::api::HistoryEntry;
 use crate::engine::api::{
     Check, EnrollmentState, Event, Issued, JobId, OperatorError, PinRequest, QueueRefreshSummary,
     Step, Unfinished,
 };
+use crate::i18n::{Catalog, Language, Texts};
 use crate::keys::KeySummary;
 
 use super::operator::OperatorAuth;
@@ -64,15 +66,15 @@ impl Stage {
     ];
 
     /// Step-bar label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Stage::Person => "Person",
-            Stage::Key => "Insert key",
-            Stage::Pin => "PIN",
-            Stage::Touch => "Touch",
-            Stage::Registering => "Registering",
-            Stage::Done => "Done",
-        }
+    pub fn label(self, texts: &Texts) -> String {
+        texts.text(match self {
+            Stage::Person => "stage-person",
+            Stage::Key => "stage-key",
+            Stage::Pin => "stage-pin",
+            Stage::Touch => "stage-touch",
+            Stage::Registering => "stage-registering",
+            Stage::Done => "stage-done",
+        })
     }
 
     fn of_step(step: Step) -> Stage {
@@ -121,40 +123,40 @@ pub struct JobView {
     pub phase: Phase,
     /// The random PIN is shown (done page).
     pub revealed: bool,
+    /// The person's language: the station's when the job opens, changed by the language
+    /// switch for this enrollment only.
+    pub language: Language,
 }
 
 /// How the station asks for user presence and a reset's power-up: a USB key is touched and
 /// re-inserted, a card is held on the reader and put back on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresenceWords {
     /// The big prompt while the key waits for presence.
-    pub touch: &'static str,
+    pub touch: String,
     /// The line under it.
-    pub touch_hint: &'static str,
+    pub touch_hint: String,
     /// Before a reset: bring the key to power-up.
-    pub reinsert: &'static str,
+    pub reinsert: String,
     /// Why.
-    pub reinsert_hint: &'static str,
+    pub reinsert_hint: String,
 }
 
 impl PresenceWords {
-    /// The words for the key in front of the operator (a card, or anything else).
-    pub fn for_key(key: Option<&KeySummary>) -> PresenceWords {
-        if key.is_some_and(|k| k.card) {
-            PresenceWords {
-                touch: "Hold the card on the reader",
-                touch_hint: "Keep it there, still, until the station says it is done.",
-                reinsert: "Take the card off the reader, then put it back and keep it there",
-                reinsert_hint:
-                    "Cards accept a reset only just after they are placed on the reader.",
-            }
+    /// The words for the key in front of the operator (a card, or anything else), in the
+    /// language of `texts`.
+    pub fn for_key(key: Option<&KeySummary>, texts: &Texts) -> PresenceWords {
+        let kind = if key.is_some_and(|k| k.card) {
+            "card"
         } else {
-            PresenceWords {
-                touch: "Touch the key now",
-                touch_hint: "The key blinks: touch its metal contact or button once.",
-                reinsert: "Remove the key, insert it again, and touch it within 10 seconds.",
-                reinsert_hint: "Keys accept a reset only just after they are plugged in.",
-            }
+            "key"
+        };
+        let word = |what: &str| texts.text(&format!("presence-{kind}-{what}"));
+        PresenceWords {
+            touch: word("touch"),
+            touch_hint: word("touch-hint"),
+            reinsert: word("reinsert"),
+            reinsert_hint: word("reinsert-hint"),
         }
     }
 }
@@ -202,15 +204,15 @@ pub struct QueueRefreshView {
 
 impl QueueRefreshView {
     /// The status line and whether it reports a failure; `None` before any refresh.
-    pub fn status_line(&self) -> Option<(String, bool)> {
+    pub fn status_line(&self, t: &Texts) -> Option<(String, bool)> {
         if self.running {
             return Some((
                 match self.total {
-                    Some(total) => format!(
-                        "Fetching the queue from the group: {} of {total} people",
-                        self.done
+                    Some(total) => t.text_with(
+                        "queue-fetching-count",
+                        &[("done", self.done.into()), ("total", total.into())],
                     ),
-                    None => "Fetching the queue from the group…".to_owned(),
+                    None => t.text("queue-fetching"),
                 },
                 false,
             ));
@@ -218,33 +220,41 @@ impl QueueRefreshView {
         let last = self.last.as_ref()?;
         if let Some(error) = &last.error {
             return Some((
-                format!(
-                    "Queue refresh failed, the queue was kept: {}",
-                    with_request_id(error)
+                t.text_with(
+                    "queue-refresh-failed",
+                    &[("error", with_request_id(t, error).into())],
                 ),
                 true,
             ));
         }
-        let mut line = format!(
-            "Queue refreshed from {}: {} people updated, {} new",
-            last.group.as_deref().unwrap_or("the group"),
-            last.updated,
-            last.added
+        let group = match &last.group {
+            Some(g) => g.clone(),
+            None => t.text("queue-the-group"),
+        };
+        let mut line = t.text_with(
+            "queue-refreshed",
+            &[
+                ("group", group.into()),
+                ("updated", last.updated.into()),
+                ("added", last.added.into()),
+            ],
         );
         if last.kept > 0 {
-            line.push_str(&format!(
-                ", {} left as they were (enrolled or in progress)",
-                last.kept
-            ));
+            line.push_str(&t.text_with("queue-refreshed-kept", &[("kept", last.kept.into())]));
         }
         if last.removed > 0 {
-            line.push_str(&format!(", {} removed (left the group)", last.removed));
+            line.push_str(&t.text_with(
+                "queue-refreshed-removed",
+                &[("removed", last.removed.into())],
+            ));
         }
         if let Some(first) = last.failures.first() {
-            line.push_str(&format!(
-                "; {} failed, e.g. {}",
-                last.failures.len(),
-                with_request_id(first)
+            line.push_str(&t.text_with(
+                "queue-refreshed-failures",
+                &[
+                    ("failed", last.failures.len().into()),
+                    ("example", with_request_id(t, first).into()),
+                ],
             ));
         }
         Some((line, !last.failures.is_empty()))
@@ -252,9 +262,15 @@ impl QueueRefreshView {
 }
 
 /// The error's message, with Graph's request-id when the message does not carry it already.
-fn with_request_id(e: &OperatorError) -> String {
+fn with_request_id(t: &Texts, e: &OperatorError) -> String {
     match &e.request_id {
-        Some(id) if !e.message.contains(id.as_str()) => format!("{} (request-id {id})", e.message),
+        Some(id) if !e.message.contains(id.as_str()) => t.text_with(
+            "with-request-id",
+            &[
+                ("message", e.message.as_str().into()),
+                ("id", id.as_str().into()),
+            ],
+        ),
         _ => e.message.clone(),
     }
 }
@@ -371,6 +387,11 @@ pub struct State {
     pub exit_chosen: bool,
     /// Current time (Unix seconds), for challenge expiry.
     pub now: i64,
+    /// The message catalogues (parsed once per process).
+    pub catalog: Arc<Catalog>,
+    /// The station's language (`language` in the config): every screen, and each person's
+    /// pages until they choose another.
+    pub language: Language,
     /// Which person each job is for (background failures name the person).
     job_people: HashMap<JobId, String>,
 }
@@ -421,8 +442,22 @@ impl State {
             close_refused: false,
             exit_chosen: false,
             now: 0,
+            catalog: Catalog::shared(),
+            language: Language::default(),
             job_people: HashMap::new(),
         }
+    }
+
+    /// The station's texts: every screen but a person's own pages.
+    pub fn texts(&self) -> Texts {
+        Texts::new(self.catalog.clone(), self.language)
+    }
+
+    /// The texts of the person on screen (the wizard), in the language they chose; the
+    /// station's when no one is.
+    pub fn person_texts(&self) -> Texts {
+        let language = self.job.as_ref().map_or(self.language, |v| v.language);
+        Texts::new(self.catalog.clone(), language)
     }
 
     /// The screen to show.
@@ -466,6 +501,7 @@ impl State {
             step: None,
             phase: Phase::Working,
             revealed: false,
+            language: self.language,
         });
         self.pin_entry.wipe();
     }
@@ -483,6 +519,7 @@ impl State {
                 step: None,
                 phase: Phase::Done(issued),
                 revealed: false,
+                language: self.language,
             });
         }
     }
@@ -501,6 +538,7 @@ impl State {
             step: None,
             phase: Phase::Failed(error),
             revealed: false,
+            language: self.language,
         });
     }
 
@@ -687,12 +725,19 @@ mod tests {
     fn a_card_is_held_on_the_reader_and_a_key_is_touched() {
         let mut card = key();
         card.card = true;
-        let for_card = PresenceWords::for_key(Some(&card));
+        let s = State::new(OperatorAuth::Demo, false);
+        let t = s.texts();
+        let for_card = PresenceWords::for_key(Some(&card), &t);
         assert_eq!(for_card.touch, "Hold the card on the reader");
         assert!(for_card.reinsert.contains("put it back"));
-        let for_key = PresenceWords::for_key(Some(&key()));
+        let for_key = PresenceWords::for_key(Some(&key()), &t);
         assert_eq!(for_key.touch, "Touch the key now");
-        assert_eq!(PresenceWords::for_key(None), for_key);
+        assert_eq!(PresenceWords::for_key(None, &t), for_key);
+        let german = Texts::new(s.catalog.clone(), Language::German);
+        assert_eq!(
+            PresenceWords::for_key(Some(&card), &german).touch,
+            "Halten Sie die Karte an das Lesegerät"
+        );
     }
 
     /// What a factory-fresh software key says of itself.
@@ -1022,13 +1067,13 @@ mod tests {
     #[test]
     fn a_queue_refresh_reports_progress_and_a_failure_as_a_problem() {
         let mut s = signed_in();
-        assert_eq!(s.queue_refresh.status_line(), None);
+        assert_eq!(s.queue_refresh.status_line(&s.texts()), None);
         s.apply(Event::QueueRefresh {
             done: 3,
             total: Some(10),
         });
         assert_eq!(
-            s.queue_refresh.status_line(),
+            s.queue_refresh.status_line(&s.texts()),
             Some((
                 "Fetching the queue from the group: 3 of 10 people".into(),
                 false
@@ -1040,7 +1085,7 @@ mod tests {
         }));
         assert!(!s.queue_refresh.running);
         assert_eq!(s.problem, Some(error("graph-403")));
-        let line = s.queue_refresh.status_line();
+        let line = s.queue_refresh.status_line(&s.texts());
         assert_eq!(line.map(|(_, failed)| failed), Some(true));
     }
 }

@@ -4,6 +4,7 @@
 use egui::{Color32, RichText, Ui, Vec2};
 
 use crate::engine::api::OperatorError;
+use crate::i18n::{Language, Texts};
 
 use super::secret::SecretBuffer;
 use super::state::Stage;
@@ -56,14 +57,16 @@ pub fn labelled_field(ui: &mut Ui, label: &str, text: &mut String, width: f32) -
 /// `TextEdit`'s state, masked ones included, for the life of the process: here that history
 /// keeps nothing (before and after the field runs), and the field's id carries `generation`, so
 /// once the screen moves on (see [`forget_secret_fields`]) no earlier state is reachable.
+/// `field` (one of [`SECRET_LABELS`]) names it for its id, whatever language `label` is in.
 pub fn secret_field(
     ui: &mut Ui,
+    field: &'static str,
     label: &str,
     secret: &mut SecretBuffer,
     generation: u64,
     width: f32,
 ) -> egui::Response {
-    let id = secret_id(label, generation);
+    let id = secret_id(field, generation);
     keep_no_history(ui.ctx(), id);
     let edit = egui::TextEdit::singleline(secret).password(true).id(id);
     let response = labelled(ui, label, edit, width);
@@ -71,7 +74,8 @@ pub fn secret_field(
     response
 }
 
-/// Labels of the secret fields (their egui state is dropped by [`forget_secret_fields`]).
+/// The secret fields, by their English labels (their egui state is dropped by
+/// [`forget_secret_fields`]).
 pub const SECRET_LABELS: [&str; 2] = ["Passcode", "PIN"];
 
 fn secret_id(label: &str, generation: u64) -> egui::Id {
@@ -131,23 +135,24 @@ pub fn title(ui: &mut Ui, text: &str) {
 /// The wizard's step bar: done steps green, the current one highlighted, a failed one red.
 /// Each step says its state to assistive technology too ("4. Touch: done"), as colour alone
 /// does not.
-pub fn step_bar(ui: &mut Ui, current: Stage, failed: bool) {
+pub fn step_bar(ui: &mut Ui, t: &Texts, current: Stage, failed: bool) {
     ui.horizontal_wrapped(|ui| {
         for (i, stage) in Stage::ALL.iter().enumerate() {
             if i > 0 {
                 ui.label(RichText::new("  ›  ").color(theme::MUTED));
             }
             let (fill, fg, state) = if *stage < current {
-                (theme::OK, Color32::WHITE, "done")
+                (theme::OK, Color32::WHITE, "stage-state-done")
             } else if *stage == current && failed {
-                (theme::BAD, Color32::WHITE, "failed")
+                (theme::BAD, Color32::WHITE, "stage-state-failed")
             } else if *stage == current {
-                (theme::ACCENT, Color32::WHITE, "current")
+                (theme::ACCENT, Color32::WHITE, "stage-state-current")
             } else {
-                (theme::SURFACE, theme::MUTED, "to do")
+                (theme::SURFACE, theme::MUTED, "stage-state-to-do")
             };
+            let state = t.text(state);
             // Numbered, not ticked: the bundled font has no check mark; colour tells done.
-            let text = format!("{}. {}", i + 1, stage.label());
+            let text = format!("{}. {}", i + 1, stage.label(t));
             egui::Frame::new()
                 .fill(fill)
                 .corner_radius(20)
@@ -164,7 +169,8 @@ pub fn step_bar(ui: &mut Ui, current: Stage, failed: bool) {
 }
 
 /// An operator error: what happened, what to do, and Graph's request-id to quote to support.
-pub fn error_box(ui: &mut Ui, error: &OperatorError) {
+/// The engine words the error in English; what to do and the frame are in `t`'s language.
+pub fn error_box(ui: &mut Ui, t: &Texts, error: &OperatorError) {
     egui::Frame::new()
         .fill(Color32::from_rgb(0xfd, 0xec, 0xee))
         .stroke(egui::Stroke::new(2.0, theme::BAD))
@@ -178,11 +184,17 @@ pub fn error_box(ui: &mut Ui, error: &OperatorError) {
                     .strong()
                     .size(26.0),
             );
-            ui.label(format!("What to do: {}", error.remedy.ui()));
+            let remedy = super::remedy::words(t, &error.remedy);
+            ui.label(t.text_with("what-to-do", &[("remedy", remedy.into())]));
             ui.horizontal_wrapped(|ui| {
-                ui.label(RichText::new(format!("Code: {}", error.code)).color(theme::MUTED));
+                ui.label(
+                    RichText::new(
+                        t.text_with("error-code", &[("code", error.code.as_str().into())]),
+                    )
+                    .color(theme::MUTED),
+                );
                 if let Some(id) = &error.request_id {
-                    ui.label(RichText::new("Graph request-id:").color(theme::MUTED));
+                    ui.label(RichText::new(t.text("graph-request-id")).color(theme::MUTED));
                     // Selectable so it can be copied into a support ticket.
                     ui.add(egui::Label::new(RichText::new(id).monospace()).selectable(true));
                 }
@@ -225,4 +237,27 @@ pub fn dialog_frame() -> egui::Frame {
         .stroke(egui::Stroke::new(2.0, theme::TEXT))
         .corner_radius(12)
         .inner_margin(28)
+}
+
+/// The person's language switch ("English | Deutsch"), each language named in itself so
+/// anyone finds theirs; returns the language chosen this frame. Choosing lets the keyboard
+/// focus go, so it returns to the page's way on ([`default_focus`]).
+pub fn language_switch(ui: &mut Ui, current: Language) -> Option<Language> {
+    let mut chosen = None;
+    let mut order = Language::ALL;
+    if ui.layout().prefer_right_to_left() {
+        order.reverse(); // still read left to right
+    }
+    for language in &order {
+        let button = egui::Button::selectable(*language == current, language.name())
+            .min_size(Vec2::new(120.0, theme::TOUCH));
+        let response = ui.add(button);
+        if response.clicked() {
+            ui.memory_mut(|m| m.surrender_focus(response.id));
+            if *language != current {
+                chosen = Some(*language);
+            }
+        }
+    }
+    chosen
 }

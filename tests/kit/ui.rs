@@ -209,29 +209,33 @@ pub fn demo_at_sign_in(world: &DemoWorld, keys: KeySource) -> Harness<'_, KioskA
     h
 }
 
+/// The `nth` person of the queue without a key.
+pub fn to_enroll(h: &Harness<'_, KioskApp>, nth: usize) -> Person {
+    let q = &h.state().state.queue;
+    q.matches()
+        .iter()
+        .filter_map(|&i| q.person(i))
+        .filter(|p| matches!(p.status, PersonStatus::Ready | PersonStatus::Waiting))
+        .nth(nth)
+        .cloned()
+        .expect("someone to enroll")
+}
+
 /// Types the name of the `nth` person without a key and clicks them: (user id, UPN).
 pub fn pick_person(h: &mut Harness<'_, KioskApp>, nth: usize) -> (String, String) {
-    let person = {
-        let q = &h.state().state.queue;
-        q.matches()
-            .iter()
-            .filter_map(|&i| q.person(i))
-            .filter(|p| matches!(p.status, PersonStatus::Ready | PersonStatus::Waiting))
-            .nth(nth)
-            .cloned()
-            .expect("someone to enroll")
-    };
+    let person = to_enroll(h, nth);
     pick(h, &person);
     h.get_by_label("Insert a new security key");
     (person.user_id, person.upn)
 }
 
-/// Types `person`'s name into the search and clicks them: the wizard opens.
+/// Types `person`'s name into the search (labelled in the station's language) and clicks
+/// them: the wizard opens.
 pub fn pick(h: &mut Harness<'_, KioskApp>, person: &Person) {
-    h.get_by_label("Find a person").focus();
+    let find = h.state().state.texts().text("queue-find");
+    h.get_by_label(&find).focus();
     h.run_steps(2);
-    h.get_by_label("Find a person")
-        .type_text(&person.display_name);
+    h.get_by_label(&find).type_text(&person.display_name);
     h.run_steps(2);
     h.get_by_role_and_label(Role::Button, &person.display_name)
         .click();

@@ -98,6 +98,7 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
     };
     let mut state = State::new(auth.clone(), false);
     state.idle_lock_secs = idle.map(|m| f64::from(m) * 60.0);
+    state.language = config.as_ref().map(|c| c.language).unwrap_or_default();
     state.takes_cards = KeySource::Device(args.device.clone()).takes_cards();
     // A station that cannot start still shows why, with the remedy, instead of vanishing.
     let early_failure = match (&config, &settings) {

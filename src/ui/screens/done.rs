@@ -7,8 +7,9 @@ use crate::engine::api::Command;
 use super::super::state::{Phase, State};
 use super::super::{theme, widgets};
 
-/// Renders the done page of `state.job`.
+/// Renders the done page of `state.job`, in the person's language.
 pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
+    let t = state.person_texts();
     let Some(view) = state.job.as_mut() else {
         return;
     };
@@ -21,37 +22,42 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     ui.columns(2, |cols| {
         let ui = &mut cols[0];
         ui.label(
-            RichText::new(format!("Key issued to {}", view.display_name))
-                .size(34.0)
-                .strong()
-                .color(theme::OK),
+            RichText::new(t.text_with(
+                "done-issued-to",
+                &[("name", view.display_name.as_str().into())],
+            ))
+            .size(34.0)
+            .strong()
+            .color(theme::OK),
         );
         if let Some(serial) = &issued.serial {
-            ui.label(RichText::new(format!("Key serial {serial}")).color(theme::MUTED));
+            ui.label(
+                RichText::new(t.text_with("done-serial", &[("serial", serial.into())]))
+                    .color(theme::MUTED),
+            );
         }
         // Method ids are long unbroken strings: one line, cut, never wrapped letter by letter.
         ui.add(
             egui::Label::new(
-                RichText::new(format!("Entra ID method {}", issued.method_id))
-                    .color(theme::MUTED)
-                    .small(),
+                RichText::new(t.text_with(
+                    "done-method",
+                    &[("method", issued.method_id.as_str().into())],
+                ))
+                .color(theme::MUTED)
+                .small(),
             )
             .truncate(),
         );
         ui.add_space(16.0);
-        ui.label(
-            RichText::new("Remove the key and give it to the person.")
-                .size(28.0)
-                .strong(),
-        );
+        ui.label(RichText::new(t.text("done-remove-key")).size(28.0).strong());
         ui.add_space(16.0);
         // Until the PIN was shown, moving on would lose it for good.
         let can_leave = !has_pin || view.revealed;
-        let next_person = widgets::primary(ui, can_leave, "Next person");
+        let next_person = widgets::primary(ui, can_leave, &t.text("done-next-person"));
         widgets::default_focus(ui, &next_person);
         next = next_person.clicked();
         if !can_leave {
-            ui.label(RichText::new("Reveal the PIN first.").color(theme::MUTED));
+            ui.label(RichText::new(t.text("done-reveal-first")).color(theme::MUTED));
         }
 
         let ui = &mut cols[1];
@@ -63,7 +69,7 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                 ui.set_width(ui.available_width());
                 match (&issued.pin, view.revealed) {
                     (Some(pin), true) => {
-                        ui.label(RichText::new("PIN for this key").strong());
+                        ui.label(RichText::new(t.text("done-pin-title")).strong());
                         // Spaced digits are easier to read out and to copy by hand.
                         let spaced: String = pin.expose().chars().flat_map(|c| [c, ' ']).collect();
                         ui.add(
@@ -75,13 +81,13 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                             )
                             .wrap_mode(egui::TextWrapMode::Extend),
                         );
-                        ui.label("Hand it over privately; it is not shown again.");
+                        ui.label(t.text("done-pin-hint"));
                     }
                     (Some(_), false) => {
-                        ui.label(RichText::new("The key has a new random PIN.").strong());
-                        ui.label("Reveal it only to the person it belongs to.");
+                        ui.label(RichText::new(t.text("done-pin-hidden")).strong());
+                        ui.label(t.text("done-pin-hidden-hint"));
                         ui.add_space(8.0);
-                        let reveal = widgets::primary(ui, true, "Reveal PIN");
+                        let reveal = widgets::primary(ui, true, &t.text("done-reveal"));
                         widgets::default_focus(ui, &reveal);
                         if reveal.clicked() {
                             view.revealed = true;
@@ -90,7 +96,7 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                         }
                     }
                     (None, _) => {
-                        ui.label("The PIN was typed at the station: the person already knows it.");
+                        ui.label(t.text("done-pin-typed"));
                     }
                 }
             });

@@ -3,49 +3,53 @@
 use egui::{RichText, Ui};
 
 use crate::engine::api::{Command, HISTORY_LIMIT};
+use crate::i18n::Texts;
 
 use super::super::state::{HistoryEntry, State};
 use super::super::{theme, widgets};
 
-/// `YYYY-MM-DD HH:MM` (UTC) for Unix seconds.
-fn when(at: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(at) {
-        Ok(t) => format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute()),
-        Err(_) => "?".to_string(),
-    }
-}
-
 /// The outcome column and its colour.
-fn outcome(h: &HistoryEntry) -> (String, egui::Color32) {
+fn outcome(t: &Texts, h: &HistoryEntry) -> (String, egui::Color32) {
     let error = h.last_error.as_deref().unwrap_or("");
+    let state = h.state.to_string();
     if h.issued() {
         let text = match &h.method_id {
-            Some(m) => format!("key issued (method {m})"),
-            None => "key issued".to_string(),
+            Some(m) => t.text_with("history-issued-method", &[("method", m.into())]),
+            None => t.text("history-issued"),
         };
         (text, theme::OK)
     } else if h.failed() {
-        (format!("failed: {error}"), theme::BAD)
+        (
+            t.text_with("history-failed", &[("error", error.into())]),
+            theme::BAD,
+        )
     } else if error.is_empty() {
-        (format!("unfinished ({})", h.state), theme::WARN)
+        (
+            t.text_with("history-unfinished", &[("state", state.into())]),
+            theme::WARN,
+        )
     } else {
-        (format!("unfinished ({}): {error}", h.state), theme::WARN)
+        (
+            t.text_with(
+                "history-unfinished-error",
+                &[("state", state.into()), ("error", error.into())],
+            ),
+            theme::WARN,
+        )
     }
 }
 
 /// Renders the history table.
 pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
-    widgets::title(ui, "History");
+    let t = state.texts();
+    widgets::title(ui, &t.text("history-title"));
     ui.label(
-        RichText::new(format!(
-            "Enrollments in this station's journal, newest first (the last {HISTORY_LIMIT}); \
-             passkey-kiosk export has the full record."
-        ))
-        .color(theme::MUTED),
+        RichText::new(t.text_with("history-hint", &[("limit", HISTORY_LIMIT.into())]))
+            .color(theme::MUTED),
     );
     ui.add_space(8.0);
     if state.history.is_empty() {
-        ui.label("Nothing issued yet.");
+        ui.label(t.text("history-empty"));
         return;
     }
     let header = |ui: &mut Ui, text: &str| {
@@ -53,10 +57,10 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
     };
     row(
         ui,
-        |ui| header(ui, "Time (UTC)"),
-        |ui| header(ui, "Person"),
-        |ui| header(ui, "Key serial"),
-        |ui| header(ui, "Outcome"),
+        |ui| header(ui, &t.text("history-time")),
+        |ui| header(ui, &t.text("history-person")),
+        |ui| header(ui, &t.text("history-serial")),
+        |ui| header(ui, &t.text("history-outcome")),
     );
     ui.separator();
     egui::ScrollArea::vertical()
@@ -66,7 +70,7 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
                 row(
                     ui,
                     |ui| {
-                        ui.label(when(h.at));
+                        ui.label(t.date_time(h.at));
                     },
                     |ui| {
                         if let Some(name) = h.display_name.as_deref() {
@@ -78,7 +82,7 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
                         ui.label(h.serial.as_deref().unwrap_or("—"));
                     },
                     |ui| {
-                        let (text, color) = outcome(h);
+                        let (text, color) = outcome(&t, h);
                         ui.add(egui::Label::new(RichText::new(text).color(color)).wrap());
                     },
                 );

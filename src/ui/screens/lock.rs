@@ -13,16 +13,15 @@ use super::super::widgets;
 
 /// Renders the lock screen.
 pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
-    widgets::title(ui, "Station locked");
+    let t = state.texts();
+    widgets::title(ui, &t.text("lock-title"));
     if state.auth == OperatorAuth::Delegated {
         // The lock signs a delegated operator out (the service answers `SignedOut`).
-        ui.label("Signing out…");
+        ui.label(t.text("lock-signing-out"));
         return;
     }
     let who = state.operator.clone().unwrap_or_default();
-    ui.label(format!(
-        "Signed in: {who}. Work in progress continues in the background."
-    ));
+    ui.label(t.text_with("lock-signed-in", &[("operator", who.into())]));
     ui.add_space(12.0);
     let passcode = matches!(
         state.auth,
@@ -32,19 +31,19 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     );
     let mut unlock = false;
     if passcode {
-        let pass = super::sign_in::passcode_field(ui, state);
+        let pass = super::sign_in::passcode_field(ui, &t, state);
         unlock |= widgets::submitted(ui, &pass);
         if !unlock && ui.memory(|m| m.focused().is_none()) {
             pass.request_focus();
         }
     }
-    let (waiting, may_send) = super::sign_in::refusal_and_wait(ui, state);
+    let (waiting, may_send) = super::sign_in::refusal_and_wait(ui, &t, state);
     // An empty passcode is no attempt: Enter in an empty field must not count as a failure.
     let passcode_typed = !passcode || !state.sign_in.passcode.is_empty();
     let may_send = may_send && passcode_typed;
     ui.horizontal(|ui| {
-        unlock |= widgets::primary(ui, may_send, "Unlock").clicked();
-        if widgets::button(ui, "Switch operator").clicked() {
+        unlock |= widgets::primary(ui, may_send, &t.text("lock-unlock")).clicked();
+        if widgets::button(ui, &t.text("lock-switch-operator")).clicked() {
             out.push(Command::SignOut);
             state.forget_secrets();
         }

@@ -13,6 +13,7 @@ pub mod wizard;
 use egui::{RichText, Ui};
 
 use crate::engine::api::Command;
+use crate::i18n::Texts;
 
 use super::state::{PresenceWords, ResetFlow, Screen, State};
 use super::{theme, widgets};
@@ -45,20 +46,19 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     }
     // The bars are white like the window, set apart by their separator lines: a filled bar is
     // 100,000 pixels that a software renderer shades every frame.
+    let t = state.texts();
     egui::Panel::bottom("key_line")
         .frame(egui::Frame::new().inner_margin(egui::Margin::symmetric(24, 10)))
         .show(ui, |ui| {
             ui.horizontal(|ui| {
                 let text = match &state.key {
-                    Some(k) => wizard::key_line(k),
-                    None => "No key inserted".to_string(),
+                    Some(k) => wizard::key_line(&t, k),
+                    None => t.text("no-key"),
                 };
                 ui.label(RichText::new(text).strong());
                 if state.close_refused {
-                    ui.label(
-                        RichText::new("  The station closes only with Exit (operator bar).")
-                            .color(theme::BAD),
-                    );
+                    ui.add_space(12.0);
+                    ui.label(RichText::new(t.text("close-refused")).color(theme::BAD));
                 }
             });
         });
@@ -69,7 +69,7 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
             egui::Frame::new().inner_margin(egui::Margin::symmetric(32, 16)),
         )
         .show(ui, |ui| {
-            banners(ui, state, screen);
+            banners(ui, &t, state, screen);
             match screen {
                 Screen::Startup => startup::show(ui, state, out),
                 Screen::Recovery => recovery::show(ui, state, out),
@@ -80,11 +80,12 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                 Screen::History => history::show(ui, state, out),
             }
         });
-    reset_dialog(ui, state, out);
-    exit_dialog(ui, state, out);
+    reset_dialog(ui, &t, state, out);
+    exit_dialog(ui, &t, state, out);
 }
 
 fn demo_banner(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
+    let t = state.texts();
     egui::Panel::top("demo_banner")
         .frame(
             egui::Frame::new()
@@ -94,27 +95,26 @@ fn demo_banner(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
         .show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("DEMO").size(30.0).strong().color(theme::TEXT));
-                ui.label(
-                    RichText::new("Fake tenant and software keys: nothing here is real.")
-                        .color(theme::TEXT),
-                );
+                ui.label(RichText::new(t.text("demo-banner")).color(theme::TEXT));
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     let signed_in =
                         state.operator.is_some() && !state.locked && !state.lock_requested;
                     if widgets::button_enabled(
                         ui,
                         signed_in && state.key.is_some(),
-                        "Remove the key",
+                        &t.text("demo-remove-key"),
                     )
                     .clicked()
                     {
                         out.push(Command::RemoveSoftKey);
                     }
-                    if widgets::button_enabled(ui, signed_in, "Insert a new key").clicked() {
+                    if widgets::button_enabled(ui, signed_in, &t.text("demo-insert-key")).clicked()
+                    {
                         out.push(Command::InsertSoftKey);
                     }
                     if state.takes_cards
-                        && widgets::button_enabled(ui, signed_in, "Tap a card").clicked()
+                        && widgets::button_enabled(ui, signed_in, &t.text("demo-tap-card"))
+                            .clicked()
                     {
                         out.push(Command::TapSoftCard);
                     }
@@ -124,6 +124,7 @@ fn demo_banner(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
 }
 
 fn operator_bar(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, screen: Screen) {
+    let t = state.texts();
     egui::Panel::top("operator_bar")
         .frame(egui::Frame::new().inner_margin(egui::Margin::symmetric(24, 8)))
         .show(ui, |ui| {
@@ -134,7 +135,7 @@ fn operator_bar(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, screen: 
                 if ui
                     .add_enabled(
                         free,
-                        egui::Button::selectable(screen == Screen::Queue, "Queue")
+                        egui::Button::selectable(screen == Screen::Queue, t.text("nav-queue"))
                             .min_size(egui::vec2(120.0, theme::TOUCH)),
                     )
                     .clicked()
@@ -144,38 +145,38 @@ fn operator_bar(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, screen: 
                 if ui
                     .add_enabled(
                         free,
-                        egui::Button::selectable(screen == Screen::History, "History")
+                        egui::Button::selectable(screen == Screen::History, t.text("nav-history"))
                             .min_size(egui::vec2(120.0, theme::TOUCH)),
                     )
                     .clicked()
                 {
                     state.show_history = true;
                 }
-                if widgets::button_enabled(ui, free && state.key.is_some(), "Re-issue a key")
-                    .clicked()
-                {
+                let reissue = t.text("nav-reissue");
+                if widgets::button_enabled(ui, free && state.key.is_some(), &reissue).clicked() {
                     state.reset = ResetFlow::Confirm;
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if widgets::button(ui, "Exit").clicked() {
+                    if widgets::button(ui, &t.text("nav-exit")).clicked() {
                         state.exit_confirm = true;
                     }
-                    if widgets::button(ui, "Lock").clicked() {
+                    if widgets::button(ui, &t.text("nav-lock")).clicked() {
                         out.push(Command::Lock);
                         state.lock_requested = true;
                     }
                     if let Some(op) = &state.operator {
-                        ui.label(RichText::new(format!("Operator: {op}")).strong());
+                        let who = t.text_with("nav-operator", &[("operator", op.into())]);
+                        ui.label(RichText::new(who).strong());
                     }
                 });
             });
         });
 }
 
-fn banners(ui: &mut Ui, state: &mut State, screen: Screen) {
+fn banners(ui: &mut Ui, t: &Texts, state: &mut State, screen: Screen) {
     if let Some(problem) = state.problem.clone() {
-        widgets::error_box(ui, &problem);
-        if widgets::button(ui, "Dismiss").clicked() {
+        widgets::error_box(ui, t, &problem);
+        if widgets::button(ui, &t.text("dismiss")).clicked() {
             state.problem = None;
         }
         ui.add_space(8.0);
@@ -190,11 +191,19 @@ fn banners(ui: &mut Ui, state: &mut State, screen: Screen) {
     for (i, (_, upn, error)) in state.background_failures.iter().enumerate() {
         ui.horizontal(|ui| {
             ui.label(
-                RichText::new(format!("Enrollment of {upn} failed: {}", error.message))
-                    .color(theme::BAD)
-                    .strong(),
+                RichText::new(t.text_with(
+                    "background-failure",
+                    &[
+                        ("upn", upn.as_str().into()),
+                        ("error", error.message.as_str().into()),
+                    ],
+                ))
+                .color(theme::BAD)
+                .strong(),
             );
-            if widgets::button(ui, &format!("Open {upn}")).clicked() {
+            let open_label =
+                t.text_with("background-failure-open", &[("upn", upn.as_str().into())]);
+            if widgets::button(ui, &open_label).clicked() {
                 open = Some(i);
             }
         });
@@ -204,7 +213,7 @@ fn banners(ui: &mut Ui, state: &mut State, screen: Screen) {
     }
 }
 
-fn reset_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
+fn reset_dialog(ui: &mut Ui, t: &Texts, state: &mut State, out: &mut Vec<Command>) {
     if state.reset == ResetFlow::Idle {
         return;
     }
@@ -214,24 +223,18 @@ fn reset_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
             ui.set_width(640.0);
             match state.reset {
                 ResetFlow::Confirm => {
-                    widgets::title(ui, "Erase this key?");
+                    widgets::title(ui, &t.text("reset-title"));
                     if let Some(key) = &state.key {
-                        ui.label(wizard::key_line(key));
+                        ui.label(wizard::key_line(t, key));
                     }
-                    ui.label(
-                        RichText::new(
-                            "A factory reset deletes every passkey and the PIN on the key. \
-                         Use it only for a returned key.",
-                        )
-                        .color(theme::BAD),
-                    );
+                    ui.label(RichText::new(t.text("reset-warning")).color(theme::BAD));
                     ui.horizontal(|ui| {
-                        if widgets::primary(ui, true, "Erase the key").clicked() {
+                        if widgets::primary(ui, true, &t.text("reset-erase")).clicked() {
                             out.push(Command::ResetKey);
                             state.reset = ResetFlow::Waiting;
                         }
                         // The safe answer is the keyboard's default.
-                        let keep = widgets::button(ui, "Keep the key");
+                        let keep = widgets::button(ui, &t.text("reset-keep"));
                         widgets::default_focus(ui, &keep);
                         if keep.clicked() {
                             state.reset = ResetFlow::Idle;
@@ -239,25 +242,25 @@ fn reset_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                     });
                 }
                 ResetFlow::Waiting => {
-                    let words = PresenceWords::for_key(state.key.as_ref());
-                    widgets::title(ui, "Re-insert and touch the key");
+                    let words = PresenceWords::for_key(state.key.as_ref(), t);
+                    widgets::title(ui, &t.text("reset-reinsert-title"));
                     ui.label(RichText::new(words.reinsert).size(28.0).strong());
                     ui.label(words.reinsert_hint);
                     ui.spinner();
                 }
                 ResetFlow::Touch => {
-                    widgets::title(ui, PresenceWords::for_key(state.key.as_ref()).touch);
+                    widgets::title(ui, &PresenceWords::for_key(state.key.as_ref(), t).touch);
                     ui.label(
-                        RichText::new("Touching it erases every passkey and the PIN on it.")
+                        RichText::new(t.text("reset-touch-warning"))
                             .size(28.0)
                             .strong(),
                     );
                     ui.spinner();
                 }
                 ResetFlow::Done => {
-                    widgets::title(ui, "Key reset");
-                    ui.label("The key is empty and can be issued to someone again.");
-                    let ok = widgets::primary(ui, true, "OK");
+                    widgets::title(ui, &t.text("reset-done-title"));
+                    ui.label(t.text("reset-done"));
+                    let ok = widgets::primary(ui, true, &t.text("ok"));
                     widgets::default_focus(ui, &ok);
                     if ok.clicked() {
                         state.reset = ResetFlow::Idle;
@@ -268,7 +271,7 @@ fn reset_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
         });
 }
 
-fn exit_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
+fn exit_dialog(ui: &mut Ui, t: &Texts, state: &mut State, out: &mut Vec<Command>) {
     // Only a signed-in, unlocked operator reaches Exit (the operator bar).
     if !state.exit_confirm
         || !matches!(
@@ -283,15 +286,15 @@ fn exit_dialog(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
         .frame(widgets::dialog_frame())
         .show(ui.ctx(), |ui| {
             ui.set_width(560.0);
-            widgets::title(ui, "Exit the station?");
-            ui.label("Work in progress is finished first; nothing is lost.");
+            widgets::title(ui, &t.text("exit-title"));
+            ui.label(t.text("exit-hint"));
             ui.horizontal(|ui| {
-                if widgets::primary(ui, true, "Exit the station").clicked() {
+                if widgets::primary(ui, true, &t.text("exit-confirm")).clicked() {
                     // The sign-in service audits it and answers `Exiting`; the kiosk closes then.
                     out.push(Command::Exit);
                     state.exit_confirm = false;
                 }
-                let stay = widgets::button(ui, "Stay");
+                let stay = widgets::button(ui, &t.text("exit-stay"));
                 widgets::default_focus(ui, &stay);
                 if stay.clicked() {
                     state.exit_confirm = false;

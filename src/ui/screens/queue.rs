@@ -6,11 +6,13 @@
 use egui::{Align, Layout, RichText, Ui, Vec2};
 
 use crate::engine::api::{Command, Person, PersonStatus};
+use crate::i18n::Texts;
 
 use super::super::state::State;
 use super::super::{theme, widgets};
 
-/// The button that fetches the queue live from the scope group.
+/// The button that fetches the queue live from the scope group, as an English station labels
+/// it (message `queue-refresh`).
 pub const REFRESH: &str = "Refresh from the group";
 
 /// Challenges closer than this to expiry are flagged.
@@ -18,7 +20,9 @@ const EXPIRY_WARN_SECS: i64 = 10 * 60;
 
 /// Renders the search field and the list.
 pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
-    let field = widgets::labelled_field(ui, "Find a person", &mut state.search, 560.0);
+    let t = state.texts();
+    let find = t.text("queue-find");
+    let field = widgets::labelled_field(ui, &find, &mut state.search, 560.0);
     if field.changed() {
         state.queue.set_query(&state.search);
     }
@@ -41,36 +45,38 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     let refreshing = state.queue_refresh.running;
     ui.horizontal(|ui| {
         ui.label(
-            RichText::new(format!(
-                "{} shown of {} · {} ready · {} waiting · {} enrolled · {} failed",
-                state.queue.matches().len(),
-                state.queue.len(),
-                counts.ready,
-                counts.waiting,
-                counts.enrolled,
-                counts.failed
+            RichText::new(t.text_with(
+                "queue-counts",
+                &[
+                    ("shown", state.queue.matches().len().into()),
+                    ("total", state.queue.len().into()),
+                    ("ready", counts.ready.into()),
+                    ("waiting", counts.waiting.into()),
+                    ("enrolled", counts.enrolled.into()),
+                    ("failed", counts.failed.into()),
+                ],
             ))
             .color(theme::MUTED),
         );
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             ui.add_space(20.0);
-            if widgets::button_enabled(ui, !refreshing, REFRESH).clicked() {
+            if widgets::button_enabled(ui, !refreshing, &t.text("queue-refresh")).clicked() {
                 out.push(Command::RefreshQueue);
             }
         });
     });
-    if let Some((line, bad)) = state.queue_refresh.status_line() {
+    if let Some((line, bad)) = state.queue_refresh.status_line(&t) {
         let text = RichText::new(line).color(if bad { theme::BAD } else { theme::MUTED });
         ui.label(if refreshing { text } else { text.strong() });
     }
     ui.separator();
 
     if state.queue.is_empty() {
-        ui.label(if refreshing {
-            "The queue is being fetched from the scope group."
+        ui.label(t.text(if refreshing {
+            "queue-being-fetched"
         } else {
-            "The queue is empty: nobody in the scope group yet, or it could not be fetched."
-        });
+            "queue-empty"
+        }));
         return;
     }
 
@@ -87,7 +93,7 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                 let Some(person) = state.queue.person(index) else {
                     continue;
                 };
-                if row_ui(ui, person, state.now, row_height) {
+                if row_ui(ui, &t, person, state.now, row_height) {
                     clicked = Some(person.user_id.clone());
                 }
             }
@@ -107,7 +113,7 @@ fn select(state: &mut State, out: &mut Vec<Command>, user_id: &str) {
 }
 
 /// One row; true when the person was chosen.
-fn row_ui(ui: &mut Ui, person: &Person, now: i64, height: f32) -> bool {
+fn row_ui(ui: &mut Ui, t: &Texts, person: &Person, now: i64, height: f32) -> bool {
     ui.horizontal(|ui| {
         ui.set_height(height);
         let chosen = ui
@@ -135,22 +141,25 @@ fn row_ui(ui: &mut Ui, person: &Person, now: i64, height: f32) -> bool {
             },
         );
         let (text, color) = status(person.status);
-        widgets::chip(ui, text, color);
+        widgets::chip(ui, &t.text(text), color);
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             ui.add_space(20.0); // clear of the scroll bar
             if let Some(at) = person.challenge_expires_at {
                 let left = at - now;
                 if left <= 0 {
-                    ui.label(RichText::new("challenge expired").color(theme::BAD));
+                    ui.label(RichText::new(t.text("queue-challenge-expired")).color(theme::BAD));
                 } else if left < EXPIRY_WARN_SECS {
+                    let minutes = (left + 59) / 60;
                     ui.label(
-                        RichText::new(format!("expires in {} min", (left + 59) / 60))
-                            .color(theme::WARN),
+                        RichText::new(
+                            t.text_with("queue-expires-in", &[("minutes", minutes.into())]),
+                        )
+                        .color(theme::WARN),
                     );
                 } else {
-                    ui.label(
-                        RichText::new(format!("valid {}", duration(left))).color(theme::MUTED),
-                    );
+                    let valid =
+                        t.text_with("queue-valid", &[("duration", duration(t, left).into())]);
+                    ui.label(RichText::new(valid).color(theme::MUTED));
                 }
             }
         });
@@ -159,22 +168,26 @@ fn row_ui(ui: &mut Ui, person: &Person, now: i64, height: f32) -> bool {
     .inner
 }
 
+/// The status chip's message and colour.
 fn status(s: PersonStatus) -> (&'static str, egui::Color32) {
     match s {
-        PersonStatus::Waiting => ("waiting", theme::MUTED),
-        PersonStatus::Ready => ("ready", theme::ACCENT),
-        PersonStatus::InProgress => ("in progress", theme::WARN),
-        PersonStatus::Enrolled => ("enrolled", theme::OK),
-        PersonStatus::Failed => ("failed", theme::BAD),
+        PersonStatus::Waiting => ("status-waiting", theme::MUTED),
+        PersonStatus::Ready => ("status-ready", theme::ACCENT),
+        PersonStatus::InProgress => ("status-in-progress", theme::WARN),
+        PersonStatus::Enrolled => ("status-enrolled", theme::OK),
+        PersonStatus::Failed => ("status-failed", theme::BAD),
     }
 }
 
-fn duration(secs: i64) -> String {
+fn duration(t: &Texts, secs: i64) -> String {
     if secs >= 2 * 86_400 {
-        format!("{} days", secs / 86_400)
+        t.text_with("duration-days", &[("days", (secs / 86_400).into())])
     } else if secs >= 3600 {
-        format!("{} h", secs / 3600)
+        t.text_with("duration-hours", &[("hours", (secs / 3600).into())])
     } else {
-        format!("{} min", (secs + 59) / 60)
+        t.text_with(
+            "duration-minutes",
+            &[("minutes", ((secs + 59) / 60).into())],
+        )
     }
 }

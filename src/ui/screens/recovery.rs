@@ -4,17 +4,16 @@
 use egui::{RichText, Ui};
 
 use crate::engine::api::{Command, Unfinished};
+use crate::i18n::Texts;
 
 use super::super::state::State;
 use super::super::{theme, widgets};
 
 /// Renders the list; Continue goes on to sign-in once every recovered PIN was revealed.
 pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
-    widgets::title(ui, "Unfinished enrollments from the last run");
-    ui.label(
-        "The station stopped while these were in progress. Nothing was lost: \
-         each was finished or needs the action shown.",
-    );
+    let t = state.texts();
+    widgets::title(ui, &t.text("recovery-title"));
+    ui.label(t.text("recovery-hint"));
     ui.add_space(8.0);
     let mut reveal = None;
     egui::ScrollArea::vertical()
@@ -25,16 +24,25 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
                 ui.horizontal(|ui| {
                     ui.label(RichText::new(person(u)).strong());
                     ui.label(
-                        RichText::new(format!("stopped at {}", u.state))
-                            .monospace()
-                            .color(theme::MUTED),
+                        RichText::new(t.text_with(
+                            "recovery-stopped-at",
+                            &[("state", u.state.as_str().into())],
+                        ))
+                        .monospace()
+                        .color(theme::MUTED),
                     );
                 });
                 ui.label(&u.resolution);
                 if let Some(remedy) = &u.remedy {
-                    ui.label(format!("What to do: {}", remedy.ui()));
+                    let remedy = super::super::remedy::words(&t, remedy);
+                    ui.label(t.text_with("what-to-do", &[("remedy", remedy.into())]));
                 }
-                if pin_row(ui, u, state.recovered_revealed.contains(&u.enrollment_id)) {
+                if pin_row(
+                    ui,
+                    &t,
+                    u,
+                    state.recovered_revealed.contains(&u.enrollment_id),
+                ) {
                     reveal = Some(u.enrollment_id);
                 }
                 ui.add_space(10.0);
@@ -48,9 +56,9 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
         .recovered
         .iter()
         .any(|u| u.pin.is_some() && !state.recovered_revealed.contains(&u.enrollment_id));
-    let go_on = widgets::primary(ui, !unrevealed, "Continue");
+    let go_on = widgets::primary(ui, !unrevealed, &t.text("recovery-continue"));
     if unrevealed {
-        ui.label(RichText::new("Reveal the PINs first.").color(theme::MUTED));
+        ui.label(RichText::new(t.text("recovery-reveal-first")).color(theme::MUTED));
     } else {
         widgets::default_focus(ui, &go_on);
     }
@@ -73,14 +81,14 @@ fn person(u: &Unfinished) -> String {
 }
 
 /// The recovered PIN of `u`, or its Reveal button; true when Reveal was clicked.
-fn pin_row(ui: &mut Ui, u: &Unfinished, revealed: bool) -> bool {
+fn pin_row(ui: &mut Ui, t: &Texts, u: &Unfinished, revealed: bool) -> bool {
     let Some(pin) = &u.pin else {
         return false;
     };
     let name = u.display_name.as_deref().unwrap_or(&u.upn);
     if revealed {
         ui.horizontal(|ui| {
-            ui.label(format!("Random PIN of {name}:"));
+            ui.label(t.text_with("recovery-pin-of", &[("name", name.into())]));
             // Spaced digits are easier to read out and to copy by hand.
             let spaced: String = pin.expose().chars().flat_map(|c| [c, ' ']).collect();
             ui.label(
@@ -90,10 +98,11 @@ fn pin_row(ui: &mut Ui, u: &Unfinished, revealed: bool) -> bool {
                     .strong(),
             );
         });
-        ui.label("Hand it over privately to this person only; it is not shown again.");
+        ui.label(t.text("recovery-pin-hint"));
         false
     } else {
-        ui.label(format!("{name} never received the random PIN of this key."));
-        widgets::button(ui, &format!("Reveal PIN of {name}")).clicked()
+        ui.label(t.text_with("recovery-pin-never-received", &[("name", name.into())]));
+        let reveal = t.text_with("recovery-reveal", &[("name", name.into())]);
+        widgets::button(ui, &reveal).clicked()
     }
 }

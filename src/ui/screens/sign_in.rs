@@ -5,6 +5,7 @@
 use egui::{Response, RichText, Ui};
 
 use crate::engine::api::{Command, Passcode};
+use crate::i18n::Texts;
 
 use super::super::operator::OperatorAuth;
 use super::super::state::State;
@@ -12,27 +13,25 @@ use super::super::{theme, widgets};
 
 /// Renders the sign-in form for the configured mode.
 pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
-    widgets::title(ui, "Operator sign-in");
+    let t = state.texts();
+    widgets::title(ui, &t.text("sign-in-title"));
     match state.auth.clone() {
         // No Exit here: leaving full screen needs a signed-in operator.
-        OperatorAuth::Delegated => delegated(ui, state, out),
+        OperatorAuth::Delegated => delegated(ui, &t, state, out),
         OperatorAuth::AppOnly {
             passcode_hash: None,
         } => {
             ui.label(
-                RichText::new("No operator passcode is set up on this station.")
+                RichText::new(t.text("sign-in-no-passcode"))
                     .color(theme::BAD)
                     .strong(),
             );
-            ui.label(
-                "An administrator runs `passkey-kiosk set-passcode` next to configs.json, \
-                 then restarts the station.",
-            );
+            ui.label(t.text("sign-in-no-passcode-hint"));
         }
         OperatorAuth::AppOnly {
             passcode_hash: Some(_),
-        } => form(ui, state, out, true),
-        OperatorAuth::Demo => form(ui, state, out, false),
+        } => form(ui, &t, state, out, true),
+        OperatorAuth::Demo => form(ui, &t, state, out, false),
         OperatorAuth::Headless => {}
     }
 }
@@ -41,20 +40,20 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
 const CODE_SIZE: f32 = 64.0;
 const URI_SIZE: f32 = 36.0;
 
-fn delegated(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
+fn delegated(ui: &mut Ui, t: &Texts, state: &mut State, out: &mut Vec<Command>) {
     let now = state.now;
     let view = &mut state.sign_in.delegated;
     if let Some(code) = view.code.clone() {
         let left = code.expires_at - now;
         if left > 0 {
-            ui.label("On a phone or computer, open");
+            ui.label(t.text("device-code-open"));
             ui.label(
                 RichText::new(&code.verification_uri)
                     .size(URI_SIZE)
                     .strong()
                     .color(theme::ACCENT),
             );
-            ui.label("and enter the code");
+            ui.label(t.text("device-code-enter"));
             ui.add(
                 egui::Label::new(
                     RichText::new(&code.user_code)
@@ -65,33 +64,31 @@ fn delegated(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                 .selectable(true),
             );
             ui.label(
-                RichText::new(format!("Code expires in {}:{:02}", left / 60, left % 60)).strong(),
+                RichText::new(t.text_with(
+                    "device-code-expires",
+                    &[("time", format!("{}:{:02}", left / 60, left % 60).into())],
+                ))
+                .strong(),
             );
             ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label(
-                    RichText::new(
-                        "Waiting for you to approve. Sign in with your own administrator account \
-                         (Authentication Administrator).",
-                    )
-                    .color(theme::MUTED),
-                );
+                ui.label(RichText::new(t.text("device-code-waiting")).color(theme::MUTED));
             });
             // The countdown ticks once a second; nothing else repaints while waiting.
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_secs(1));
             ui.add_space(8.0);
-            if widgets::button(ui, "Cancel sign-in").clicked() {
+            if widgets::button(ui, &t.text("device-code-cancel")).clicked() {
                 out.push(Command::CancelDelegatedSignIn);
                 view.code = None;
             }
         } else {
             ui.label(
-                RichText::new("The sign-in code expired before it was used.")
+                RichText::new(t.text("device-code-expired"))
                     .color(theme::BAD)
                     .strong(),
             );
-            if widgets::primary(ui, true, "Get a new code").clicked() {
+            if widgets::primary(ui, true, &t.text("device-code-new")).clicked() {
                 out.push(Command::CancelDelegatedSignIn);
                 out.push(Command::StartDelegatedSignIn);
                 view.code = None;
@@ -103,30 +100,24 @@ fn delegated(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     if view.requested {
         ui.horizontal(|ui| {
             ui.spinner();
-            ui.label("Asking Entra ID for a sign-in code…");
+            ui.label(t.text("device-code-asking"));
         });
-        if widgets::button(ui, "Cancel sign-in").clicked() {
+        if widgets::button(ui, &t.text("device-code-cancel")).clicked() {
             out.push(Command::CancelDelegatedSignIn);
             view.requested = false;
         }
         return;
     }
     if view.signed_out_idle {
-        ui.label(
-            RichText::new("The station was locked: the last operator was signed out.")
-                .color(theme::MUTED),
-        );
+        ui.label(RichText::new(t.text("sign-in-signed-out-idle")).color(theme::MUTED));
     }
     if let Some(failure) = &view.failure {
-        widgets::error_box(ui, failure);
+        widgets::error_box(ui, t, failure);
         ui.add_space(8.0);
     }
-    ui.label(
-        "Sign in with your Entra ID administrator account. Keys are registered with your own \
-         rights, and your name goes on every record this station writes.",
-    );
+    ui.label(t.text("sign-in-delegated-hint"));
     ui.add_space(8.0);
-    if widgets::primary(ui, true, "Sign in with Entra ID").clicked() {
+    if widgets::primary(ui, true, &t.text("sign-in-entra")).clicked() {
         out.push(Command::StartDelegatedSignIn);
         view.requested = true;
         view.failure = None;
@@ -134,13 +125,13 @@ fn delegated(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     }
 }
 
-fn form(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, passcode: bool) {
-    ui.label("Your name goes on every record this station writes.");
+fn form(ui: &mut Ui, t: &Texts, state: &mut State, out: &mut Vec<Command>, passcode: bool) {
+    ui.label(t.text("sign-in-hint"));
     ui.add_space(8.0);
-    let name = widgets::labelled_field(ui, "Operator name", &mut state.sign_in.name, 420.0);
+    let name = widgets::labelled_field(ui, &t.text("sign-in-name"), &mut state.sign_in.name, 420.0);
     let mut submit = widgets::submitted(ui, &name) && !passcode;
     let pass = passcode.then(|| {
-        let pass = passcode_field(ui, state);
+        let pass = passcode_field(ui, t, state);
         if widgets::submitted(ui, &name) {
             pass.request_focus();
         }
@@ -148,7 +139,7 @@ fn form(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, passcode: bool) 
         pass
     });
     if pass.is_none() {
-        ui.label(RichText::new("Demo mode: no passcode needed.").color(theme::MUTED));
+        ui.label(RichText::new(t.text("sign-in-demo")).color(theme::MUTED));
     }
     // With nothing focused, the cursor waits in the first field still to fill (the name, else
     // the passcode), so the keyboard alone signs in: no click needed.
@@ -161,9 +152,9 @@ fn form(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, passcode: bool) 
     // An empty passcode is no attempt: Enter in an empty field must not count as a failure.
     let passcode_typed = !passcode || !state.sign_in.passcode.is_empty();
     let ready = !state.sign_in.name.trim().is_empty() && passcode_typed;
-    let (waiting, submit_now) = refusal_and_wait(ui, state);
+    let (waiting, submit_now) = refusal_and_wait(ui, t, state);
     ui.add_space(8.0);
-    submit |= widgets::primary(ui, ready && submit_now, "Sign in").clicked();
+    submit |= widgets::primary(ui, ready && submit_now, &t.text("sign-in")).clicked();
     let attempt = Attempt {
         submit,
         may_send: ready && submit_now,
@@ -177,10 +168,11 @@ fn form(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, passcode: bool) 
 }
 
 /// The operator's passcode field (sign-in and unlock), kept out of undo history.
-pub fn passcode_field(ui: &mut Ui, state: &mut State) -> Response {
+pub fn passcode_field(ui: &mut Ui, t: &Texts, state: &mut State) -> Response {
     widgets::secret_field(
         ui,
         "Passcode",
+        &t.text("passcode-field"),
         &mut state.sign_in.passcode,
         state.secret_generation,
         420.0,
@@ -221,16 +213,15 @@ impl Attempt {
 
 /// Shows the last refusal, the pause left after repeated failures (ticking once a second) or
 /// that the passcode is being checked. Returns (a pause is running, an attempt may be sent).
-pub fn refusal_and_wait(ui: &mut Ui, state: &State) -> (bool, bool) {
+pub fn refusal_and_wait(ui: &mut Ui, t: &Texts, state: &State) -> (bool, bool) {
     if let Some(error) = &state.sign_in.error {
         ui.label(RichText::new(error).color(theme::BAD).strong());
     }
     if let Some(left) = state.sign_in.wait_left(state.now) {
         ui.label(
-            RichText::new(format!(
-                "Too many wrong passcodes: try again in {}:{:02}",
-                left / 60,
-                left % 60
+            RichText::new(t.text_with(
+                "passcode-pause",
+                &[("time", format!("{}:{:02}", left / 60, left % 60).into())],
             ))
             .color(theme::BAD)
             .strong(),
@@ -242,7 +233,7 @@ pub fn refusal_and_wait(ui: &mut Ui, state: &State) -> (bool, bool) {
     if state.sign_in.checking {
         ui.horizontal(|ui| {
             ui.spinner();
-            ui.label("Checking the passcode…");
+            ui.label(t.text("passcode-checking"));
         });
         return (false, false);
     }

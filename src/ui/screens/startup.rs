@@ -2,18 +2,20 @@
 
 use egui::{RichText, Ui};
 
-use crate::engine::api::Command;
+use crate::engine::api::{CheckKind, Command};
+use crate::i18n::Texts;
 
 use super::super::state::State;
 use super::super::{theme, widgets};
 
 /// Renders the checks (or a spinner until they arrive).
 pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
-    widgets::title(ui, "Starting the station");
+    let t = state.texts();
+    widgets::title(ui, &t.text("startup-title"));
     let Some(checks) = &state.checks else {
         ui.horizontal(|ui| {
             ui.spinner();
-            ui.label("Running the start-up checks…");
+            ui.label(t.text("startup-running"));
         });
         return;
     };
@@ -23,12 +25,12 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
             for check in checks {
                 ui.horizontal(|ui| {
                     if check.ok {
-                        widgets::chip_fixed(ui, "OK", theme::OK, 96.0);
+                        widgets::chip_fixed(ui, &t.text("startup-ok"), theme::OK, 96.0);
                     } else {
-                        widgets::chip_fixed(ui, "FAILED", theme::BAD, 96.0);
+                        widgets::chip_fixed(ui, &t.text("startup-failed"), theme::BAD, 96.0);
                     }
                     ui.vertical(|ui| {
-                        ui.label(RichText::new(check.name()).strong());
+                        ui.label(RichText::new(check_name(&t, check.kind)).strong());
                         if !check.detail.is_empty() {
                             let color = if check.ok { theme::MUTED } else { theme::BAD };
                             ui.label(RichText::new(&check.detail).color(color));
@@ -39,16 +41,51 @@ pub fn show(ui: &mut Ui, state: &mut State, _out: &mut Vec<Command>) {
             }
         });
     if checks.iter().any(|c| !c.ok) {
-        ui.label(
-            RichText::new(
-                "Fix what failed (see the remedies above), then restart the station. \
-                 Continuing lets you look around, but issuing keys may fail.",
-            )
-            .strong(),
-        );
+        ui.label(RichText::new(t.text("startup-fix")).strong());
         // No Exit here: leaving full screen needs a signed-in operator (continue, sign in).
-        if widgets::button(ui, "Continue anyway").clicked() {
+        if widgets::button(ui, &t.text("startup-continue")).clicked() {
             state.checks_done = true;
+        }
+    }
+}
+
+/// What a check looked at, in the station's language (English: [`CheckKind::name`]): the
+/// message `check-` and the kind's name (`check-Journal`).
+fn check_name(t: &Texts, kind: CheckKind) -> String {
+    t.text(&format!("check-{kind:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{Catalog, Language};
+
+    #[test]
+    fn check_names_are_the_engines_in_english_and_translated_in_german() {
+        use CheckKind::*;
+        let catalog = Catalog::shared();
+        let en = Texts::new(catalog.clone(), Language::English);
+        let de = Texts::new(catalog, Language::German);
+        for kind in [
+            Configuration,
+            StationSettings,
+            EngineStarted,
+            SignIn,
+            GraphReachable,
+            UsersGroup,
+            Fido2Policy,
+            Fido2Enabled,
+            SelfServiceSetup,
+            KeyRestrictions,
+            Journal,
+            SecretFileModes,
+            KeyAccess,
+            CardReaders,
+            DiskSpace,
+            Clock,
+        ] {
+            assert_eq!(check_name(&en, kind), kind.name());
+            assert_ne!(check_name(&de, kind), kind.name(), "{kind:?}");
         }
     }
 }

@@ -4,38 +4,53 @@
 use egui::{RichText, Ui};
 
 use crate::engine::api::{Command, PinRequest, Step};
+use crate::i18n::Texts;
 use crate::keys::{KeySummary, PinState};
 
 use super::super::pin_pad;
 use super::super::state::{JobView, Phase, PresenceWords, Stage, State};
 use super::super::{theme, widgets};
 
-/// Renders the wizard for `state.job`.
+/// Renders the wizard for `state.job`, in the person's language.
 pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     let Some(view) = state.job.clone() else {
         return;
     };
+    let t = state.person_texts();
     ui.horizontal(|ui| {
         ui.heading(RichText::new(&view.display_name).strong());
         ui.label(RichText::new(&view.upn).color(theme::MUTED));
-        // Cancel lives in the header: always on screen, whatever the page below needs.
-        if matches!(view.phase, Phase::Working | Phase::Pin(_) | Phase::Touch) {
+        let cancel = matches!(view.phase, Phase::Working | Phase::Pin(_) | Phase::Touch);
+        // The pages the person reads offer their language.
+        let switch = matches!(view.phase, Phase::Touch | Phase::Done(_));
+        if cancel || switch {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                cancel_button(ui, state, out, &view);
+                // Cancel lives in the header: always on screen, whatever the page below needs.
+                if cancel {
+                    cancel_button(ui, &t, state, out, &view);
+                    ui.add_space(24.0);
+                }
+                if switch {
+                    if let Some(language) = widgets::language_switch(ui, view.language) {
+                        if let Some(v) = state.job.as_mut() {
+                            v.language = language;
+                        }
+                    }
+                }
             });
         }
     });
-    widgets::step_bar(ui, view.stage(), matches!(view.phase, Phase::Failed(_)));
+    widgets::step_bar(ui, &t, view.stage(), matches!(view.phase, Phase::Failed(_)));
     ui.separator();
     ui.add_space(8.0);
     match &view.phase {
         Phase::Done(_) => super::done::show(ui, state, out),
         Phase::Failed(error) => {
-            widgets::error_box(ui, error);
+            widgets::error_box(ui, &t, error);
             ui.add_space(12.0);
             ui.horizontal(|ui| {
                 if let (true, Some(job)) = (error.retry_possible, view.job) {
-                    let retry = widgets::primary(ui, true, "Retry");
+                    let retry = widgets::primary(ui, true, &t.text("retry"));
                     widgets::default_focus(ui, &retry);
                     if retry.clicked() {
                         out.push(Command::Retry { job });
@@ -44,16 +59,16 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                         }
                     }
                 }
-                let back = widgets::button(ui, "Back to the queue");
+                let back = widgets::button(ui, &t.text("back-to-queue"));
                 widgets::default_focus(ui, &back);
                 if back.clicked() {
                     state.close_job();
                 }
             });
         }
-        Phase::Pin(request) => pin_page(ui, state, out, &view, request),
+        Phase::Pin(request) => pin_page(ui, &t, state, out, &view, request),
         Phase::Touch => {
-            let words = PresenceWords::for_key(state.key.as_ref());
+            let words = PresenceWords::for_key(state.key.as_ref(), &t);
             ui.add_space(24.0);
             ui.label(
                 RichText::new(words.touch)
@@ -71,17 +86,24 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
         Phase::Cancelling => {
             ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label("Cancelling…");
+                ui.label(t.text("cancelling"));
             });
         }
-        Phase::Working => working_page(ui, state, &view),
+        Phase::Working => working_page(ui, &t, state, &view),
     }
 }
 
-fn cancel_button(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, view: &JobView) {
+fn cancel_button(
+    ui: &mut Ui,
+    t: &Texts,
+    state: &mut State,
+    out: &mut Vec<Command>,
+    view: &JobView,
+) {
+    let cancel = t.text("cancel");
     match view.job {
         Some(job) => {
-            if widgets::button(ui, "Cancel").clicked() {
+            if widgets::button(ui, &cancel).clicked() {
                 out.push(Command::Cancel { job });
                 if let Some(v) = state.job.as_mut() {
                     v.phase = Phase::Cancelling;
@@ -90,14 +112,14 @@ fn cancel_button(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>, view: &
         }
         // The engine has not named the job yet: nothing to cancel on its side.
         None => {
-            if widgets::button(ui, "Cancel").clicked() {
+            if widgets::button(ui, &cancel).clicked() {
                 state.close_job();
             }
         }
     }
 }
 
-fn working_page(ui: &mut Ui, state: &State, view: &JobView) {
+fn working_page(ui: &mut Ui, t: &Texts, state: &State, view: &JobView) {
     let stage = view.stage();
     if stage == Stage::Key {
         // A key an earlier job used is not this job's until it is put in again.
@@ -105,26 +127,17 @@ fn working_page(ui: &mut Ui, state: &State, view: &JobView) {
         match state.key.as_ref().filter(|_| reading || !state.key_used) {
             None => {
                 ui.label(
-                    RichText::new("Insert a new security key")
+                    RichText::new(t.text("insert-key"))
                         .size(48.0)
                         .strong()
                         .color(theme::ACCENT),
                 );
                 if state.key.is_some() {
-                    ui.label(
-                        RichText::new(
-                            "The key in the reader was already used: take it out, then insert \
-                             a new key (or the same one again to retry).",
-                        )
-                        .strong(),
-                    );
+                    ui.label(RichText::new(t.text("insert-key-used")).strong());
                 } else if state.takes_cards {
-                    ui.label(
-                        "Any USB port, or place a FIDO2 card on the reader. The station reads \
-                         it as soon as it is there.",
-                    );
+                    ui.label(t.text("insert-key-or-card-hint"));
                 } else {
-                    ui.label("Any USB port. The station reads it as soon as it is in.");
+                    ui.label(t.text("insert-key-hint"));
                 }
             }
             Some(key) => {
@@ -134,23 +147,28 @@ fn working_page(ui: &mut Ui, state: &State, view: &JobView) {
                     .problem
                     .as_ref()
                     .is_some_and(|p| p.code == "key-refused");
-                key_details(ui, key, refused);
+                key_details(ui, t, key, refused);
             }
         }
     } else {
         if let Some(key) = &state.key {
-            ui.label(RichText::new(key_line(key)).color(theme::MUTED));
+            ui.label(RichText::new(key_line(t, key)).color(theme::MUTED));
         }
         ui.add_space(12.0);
         ui.horizontal(|ui| {
             ui.add(egui::Spinner::new().size(40.0));
-            ui.label(RichText::new(step_text(view.step)).size(32.0).strong());
+            ui.label(
+                RichText::new(t.text(step_text(view.step)))
+                    .size(32.0)
+                    .strong(),
+            );
         });
     }
 }
 
 fn pin_page(
     ui: &mut Ui,
+    t: &Texts,
     state: &mut State,
     out: &mut Vec<Command>,
     view: &JobView,
@@ -159,26 +177,18 @@ fn pin_page(
     let key_min = state.key.as_ref().map_or(4, |k| k.min_pin_length);
     let (min_len, label) = match request {
         PinRequest::New { min_length } => {
-            ui.label(
-                RichText::new("Choose the new PIN for this key")
-                    .size(30.0)
-                    .strong(),
-            );
-            ui.label("The person will type it whenever they sign in. Digits are fine.");
-            ((*min_length).max(key_min).max(4), "Set PIN")
+            ui.label(RichText::new(t.text("pin-new")).size(30.0).strong());
+            ui.label(t.text("pin-new-hint"));
+            ((*min_length).max(key_min).max(4), t.text("pin-set"))
         }
         PinRequest::Current {
             retries_left,
             after_wrong,
         } => {
-            ui.label(
-                RichText::new("Enter this key's current PIN")
-                    .size(30.0)
-                    .strong(),
-            );
+            ui.label(RichText::new(t.text("pin-current")).size(30.0).strong());
             if *after_wrong {
                 ui.label(
-                    RichText::new("Wrong PIN: the key kept its PIN. Check it with the person.")
+                    RichText::new(t.text("pin-wrong"))
                         .strong()
                         .color(theme::BAD),
                 );
@@ -186,20 +196,22 @@ fn pin_page(
             if let Some(r) = retries_left {
                 let color = if *r <= 3 { theme::BAD } else { theme::MUTED };
                 ui.label(
-                    RichText::new(format!("{r} attempts left before the key blocks")).color(color),
+                    RichText::new(t.text_with("pin-retries-left", &[("retries", (*r).into())]))
+                        .color(color),
                 );
             }
             // A current PIN predates today's minimum: only CTAP's absolute minimum applies.
-            (4, "Use PIN")
+            (4, t.text("pin-use"))
         }
     };
     ui.add_space(8.0);
     let submitted = pin_pad::show(
         ui,
+        t,
         &mut state.pin_entry,
         state.secret_generation,
         min_len as usize,
-        label,
+        &label,
     );
     if submitted.is_some() {
         state.forget_secrets();
@@ -215,53 +227,61 @@ fn pin_page(
     }
 }
 
+/// The message saying what the engine is doing.
 fn step_text(step: Option<Step>) -> &'static str {
     match step {
-        None | Some(Step::WaitingForKey) => "Waiting for a key…",
-        Some(Step::CheckingKey) => "Reading the key…",
-        Some(Step::SettingPin) => "Setting the PIN…",
-        Some(Step::RefreshingChallenge) => "Fetching a fresh challenge from Entra ID…",
-        Some(Step::CreatingPasskey) => "Creating the passkey on the key…",
-        Some(Step::Registering) => "Registering the key with Entra ID…",
-        Some(Step::Hardening) => "Applying the PIN policy to the key…",
-        Some(Step::RemovingOldKeys) => "Removing the person's older keys…",
-        Some(Step::Recording) => "Recording the enrollment…",
+        None | Some(Step::WaitingForKey) => "step-waiting-for-key",
+        Some(Step::CheckingKey) => "step-checking-key",
+        Some(Step::SettingPin) => "step-setting-pin",
+        Some(Step::RefreshingChallenge) => "step-refreshing-challenge",
+        Some(Step::CreatingPasskey) => "step-creating-passkey",
+        Some(Step::Registering) => "step-registering",
+        Some(Step::Hardening) => "step-hardening",
+        Some(Step::RemovingOldKeys) => "step-removing-old-keys",
+        Some(Step::Recording) => "step-recording",
     }
 }
 
 /// One line naming the key (model and serial).
-pub fn key_line(key: &KeySummary) -> String {
+pub fn key_line(t: &Texts, key: &KeySummary) -> String {
     match &key.serial {
-        Some(s) => format!("Key: {} · serial {s}", key.model),
-        None => format!("Key: {}", key.model),
+        Some(s) => t.text_with(
+            "key-line-serial",
+            &[("model", key.model.as_str().into()), ("serial", s.into())],
+        ),
+        None => t.text_with("key-line", &[("model", key.model.as_str().into())]),
     }
 }
 
 /// The key's identity, and the reason when it cannot be issued.
-pub fn key_details(ui: &mut Ui, key: &KeySummary, refused: bool) {
+pub fn key_details(ui: &mut Ui, t: &Texts, key: &KeySummary, refused: bool) {
+    let not_reported = t.text("key-not-reported");
     let firmware = key
         .firmware
-        .map_or_else(|| "not reported".to_string(), |f| f.to_string());
-    let pin = match key.pin {
-        PinState::Unsupported => "not supported",
-        PinState::NotSet => "not set",
-        PinState::Set => "set",
-    };
+        .map_or_else(|| not_reported.clone(), |f| f.to_string());
+    let pin = t.text(match key.pin {
+        PinState::Unsupported => "key-pin-unsupported",
+        PinState::NotSet => "key-pin-not-set",
+        PinState::Set => "key-pin-set",
+    });
     let min = key.min_pin_length.to_string();
     let pairs = [
-        ("Model", key.model.as_str()),
-        ("Serial", key.serial.as_deref().unwrap_or("not reported")),
-        ("AAGUID", key.aaguid.as_str()),
-        ("Firmware", firmware.as_str()),
-        ("PIN", pin),
-        ("Minimum PIN length", min.as_str()),
+        (t.text("key-model"), key.model.as_str()),
+        (
+            t.text("key-serial"),
+            key.serial.as_deref().unwrap_or(&not_reported),
+        ),
+        (t.text("key-aaguid"), key.aaguid.as_str()),
+        (t.text("key-firmware"), firmware.as_str()),
+        (t.text("key-pin"), pin.as_str()),
+        (t.text("key-min-pin-length"), min.as_str()),
     ];
     egui::Grid::new("key_details")
         .spacing([24.0, 8.0])
         .show(ui, |ui| {
             for row in pairs.chunks(2) {
                 for (name, value) in row {
-                    ui.label(RichText::new(*name).color(theme::MUTED));
+                    ui.label(RichText::new(name).color(theme::MUTED));
                     ui.label(RichText::new(*value).strong());
                 }
                 ui.end_row();
@@ -270,21 +290,21 @@ pub fn key_details(ui: &mut Ui, key: &KeySummary, refused: bool) {
     ui.add_space(8.0);
     let why = key
         .refusal()
-        .or_else(|| refused.then(|| "the reason is in the banner above".to_owned()));
+        .or_else(|| refused.then(|| t.text("key-refused-see-banner")));
     match why {
         Some(why) => {
             ui.label(
-                RichText::new(format!("This key cannot be issued: {why}"))
+                RichText::new(t.text_with("key-refused", &[("why", why.into())]))
                     .color(theme::BAD)
                     .size(26.0)
                     .strong(),
             );
-            ui.label("Remove it and insert another key.");
+            ui.label(t.text("key-refused-hint"));
         }
         None => {
             ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label("Key accepted, preparing…");
+                ui.label(t.text("key-accepted"));
             });
         }
     }
