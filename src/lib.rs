@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod keys;
+pub mod letters;
 pub mod logging;
 pub mod owner_only;
 pub mod report;
