@@ -180,7 +180,7 @@ pub fn write(
     let pdf = render(fields, settings, language)?;
     let path = dir.join(file_name(fields.upn, fields.serial));
     let written = (|| {
-        std::fs::create_dir_all(dir)?;
+        create_private_dir(dir)?;
         crate::owner_only::write_bytes(&path, &pdf)
     })();
     written.map_err(|source| LetterError::Write {
@@ -188,6 +188,15 @@ pub fn write(
         source,
     })?;
     Ok(path)
+}
+
+/// Creates `dir` (and its parents) when missing; a new folder is the station user's alone.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// Today's date for a letter (UTC: the day a letter is printed is all it shows).
