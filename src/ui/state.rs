@@ -121,6 +121,22 @@ pub struct JobView {
     pub phase: Phase,
     /// The random PIN is shown (done page).
     pub revealed: bool,
+    /// The PIN letter asked for on the done page.
+    pub letter: LetterPrint,
+}
+
+/// Where the done page's *Print letter* stands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LetterPrint {
+    /// Not asked for.
+    #[default]
+    NotAsked,
+    /// Sent to the printer; waiting for the print command.
+    Printing,
+    /// The print command took it.
+    Printed,
+    /// It failed: what happened and what to do.
+    Failed(OperatorError),
 }
 
 /// How the station asks for user presence and a reset's power-up: a USB key is touched and
@@ -346,6 +362,8 @@ pub struct State {
     pub key_used: bool,
     /// The station also takes cards on PC/SC readers (NFC badges, FIDO2 smart cards).
     pub takes_cards: bool,
+    /// The done page offers *Print letter* (`"pinDelivery": "letter"`).
+    pub print_letters: bool,
     /// The enrollment on screen.
     pub job: Option<JobView>,
     /// Finished jobs with a PIN to hand over, waiting for the wizard to be free.
@@ -409,6 +427,7 @@ impl State {
             key: None,
             key_used: false,
             takes_cards: false,
+            print_letters: false,
             job: None,
             pending_done: VecDeque::new(),
             background_failures: Vec::new(),
@@ -466,6 +485,7 @@ impl State {
             step: None,
             phase: Phase::Working,
             revealed: false,
+            letter: LetterPrint::NotAsked,
         });
         self.pin_entry.wipe();
     }
@@ -483,6 +503,7 @@ impl State {
                 step: None,
                 phase: Phase::Done(issued),
                 revealed: false,
+                letter: LetterPrint::NotAsked,
             });
         }
     }
@@ -501,6 +522,7 @@ impl State {
             step: None,
             phase: Phase::Failed(error),
             revealed: false,
+            letter: LetterPrint::NotAsked,
         });
     }
 
@@ -645,6 +667,11 @@ impl State {
                 }
             }
             Event::KeyReset => self.reset = ResetFlow::Done,
+            Event::LetterPrinted { job, error } => {
+                if let Some(v) = self.current(job) {
+                    v.letter = error.map_or(LetterPrint::Printed, LetterPrint::Failed);
+                }
+            }
             Event::DeviceCode { .. }
             | Event::SignedIn { .. }
             | Event::SignInFailed(_)

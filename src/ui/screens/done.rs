@@ -1,14 +1,16 @@
-//! The done page: the random PIN in large digits behind Reveal, "remove the key", next person.
+//! The done page: the random PIN in large digits behind Reveal, "remove the key", next person;
+//! with PIN letters, *Print letter* (the engine prints; the page shows how it went).
 
 use egui::{RichText, Ui};
 
-use crate::engine::api::Command;
+use crate::engine::api::{Command, JobId};
 
-use super::super::state::{Phase, State};
+use super::super::state::{LetterPrint, Phase, State};
 use super::super::{theme, widgets};
 
 /// Renders the done page of `state.job`.
 pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
+    let print_letters = state.print_letters;
     let Some(view) = state.job.as_mut() else {
         return;
     };
@@ -45,8 +47,8 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                 .strong(),
         );
         ui.add_space(16.0);
-        // Until the PIN was shown, moving on would lose it for good.
-        let can_leave = !has_pin || view.revealed;
+        // Until the PIN was shown or printed, moving on would lose it for good.
+        let can_leave = !has_pin || view.revealed || view.letter == LetterPrint::Printed;
         let next_person = widgets::primary(ui, can_leave, "Next person");
         widgets::default_focus(ui, &next_person);
         next = next_person.clicked();
@@ -93,6 +95,10 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                         ui.label("The PIN was typed at the station: the person already knows it.");
                     }
                 }
+                if let (true, true, Some(job)) = (print_letters, has_pin, view.job) {
+                    ui.add_space(12.0);
+                    letter(ui, &mut view.letter, job, out);
+                }
             });
     });
     if next {
@@ -100,5 +106,38 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
             out.push(Command::PinDelivered { job });
         }
         state.close_job();
+    }
+}
+
+/// *Print letter* and how the last print went.
+fn letter(ui: &mut Ui, letter: &mut LetterPrint, job: JobId, out: &mut Vec<Command>) {
+    let printing = *letter == LetterPrint::Printing;
+    let label = if *letter == LetterPrint::Printed {
+        "Print letter again"
+    } else {
+        "Print letter"
+    };
+    if widgets::button_enabled(ui, !printing, label).clicked() {
+        *letter = LetterPrint::Printing;
+        out.push(Command::PrintLetter {
+            job,
+            language: crate::letters::DEFAULT_LANGUAGE.to_owned(),
+        });
+    }
+    match letter {
+        LetterPrint::NotAsked => {}
+        LetterPrint::Printing => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Printing the letter…");
+            });
+        }
+        LetterPrint::Printed => {
+            ui.label(
+                RichText::new("The letter went to the printer: give it to the person, folded.")
+                    .color(theme::OK),
+            );
+        }
+        LetterPrint::Failed(error) => widgets::error_box(ui, error),
     }
 }
