@@ -19,14 +19,14 @@ pub struct Letter {
     pin: Zeroizing<String>,
 }
 
-fn refused(message: String, remedy: Remedy) -> OperatorError {
-    OperatorError {
+fn refused(message: String, remedy: Remedy) -> Box<OperatorError> {
+    Box::new(OperatorError {
         code: "print-letter".into(),
         message,
         remedy,
         request_id: None,
         retry_possible: false,
-    }
+    })
 }
 
 /// The letter of `job` (for `user_id`): its person, key and the PIN the journal still holds.
@@ -35,7 +35,7 @@ pub fn letter_of(
     shared: &Shared,
     job: JobId,
     user_id: Option<&str>,
-) -> Result<Letter, OperatorError> {
+) -> Result<Letter, Box<OperatorError>> {
     if shared.config.pin_delivery() != PinDelivery::Letter {
         return Err(refused(
             "PIN letters are not enabled at this station".into(),
@@ -87,7 +87,7 @@ pub fn letter_of(
 /// that could not be made is reported at once.
 pub fn start(
     job: JobId,
-    letter: Result<Letter, OperatorError>,
+    letter: Result<Letter, Box<OperatorError>>,
     shared: &Shared,
     emitter: &Emitter,
     language: String,
@@ -97,7 +97,7 @@ pub fn start(
         Err(error) => {
             emitter.emit(Event::LetterPrinted {
                 job,
-                error: Some(error),
+                error: Some(*error),
             });
             return;
         }
@@ -117,7 +117,7 @@ pub fn start(
             let printed = crate::letters::render(&fields, &settings, &language)
                 .and_then(|pdf| crate::letters::print(&settings.print_command, &pdf));
             let error = printed.err().map(|e| {
-                refused(
+                *refused(
                     e.to_string(),
                     Remedy::Text(
                         "check the printer, then press Print letter again; or hand the PIN over \
@@ -131,7 +131,7 @@ pub fn start(
     if let Err(e) = spawned {
         emitter.emit(Event::LetterPrinted {
             job,
-            error: Some(refused(
+            error: Some(*refused(
                 format!("cannot start printing ({e})"),
                 Remedy::RestartStation,
             )),

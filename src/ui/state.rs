@@ -984,6 +984,52 @@ mod tests {
     }
 
     #[test]
+    fn a_printed_letter_reaches_only_its_job_and_a_new_done_page_starts_unasked() {
+        let mut s = in_job(Step::Recording);
+        s.apply(Event::Finished {
+            job: JobId(7),
+            issued: issued("ana@x.example", Some("123456")),
+        });
+        let letter = |s: &State| s.job.as_ref().map(|v| v.letter.clone());
+        assert_eq!(letter(&s), Some(LetterPrint::NotAsked));
+        s.apply(Event::LetterPrinted {
+            job: JobId(8),
+            error: None,
+        });
+        assert_eq!(
+            letter(&s),
+            Some(LetterPrint::NotAsked),
+            "another job's letter"
+        );
+        let error = OperatorError {
+            code: "print-letter".into(),
+            message: "lp: no such printer".into(),
+            remedy: Remedy::Text("check the printer".into()),
+            request_id: None,
+            retry_possible: false,
+        };
+        s.apply(Event::LetterPrinted {
+            job: JobId(7),
+            error: Some(error.clone()),
+        });
+        assert_eq!(letter(&s), Some(LetterPrint::Failed(error)));
+        s.apply(Event::LetterPrinted {
+            job: JobId(7),
+            error: None,
+        });
+        assert_eq!(letter(&s), Some(LetterPrint::Printed));
+
+        // Bo's PIN waited in the background: his done page starts with no letter asked for.
+        s.apply(progress(8, BO, Step::Registering));
+        s.apply(Event::Finished {
+            job: JobId(8),
+            issued: issued("bo@x.example", Some("654321")),
+        });
+        s.close_job();
+        assert_eq!(letter(&s), Some(LetterPrint::NotAsked));
+    }
+
+    #[test]
     fn failed_on_screen_shows_the_error_and_in_the_background_waits_with_the_person() {
         let mut s = in_job(Step::CreatingPasskey);
         s.apply(Event::Failed {
