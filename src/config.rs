@@ -1487,47 +1487,35 @@ mod tests {
         assert_eq!(kiosk.pin_delivery(), PinDelivery::Screen);
         assert!(!kiosk.pins_in_csv());
 
-        let letter = parse(&SEED.replace(
-            "\"useRandomPIN\"",
-            "\"pinDelivery\":\"letter\",\"useRandomPIN\"",
-        ))
-        .unwrap();
+        let with = |keys: &str| {
+            parse(&SEED.replace("\"useRandomPIN\"", &format!("{keys},\"useRandomPIN\"")))
+        };
+        let letter = with("\"pinDelivery\":\"letter\"").unwrap();
         assert_eq!(letter.pin_delivery(), PinDelivery::Letter);
         assert!(!letter.pins_in_csv());
-        assert_eq!(
-            letter.clone().for_kiosk().pin_delivery(),
-            PinDelivery::Letter
-        );
-        let screen = parse(&SEED.replace(
-            "\"useRandomPIN\"",
-            "\"pinDelivery\":\"screen\",\"useRandomPIN\"",
-        ))
-        .unwrap();
+        assert_eq!(letter.for_kiosk().pin_delivery(), PinDelivery::Letter);
+        let screen = with("\"pinDelivery\":\"screen\"").unwrap();
         assert!(
             !screen.pins_in_csv(),
             "headless with screen: the terminal, not the CSV"
         );
 
-        let err = parse(&SEED.replace(
-            "\"useRandomPIN\"",
-            "\"pinDelivery\":\"paper\",\"useRandomPIN\"",
-        ))
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("pinDelivery") && err.contains("\"paper\"") && err.contains("\"letter\""),
-            "{err}"
-        );
-        let err = parse(&SEED.replace(
-            "\"useRandomPIN\"",
-            "\"pinDelivery\":\"letter\",\"pinsInKeysRegisteredCsv\":true,\"useRandomPIN\"",
-        ))
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("pinsInKeysRegisteredCsv") && err.contains("only in the letter"),
-            "{err}"
-        );
+        let refused = [
+            (
+                "\"pinDelivery\":\"paper\"",
+                ["pinDelivery", "\"paper\"", "\"letter\""],
+            ),
+            (
+                "\"pinDelivery\":\"letter\",\"pinsInKeysRegisteredCsv\":true",
+                ["pinsInKeysRegisteredCsv", "only in the letter", "false"],
+            ),
+        ];
+        for (keys, expected) in refused {
+            let err = with(keys).unwrap_err().to_string();
+            for e in expected {
+                assert!(err.contains(e), "{keys}: {e:?} not in {err}");
+            }
+        }
     }
 
     #[test]

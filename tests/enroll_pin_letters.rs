@@ -12,7 +12,7 @@ use std::path::Path;
 
 use ctap::soft::SoftAuthenticator;
 use kit::keys::{pin_opens, soft_key};
-use kit::pdf::{pin_in_letter, text_of_file};
+use kit::pdf::{assert_has, pin_in_letter, text_of_file};
 use kit::station::Station;
 use kit::tenant::plain_tenant;
 use passkey_kiosk::letters::file_name;
@@ -73,14 +73,15 @@ fn each_letter_holds_its_persons_pin_and_nothing_else_does() {
             "{out}"
         );
         let text = text_of_file(&path);
-        for field in [
-            person.display_name.as_str(),
-            upn,
-            serial.as_str(),
-            "Change your PIN",
-        ] {
-            assert!(text.contains(field), "{field:?} missing in:\n{text}");
-        }
+        assert_has(
+            &text,
+            &[
+                person.display_name.as_str(),
+                upn,
+                serial.as_str(),
+                "Change your PIN",
+            ],
+        );
         let pin = pin_in_letter(&text).unwrap_or_else(|| panic!("no PIN in:\n{text}"));
         assert!(pin.len() >= 6);
         assert!(
@@ -160,15 +161,16 @@ fn a_german_letter_beside_the_journal_for_a_name_beyond_ascii() {
         text.contains(&german_date(before)) || text.contains(&german_date(after)),
         "{text}"
     );
-    for field in [
-        "Ihr Sicherheitsschlüssel",
-        "PIN ändern",
-        "Hier falten",
-        "Contoso IT-Service, Raum 4.12",
-        person.upn.as_str(),
-    ] {
-        assert!(text.contains(field), "{field:?} missing in:\n{text}");
-    }
+    assert_has(
+        &text,
+        &[
+            "Ihr Sicherheitsschlüssel",
+            "PIN ändern",
+            "Hier falten",
+            "Contoso IT-Service, Raum 4.12",
+            person.upn.as_str(),
+        ],
+    );
     let pin = pin_in_letter(&text).unwrap();
     assert!(pin_opens(&keys[serial], &pin));
 }

@@ -4,7 +4,7 @@
 
 mod kit;
 
-use kit::pdf::{pin_in_letter, text_of};
+use kit::pdf::{assert_has, pin_in_letter, text_of};
 use passkey_kiosk::letters::{render, LetterFields, LetterSettings, Paper};
 use time::macros::date;
 
@@ -38,17 +38,18 @@ fn an_english_letter_has_every_field_and_the_pin_below_the_fold() {
     .unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
     let text = text_of(&pdf);
-    for expected in [
-        "Zoë Żółć-Łukasiewicz",
-        "zoe.zolc@contoso.example",
-        "31415926",
-        "6 December 2026",
-        "Contoso IT, Room 4.12",
-        "Change your PIN",
-        "Fold here",
-    ] {
-        assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
-    }
+    assert_has(
+        &text,
+        &[
+            "Zoë Żółć-Łukasiewicz",
+            "zoe.zolc@contoso.example",
+            "31415926",
+            "6 December 2026",
+            "Contoso IT, Room 4.12",
+            "Change your PIN",
+            "Fold here",
+        ],
+    );
     assert_eq!(pin_in_letter(&text).as_deref(), Some("480213"), "{text}");
     // The PIN comes after the fold line, nowhere else.
     let fold = text.find("Fold here").unwrap();
@@ -65,16 +66,17 @@ fn a_german_letter_has_german_words_and_date() {
     )
     .unwrap();
     let text = text_of(&pdf);
-    for expected in [
-        "Guten Tag Jürgen Groß,",
-        "6. Dezember 2026",
-        "PIN ändern",
-        "Seriennummer",
-        "Hier falten",
-        "Ihr IT-Service-Desk",
-    ] {
-        assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
-    }
+    assert_has(
+        &text,
+        &[
+            "Guten Tag Jürgen Groß,",
+            "6. Dezember 2026",
+            "PIN ändern",
+            "Seriennummer",
+            "Hier falten",
+            "Ihr IT-Service-Desk",
+        ],
+    );
     assert_eq!(pin_in_letter(&text).as_deref(), Some("917364"), "{text}");
 }
 

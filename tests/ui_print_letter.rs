@@ -52,6 +52,16 @@ fn done_page_with_letters<'a>(
     (h, pin)
 }
 
+/// Waits until the print command has finished, one way or the other.
+fn wait_for_the_printer(h: &mut Harness<'_, KioskApp>) {
+    wait_until(h, "the print command", |a| {
+        a.state
+            .job
+            .as_ref()
+            .is_some_and(|j| matches!(j.letter, LetterPrint::Printed | LetterPrint::Failed(_)))
+    });
+}
+
 fn letter_state(h: &Harness<'_, KioskApp>) -> Option<LetterPrint> {
     h.state().state.job.as_ref().map(|j| j.letter.clone())
 }
@@ -69,12 +79,7 @@ fn print_letter_sends_the_pin_shown_to_the_print_command() {
 
     h.get_by_role_and_label(Role::Button, "Print letter")
         .click();
-    wait_until(&mut h, "the letter printed", |a| {
-        a.state
-            .job
-            .as_ref()
-            .is_some_and(|j| matches!(j.letter, LetterPrint::Printed | LetterPrint::Failed(_)))
-    });
+    wait_for_the_printer(&mut h);
     assert_eq!(letter_state(&h), Some(LetterPrint::Printed));
     h.get_by_label("The letter went to the printer: give it to the person, folded.");
     h.get_by_role_and_label(Role::Button, "Print letter again");
@@ -106,12 +111,7 @@ fn a_failing_print_command_shows_its_error_and_the_pin_stays_on_screen() {
 
     h.get_by_role_and_label(Role::Button, "Print letter")
         .click();
-    wait_until(&mut h, "the print to fail", |a| {
-        a.state
-            .job
-            .as_ref()
-            .is_some_and(|j| matches!(j.letter, LetterPrint::Printed | LetterPrint::Failed(_)))
-    });
+    wait_for_the_printer(&mut h);
     let Some(LetterPrint::Failed(error)) = letter_state(&h) else {
         panic!("expected a failed print, got {:?}", letter_state(&h));
     };

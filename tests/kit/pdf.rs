@@ -37,3 +37,10 @@ pub fn pin_in_letter(text: &str) -> Option<String> {
     let pin = digits.next()?;
     digits.next().is_none().then(|| pin.to_owned())
 }
+
+/// Asserts that the letter's `text` has each of `expected`.
+pub fn assert_has(text: &str, expected: &[&str]) {
+    for e in expected {
+        assert!(text.contains(e), "{e:?} missing in:\n{text}");
+    }
+}
