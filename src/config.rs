@@ -81,6 +81,19 @@ pub enum PinHandover {
     OnScreen,
 }
 
+/// `pinDelivery`: how a random PIN reaches its person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinDelivery {
+    /// `screen`: shown at the station (the kiosk's default); headless `enroll` prints it on
+    /// the terminal.
+    Screen,
+    /// `letter`: a PDF letter per person (`enroll` writes one file each; the kiosk prints
+    /// one on demand with `letter.printCommand`). The PIN is not in keysRegistered.csv.
+    Letter,
+    /// `csv`: the PIN column of keysRegistered.csv (headless `enroll`'s default).
+    Csv,
+}
+
 /// `pinRetentionHours` when the config says nothing.
 pub const DEFAULT_PIN_RETENTION_HOURS: u32 = 24;
 
@@ -143,6 +156,13 @@ pub struct Config {
     pub pins_in_keys_registered_csv: Option<bool>,
     /// Where a random PIN reaches its person: set by the front end, not read from the file.
     pub pin_handover: PinHandover,
+    /// `pinDelivery` as written (`None`: the front end's default, see [`Config::pin_delivery`]).
+    pub pin_delivery: Option<PinDelivery>,
+    /// `letter`: how PIN letters look and where the kiosk prints them.
+    pub letter: crate::letters::LetterSettings,
+    /// Where headless `enroll` writes PIN letters (`--pin-letters DIR`; default the folder
+    /// `letters` beside the journal). Not read from the file.
+    pub letters_dir: PathBuf,
     /// `operatorName`: who operates the station, for the audit log (default: the OS user).
     pub operator_name: Option<String>,
     /// `operatorSignIn`: `app-only` (default) or `delegated`.
@@ -475,6 +495,9 @@ impl Config {
                 .map_or(DEFAULT_PIN_RETENTION_HOURS, |h| h as u32),
             pins_in_keys_registered_csv: r.boolean("pinsInKeysRegisteredCsv")?,
             pin_handover: PinHandover::default(),
+            pin_delivery: None,
+            letter: r.letter()?,
+            letters_dir: PathBuf::new(),
             operator_name: r.text("operatorName")?,
             operator_sign_in,
             operator_passcode_hash,
@@ -489,6 +512,12 @@ impl Config {
             language: r.language()?,
             unknown_keys: Vec::new(),
         };
+        config.pin_delivery = r.pin_delivery(config.pins_in_keys_registered_csv)?;
+        config.letters_dir = config
+            .journal_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("letters");
         // Known means read above: the list cannot drift from the readers.
         config.unknown_keys = r.unread();
         Ok(config)
@@ -505,9 +534,23 @@ impl Config {
     /// Whether keysRegistered.csv gets random PINs: `pinsInKeysRegisteredCsv`, by default
     /// yes for headless `enroll` (the proof of concept's format) and no in the kiosk, where
     /// the person receives the PIN on screen (the column stays, empty).
+    /// With PIN letters the letter alone holds the PIN.
     pub fn pins_in_csv(&self) -> bool {
-        self.pins_in_keys_registered_csv
-            .unwrap_or(self.pin_handover == PinHandover::Csv)
+        match self.pin_delivery() {
+            PinDelivery::Letter => false,
+            delivery => self
+                .pins_in_keys_registered_csv
+                .unwrap_or(delivery == PinDelivery::Csv),
+        }
+    }
+
+    /// How a random PIN reaches its person: `pinDelivery`, by default on screen in the kiosk
+    /// and through keysRegistered.csv headless (the proof of concept's way).
+    pub fn pin_delivery(&self) -> PinDelivery {
+        self.pin_delivery.unwrap_or(match self.pin_handover {
+            PinHandover::OnScreen => PinDelivery::Screen,
+            PinHandover::Csv => PinDelivery::Csv,
+        })
     }
 
     /// The directory holding the config file (relative paths in it are resolved from here).
@@ -589,6 +632,132 @@ impl<'a> Reader<'a> {
                 )
             }),
         }
+    }
+
+    /// `pinDelivery`; `letter` keeps the PIN out of keysRegistered.csv, so an explicit
+    /// `"pinsInKeysRegisteredCsv": true` beside it is a contradiction to resolve.
+    fn pin_delivery(&self, pins_in_csv: Option<bool>) -> Result<Option<PinDelivery>, ConfigError> {
+        let delivery =
+            match self.text("pinDelivery")?.as_deref() {
+                None => return Ok(None),
+                Some("screen") => PinDelivery::Screen,
+                Some("letter") => PinDelivery::Letter,
+                Some("csv") => PinDelivery::Csv,
+                Some(other) => return Err(self.invalid(
+                    "pinDelivery",
+                    format!("\"{other}\""),
+                    "\"screen\" (shown at the station), \"letter\" (a PDF letter per person) or \
+                     \"csv\" (the PIN column of keysRegistered.csv)",
+                )),
+            };
+        if delivery == PinDelivery::Letter && pins_in_csv == Some(true) {
+            return Err(self.invalid(
+                "pinsInKeysRegisteredCsv",
+                "true beside \"pinDelivery\": \"letter\"".into(),
+                "false or no pinsInKeysRegisteredCsv: with letters the PIN is only in the letter",
+            ));
+        }
+        Ok(Some(delivery))
+    }
+
+    /// The `letter` object: `paper`, `sender`, `logo` (a readable PNG, relative to the config
+    /// file) and `printCommand` (a non-empty list of strings).
+    fn letter(&self) -> Result<crate::letters::LetterSettings, ConfigError> {
+        use crate::letters::{LetterSettings, Paper};
+        const FIELDS: &str = "\"paper\", \"sender\", \"logo\", \"printCommand\"";
+        let mut settings = LetterSettings::default();
+        let obj = match self.value("letter") {
+            None | Some(Value::Null) => return Ok(settings),
+            Some(Value::Object(obj)) => obj,
+            Some(other) => {
+                return Err(self.invalid(
+                    "letter",
+                    describe(other),
+                    &format!("an object with {FIELDS}"),
+                ))
+            }
+        };
+        if let Some(unknown) = obj.keys().find(|k| {
+            !k.starts_with('_')
+                && !["paper", "sender", "logo", "printCommand"].contains(&k.as_str())
+        }) {
+            return Err(self.invalid(
+                "letter",
+                format!("the field \"{unknown}\""),
+                &format!("only {FIELDS}"),
+            ));
+        }
+        let text = |key: &'static str, field: &str| match obj.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+            Some(other) => Err(self.invalid(key, describe(other), "a string")),
+        };
+        settings.paper = match text("letter.paper", "paper")? {
+            None => Paper::A4,
+            Some(p) if p.eq_ignore_ascii_case("a4") => Paper::A4,
+            Some(p) if p.eq_ignore_ascii_case("letter") => Paper::Letter,
+            Some(p) => {
+                return Err(self.invalid(
+                    "letter.paper",
+                    format!("\"{p}\""),
+                    "\"A4\" or \"Letter\"",
+                ))
+            }
+        };
+        settings.sender = text("letter.sender", "sender")?;
+        if let Some(logo) = text("letter.logo", "logo")? {
+            let path = self.path.parent().unwrap_or(Path::new(".")).join(&logo);
+            if let Err(e) = crate::letters::read_logo(&path) {
+                let why = match e {
+                    crate::letters::LetterError::Logo { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                return Err(self.invalid(
+                    "letter.logo",
+                    format!("\"{logo}\", which {why}"),
+                    "the path of a PNG image the station's user can read (relative to the config \
+                     file), or no logo",
+                ));
+            }
+            settings.logo = Some(path);
+        }
+        let expected =
+            "a list of the program and its arguments, e.g. [\"lp\", \"-d\", \"PRINTER\"] \
+                        (the letter goes to its standard input)";
+        match obj.get("printCommand") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                let words: Option<Vec<String>> = items
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                match words {
+                    Some(words) if !words.is_empty() => settings.print_command = words,
+                    Some(_) => {
+                        return Err(self.invalid(
+                            "letter.printCommand",
+                            "an empty list".into(),
+                            expected,
+                        ))
+                    }
+                    None => {
+                        return Err(self.invalid(
+                            "letter.printCommand",
+                            "a list with an empty or non-string entry".into(),
+                            expected,
+                        ))
+                    }
+                }
+            }
+            Some(other) => {
+                return Err(self.invalid("letter.printCommand", describe(other), expected))
+            }
+        }
+        Ok(settings)
     }
 
     fn text(&self, key: &'static str) -> Result<Option<String>, ConfigError> {
@@ -1344,5 +1513,115 @@ mod tests {
             "{err}"
         );
         assert!(with("\"language\":7").is_err());
+    }
+
+    #[test]
+    fn pin_delivery_defaults_per_front_end_and_letters_keep_pins_out_of_the_csv() {
+        let headless = parse(SEED).unwrap();
+        assert_eq!(headless.pin_delivery(), PinDelivery::Csv);
+        assert!(headless.pins_in_csv());
+        assert_eq!(
+            headless.letters_dir,
+            PathBuf::from("/etc/kiosk/letters"),
+            "beside the journal"
+        );
+        assert_eq!(headless.letter, crate::letters::LetterSettings::default());
+        let kiosk = parse(SEED).unwrap().for_kiosk();
+        assert_eq!(kiosk.pin_delivery(), PinDelivery::Screen);
+        assert!(!kiosk.pins_in_csv());
+
+        let with = |keys: &str| {
+            parse(&SEED.replace("\"useRandomPIN\"", &format!("{keys},\"useRandomPIN\"")))
+        };
+        let letter = with("\"pinDelivery\":\"letter\"").unwrap();
+        assert_eq!(letter.pin_delivery(), PinDelivery::Letter);
+        assert!(!letter.pins_in_csv());
+        assert_eq!(letter.for_kiosk().pin_delivery(), PinDelivery::Letter);
+        let screen = with("\"pinDelivery\":\"screen\"").unwrap();
+        assert!(
+            !screen.pins_in_csv(),
+            "headless with screen: the terminal, not the CSV"
+        );
+
+        let refused = [
+            (
+                "\"pinDelivery\":\"paper\"",
+                ["pinDelivery", "\"paper\"", "\"letter\""],
+            ),
+            (
+                "\"pinDelivery\":\"letter\",\"pinsInKeysRegisteredCsv\":true",
+                ["pinsInKeysRegisteredCsv", "only in the letter", "false"],
+            ),
+        ];
+        for (keys, expected) in refused {
+            let err = with(keys).unwrap_err().to_string();
+            for e in expected {
+                assert!(err.contains(e), "{keys}: {e:?} not in {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_letter_object_is_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("configs.json");
+        std::fs::write(dir.path().join("logo.png"), b"\x89PNG\r\n\x1a\nrest").unwrap();
+        std::fs::write(dir.path().join("logo.gif"), b"GIF89a").unwrap();
+        let with = |letter: &str| {
+            Config::parse(
+                &path,
+                &SEED.replace(
+                    "\"useRandomPIN\"",
+                    &format!("\"letter\":{letter},\"useRandomPIN\""),
+                ),
+                None,
+            )
+        };
+        let c = with(
+            r#"{"paper":"Letter","sender":"Contoso IT","logo":"logo.png","printCommand":["lp","-d","Office"]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.letter.paper, crate::letters::Paper::Letter);
+        assert_eq!(c.letter.sender.as_deref(), Some("Contoso IT"));
+        assert_eq!(c.letter.logo, Some(dir.path().join("logo.png")));
+        assert_eq!(c.letter.print_command, ["lp", "-d", "Office"]);
+        assert!(c.unknown_keys.is_empty());
+        let c = with(r#"{"sender":""}"#).unwrap();
+        assert_eq!(c.letter.sender, None, "an empty sender is omitted");
+        assert_eq!(c.letter.print_command, ["lp"]);
+
+        let cases = [
+            (
+                r#"{"paper":"A5"}"#,
+                ["letter.paper", "\"A5\"", "\"Letter\""],
+            ),
+            (
+                r#"{"logo":"missing.png"}"#,
+                ["letter.logo", "cannot be read", "PNG"],
+            ),
+            (
+                r#"{"logo":"logo.gif"}"#,
+                ["letter.logo", "is not a PNG", "or no logo"],
+            ),
+            (
+                r#"{"printCommand":[]}"#,
+                ["letter.printCommand", "an empty list", "\"lp\""],
+            ),
+            (
+                r#"{"printCommand":"lp -d x"}"#,
+                ["letter.printCommand", "\"lp -d x\"", "a list"],
+            ),
+            (
+                r#"{"printComand":["lp"]}"#,
+                ["letter", "\"printComand\"", "\"printCommand\""],
+            ),
+            (r#""A4""#, ["letter", "\"A4\"", "an object"]),
+        ];
+        for (letter, expected) in cases {
+            let err = with(letter).unwrap_err().to_string();
+            for e in expected {
+                assert!(err.contains(e), "{letter}: {e:?} not in {err}");
+            }
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod engine;
 pub mod i18n;
 pub mod keys;
+pub mod letters;
 pub mod logging;
 pub mod owner_only;
 pub mod report;

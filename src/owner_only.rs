@@ -29,11 +29,17 @@ pub fn append(path: &Path) -> io::Result<File> {
 
 /// Replaces `path`'s content with `text`.
 pub fn write(path: &Path, text: &str) -> io::Result<()> {
+    write_bytes(path, text.as_bytes())
+}
+
+/// Replaces `path`'s content with `bytes`, then syncs it to disk.
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut file = open(
         path,
         OpenOptions::new().write(true).create(true).truncate(true),
     )?;
-    file.write_all(text.as_bytes())
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 #[cfg(all(test, unix))]

@@ -84,3 +84,7 @@ done-pin-hidden = Der Schlüssel hat eine neue zufällige PIN.
 done-pin-hidden-hint = Zeigen Sie sie nur der Person, der sie gehört.
 done-reveal = PIN anzeigen
 done-pin-typed = Die PIN wurde an der Station eingegeben: Die Person kennt sie bereits.
+done-print-letter = Brief drucken
+done-print-letter-again = Brief erneut drucken
+done-printing = Der Brief wird gedruckt …
+done-printed = Der Brief ist beim Drucker: Geben Sie ihn der Person gefaltet.

@@ -81,3 +81,7 @@ done-pin-hidden = The key has a new random PIN.
 done-pin-hidden-hint = Reveal it only to the person it belongs to.
 done-reveal = Reveal PIN
 done-pin-typed = The PIN was typed at the station: the person already knows it.
+done-print-letter = Print letter
+done-print-letter-again = Print letter again
+done-printing = Printing the letter…
+done-printed = The letter went to the printer: give it to the person, folded.

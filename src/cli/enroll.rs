@@ -3,7 +3,7 @@
 //! engine's workflow; one line per key, a summary, exit status 1 when anyone failed.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 
 use super::sign_in::{self, sign_in_if_delegated, TerminalSignIn};
 use super::{pin_input, DeviceArg};
-use crate::config::Config;
+use crate::config::{Config, PinDelivery};
 use crate::engine::api::{
     CheckKind, Command, Event, Issued, JobId, OperatorError, Pin, PinRequest, Remedy, Step,
     Unfinished,
@@ -20,6 +20,7 @@ use crate::engine::audit::AUDIT_FAILED;
 use crate::engine::errors::HELD_ELSEWHERE;
 use crate::engine::job::key_needed_after_registration;
 use crate::engine::registration_check::REGISTRATION_MISMATCH;
+use crate::engine::steps::PIN_LETTER_FAILED;
 use crate::engine::{options, Engine, EngineHandle, EngineSetup, KeySource};
 use crate::keys::KeySummary;
 use crate::report::users_to_register;
@@ -57,6 +58,14 @@ pub struct EnrollArgs {
     /// With "operatorSignIn": "delegated" the account that signs in is named instead.
     #[arg(long)]
     pub operator: Option<String>,
+    /// Write each person's random PIN into a PDF letter in this folder (created 0700, each
+    /// letter 0600) instead of keysRegistered.csv; the same as "pinDelivery": "letter", whose
+    /// letters go to the folder `letters` beside the journal.
+    #[arg(long, value_name = "DIR")]
+    pub pin_letters: Option<PathBuf>,
+    /// The language of the PIN letters: en or de (default: "language" in the config).
+    #[arg(long, value_name = "LANG")]
+    pub letter_language: Option<String>,
     /// Which key(s) to use.
     #[command(flatten)]
     pub device: DeviceArg,
@@ -66,6 +75,7 @@ pub struct EnrollArgs {
 pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
     let mut config = Config::load(&args.config)?;
     args.station.apply(&mut config);
+    pin_letters(args, &mut config)?;
     super::warn_loose_files(&config);
     for key in &config.unknown_keys {
         eprintln!("warning: {}: {key}", args.config.display());
@@ -121,6 +131,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         operator_auth: crate::station::OperatorAuth::Headless,
     })?;
     // A failed audit write fails the run (after its work is done), with the reason.
+    let letters = (rules.pin_delivery() == PinDelivery::Letter).then(|| rules.letters_dir.clone());
     let (audit_failures, key) = start_up(&engine, rules.pins_in_csv())?;
     failures.extend(audit_failures);
 
@@ -161,6 +172,7 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         skip_held: args.user.is_none(),
         stopped: false,
         pins_in_csv: rules.pins_in_csv(),
+        letters,
         key,
     };
     let mut skipped = 0usize;
@@ -295,6 +307,39 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
     })
 }
 
+/// `--pin-letters DIR` and `--letter-language`: letters instead of the CSV's PIN column.
+fn pin_letters(args: &EnrollArgs, config: &mut Config) -> Result<()> {
+    if let Some(code) = &args.letter_language {
+        config.language = crate::i18n::Language::from_code(code).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--letter-language {code:?}: use one of {}",
+                crate::i18n::Language::supported()
+            )
+        })?;
+    }
+    if let Some(dir) = &args.pin_letters {
+        if config.pins_in_keys_registered_csv == Some(true) {
+            bail!(
+                "--pin-letters puts each PIN only in its letter, but {} says \
+                 \"pinsInKeysRegisteredCsv\": true: remove that key, or leave out --pin-letters",
+                args.config.display()
+            );
+        }
+        config.pin_delivery = Some(PinDelivery::Letter);
+        config.letters_dir.clone_from(dir);
+    }
+    if config.pin_delivery() == PinDelivery::Letter {
+        if !config.use_random_pin {
+            eprintln!(
+                "warning: useRandomPIN is false: no PIN letters are written (the PIN is typed, \
+                 so its person already knows it)"
+            );
+        }
+        println!("PIN letters go to {}", config.letters_dir.display());
+    }
+    Ok(())
+}
+
 /// Results so far, and the registrations finishing in the background (job -> UPN).
 struct Tally {
     enrolled: usize,
@@ -309,6 +354,8 @@ struct Tally {
     stopped: bool,
     /// `pinsInKeysRegisteredCsv`: else a random PIN is shown here, its only delivery.
     pins_in_csv: bool,
+    /// The folder of PIN letters, when they are the delivery.
+    letters: Option<PathBuf>,
     /// The key in the reader as the engine last reported it: it may have been inserted before
     /// this person's turn, even while the engine was starting.
     key: Option<KeySummary>,
@@ -344,7 +391,11 @@ impl Tally {
         match event {
             Event::Finished { job, issued } => match self.background.remove(job) {
                 Some(_) => {
-                    self.done(issued_line(issued, self.pins_in_csv));
+                    self.done(issued_line(
+                        issued,
+                        self.pins_in_csv,
+                        self.letters.as_deref(),
+                    ));
                     true
                 }
                 None => false,
@@ -361,8 +412,14 @@ impl Tally {
     }
 }
 
-fn issued_line(issued: &Issued, pins_in_csv: bool) -> String {
+fn issued_line(issued: &Issued, pins_in_csv: bool, letters: Option<&Path>) -> String {
     let pin = match &issued.pin {
+        Some(_) if letters.is_some() => {
+            match letter_of(letters, &issued.upn, issued.serial.as_deref()) {
+                Some(path) => format!("  PIN letter {}", path.display()),
+                None => "  random PIN in the CSV (no letter: see above)".to_owned(),
+            }
+        }
         Some(_) if pins_in_csv => "  random PIN in the CSV".to_owned(),
         // Not in the CSV (pinsInKeysRegisteredCsv false): the operator's only copy.
         Some(p) => format!("  random PIN {} (hand it over; it is not kept)", p.expose()),
@@ -374,6 +431,12 @@ fn issued_line(issued: &Issued, pins_in_csv: bool) -> String {
         issued.method_id,
         issued.serial.as_deref().unwrap_or("-")
     )
+}
+
+/// The PIN letter written for this person and key, if there is one.
+fn letter_of(letters: Option<&Path>, upn: &str, serial: Option<&str>) -> Option<PathBuf> {
+    let path = letters?.join(crate::letters::file_name(upn, serial));
+    path.is_file().then_some(path)
 }
 
 fn describe(e: &OperatorError) -> String {
@@ -395,7 +458,8 @@ fn to_finish(u: &Unfinished) -> String {
 
 /// A failed audit write, or a registration that differs from its key, as a failure of the run.
 fn audit_failure(e: &OperatorError) -> Option<String> {
-    (e.code == AUDIT_FAILED || e.code == REGISTRATION_MISMATCH).then(|| describe(e))
+    (e.code == AUDIT_FAILED || e.code == REGISTRATION_MISMATCH || e.code == PIN_LETTER_FAILED)
+        .then(|| describe(e))
 }
 
 /// Prints what recovery did and the start-up checks; a failed sign-in stops the run. A
@@ -568,7 +632,11 @@ fn enroll_one(engine: &EngineHandle, person: &QueuedUser, rules: &Config, tally:
             }
             Event::Problem(e) => tally.problem(&e),
             Event::Finished { job: j, issued } if Some(j) == job || job.is_none() => {
-                tally.done(issued_line(&issued, tally.pins_in_csv));
+                tally.done(issued_line(
+                    &issued,
+                    tally.pins_in_csv,
+                    tally.letters.as_deref(),
+                ));
                 return;
             }
             Event::Failed { job: j, error } if job.is_none() || Some(j) == job => {

@@ -93,6 +93,15 @@ pub enum Command {
         /// The job.
         job: JobId,
     },
+    /// Print the PIN letter of a finished job whose random PIN has not been handed over
+    /// yet (`"pinDelivery": "letter"`): the engine pipes the PDF to `letter.printCommand` and
+    /// answers with [`Event::LetterPrinted`].
+    PrintLetter {
+        /// The finished job.
+        job: JobId,
+        /// The letter's language (`en`, `de`).
+        language: String,
+    },
     /// Factory-reset the inserted key (re-issue of a returned key).
     ResetKey,
     /// Demo: plug a fresh software key in (ignored unless the keys are `KeySource::Soft`).
@@ -433,6 +442,13 @@ pub enum Event {
         job: JobId,
         /// What to tell the operator.
         error: OperatorError,
+    },
+    /// The answer to [`Command::PrintLetter`].
+    LetterPrinted {
+        /// The job whose letter it was.
+        job: JobId,
+        /// Why it was not printed (`None`: the print command took it).
+        error: Option<OperatorError>,
     },
     /// The key being factory-reset ([`Command::ResetKey`]) waits for a touch: no job is
     /// involved.

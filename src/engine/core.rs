@@ -25,7 +25,7 @@ use super::job::{start_fresh, FreshOptions, Job, JobInput, JobResult};
 use super::key_source::{self, KeyEvent, KeySource, PresentKey};
 use super::recovery::{self, Earlier};
 use super::steps::{self, Shared};
-use super::{journal_watch, options, policy_check, queue_refresh};
+use super::{journal_watch, options, policy_check, print_letter, queue_refresh};
 use crate::config::Config;
 use crate::report::keys_registered::KeysRegisteredFile;
 use crate::station::operator_auth::{self, Attempt, PasscodeCheck, Station};
@@ -722,6 +722,11 @@ impl Core {
                     );
                     self.cancelled(job, message);
                 }
+            }
+            Command::PrintLetter { job, language } => {
+                let user_id = self.jobs.get(&job).map(String::as_str);
+                let letter = print_letter::letter_of(&self.journal, &self.shared, job, user_id);
+                print_letter::start(job, letter, &self.shared, &self.emitter, language);
             }
             Command::PinDelivered { job } => {
                 self.forget_delivered_pin(job);

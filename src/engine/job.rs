@@ -318,6 +318,7 @@ impl Job {
             journal,
             id,
             &self.user.upn,
+            &self.user.display_name,
             &method_id,
             summary.serial.as_deref(),
             random,

@@ -16,6 +16,7 @@ pub mod key_source;
 pub mod options;
 pub mod policy_check;
 pub mod prefetch;
+pub mod print_letter;
 pub mod queue_refresh;
 pub mod queue_view;
 pub mod random_pin;

@@ -341,8 +341,9 @@ fn complete(
     method: &str,
     done: String,
 ) -> Outcome {
-    if let Some(user) = queued(journal, e) {
-        for w in steps::remove_old_methods(shared, operator, journal, &user, method) {
+    let user = queued(journal, e);
+    if let Some(user) = &user {
+        for w in steps::remove_old_methods(shared, operator, journal, user, method) {
             tracing::warn!("{w}");
         }
     }
@@ -354,6 +355,8 @@ fn complete(
         journal,
         e.id,
         &e.upn,
+        user.as_ref()
+            .map_or(e.upn.as_str(), |u| u.display_name.as_str()),
         method,
         e.serial.as_deref(),
         pin,

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use super::crash;
 use super::errors::JobError;
 use super::options;
-use crate::config::{Config, PinHandover};
+use crate::config::{Config, PinDelivery, PinHandover};
 use crate::report::keys_registered::{KeyRow, KeysRegisteredFile};
 use crate::store::{Journal, QueuedUser};
 
@@ -199,15 +199,22 @@ fn csv_has_method(path: &std::path::Path, method_id: &str) -> bool {
 /// holds a random PIN when `pinsInKeysRegisteredCsv` says so. The journal forgets the PIN
 /// here when the CSV is its delivery (headless); the kiosk forgets it once it was handed
 /// over on screen (`PinDelivered`); `keepPinsInJournal` keeps it.
+///
+/// With PIN letters (headless), the letter is written first; when it cannot be, the PIN goes
+/// in the row instead, as it would without letters, and the failure is reported.
+#[allow(clippy::too_many_arguments)]
 pub fn record(
     shared: &Shared,
     journal: &mut Journal,
     id: i64,
     upn: &str,
+    display_name: &str,
     method_id: &str,
     serial: Option<&str>,
     random_pin: Option<&Zeroizing<String>>,
 ) -> Result<(), JobError> {
+    let letter_failed =
+        random_pin.is_some_and(|pin| !write_pin_letter(shared, upn, display_name, serial, pin));
     {
         let _guard = shared.csv_lock.lock().unwrap_or_else(|p| p.into_inner());
         if !csv_has_method(shared.csv.path(), method_id) {
@@ -217,7 +224,9 @@ pub fn record(
                     upn: upn.to_owned(),
                     method_id: method_id.to_owned(),
                     serial: serial.unwrap_or("").to_owned(),
-                    pin: random_pin.filter(|_| shared.config.pins_in_csv()).cloned(),
+                    pin: random_pin
+                        .filter(|_| shared.config.pins_in_csv() || letter_failed)
+                        .cloned(),
                 })
                 .map_err(|e| {
                     JobError::Other(
@@ -236,6 +245,58 @@ pub fn record(
     }
     Ok(())
 }
+
+/// Headless with `"pinDelivery": "letter"`: writes the person's PIN letter into the letters
+/// folder. False when it could not be written (reported as a problem naming the remedy);
+/// true when written or not due (the kiosk prints letters on demand).
+fn write_pin_letter(
+    shared: &Shared,
+    upn: &str,
+    display_name: &str,
+    serial: Option<&str>,
+    pin: &Zeroizing<String>,
+) -> bool {
+    let config = &shared.config;
+    if config.pin_delivery() != PinDelivery::Letter || config.pin_handover != PinHandover::Csv {
+        return true;
+    }
+    let fields = crate::letters::LetterFields {
+        display_name,
+        upn,
+        serial,
+        pin,
+        date: crate::letters::today(),
+    };
+    match crate::letters::write(
+        &config.letters_dir,
+        &fields,
+        &config.letter,
+        config.language.code(),
+    ) {
+        Ok(_) => true,
+        Err(e) => {
+            shared
+                .events
+                .emit(super::api::Event::Problem(super::api::OperatorError {
+                    code: PIN_LETTER_FAILED.into(),
+                    message: format!(
+                    "the PIN letter of {upn} could not be written ({e}): its PIN is in {} instead",
+                    shared.csv.path().display()
+                ),
+                    remedy: super::api::Remedy::Text(
+                        "hand the PIN over from keysRegistered.csv, then fix the letters folder"
+                            .into(),
+                    ),
+                    request_id: None,
+                    retry_possible: false,
+                }));
+            false
+        }
+    }
+}
+
+/// [`OperatorError::code`](super::api::OperatorError) of a PIN letter that could not be written.
+pub const PIN_LETTER_FAILED: &str = "pin-letter";
 
 /// Purges the PINs ended enrollments kept longer than `pinRetentionHours` (recorded ones
 /// too, unless `keepPinsInJournal`). Run at start and whenever a job ends: no timer.

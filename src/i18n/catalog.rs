@@ -36,6 +36,11 @@ const FILES: &[(Language, &str, &str)] = &[
         include_str!("../../locales/en/remedy.ftl"),
     ),
     (
+        Language::English,
+        "en/letter.ftl",
+        include_str!("../../locales/en/letter.ftl"),
+    ),
+    (
         Language::German,
         "de/common.ftl",
         include_str!("../../locales/de/common.ftl"),
@@ -54,6 +59,11 @@ const FILES: &[(Language, &str, &str)] = &[
         Language::German,
         "de/remedy.ftl",
         include_str!("../../locales/de/remedy.ftl"),
+    ),
+    (
+        Language::German,
+        "de/letter.ftl",
+        include_str!("../../locales/de/letter.ftl"),
     ),
 ];
 

@@ -126,6 +126,22 @@ pub struct JobView {
     /// The person's language: the station's when the job opens, changed by the language
     /// switch for this enrollment only.
     pub language: Language,
+    /// The PIN letter asked for on the done page.
+    pub letter: LetterPrint,
+}
+
+/// Where the done page's *Print letter* stands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LetterPrint {
+    /// Not asked for.
+    #[default]
+    NotAsked,
+    /// Sent to the printer; waiting for the print command.
+    Printing,
+    /// The print command took it.
+    Printed,
+    /// It failed: what happened and what to do.
+    Failed(OperatorError),
 }
 
 /// How the station asks for user presence and a reset's power-up: a USB key is touched and
@@ -362,6 +378,8 @@ pub struct State {
     pub key_used: bool,
     /// The station also takes cards on PC/SC readers (NFC badges, FIDO2 smart cards).
     pub takes_cards: bool,
+    /// The done page offers *Print letter* (`"pinDelivery": "letter"`).
+    pub print_letters: bool,
     /// The enrollment on screen.
     pub job: Option<JobView>,
     /// Finished jobs with a PIN to hand over, waiting for the wizard to be free.
@@ -430,6 +448,7 @@ impl State {
             key: None,
             key_used: false,
             takes_cards: false,
+            print_letters: false,
             job: None,
             pending_done: VecDeque::new(),
             background_failures: Vec::new(),
@@ -502,6 +521,7 @@ impl State {
             phase: Phase::Working,
             revealed: false,
             language: self.language,
+            letter: LetterPrint::NotAsked,
         });
         self.pin_entry.wipe();
     }
@@ -520,6 +540,7 @@ impl State {
                 phase: Phase::Done(issued),
                 revealed: false,
                 language: self.language,
+                letter: LetterPrint::NotAsked,
             });
         }
     }
@@ -539,6 +560,7 @@ impl State {
             phase: Phase::Failed(error),
             revealed: false,
             language: self.language,
+            letter: LetterPrint::NotAsked,
         });
     }
 
@@ -683,6 +705,11 @@ impl State {
                 }
             }
             Event::KeyReset => self.reset = ResetFlow::Done,
+            Event::LetterPrinted { job, error } => {
+                if let Some(v) = self.current(job) {
+                    v.letter = error.map_or(LetterPrint::Printed, LetterPrint::Failed);
+                }
+            }
             Event::DeviceCode { .. }
             | Event::SignedIn { .. }
             | Event::SignInFailed(_)
@@ -1000,6 +1027,52 @@ mod tests {
         s.close_job();
         assert!(s.job.is_none());
         assert_eq!(s.screen(), Screen::Queue);
+    }
+
+    #[test]
+    fn a_printed_letter_reaches_only_its_job_and_a_new_done_page_starts_unasked() {
+        let mut s = in_job(Step::Recording);
+        s.apply(Event::Finished {
+            job: JobId(7),
+            issued: issued("ana@x.example", Some("123456")),
+        });
+        let letter = |s: &State| s.job.as_ref().map(|v| v.letter.clone());
+        assert_eq!(letter(&s), Some(LetterPrint::NotAsked));
+        s.apply(Event::LetterPrinted {
+            job: JobId(8),
+            error: None,
+        });
+        assert_eq!(
+            letter(&s),
+            Some(LetterPrint::NotAsked),
+            "another job's letter"
+        );
+        let error = OperatorError {
+            code: "print-letter".into(),
+            message: "lp: no such printer".into(),
+            remedy: Remedy::Text("check the printer".into()),
+            request_id: None,
+            retry_possible: false,
+        };
+        s.apply(Event::LetterPrinted {
+            job: JobId(7),
+            error: Some(error.clone()),
+        });
+        assert_eq!(letter(&s), Some(LetterPrint::Failed(error)));
+        s.apply(Event::LetterPrinted {
+            job: JobId(7),
+            error: None,
+        });
+        assert_eq!(letter(&s), Some(LetterPrint::Printed));
+
+        // Bo's PIN waited in the background: his done page starts with no letter asked for.
+        s.apply(progress(8, BO, Step::Registering));
+        s.apply(Event::Finished {
+            job: JobId(8),
+            issued: issued("bo@x.example", Some("654321")),
+        });
+        s.close_job();
+        assert_eq!(letter(&s), Some(LetterPrint::NotAsked));
     }
 
     #[test]

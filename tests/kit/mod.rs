@@ -11,6 +11,7 @@ pub mod desk;
 pub mod events;
 pub mod journal;
 pub mod keys;
+pub mod pdf;
 pub mod slot;
 pub mod station;
 pub mod tenant;

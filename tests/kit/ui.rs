@@ -39,6 +39,7 @@ pub fn demo_app(
     adjust(&mut setup);
     let mut state = State::new(auth, true);
     state.takes_cards = setup.key_source.takes_cards();
+    state.print_letters = setup.config.pin_delivery() == passkey_kiosk::config::PinDelivery::Letter;
     let engine = Engine::start(setup).unwrap();
     KioskApp::new(ctx, state, Some(link(engine)))
 }

@@ -100,6 +100,9 @@ pub fn run(args: &KioskArgs) -> Result<ExitCode> {
     state.idle_lock_secs = idle.map(|m| f64::from(m) * 60.0);
     state.language = config.as_ref().map(|c| c.language).unwrap_or_default();
     state.takes_cards = KeySource::Device(args.device.clone()).takes_cards();
+    state.print_letters = config
+        .as_ref()
+        .is_ok_and(|c| c.pin_delivery == Some(crate::config::PinDelivery::Letter));
     // A station that cannot start still shows why, with the remedy, instead of vanishing.
     let early_failure = match (&config, &settings) {
         (Err(e), _) => Some((

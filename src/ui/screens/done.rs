@@ -1,15 +1,18 @@
-//! The done page: the random PIN in large digits behind Reveal, "remove the key", next person.
+//! The done page: the random PIN in large digits behind Reveal, "remove the key", next person;
+//! with PIN letters, *Print letter* (the engine prints; the page shows how it went).
 
 use egui::{RichText, Ui};
 
-use crate::engine::api::Command;
+use crate::engine::api::{Command, JobId};
 
-use super::super::state::{Phase, State};
+use super::super::state::{LetterPrint, Phase, State};
 use super::super::{theme, widgets};
+use crate::i18n::Texts;
 
 /// Renders the done page of `state.job`, in the person's language.
 pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
     let t = state.person_texts();
+    let print_letters = state.print_letters;
     let Some(view) = state.job.as_mut() else {
         return;
     };
@@ -51,8 +54,8 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
         ui.add_space(16.0);
         ui.label(RichText::new(t.text("done-remove-key")).size(28.0).strong());
         ui.add_space(16.0);
-        // Until the PIN was shown, moving on would lose it for good.
-        let can_leave = !has_pin || view.revealed;
+        // Until the PIN was shown or printed, moving on would lose it for good.
+        let can_leave = !has_pin || view.revealed || view.letter == LetterPrint::Printed;
         let next_person = widgets::primary(ui, can_leave, &t.text("done-next-person"));
         widgets::default_focus(ui, &next_person);
         next = next_person.clicked();
@@ -99,6 +102,10 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
                         ui.label(t.text("done-pin-typed"));
                     }
                 }
+                if let (true, true, Some(job)) = (print_letters, has_pin, view.job) {
+                    ui.add_space(12.0);
+                    letter(ui, &t, &mut view.letter, job, out);
+                }
             });
     });
     if next {
@@ -106,5 +113,35 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
             out.push(Command::PinDelivered { job });
         }
         state.close_job();
+    }
+}
+
+/// *Print letter* and how the last print went (the letter in the person's language).
+fn letter(ui: &mut Ui, t: &Texts, letter: &mut LetterPrint, job: JobId, out: &mut Vec<Command>) {
+    let printing = *letter == LetterPrint::Printing;
+    let label = if *letter == LetterPrint::Printed {
+        t.text("done-print-letter-again")
+    } else {
+        t.text("done-print-letter")
+    };
+    if widgets::button_enabled(ui, !printing, &label).clicked() {
+        *letter = LetterPrint::Printing;
+        out.push(Command::PrintLetter {
+            job,
+            language: t.language().code().to_owned(),
+        });
+    }
+    match letter {
+        LetterPrint::NotAsked => {}
+        LetterPrint::Printing => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(t.text("done-printing"));
+            });
+        }
+        LetterPrint::Printed => {
+            ui.label(RichText::new(t.text("done-printed")).color(theme::OK));
+        }
+        LetterPrint::Failed(error) => widgets::error_box(ui, t, error),
     }
 }
