@@ -49,7 +49,8 @@ impl Wording {
             &[
                 ("day", FluentValue::from(date.day())),
                 ("month", FluentValue::from(u8::from(date.month()))),
-                ("year", FluentValue::from(date.year())),
+                // A string: the catalogues group numbers by thousands, which a year is not.
+                ("year", FluentValue::from(date.year().to_string())),
             ],
         )
     }
