@@ -69,3 +69,27 @@ fn large_queue_lays_out_only_visible_rows() {
     // 9999, 99990..99999
     assert_eq!(h.state().state.queue.matches().len(), 11);
 }
+
+#[test]
+fn a_person_another_station_is_enrolling_is_shown_there_and_cannot_be_started_here() {
+    let mut list = people(30);
+    list[4].status = passkey_kiosk::engine::api::PersonStatus::InProgress;
+    list[4].elsewhere = Some("desk-2".into());
+    list[5].status = passkey_kiosk::engine::api::PersonStatus::Enrolled;
+    list[5].elsewhere = Some("desk-3".into());
+    let mut h = station_with(passkey_kiosk::ui::operator::OperatorAuth::Demo, false, list);
+    sign_in_demo(&mut h, "Tess");
+    h.get_by_label("at desk-2");
+    h.get_by_label("enrolled at desk-3");
+    // Neither a click nor a badge scan starts them here.
+    h.get_by_role_and_label(Role::Button, "Person Number 4")
+        .click();
+    h.run();
+    h.get_by_label("Find a person").focus();
+    h.run();
+    h.get_by_label("Find a person").type_text("USER4");
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert_eq!(outbox(&mut h), vec![]);
+    assert_eq!(h.state().state.screen(), Screen::Queue);
+}

@@ -167,6 +167,15 @@ pub struct Person {
     pub elsewhere: Option<String>,
 }
 
+impl Person {
+    /// The other station enrolling them right now, if any: they cannot be started here.
+    pub fn held_elsewhere(&self) -> Option<&str> {
+        self.elsewhere
+            .as_deref()
+            .filter(|_| self.status == PersonStatus::InProgress)
+    }
+}
+
 /// Queue state of a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PersonStatus {

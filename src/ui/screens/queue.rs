@@ -30,6 +30,7 @@ pub fn show(ui: &mut Ui, state: &mut State, out: &mut Vec<Command>) {
         let chosen = state
             .queue
             .resolve_scan(&state.search)
+            .filter(|p| p.held_elsewhere().is_none())
             .map(|p| p.user_id.clone());
         if let Some(user_id) = chosen {
             select(state, out, &user_id);
@@ -116,8 +117,11 @@ fn select(state: &mut State, out: &mut Vec<Command>, user_id: &str) {
 fn row_ui(ui: &mut Ui, t: &Texts, person: &Person, now: i64, height: f32) -> bool {
     ui.horizontal(|ui| {
         ui.set_height(height);
+        // Another station is enrolling them: shown, not started here.
+        let free = person.held_elsewhere().is_none();
         let chosen = ui
-            .add(
+            .add_enabled(
+                free,
                 // Framed only under the pointer: a list of filled buttons is a fifth of the
                 // screen that a software renderer shades every frame.
                 egui::Button::new((
@@ -141,7 +145,17 @@ fn row_ui(ui: &mut Ui, t: &Texts, person: &Person, now: i64, height: f32) -> boo
             },
         );
         let (text, color) = status(person.status);
-        widgets::chip(ui, &t.text(text), color);
+        let text = match (&person.elsewhere, person.status) {
+            (Some(station), PersonStatus::InProgress) => {
+                t.text_with("status-held-at", &[("station", station.as_str().into())])
+            }
+            (Some(station), PersonStatus::Enrolled) => t.text_with(
+                "status-enrolled-at",
+                &[("station", station.as_str().into())],
+            ),
+            _ => t.text(text),
+        };
+        widgets::chip(ui, &text, color);
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             ui.add_space(20.0); // clear of the scroll bar
             if let Some(at) = person.challenge_expires_at {
