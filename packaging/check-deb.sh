@@ -31,6 +31,7 @@ has '-rw-r--r--' 'usr/share/polkit-1/rules.d/60-passkey-kiosk-pcsc.rules'
 has '-rw-r--r--' '(usr/)?lib/systemd/system/passkey-kiosk.service'
 has '-rw-r--r--' 'usr/share/doc/passkey-kiosk/deploying.md'
 has '-rw-r--r--' 'usr/share/doc/passkey-kiosk/configs.example.json'
+has '-rw-r--r--' 'usr/share/doc/passkey-kiosk/pin-letters.md'
 # Nothing else is installed world-writable or setuid.
 if grep -E '^-..s|^-.....s|^-.......w' "$work/contents"; then fail "setuid or world-writable file"; fi
 

@@ -116,3 +116,25 @@ fn the_shared_journal_is_checked_with_its_connection_schema_and_key() {
         "{out}"
     );
 }
+
+#[test]
+fn a_delegated_station_checks_the_sign_in_endpoint_for_its_tenant() {
+    let st = Station::new(plain_tenant(1), r#","operatorSignIn":"delegated""#);
+    st.set_config(serde_json::json!({"client_secret": null}));
+    std::fs::set_permissions(&st.config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (ok, out) = doctor(&st);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("ok   Sign-in to Entra ID") && out.contains("the sign-in endpoint answers"),
+        "{out}"
+    );
+
+    // A tenant the sign-in endpoint does not know: the failed line says what to correct.
+    st.set_config(serde_json::json!({"tenantName": "nobody.example"}));
+    let (ok, out) = doctor(&st);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("does not know tenant nobody.example") && out.contains("tenantName"),
+        "{out}"
+    );
+}

@@ -21,9 +21,50 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use ctap::device::{self, AnyChannel, DeviceDescriptor, DeviceSpec};
 
+/// The manual's sections after `--help`: what an installed station reads and writes, its
+/// environment and exit status, where the rest is documented.
+const MANUAL: &str = "\
+FILES
+    /etc/passkey-kiosk/configs.json   the station's configuration (0640 root:passkey-kiosk);
+                                      every key is documented in configs.example.json
+    /var/lib/passkey-kiosk/           the journal (SQLite), keysRegistered.csv and PIN
+                                      letters (0700, the passkey-kiosk user only)
+    /usr/share/doc/passkey-kiosk/     configs.example.json, deploying.md, pcsc.md,
+                                      pin-letters.md
+
+ENVIRONMENT
+    PASSKEY_KIOSK_CLIENT_SECRET   the app's client secret (instead of clientSecret in the file)
+    PASSKEY_KIOSK_JOURNAL_URL     the shared journal (overrides journalUrl)
+    PASSKEY_KIOSK_JOURNAL_KEY     the deployment's journal key, base64 of 32 bytes
+    PGPASSWORD                    the shared journal's password, when not in its URL
+    PASSKEY_KIOSK_PIN, PASSKEY_KIOSK_NEW_PIN
+                                  a key's current and new PIN for headless commands
+                                  (otherwise asked for on the terminal)
+    HTTPS_PROXY, NO_PROXY         the proxy to Entra ID and Graph (or proxy in the file)
+    RUST_LOG                      log detail (never PINs or secrets)
+
+EXIT STATUS
+    0 on success; 1 when something failed (each failure is printed with what to do);
+    2 for a command line that does not parse.
+
+SEE ALSO
+    passkey-kiosk COMMAND --help for each command; passkey-kiosk doctor to check a station.
+";
+
 /// Passkey Kiosk: issue FIDO2 security keys and register them in Microsoft Entra ID.
 #[derive(Debug, Parser)]
-#[command(name = "passkey-kiosk", version, about)]
+#[command(
+    name = "passkey-kiosk",
+    version,
+    about,
+    long_about = "Passkey Kiosk issues FIDO2 security keys in an enrollment room: an operator picks a \
+person, inserts a new key, and the station sets its PIN and policy, creates a passkey on it for \
+Microsoft Entra ID, registers it through Microsoft Graph on the person's behalf, and records the \
+result in its journal so that no PIN is ever lost.\n\nWithout a command it runs the full-screen \
+kiosk on the configuration in the current folder (an installed station: \
+/etc/passkey-kiosk/configs.json, started by its systemd unit).",
+    after_long_help = MANUAL
+)]
 pub struct Cli {
     /// What to do (the kiosk when omitted).
     #[command(subcommand)]

@@ -279,6 +279,36 @@ impl GraphClient {
             .and_then(|v| httpdate::parse_http_date(v).ok()))
     }
 
+    /// The sign-in endpoint's answer for the configured tenant: its OpenID configuration,
+    /// fetched without a token over verified TLS (through the proxy when one is set). 200: the
+    /// endpoint is reachable and knows the tenant; a delegated station signs operators in
+    /// there, an app-only station gets its tokens there.
+    pub async fn login_status(&self) -> Result<u16> {
+        let mut url = self.inner.tokens.token_url.clone();
+        let path = url.path().replace(
+            "/oauth2/v2.0/token",
+            "/v2.0/.well-known/openid-configuration",
+        );
+        url.set_path(&path);
+        crate::cloud::check_transport(&url)?;
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let resp = self
+            .inner
+            .http
+            .get(url)
+            .header("client-request-id", &client_request_id)
+            .send()
+            .await
+            .map_err(|e| Error::Http {
+                operation: "reach the sign-in endpoint",
+                timeout: e.is_timeout(),
+                connect: e.is_connect(),
+                client_request_id,
+                source: e,
+            })?;
+        Ok(resp.status().as_u16())
+    }
+
     /// The API version in use.
     pub fn api_version(&self) -> ApiVersion {
         self.inner.api

@@ -125,6 +125,23 @@ pub(crate) async fn handle(
         .filter(|s| !s.is_empty())
         .collect();
 
+    if let [tenant, v2, well_known, document] = raw_segs.as_slice() {
+        if v2.eq_ignore_ascii_case("v2.0")
+            && *well_known == ".well-known"
+            && *document == "openid-configuration"
+            && parts.method == Method::GET
+        {
+            let login = token::Login {
+                shared: &shared,
+                ctx: &ctx,
+                method: &parts.method,
+                tenant: &decode(tenant),
+                headers: &parts.headers,
+                body: &body,
+            };
+            return Ok(token::openid_configuration(&login));
+        }
+    }
     if let [tenant, oauth2, v2, endpoint] = raw_segs.as_slice() {
         if oauth2.eq_ignore_ascii_case("oauth2") && v2.eq_ignore_ascii_case("v2.0") {
             let login = token::Login {

@@ -15,7 +15,7 @@ use ring::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PSS_204
 use serde_json::{json, Value};
 use x509_cert::der::Decode as _;
 
-use super::http::{self, aad_error, Body, Ctx};
+use super::http::{self, aad_error, aad_json, Body, Ctx};
 use super::state::{DeviceGrant, TokenInfo};
 use super::{DevicePoll, Shared};
 
@@ -66,15 +66,7 @@ impl Form {
                 ),
             ));
         }
-        let tenant = l.tenant;
-        if !tenant.eq_ignore_ascii_case(&l.shared.tenant_id)
-            && !tenant.eq_ignore_ascii_case(&l.shared.cfg.tenant_domain)
-        {
-            return Err(invalid_request(
-                90002,
-                format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."),
-            ));
-        }
+        known_tenant(l)?;
         let is_form = l
             .headers
             .get(CONTENT_TYPE)
@@ -114,6 +106,37 @@ impl Form {
     fn require(&self, name: &str) -> Result<&str, Reject> {
         self.param(name).ok_or_else(|| missing_param(name))
     }
+}
+
+/// The tenant of the request's path must be this tenant (by id or domain).
+fn known_tenant(l: &Login<'_>) -> Result<(), Reject> {
+    let tenant = l.tenant;
+    if tenant.eq_ignore_ascii_case(&l.shared.tenant_id)
+        || tenant.eq_ignore_ascii_case(&l.shared.cfg.tenant_domain)
+    {
+        return Ok(());
+    }
+    Err(invalid_request(
+        90002,
+        format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."),
+    ))
+}
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`: the tenant's sign-in metadata, as
+/// the identity platform publishes it without a token (the endpoints a station uses).
+pub(crate) fn openid_configuration(l: &Login<'_>) -> Response<Body> {
+    let base = &l.shared.base_url;
+    let known = known_tenant(l).map(|()| {
+        let t = &l.shared.tenant_id;
+        let body = serde_json::json!({
+            "issuer": format!("{base}/{t}/v2.0"),
+            "token_endpoint": format!("{base}/{t}/oauth2/v2.0/token"),
+            "device_authorization_endpoint": format!("{base}/{t}/oauth2/v2.0/devicecode"),
+            "tenant_region_scope": "EU",
+        });
+        aad_json(StatusCode::OK, &body, l.ctx)
+    });
+    reply(l, known)
 }
 
 /// Handles one token request.
