@@ -164,3 +164,37 @@ fn a_proxy_that_is_not_a_url_is_refused_with_what_to_write() {
         "{shown}"
     );
 }
+
+#[test]
+fn https_to_microsoft_goes_through_the_proxy_as_a_connect_tunnel() {
+    // The real cloud's hosts (no fake URLs): every https request must be a CONNECT tunnel
+    // through HTTPS_PROXY, never a direct connection or a forwarded request in clear text.
+    let st = Station::new(plain_tenant(1), "");
+    st.set_config(serde_json::json!({"loginBaseUrl": null, "graphBaseUrl": null}));
+    private(&st);
+    let proxy = Proxy::start();
+    let mut cmd = st.kiosk();
+    cmd.args(["doctor", "--config"])
+        .arg(&st.config)
+        .args(["--device", &st.device])
+        .env_remove("ALL_PROXY")
+        .env_remove("NO_PROXY")
+        .env("HTTPS_PROXY", &proxy.url);
+    let out = cmd.output().unwrap();
+    let shown = text(&out);
+    // This machine cannot reach Microsoft: the proxy finds no way on, so the checks fail,
+    // saying so.
+    assert!(!out.status.success(), "{shown}");
+    let seen = proxy.seen();
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("CONNECT login.microsoftonline.com:443 ")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("CONNECT graph.microsoft.com:443 ")),
+        "{seen:?}"
+    );
+    assert!(seen.iter().all(|l| l.starts_with("CONNECT ")), "{seen:?}");
+}
