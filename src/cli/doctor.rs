@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 
 use super::DeviceArg;
-use crate::config::{Config, OperatorSignIn};
+use crate::config::Config;
 use crate::engine::api::{Check, CheckKind};
 
 /// More apart than this, challenges and tokens go wrong.
@@ -74,40 +74,8 @@ fn checks(args: &DoctorArgs) -> Result<Vec<Check>> {
         .context("starting the runtime")?;
     let graph = crate::tenant::connect(&config)?;
     checks.push(clock(rt.block_on(graph.server_time())));
-    if config.operator_sign_in == OperatorSignIn::Delegated {
-        checks.push(login(rt.block_on(graph.login_status()), &config.tenant));
-    } else {
-        checks.extend(crate::engine::policy_check::run_with(&graph, rt.handle()).0);
-    }
+    checks.extend(crate::engine::policy_check::run_with(&graph, rt.handle(), &config.tenant).0);
     Ok(checks)
-}
-
-/// Delegated sign-in happens when an operator signs in at the kiosk; what can be checked
-/// before is that the sign-in endpoint answers for the tenant over verified TLS.
-fn login(status: graph::Result<u16>, tenant: &str) -> Check {
-    let (ok, detail) = match status {
-        Ok(200) => (
-            true,
-            format!("the sign-in endpoint answers for tenant {tenant} over verified TLS; operators sign in with their own accounts at the kiosk"),
-        ),
-        Ok(400) => (
-            false,
-            format!("the sign-in endpoint does not know tenant {tenant}: correct tenantName in the config (the tenant's id or its domain)"),
-        ),
-        Ok(other) => (
-            false,
-            format!("the sign-in endpoint answered HTTP {other} for tenant {tenant}: check that the station reaches the login host directly or through the proxy (HTTPS_PROXY, proxy in the config)"),
-        ),
-        Err(e) => (
-            false,
-            format!("{e}: allow the login host through the firewall or proxy (HTTPS_PROXY, proxy in the config)"),
-        ),
-    };
-    Check {
-        kind: CheckKind::SignIn,
-        ok,
-        detail,
-    }
 }
 
 /// The journal opens as the station would open it: the SQLite file, or the shared database

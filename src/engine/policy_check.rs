@@ -14,16 +14,22 @@ use super::steps::Shared;
 
 /// Runs the checks; the policy, when read, is used to refuse keys before they are written.
 pub fn run(shared: &Shared) -> (Vec<Check>, Option<Fido2Policy>) {
-    run_with(&shared.graph, &shared.rt)
+    run_with(&shared.graph, &shared.rt, &shared.config.tenant)
 }
 
 /// [`run`] with a client and runtime of the caller's (`doctor` has no engine).
 pub fn run_with(
     graph: &graph::GraphClient,
     rt: &tokio::runtime::Handle,
+    tenant: &str,
 ) -> (Vec<Check>, Option<Fido2Policy>) {
     let mut checks = Vec::new();
     let signed_in = rt.block_on(graph.sign_in());
+    if graph.is_delegated() && matches!(signed_in, Err(graph::Error::NotSignedIn)) {
+        // Nobody signed in yet (doctor): the sign-in endpoint is what can be checked.
+        checks.push(login(rt.block_on(graph.login_status()), tenant));
+        return (checks, None);
+    }
     checks.push(Check {
         kind: CheckKind::SignIn,
         ok: signed_in.is_ok(),
@@ -104,6 +110,34 @@ pub fn run_with(
         },
     });
     (checks, Some(policy))
+}
+
+/// Delegated sign-in happens when an operator signs in at the kiosk; what can be checked
+/// before is that the sign-in endpoint answers for the tenant over verified TLS.
+fn login(status: graph::Result<u16>, tenant: &str) -> Check {
+    let (ok, detail) = match status {
+        Ok(200) => (
+            true,
+            format!("the sign-in endpoint answers for tenant {tenant} over verified TLS; operators sign in with their own accounts at the kiosk"),
+        ),
+        Ok(400) => (
+            false,
+            format!("the sign-in endpoint does not know tenant {tenant}: correct tenantName in the config (the tenant's id or its domain)"),
+        ),
+        Ok(other) => (
+            false,
+            format!("the sign-in endpoint answered HTTP {other} for tenant {tenant}: check that the station reaches the login host directly or through the proxy (HTTPS_PROXY, proxy in the config)"),
+        ),
+        Err(e) => (
+            false,
+            format!("{e}: allow the login host through the firewall or proxy (HTTPS_PROXY, proxy in the config)"),
+        ),
+    };
+    Check {
+        kind: CheckKind::SignIn,
+        ok,
+        detail,
+    }
 }
 
 /// What is known of the waiting person's groups among the policy's targets.
