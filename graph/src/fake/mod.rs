@@ -103,8 +103,9 @@ pub struct Faults {
     pub creation_options_wrapped_in_value: bool,
     /// Encoding of `excludeCredentials[].id`.
     pub exclude_id_encoding: ExcludeIdEncoding,
-    /// The answer to a successful POST fido2Methods names another model's `aaGuid` and says
-    /// `notAttested` (the stored method is right): a client must notice.
+    /// Graph describes registered methods (the answer to a POST fido2Methods, lists, gets) with
+    /// another model's `aaGuid` and `notAttested` (what [`FakeTenant::registrations`] shows is
+    /// right): a client must notice.
     pub misreported_registration: bool,
     /// `checkMemberGroups` answers with this HTTP status and a Graph error (e.g. 403: the app
     /// may not read users).
