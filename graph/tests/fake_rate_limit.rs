@@ -187,3 +187,52 @@ async fn adaptive_bulk_work_keeps_within_the_bucket() {
     let rate = users.len() as f64 / elapsed;
     assert!(rate <= 100.0 + 20.0 / elapsed, "{rate:.1}/s");
 }
+
+/// A 429 with a long Retry-After pauses bulk work; the kiosk's interactive call made meanwhile
+/// does not wait behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interactive_calls_go_ahead_of_paused_bulk_work() {
+    let t = FakeTenant::start(limited(1000.0, 1000))
+        .await
+        .expect("fake");
+    let client =
+        GraphClient::new(t.graph_config(Credentials::secret(t.client_secret()))).expect("client");
+    let group = client
+        .find_group_by_name(t.group_name())
+        .await
+        .expect("group");
+    let users = client
+        .members(&group.id, false)
+        .await
+        .expect("members")
+        .users;
+    t.set_faults(Faults {
+        throttle_every_nth: Some(1),
+        retry_after: RetryAfterStyle::Decimal,
+        retry_after_value: Duration::from_secs(3),
+        ..Faults::default()
+    });
+    let bulk = client.with_priority(ThrottlePriority::Low);
+    let id = users[0].id.clone();
+    let started = Instant::now();
+    let paused = tokio::spawn(async move { bulk.list_fido2_methods(&id).await });
+    while t.throttled_count() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    t.set_faults(Faults::default());
+
+    let interactive = client.with_priority(ThrottlePriority::High);
+    let asked = Instant::now();
+    interactive
+        .creation_options(&users[1].id, 30)
+        .await
+        .expect("options");
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "the interactive call waited {:?}",
+        asked.elapsed()
+    );
+    assert!(!paused.is_finished(), "bulk work waits out the Retry-After");
+    paused.await.expect("join").expect("list after the pause");
+    assert!(started.elapsed() >= Duration::from_secs(3));
+}
