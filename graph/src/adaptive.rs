@@ -201,6 +201,13 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// A 429 asking for `n` ms.
+    fn wait(n: u64) -> Signal {
+        Signal::Throttled {
+            retry_after: Some(ms(n)),
+        }
+    }
+
     fn adaptive(ceiling: usize) -> ConcurrencyWindow {
         ConcurrencyWindow::new(Concurrency::Adaptive { ceiling })
     }
@@ -304,30 +311,12 @@ mod tests {
         let t0 = Instant::now();
         let mut w = adaptive(8);
         assert_eq!(w.resume_at(), None);
-        w.on_answer(
-            t0,
-            t0 + ms(100),
-            Signal::Throttled {
-                retry_after: Some(ms(2000)),
-            },
-        );
+        w.on_answer(t0, t0 + ms(100), wait(2000));
         assert_eq!(w.resume_at(), Some(t0 + ms(2100)));
         // A shorter wait announced later does not bring the pause forward.
-        w.on_answer(
-            t0,
-            t0 + ms(200),
-            Signal::Throttled {
-                retry_after: Some(ms(500)),
-            },
-        );
+        w.on_answer(t0, t0 + ms(200), wait(500));
         assert_eq!(w.resume_at(), Some(t0 + ms(2100)));
-        w.on_answer(
-            t0,
-            t0 + ms(3000),
-            Signal::Throttled {
-                retry_after: Some(ms(500)),
-            },
-        );
+        w.on_answer(t0, t0 + ms(3000), wait(500));
         assert_eq!(w.resume_at(), Some(t0 + ms(3500)));
     }
 
@@ -337,13 +326,7 @@ mod tests {
         let mut w = ConcurrencyWindow::new(Concurrency::Fixed(8));
         assert_eq!(w.limit(), 8);
         clean(&mut w, t0, 100);
-        w.on_answer(
-            t0,
-            t0 + ms(10),
-            Signal::Throttled {
-                retry_after: Some(ms(1000)),
-            },
-        );
+        w.on_answer(t0, t0 + ms(10), wait(1000));
         assert_eq!(w.limit(), 8);
         assert_eq!(w.resume_at(), Some(t0 + ms(1010)));
     }

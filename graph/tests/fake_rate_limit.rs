@@ -8,26 +8,21 @@ use std::time::{Duration, Instant};
 use graph::fake::{FakeConfig, FakeTenant, Faults, RateLimit, RetryAfterStyle};
 use graph::{Credentials, GraphClient, ThrottlePriority};
 use reqwest::StatusCode;
+use support::secret_token;
 
-async fn token(t: &FakeTenant) -> String {
-    let resp = reqwest::Client::new()
-        .post(t.token_url())
-        .form(&[
-            ("client_id", t.client_id()),
-            ("scope", t.scope()),
-            ("client_secret", t.client_secret()),
-            ("grant_type", "client_credentials"),
-        ])
-        .send()
+mod support;
+
+/// The scope group's member users, listed by `client`.
+async fn members(client: &GraphClient, t: &FakeTenant) -> Vec<graph::User> {
+    let group = client
+        .find_group_by_name(t.group_name())
         .await
-        .expect("token request");
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body: serde_json::Value =
-        serde_json::from_str(&resp.text().await.expect("body")).expect("token JSON");
-    body["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned()
+        .expect("group");
+    client
+        .members(&group.id, false)
+        .await
+        .expect("members")
+        .users
 }
 
 fn limited(per_second: f64, burst: u32) -> FakeConfig {
@@ -46,7 +41,7 @@ fn limited(per_second: f64, burst: u32) -> FakeConfig {
 #[tokio::test]
 async fn a_burst_beyond_the_bucket_gets_429_with_retry_after_and_waiting_restores() {
     let t = FakeTenant::start(limited(5.0, 4)).await.expect("fake");
-    let bearer = token(&t).await;
+    let bearer = secret_token(&t).await;
     let http = reqwest::Client::new();
     let url = format!("{}/beta/groups", t.base_url());
     let get = || http.get(&url).bearer_auth(&bearer).send();
@@ -101,7 +96,7 @@ async fn a_burst_beyond_the_bucket_gets_429_with_retry_after_and_waiting_restore
 
     // Token requests are not Graph requests: they never take from the bucket.
     for _ in 0..10 {
-        token(&t).await;
+        secret_token(&t).await;
     }
     t.set_rate_limit(None);
     for _ in 0..10 {
@@ -114,7 +109,7 @@ async fn integer_retry_after_rounds_the_wait_up() {
     let mut cfg = limited(2.0, 1);
     cfg.faults.retry_after = RetryAfterStyle::Integer;
     let t = FakeTenant::start(cfg).await.expect("fake");
-    let bearer = token(&t).await;
+    let bearer = secret_token(&t).await;
     let http = reqwest::Client::new();
     let url = format!("{}/beta/groups", t.base_url());
     assert_eq!(
@@ -150,15 +145,7 @@ async fn adaptive_bulk_work_keeps_within_the_bucket() {
     let client = GraphClient::new(t.graph_config(Credentials::secret(t.client_secret())))
         .expect("client")
         .with_priority(ThrottlePriority::Low);
-    let group = client
-        .find_group_by_name(t.group_name())
-        .await
-        .expect("group");
-    let users = client
-        .members(&group.id, false)
-        .await
-        .expect("members")
-        .users;
+    let users = members(&client, &t).await;
     assert!(users.len() >= 500);
     let before = t.graph_requests().len();
     let throttled_before = t.throttled_count();
@@ -197,15 +184,7 @@ async fn interactive_calls_go_ahead_of_paused_bulk_work() {
         .expect("fake");
     let client =
         GraphClient::new(t.graph_config(Credentials::secret(t.client_secret()))).expect("client");
-    let group = client
-        .find_group_by_name(t.group_name())
-        .await
-        .expect("group");
-    let users = client
-        .members(&group.id, false)
-        .await
-        .expect("members")
-        .users;
+    let users = members(&client, &t).await;
     t.set_faults(Faults {
         throttle_every_nth: Some(1),
         retry_after: RetryAfterStyle::Decimal,
