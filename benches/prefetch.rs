@@ -49,10 +49,13 @@ struct Run {
     /// Graph requests (token requests not counted).
     requests: u64,
     throttled: u64,
+    /// Users whose options could not be fetched (throttled on every attempt).
+    failed: usize,
 }
 
-/// One prefetch of a fresh fake tenant; panics unless every user was fetched and saved.
-fn run(users: usize, faults: Faults, concurrency: Concurrency) -> Run {
+/// One prefetch of a fresh fake tenant; panics unless every user was fetched (or failed, when
+/// `may_fail`) and saved.
+fn run(users: usize, faults: Faults, concurrency: Concurrency, may_fail: bool) -> Run {
     let tenant = fake::spawn_in_thread(FakeConfig {
         users,
         mixed_members: true,
@@ -88,15 +91,21 @@ fn run(users: usize, faults: Faults, concurrency: Concurrency) -> Run {
     let elapsed = start.elapsed();
 
     let failures: Vec<String> = report.failures().map(|f| f.to_string()).collect();
-    assert!(failures.is_empty(), "failures: {failures:#?}");
-    assert_eq!(report.fetched().count(), users, "every user fetched");
-    assert_eq!(journal.queue().expect("queue").len(), users);
+    assert!(may_fail || failures.is_empty(), "failures: {failures:#?}");
+    let fetched = report.fetched().count();
+    assert_eq!(
+        fetched + failures.len(),
+        users,
+        "every user fetched or failed"
+    );
+    assert_eq!(journal.queue().expect("queue").len(), fetched);
     Run {
         fetching,
         elapsed,
         users,
         requests: tenant.graph_requests().len() as u64,
         throttled: tenant.throttled_count(),
+        failed: failures.len(),
     }
 }
 
@@ -118,9 +127,9 @@ fn label(c: Concurrency) -> String {
 }
 
 fn speed_up(users: usize, slow: &Faults) {
-    let fast = run(users, slow.clone(), ADAPTIVE);
+    let fast = run(users, slow.clone(), ADAPTIVE, false);
     show(&format!("{} (default)", label(ADAPTIVE)), &fast);
-    let seq = run(users, slow.clone(), Concurrency::Fixed(1));
+    let seq = run(users, slow.clone(), Concurrency::Fixed(1), false);
     show("concurrency 1 (proof of concept, sequential)", &seq);
     let ratio = seq.elapsed.as_secs_f64() / fast.elapsed.as_secs_f64();
     println!("speed-up: {ratio:.1}x (target >= 6x)");
@@ -136,6 +145,7 @@ fn throttled(users: usize, slow: &Faults, retry_after: Duration) {
             ..slow.clone()
         },
         ADAPTIVE,
+        false,
     );
     show(
         &format!(
@@ -155,6 +165,9 @@ fn rate_limit(modes: &[Concurrency], benching: bool) {
         (60u32, env_u64("BENCH_USERS_60", at_60) as usize),
         (15, env_u64("BENCH_USERS_15", at_15) as usize),
     ] {
+        if users == 0 {
+            continue;
+        }
         let limit = RateLimit::per_second(f64::from(per_second));
         println!(
             "\nprefetch of {users} users, {} ms per response, token bucket {per_second}/s \
@@ -169,18 +182,21 @@ fn rate_limit(modes: &[Concurrency], benching: bool) {
                 retry_after: RetryAfterStyle::Decimal,
                 ..Faults::default()
             };
-            let r = run(users, faults, mode);
+            // The old fixed pool may give up on people after its throttled attempts: counted.
+            let r = run(users, faults, mode, matches!(mode, Concurrency::Fixed(_)));
             let answered = (r.requests - r.throttled) as f64;
             let used = answered / r.fetching.as_secs_f64() / f64::from(per_second);
             println!(
                 "{:<28} {:>5.1}% of the allowed rate  {:>5.1}% of {} requests throttled  \
-                 wall {:.1} s (fetching {:.1} s)",
+                 wall {:.1} s (fetching {:.1} s)  {} of {} users failed",
                 label(mode),
                 used * 100.0,
                 r.throttled as f64 * 100.0 / r.requests as f64,
                 r.requests,
                 r.elapsed.as_secs_f64(),
-                r.fetching.as_secs_f64()
+                r.fetching.as_secs_f64(),
+                r.failed,
+                r.users
             );
         }
     }
