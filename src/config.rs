@@ -136,7 +136,7 @@ pub struct Config {
     pub cloud: Cloud,
     /// `graphApiVersion`: beta (long challenges) or v1.0 (5-minute challenges).
     pub graph_api_version: ApiVersion,
-    /// `maxConcurrentGraphRequests` (1..64, default 8).
+    /// `maxConcurrentGraphRequests` (1..64, default 32): the ceiling of the adaptive limit.
     pub max_concurrent_graph_requests: usize,
     /// `journalPath`: the SQLite journal (default: next to the config file).
     pub journal_path: PathBuf,
@@ -466,7 +466,8 @@ impl Config {
                     64,
                     "a whole number from 1 to 64",
                 )?
-                .unwrap_or(8) as usize,
+                .unwrap_or(graph::client::DEFAULT_CONCURRENCY_CEILING as i64)
+                as usize,
             journal_path: r.path_relative("journalPath")?.unwrap_or_else(|| {
                 path.parent()
                     .unwrap_or(Path::new("."))
@@ -1018,7 +1019,7 @@ mod tests {
         assert!(c.delete_existing_credentials && !c.use_random_pin && !c.use_ctap21_features);
         assert_eq!(c.cloud, Cloud::Global);
         assert_eq!(c.graph_api_version, ApiVersion::Beta);
-        assert_eq!(c.max_concurrent_graph_requests, 8);
+        assert_eq!(c.max_concurrent_graph_requests, 32);
         assert!(c.unknown_keys.is_empty());
         assert_eq!(
             c.journal_path,

@@ -32,7 +32,9 @@ pub fn graph_config(config: &Config) -> Result<GraphConfig> {
         credentials,
     );
     graph.api_version = config.graph_api_version;
-    graph.max_concurrency = config.max_concurrent_graph_requests;
+    graph.concurrency = graph::Concurrency::Adaptive {
+        ceiling: config.max_concurrent_graph_requests,
+    };
     graph.proxy.clone_from(&config.proxy);
     Ok(graph)
 }

@@ -8,13 +8,12 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use graph::fake::{
     self, ExtraGroup, FakeConfig, FakeTenantHandle, FakeUser, Faults, RetryAfterStyle,
 };
-use kit::bin::{kiosk, prefetch, streams};
+use kit::bin::{kiosk, prefetch, streams, FakeTenantProcess};
 use kit::config::write_config;
 use passkey_kiosk::report::users_to_register::{self, UserRow, HEADER};
 use passkey_kiosk::store::{Journal, QueuedUser};
@@ -480,35 +479,11 @@ fn a_user_whose_options_fail_is_listed_with_request_id_and_the_others_are_writte
 
 #[test]
 fn fake_tenant_command_prints_a_config_that_prefetch_uses() {
-    let mut child = kiosk()
-        .args(["fake-tenant", "--port", "0", "--users", "7"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut printed = String::new();
-    let mut snippet = String::new();
-    let mut in_snippet = false;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        printed.push_str(&line);
-        printed.push('\n');
-        if line == "{" {
-            in_snippet = true;
-        }
-        if in_snippet {
-            snippet.push_str(&line);
-            snippet.push('\n');
-            if line == "}" {
-                break;
-            }
-        }
-    }
+    let fake = FakeTenantProcess::start(&["--port", "0", "--users", "7"]);
+    let (printed, snippet) = (&fake.printed, &fake.config);
     assert!(printed.contains("client secret:"), "{printed}");
     assert!(printed.contains("scope group:   FIDO2"), "{printed}");
-    let cfg: Value = serde_json::from_str(&snippet).unwrap();
+    let cfg: Value = serde_json::from_str(snippet).unwrap();
     assert!(cfg["graphBaseUrl"]
         .as_str()
         .unwrap()
@@ -518,10 +493,9 @@ fn fake_tenant_command_prints_a_config_that_prefetch_uses() {
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("configs.json");
-    std::fs::write(&config, &snippet).unwrap();
+    std::fs::write(&config, snippet).unwrap();
     let out = prefetch(&config, &[]);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(fake);
     assert_eq!(out.status.code(), Some(0), "{:?}", streams(&out));
     let (_, rows) = read_csv(&dir.path().join("usersToRegister.csv"));
     assert_eq!(rows.len(), 7);

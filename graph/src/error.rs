@@ -29,7 +29,7 @@ pub enum Error {
     /// Still throttled (429/503/504) after honouring Retry-After for every allowed attempt.
     #[error(
         "Microsoft Graph kept refusing with HTTP {status} (throttled or unavailable) after {attempts} attempt(s){}; \
-         lower max_concurrency or retry later{}",
+         lower the concurrency limit or retry later{}",
         fmt_retry_after(.retry_after),
         fmt_request_id(.request_id)
     )]

@@ -35,6 +35,7 @@
 )]
 #![warn(missing_docs)]
 
+pub mod adaptive;
 pub mod auth;
 pub mod body;
 pub mod client;
@@ -50,6 +51,7 @@ pub mod wire;
 #[cfg(feature = "fake")]
 pub mod fake;
 
+pub use adaptive::Concurrency;
 pub use auth::{Credentials, RsaKey};
 pub use client::policy::{
     Fido2Policy, KeyRestrictions, KeyVerdict, PasskeyProfile, PolicyTarget, ALL_USERS,

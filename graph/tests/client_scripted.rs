@@ -861,7 +861,7 @@ async fn concurrency_is_bounded_across_clones() {
     }))
     .await;
     let mut cfg = config(&s.base);
-    cfg.max_concurrency = 3;
+    cfg.concurrency = graph::Concurrency::Adaptive { ceiling: 3 };
     let c = GraphClient::new(cfg).expect("client");
     c.sign_in().await.expect("token");
     let tasks: Vec<_> = (0..18)
@@ -896,7 +896,7 @@ fn config_is_validated() {
     c.tenant = "common".into();
     assert!(matches!(GraphClient::new(c), Err(Error::InvalidConfig(_))));
     let mut c = config("http://127.0.0.1:1");
-    c.max_concurrency = 0;
+    c.concurrency = graph::Concurrency::Fixed(0);
     assert!(GraphClient::new(c).is_err());
     let mut c = config("http://127.0.0.1:1");
     c.credentials = Credentials::secret(" ");

@@ -17,6 +17,9 @@ use p256::pkcs8::DecodePrivateKey as _;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
+use support::{secret_form, secret_token};
+
+mod support;
 
 // Test-only keys and certificates made with openssl: an RSA app certificate for client
 // assertions and a P-256 batch attestation certificate (v3, CA:FALSE, AAGUID extension
@@ -102,24 +105,6 @@ async fn token_response(t: &FakeTenant, form: &[(&str, &str)]) -> (StatusCode, V
         .expect("token request");
     let status = resp.status();
     (status, json_of(resp).await)
-}
-
-async fn secret_token(t: &FakeTenant) -> String {
-    let (status, body) = token_response(
-        t,
-        &[
-            ("client_id", t.client_id()),
-            ("scope", t.scope()),
-            ("client_secret", t.client_secret()),
-            ("grant_type", "client_credentials"),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned()
 }
 
 async fn env(cfg: FakeConfig) -> Env {
@@ -423,12 +408,7 @@ async fn token_errors_are_exactly_shaped() {
             "{}/nope.onmicrosoft.com/oauth2/v2.0/token",
             t.base_url()
         ))
-        .form(&[
-            ("client_id", t.client_id()),
-            ("scope", t.scope()),
-            ("client_secret", t.client_secret()),
-            ("grant_type", "client_credentials"),
-        ])
+        .form(&secret_form(&t))
         .send()
         .await
         .expect("send");

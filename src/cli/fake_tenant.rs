@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use graph::fake::{FakeConfig, FakeTenant, Faults};
+use graph::fake::{FakeConfig, FakeTenant, Faults, RateLimit};
 
 /// Arguments of `fake-tenant`.
 #[derive(Debug, clap::Args)]
@@ -24,6 +24,25 @@ pub struct FakeTenantArgs {
     /// Answer every Nth Graph request with 429 and Retry-After.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub throttle_every: Option<u32>,
+    /// Graph requests per second the app may make (a token bucket, like Graph's per-app
+    /// limit); beyond it requests get 429 with Retry-After.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit: Option<u32>,
+    /// Requests the token bucket allows at once after a quiet spell [default: one second's
+    /// worth of --rate-limit].
+    #[arg(long, requires = "rate_limit", value_parser = clap::value_parser!(u32).range(1..))]
+    pub burst: Option<u32>,
+}
+
+impl FakeTenantArgs {
+    /// The token bucket `--rate-limit` and `--burst` describe.
+    fn rate_limit(&self) -> Option<RateLimit> {
+        let per_second = self.rate_limit?;
+        Some(RateLimit {
+            per_second: f64::from(per_second),
+            burst: self.burst.unwrap_or(per_second),
+        })
+    }
 }
 
 /// Serves until Ctrl-C.
@@ -34,6 +53,7 @@ pub fn run(args: &FakeTenantArgs) -> Result<ExitCode> {
         faults: Faults {
             latency: Duration::from_millis(args.latency_ms),
             throttle_every_nth: args.throttle_every,
+            rate_limit: args.rate_limit(),
             ..Faults::default()
         },
         ..FakeConfig::default()
@@ -47,6 +67,12 @@ pub fn run(args: &FakeTenantArgs) -> Result<ExitCode> {
             .await
             .with_context(|| format!("starting the fake tenant on 127.0.0.1:{}", args.port))?;
         println!("{}", tenant.connection_info());
+        if let Some(limit) = args.rate_limit() {
+            println!(
+                "  rate limit:    {} Graph requests/s, burst {} (429 with Retry-After beyond)",
+                limit.per_second, limit.burst
+            );
+        }
         println!("\nA configs.json for it (then: passkey-kiosk prefetch --config configs.json):\n");
         println!("{}", configs_json(&tenant));
         println!("\nCtrl-C stops the fake tenant (its directory and registrations are not kept).");

@@ -27,8 +27,9 @@ usersInScopeGroup (the proof of concept's step 1), write usersToRegister.csv in 
 and keep Graph's whole options (excludeCredentials, extensions) in the journal's queue. \
 Queued people who are no longer members of the group are removed from the journal's queue, \
 except those enrolled or with an enrollment under way (their records stay).\n\n\
-Non-users and guests in the group are reported and skipped. Requests run in parallel \
-(maxConcurrentGraphRequests, or --concurrency) and honour throttling.\n\n\
+Non-users and guests in the group are reported and skipped. Requests run in parallel, as many \
+as Graph answers without throttling, never more than maxConcurrentGraphRequests (or \
+--concurrency, default 32), and honour Retry-After.\n\n\
 Unlike the proof of concept, deleteExistingUserFIDOCredentials does NOT delete anything here: \
 each user's existing FIDO2 method ids are recorded, and deleted only after that user's new key \
 is registered, so nobody is ever left without a key.\n\n\
@@ -51,7 +52,8 @@ pub struct PrefetchArgs {
     /// Where to write the CSV [default: usersToRegister.csv next to the config].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Graph requests in flight at once (overrides maxConcurrentGraphRequests; 1 = sequential).
+    /// Most Graph requests in flight at once, the ceiling of the adaptive limit (overrides
+    /// maxConcurrentGraphRequests; 1 = sequential).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: Option<u16>,
 }

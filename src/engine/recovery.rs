@@ -11,6 +11,7 @@ use graph::RegisterRequest;
 
 use super::api::{Issued, Pin, Remedy, Unfinished};
 use super::key_name::KeyNameFields;
+use super::registration_check::{self, Expected};
 use super::steps::{self, Shared};
 use crate::store::{Enrollment, EnrollmentState, Journal, PinSource, QueuedUser, StoreError};
 
@@ -204,7 +205,16 @@ fn finish(shared: &Shared, operator: &str, journal: &mut Journal, e: &Enrollment
             register_stored(shared, operator, journal, e, pin_note)
         }
         EnrollmentState::Registered | EnrollmentState::Hardened => match e.method_id.clone() {
-            Some(method) => complete(shared, operator, journal, e, &method, String::new()),
+            Some(method) => {
+                // Hardening comes after the job's check: only a `registered` enrollment may
+                // have stopped before it.
+                let done = if e.state == EnrollmentState::Registered {
+                    verify_listed(shared, operator, journal, e, &method)
+                } else {
+                    String::new()
+                };
+                complete(shared, operator, journal, e, &method, done)
+            }
             None => Outcome::Failed("registered without a method id".into(), None),
         },
         EnrollmentState::Recorded | EnrollmentState::Failed => {
@@ -253,11 +263,18 @@ fn register_stored(
                 if let Err(err) = journal.registered(e.id, &m.id) {
                     return pending(e, "the journal could not be written", err);
                 }
+                let id = m.id.clone();
+                let found = graph::Registration {
+                    method: m,
+                    recovered: true,
+                    posts: 0,
+                    request_id: None,
+                };
                 let done = format!(
-                    "the interrupted registration had reached Graph (method {}); ",
-                    m.id
+                    "the interrupted registration had reached Graph (method {id}); {}",
+                    verify(shared, operator, journal, e, &found)
                 );
-                return complete(shared, operator, journal, e, &m.id, done);
+                return complete(shared, operator, journal, e, &id, done);
             }
             Ok(None) => {}
             Err(err) => {
@@ -317,8 +334,9 @@ fn register_stored(
         earlier_unclear,
     ) {
         Ok(registered) => {
+            let checked = verify(shared, operator, journal, e, &registered);
             let method = registered.method.id;
-            let done = format!("registered the stored passkey (method {method}); ");
+            let done = format!("registered the stored passkey (method {method}); {checked}");
             complete(shared, operator, journal, e, &method, done)
         }
         Err(err) if steps::outcome_open(&err) => {
@@ -328,6 +346,64 @@ fn register_stored(
             format!("registering the stored passkey failed: {err}.{pin_note}"),
             retry_hint(e),
         ),
+    }
+}
+
+/// The check a job makes after its registration ([`registration_check::check`]: audited, noted
+/// and shown on a difference), on the method recovery found or registered; what the recovery
+/// note adds. Only the AAGUID is compared: whether the person's policy enforces attestation
+/// needs their groups and the policy, which recovery does not read.
+fn verify(
+    shared: &Shared,
+    operator: &str,
+    journal: &mut Journal,
+    e: &Enrollment,
+    done: &graph::Registration,
+) -> String {
+    let Some(key_aaguid) = e.aaguid.as_deref() else {
+        return "the key's AAGUID was not recorded, so the method was not compared with it; "
+            .to_owned();
+    };
+    let expected = Expected {
+        upn: &e.upn,
+        key_aaguid,
+        attestation_required: false,
+    };
+    match registration_check::check(shared, operator, journal, e.id, done, &expected) {
+        Some(why) => format!("but {why}; "),
+        None => String::new(),
+    }
+}
+
+/// [`verify`] for a method known by id only: Graph's list tells what it registered.
+fn verify_listed(
+    shared: &Shared,
+    operator: &str,
+    journal: &mut Journal,
+    e: &Enrollment,
+    method_id: &str,
+) -> String {
+    match shared
+        .rt
+        .block_on(shared.graph.list_fido2_methods(&e.user_id))
+    {
+        Ok(methods) => match methods.into_iter().find(|m| m.id == method_id) {
+            Some(method) => {
+                let listed = graph::Registration {
+                    method,
+                    recovered: true,
+                    posts: 0,
+                    request_id: None,
+                };
+                verify(shared, operator, journal, e, &listed)
+            }
+            None => format!(
+                "Graph does not list method {method_id}, so it was not compared with the key; "
+            ),
+        },
+        Err(err) => {
+            format!("the registered method could not be read to compare it with the key ({err}); ")
+        }
     }
 }
 

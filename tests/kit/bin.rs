@@ -71,3 +71,59 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// `passkey-kiosk fake-tenant ARGS` running in the background until dropped, with what it
+/// printed up to the end of its configs.json.
+pub struct FakeTenantProcess {
+    child: std::process::Child,
+    /// Kept open: the fake tenant goes on printing, and a closed pipe would end it.
+    _stdout: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    /// Everything printed up to and including the configs.json.
+    pub printed: String,
+    /// The configs.json it printed.
+    pub config: String,
+}
+
+impl FakeTenantProcess {
+    /// Starts `fake-tenant` with `args` and reads its banner.
+    pub fn start(args: &[&str]) -> FakeTenantProcess {
+        use std::io::BufRead as _;
+        let mut child = kiosk()
+            .arg("fake-tenant")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (mut printed, mut config, mut in_config) = (String::new(), String::new(), false);
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            printed.push_str(&line);
+            printed.push('\n');
+            in_config |= line == "{";
+            if in_config {
+                config.push_str(&line);
+                config.push('\n');
+                if line == "}" {
+                    break;
+                }
+            }
+        }
+        FakeTenantProcess {
+            child,
+            _stdout: lines,
+            printed,
+            config,
+        }
+    }
+}
+
+impl Drop for FakeTenantProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

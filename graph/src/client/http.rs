@@ -1,8 +1,9 @@
 //! HTTP plumbing shared by every call: URLs and paging, request execution with the token,
-//! headers, concurrency limit, retries (a 429 pauses every caller) and capped body reading, and
+//! headers, concurrency limit, retries (a 429 pauses all bulk work) and capped body reading, and
 //! turning an answer into a typed result.
 
-use super::GraphClient;
+use super::{GraphClient, ThrottlePriority};
+use crate::adaptive::Signal;
 use crate::auth::AccessToken;
 use crate::body::{read_capped, BodyError, MAX_GRAPH_RESPONSE_BYTES};
 use crate::cloud::check_transport;
@@ -12,7 +13,7 @@ use crate::wire::{snippet, ErrorEnvelope, Page};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use url::Url;
 
 /// A finished HTTP exchange whose status is final for the retry loop.
@@ -101,29 +102,6 @@ impl GraphClient {
         Ok(out)
     }
 
-    async fn wait_for_pause(&self) {
-        let until = *self
-            .inner
-            .pause_until
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(t) = until {
-            tokio::time::sleep_until(t).await;
-        }
-    }
-
-    fn pause_all(&self, d: Duration) {
-        let t = tokio::time::Instant::now() + d;
-        let mut g = self
-            .inner
-            .pause_until
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if g.is_none_or(|cur| cur < t) {
-            *g = Some(t);
-        }
-    }
-
     /// Sends with token, fresh `client-request-id`, concurrency limit, retries and one token
     /// refresh on 401. Returns any answer that is final (success or not); errors only for
     /// transport failures and exhausted throttling.
@@ -142,14 +120,7 @@ impl GraphClient {
         loop {
             attempts += 1;
             let token = self.inner.tokens.token().await?;
-            let permit = self
-                .inner
-                .permits
-                .acquire()
-                .await
-                .map_err(|_| Error::InvalidConfig("client is shutting down".into()))?;
-            // Checked after the permit: a pause set while we queued still holds us back.
-            self.wait_for_pause().await;
+            let permit = self.inner.limiter.acquire(self.priority).await?;
             let crid = uuid::Uuid::new_v4().to_string();
             let sent = self
                 .request(&method, &url, &token, &crid, body.as_deref(), attempts)?
@@ -179,11 +150,14 @@ impl GraphClient {
                 }
                 Err(e) => Err(BodyError::Transport(e)),
             };
-            drop(permit);
             let (status, request_id, retry_after, body_bytes) = match read {
                 Ok(r) => r,
-                Err(BodyError::TooLarge(e)) => return Err(*e),
+                Err(BodyError::TooLarge(e)) => {
+                    self.inner.limiter.answered(permit, Signal::Unknown);
+                    return Err(*e);
+                }
                 Err(BodyError::Transport(e)) => {
+                    self.inner.limiter.answered(permit, Signal::Unknown);
                     let outcome = Outcome::Transport {
                         connect: e.is_connect(),
                     };
@@ -205,6 +179,24 @@ impl GraphClient {
                     }
                 }
             };
+            // Decided before the permit goes back, so the pause bulk work waits out is the
+            // wait this request will make (a backoff when a 429 names none).
+            let decision = is_retryable_status(status).then(|| {
+                let outcome = Outcome::Status {
+                    status,
+                    retry_after,
+                };
+                policy.decide(attempts, outcome, idem, rand::random())
+            });
+            // The limit is per app+tenant: announced throttling pauses all bulk work.
+            let announced = status == 429 || retry_after.is_some();
+            let pause = match decision {
+                Some(Decision::Retry(d)) if announced => Some(d),
+                _ => retry_after,
+            };
+            self.inner
+                .limiter
+                .answered(permit, Signal::from_status(status, pause));
             let answer = Answer {
                 status,
                 request_id,
@@ -219,12 +211,8 @@ impl GraphClient {
                 tracing::info!(operation, "access token refused; refreshing once");
                 continue;
             }
-            if is_retryable_status(status) {
-                let outcome = Outcome::Status {
-                    status,
-                    retry_after,
-                };
-                match policy.decide(attempts, outcome, idem, rand::random()) {
+            if let Some(decision) = decision {
+                match decision {
                     Decision::Retry(d) => {
                         tracing::warn!(
                             operation,
@@ -233,10 +221,8 @@ impl GraphClient {
                             delay_ms = d.as_millis() as u64,
                             "throttled or unavailable; retrying"
                         );
-                        if status == 429 || retry_after.is_some() {
-                            // The limit is per app+tenant: everyone waits, not only this caller.
-                            self.pause_all(d);
-                        } else {
+                        // Bulk work waits in the limiter, behind the pause set above.
+                        if !(announced && self.priority == ThrottlePriority::Low) {
                             tokio::time::sleep(d).await;
                         }
                         continue;

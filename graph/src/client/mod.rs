@@ -1,11 +1,13 @@
-//! The Graph client: one `reqwest` connection pool, one token cache and one semaphore shared by
-//! every clone, so thousands of prefetches run in parallel without a throttling storm; a 429's
-//! Retry-After pauses all callers, not just the one that got it.
+//! The Graph client: one `reqwest` connection pool, one token cache and one concurrency limit
+//! shared by every clone, so thousands of prefetches run in parallel without a throttling storm:
+//! bulk work adapts how much it sends to Graph's answers and waits out every Retry-After, while
+//! interactive calls keep a lane of their own (`limiter`).
 //!
 //! This module holds the configuration, construction and sign-in; the calls live by subject:
 //! `directory` (groups, members), `fido2` (methods, creation options, registration, the method
 //! policy) and `http` (request execution, retries, headers, capped body reading).
 
+use crate::adaptive::Concurrency;
 use crate::auth::{Credentials, TokenProvider};
 use crate::cloud::{check_transport, Cloud};
 use crate::device_code::{DeviceAuthorization, SignedInAccount};
@@ -18,6 +20,7 @@ use url::Url;
 mod directory;
 mod fido2;
 mod http;
+mod limiter;
 
 pub use fido2::{policy, DeleteOutcome, Registration, CHALLENGE_TIMEOUT_MINUTES};
 
@@ -72,8 +75,9 @@ pub struct GraphConfig {
     pub credentials: Credentials,
     /// Beta (default) or v1.0.
     pub api_version: ApiVersion,
-    /// Requests in flight at once across all clones (default 8).
-    pub max_concurrency: usize,
+    /// Requests in flight at once across all clones: adaptive up to a ceiling (default 32),
+    /// or fixed.
+    pub concurrency: Concurrency,
     /// Timeouts.
     pub timeouts: Timeouts,
     /// Retry policy.
@@ -84,7 +88,8 @@ pub struct GraphConfig {
 }
 
 impl GraphConfig {
-    /// A config with defaults: beta, 8 concurrent requests, default timeouts and retries.
+    /// A config with defaults: beta, adaptive concurrency up to [`DEFAULT_CONCURRENCY_CEILING`],
+    /// default timeouts and retries.
     pub fn new(
         cloud: Cloud,
         tenant: impl Into<String>,
@@ -97,13 +102,18 @@ impl GraphConfig {
             client_id: client_id.into(),
             credentials,
             api_version: ApiVersion::Beta,
-            max_concurrency: 8,
+            concurrency: Concurrency::Adaptive {
+                ceiling: DEFAULT_CONCURRENCY_CEILING,
+            },
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             proxy: None,
         }
     }
 }
+
+/// Most requests in flight at once unless configured otherwise.
+pub const DEFAULT_CONCURRENCY_CEILING: usize = 32;
 
 struct Inner {
     http: reqwest::Client,
@@ -112,8 +122,7 @@ struct Inner {
     tokens: TokenProvider,
     /// The configured tenant (id or domain), trimmed: a delegated sign-in must belong to it.
     tenant: String,
-    permits: tokio::sync::Semaphore,
-    pause_until: std::sync::Mutex<Option<tokio::time::Instant>>,
+    limiter: limiter::Limiter,
     policy: RetryPolicy,
 }
 
@@ -190,9 +199,9 @@ impl GraphClient {
                 return Err(Error::InvalidConfig("the client secret is empty".into()));
             }
         }
-        if config.max_concurrency == 0 {
+        if config.concurrency.ceiling() == 0 {
             return Err(Error::InvalidConfig(
-                "max_concurrency must be at least 1".into(),
+                "the concurrency limit must be at least 1".into(),
             ));
         }
         let token_url = Url::parse(&config.cloud.token_url(tenant))
@@ -234,8 +243,7 @@ impl GraphClient {
                 api: config.api_version,
                 tokens,
                 tenant: tenant.to_owned(),
-                permits: tokio::sync::Semaphore::new(config.max_concurrency),
-                pause_until: std::sync::Mutex::new(None),
+                limiter: limiter::Limiter::new(config.concurrency),
                 policy: config.retry,
             }),
             priority: ThrottlePriority::Normal,

@@ -71,6 +71,21 @@ fn method_json(m: &FakeMethod, version: Version) -> Value {
     v
 }
 
+/// A method as Graph describes it: as stored, or, with the `misreported_registration` fault,
+/// as another model that is not attested (in every answer: the POST's, lists, gets).
+fn described(m: &FakeMethod, version: Version, misreport: bool) -> Value {
+    let mut v = method_json(m, version);
+    if misreport {
+        if let Some(o) = v.as_object_mut() {
+            let other = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
+            o.insert("aaGuid".into(), Value::from(other));
+            o.insert("model".into(), Value::from(state::model_for(other)));
+            o.insert("attestationLevel".into(), Value::from("notAttested"));
+        }
+    }
+    v
+}
+
 fn methods_context(g: &GraphReq<'_>, user_id: &str) -> String {
     format!(
         "{}/{}/$metadata#users('{user_id}')/authentication/fido2Methods",
@@ -102,7 +117,7 @@ pub(crate) fn list(g: &GraphReq<'_>, key: &str) -> Response<Body> {
         .map(|ms| {
             ms.iter()
                 .filter(|m| st.listed_from.get(&m.id).is_none_or(|t| *t <= now))
-                .map(|m| method_json(m, g.version))
+                .map(|m| described(m, g.version, st.faults.misreported_registration))
                 .collect()
         })
         .unwrap_or_default();
@@ -137,7 +152,7 @@ pub(crate) fn get(g: &GraphReq<'_>, key: &str, method_id: &str) -> Response<Body
     let Some(m) = found else {
         return method_not_found(g, method_id);
     };
-    let mut v = method_json(m, g.version);
+    let mut v = described(m, g.version, st.faults.misreported_registration);
     if let Some(o) = v.as_object_mut() {
         o.insert(
             "@odata.context".into(),
@@ -581,15 +596,7 @@ fn register_inner(g: &GraphReq<'_>, key: &str) -> Result<(Response<Body>, bool),
         (hit, st.faults.misreported_registration)
     };
 
-    let mut v = method_json(&method, g.version);
-    if misreport {
-        if let Some(o) = v.as_object_mut() {
-            let other = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
-            o.insert("aaGuid".into(), Value::from(other));
-            o.insert("model".into(), Value::from(state::model_for(other)));
-            o.insert("attestationLevel".into(), Value::from("notAttested"));
-        }
-    }
+    let mut v = described(&method, g.version, misreport);
     if let Some(o) = v.as_object_mut() {
         o.remove("lastUsedDateTime");
         o.insert(

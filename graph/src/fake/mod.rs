@@ -27,6 +27,7 @@ mod directory;
 mod fido2;
 mod http;
 mod policy;
+mod rate_limit;
 mod router;
 mod state;
 mod token;
@@ -43,6 +44,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 pub use policy::{FakePolicy, FakeProfile, FakeTarget};
+pub use rate_limit::RateLimit;
 pub use state::{FakeMethod, FakeUser};
 
 /// How the 429 fault states its `Retry-After` header.
@@ -101,12 +103,17 @@ pub struct Faults {
     pub creation_options_wrapped_in_value: bool,
     /// Encoding of `excludeCredentials[].id`.
     pub exclude_id_encoding: ExcludeIdEncoding,
-    /// The answer to a successful POST fido2Methods names another model's `aaGuid` and says
-    /// `notAttested` (the stored method is right): a client must notice.
+    /// Graph describes registered methods (the answer to a POST fido2Methods, lists, gets) with
+    /// another model's `aaGuid` and `notAttested` (what [`FakeTenant::registrations`] shows is
+    /// right): a client must notice.
     pub misreported_registration: bool,
     /// `checkMemberGroups` answers with this HTTP status and a Graph error (e.g. 403: the app
     /// may not read users).
     pub fail_member_groups_with: Option<u16>,
+    /// Graph's per-app throttling: beyond this token bucket, requests are answered 429
+    /// `TooManyRequests` with the time until the next token as Retry-After (stated as
+    /// `retry_after` says).
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for Faults {
@@ -126,6 +133,7 @@ impl Default for Faults {
             exclude_id_encoding: ExcludeIdEncoding::Base64Url,
             misreported_registration: false,
             fail_member_groups_with: None,
+            rate_limit: None,
         }
     }
 }
@@ -402,6 +410,14 @@ impl FakeTenant {
                 sha1,
                 sha256,
             });
+        }
+    }
+
+    /// Limits Graph requests to a token bucket (`None`: no limit), keeping the other faults.
+    pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
+        if let Some(mut st) = self.shared.lock() {
+            st.faults.rate_limit = limit;
+            st.rate_bucket = None;
         }
     }
 

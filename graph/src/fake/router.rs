@@ -181,6 +181,9 @@ pub(crate) async fn handle(
         Ok(caller) => caller,
         Err(resp) => return Ok(*resp),
     };
+    if let Some(resp) = rate_limited(&shared, &ctx) {
+        return Ok(resp);
+    }
 
     let segs: Vec<String> = raw_segs.iter().skip(1).map(|s| decode(s)).collect();
     let query: Vec<(String, String)> =
@@ -371,23 +374,7 @@ fn inject_fault(shared: &Shared, ctx: &Ctx) -> Option<Response<Body>> {
         .then(|| retry_after_header(style, value, ctx.now))
         .flatten();
     let mut resp = match fault {
-        Fault::TooMany => {
-            shared.throttled.fetch_add(1, Ordering::Relaxed);
-            // The documented sample body, plus client-request-id like every other envelope.
-            let body = json!({"error": {
-                "code": "TooManyRequests",
-                "innerError": {
-                    "code": "429",
-                    "date": http::inner_date(ctx.now),
-                    "message": "Please retry after",
-                    "request-id": ctx.request_id,
-                    "client-request-id": ctx.client_request_id,
-                    "status": "429",
-                },
-                "message": "Please retry again later.",
-            }});
-            http::graph_json(StatusCode::TOO_MANY_REQUESTS, &body, ctx)
-        }
+        Fault::TooMany => too_many_requests(shared, ctx),
         Fault::Throttled503 => {
             shared.throttled.fetch_add(1, Ordering::Relaxed);
             let secs = value.as_secs_f64().ceil();
@@ -419,6 +406,62 @@ fn inject_fault(shared: &Shared, ctx: &Ctx) -> Option<Response<Body>> {
     if let Some(v) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
         resp.headers_mut().insert("retry-after", v);
     }
+    Some(resp)
+}
+
+/// 429 `TooManyRequests` (counted as throttled): the documented sample body, plus
+/// client-request-id like every other envelope.
+fn too_many_requests(shared: &Shared, ctx: &Ctx) -> Response<Body> {
+    shared.throttled.fetch_add(1, Ordering::Relaxed);
+    let body = json!({"error": {
+        "code": "TooManyRequests",
+        "innerError": {
+            "code": "429",
+            "date": http::inner_date(ctx.now),
+            "message": "Please retry after",
+            "request-id": ctx.request_id,
+            "client-request-id": ctx.client_request_id,
+            "status": "429",
+        },
+        "message": "Please retry again later.",
+    }});
+    http::graph_json(StatusCode::TOO_MANY_REQUESTS, &body, ctx)
+}
+
+/// Takes a token from the app's bucket when a rate limit is set; without one, the 429 to send
+/// (Retry-After: the time until the next token, in the configured style, and Graph's
+/// throttle-scope headers).
+fn rate_limited(shared: &Shared, ctx: &Ctx) -> Option<Response<Body>> {
+    let (wait, style) = {
+        let Some(mut st) = shared.lock() else {
+            return Some(http::internal(ctx));
+        };
+        let limit = st.faults.rate_limit?;
+        let now = Instant::now();
+        let bucket = st
+            .rate_bucket
+            .get_or_insert_with(|| super::rate_limit::TokenBucket::new(limit, now));
+        let wait = bucket.take(limit, now).err()?;
+        (wait, st.faults.retry_after)
+    };
+    let mut resp = too_many_requests(shared, ctx);
+    let h = resp.headers_mut();
+    if let Some(v) =
+        retry_after_header(style, wait, ctx.now).and_then(|v| HeaderValue::from_str(&v).ok())
+    {
+        h.insert("retry-after", v);
+    }
+    let scope = format!(
+        "Tenant_Application/ReadWrite/{}/{}",
+        shared.client_id, shared.tenant_id
+    );
+    if let Ok(v) = HeaderValue::from_str(&scope) {
+        h.insert("x-ms-throttle-scope", v);
+    }
+    h.insert(
+        "x-ms-throttle-information",
+        HeaderValue::from_static("ResourceUnitLimitExceeded"),
+    );
     Some(resp)
 }
 

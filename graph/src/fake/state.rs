@@ -237,6 +237,9 @@ pub(crate) struct State {
     pub fault_rng: StdRng,
     /// Graph requests seen (drives every-Nth faults).
     pub graph_requests: u64,
+    /// The app's token bucket while `faults.rate_limit` is set (the fake issues tokens to one
+    /// app, so one bucket), created full on first use.
+    pub rate_bucket: Option<super::rate_limit::TokenBucket>,
 }
 
 const FIRST: &[&str] = &[
@@ -514,6 +517,7 @@ impl State {
             faults: cfg.faults.clone(),
             fault_rng: StdRng::seed_from_u64(cfg.seed ^ 0x5eed_fa17),
             graph_requests: 0,
+            rate_bucket: None,
         }
     }
 
