@@ -21,7 +21,6 @@ mod pg_support;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -77,19 +76,7 @@ fn run(st: &Station, stations: usize) -> (Duration, HashMap<String, SoftAuthenti
             s.spawn(move || {
                 let slot = Slot::new();
                 let station = format!("desk-{n}");
-                let mut child = st
-                    .kiosk()
-                    .args(["enroll", "--config"])
-                    .arg(&st.config)
-                    .arg("--out")
-                    .arg(st.dir.path().join(format!("{station}.csv")))
-                    .args(["--device", &slot.device(), "--station", &station])
-                    .env(KEY_ENV, KEY)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("enroll");
+                let mut child = st.spawn_enroll_as(&station, &slot, &[], &[(KEY_ENV, KEY)]);
                 for line in BufReader::new(child.stdout.take().unwrap())
                     .lines()
                     .map_while(Result::ok)

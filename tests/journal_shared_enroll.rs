@@ -225,20 +225,7 @@ fn race(st: &Station, args: &[&str]) -> Vec<(bool, String)> {
             .map(|(n, (station, slot))| {
                 let both_asked = &both_asked;
                 s.spawn(move || {
-                    let mut child = st
-                        .kiosk()
-                        .args(["enroll", "--config"])
-                        .arg(&st.config)
-                        .arg("--out")
-                        .arg(st.dir.path().join(format!("{station}.csv")))
-                        .args(["--device", &slot.device(), "--station", station])
-                        .args(args)
-                        .env(TYPED_PIN.0, TYPED_PIN.1)
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::piped())
-                        .stderr(Stdio::null())
-                        .spawn()
-                        .unwrap();
+                    let mut child = st.spawn_enroll_as(station, slot, args, &[TYPED_PIN]);
                     let mut out = String::new();
                     for line in BufReader::new(child.stdout.take().unwrap())
                         .lines()

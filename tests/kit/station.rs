@@ -245,6 +245,31 @@ impl Station {
         .unwrap()
     }
 
+    /// `enroll` as another station of this station's shared journal, named `name`, with keys
+    /// from `slot` and its records in `NAME.csv` beside the config: stdout piped (the caller
+    /// plugs keys in when asked), stdin and stderr closed.
+    pub fn spawn_enroll_as(
+        &self,
+        name: &str,
+        slot: &Slot,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::process::Child {
+        self.kiosk()
+            .args(["enroll", "--config"])
+            .arg(&self.config)
+            .arg("--out")
+            .arg(self.dir.path().join(format!("{name}.csv")))
+            .args(["--device", &slot.device(), "--station", name])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     /// keysRegistered.csv rows (after the header).
     pub fn csv_rows(&self) -> Vec<Vec<String>> {
         let text = std::fs::read_to_string(&self.out).unwrap_or_default();

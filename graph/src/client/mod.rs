@@ -263,23 +263,9 @@ impl GraphClient {
     /// root (no token is sent): the station's clock must agree with it, because challenges
     /// and tokens expire. `None` when the answer carries no usable date.
     pub async fn server_time(&self) -> Result<Option<std::time::SystemTime>> {
-        let url = self.inner.graph_base.clone();
-        crate::cloud::check_transport(&url)?;
-        let client_request_id = uuid::Uuid::new_v4().to_string();
         let resp = self
-            .inner
-            .http
-            .get(url)
-            .header("client-request-id", &client_request_id)
-            .send()
-            .await
-            .map_err(|e| Error::Http {
-                operation: "read Graph's clock",
-                timeout: e.is_timeout(),
-                connect: e.is_connect(),
-                client_request_id,
-                source: e,
-            })?;
+            .get_without_token(self.inner.graph_base.clone(), "read Graph's clock")
+            .await?;
         Ok(resp
             .headers()
             .get(reqwest::header::DATE)
@@ -298,23 +284,34 @@ impl GraphClient {
             "/v2.0/.well-known/openid-configuration",
         );
         url.set_path(&path);
+        let resp = self
+            .get_without_token(url, "reach the sign-in endpoint")
+            .await?;
+        Ok(resp.status().as_u16())
+    }
+
+    /// One GET that needs no token (https, or http only to a loopback host), tagged with a
+    /// `client-request-id` that a transport error names.
+    async fn get_without_token(
+        &self,
+        url: url::Url,
+        operation: &'static str,
+    ) -> Result<reqwest::Response> {
         crate::cloud::check_transport(&url)?;
         let client_request_id = uuid::Uuid::new_v4().to_string();
-        let resp = self
-            .inner
+        self.inner
             .http
             .get(url)
             .header("client-request-id", &client_request_id)
             .send()
             .await
             .map_err(|e| Error::Http {
-                operation: "reach the sign-in endpoint",
+                operation,
                 timeout: e.is_timeout(),
                 connect: e.is_connect(),
                 client_request_id,
                 source: e,
-            })?;
-        Ok(resp.status().as_u16())
+            })
     }
 
     /// The API version in use.

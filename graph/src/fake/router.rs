@@ -125,33 +125,27 @@ pub(crate) async fn handle(
         .filter(|s| !s.is_empty())
         .collect();
 
-    if let [tenant, v2, well_known, document] = raw_segs.as_slice() {
+    // The identity platform's endpoints: /{tenant}/...
+    let tenant = raw_segs.first().map(|t| decode(t)).unwrap_or_default();
+    let login = token::Login {
+        shared: &shared,
+        ctx: &ctx,
+        method: &parts.method,
+        tenant: &tenant,
+        headers: &parts.headers,
+        body: &body,
+    };
+    if let [_, v2, well_known, document] = raw_segs.as_slice() {
         if v2.eq_ignore_ascii_case("v2.0")
             && *well_known == ".well-known"
             && *document == "openid-configuration"
             && parts.method == Method::GET
         {
-            let login = token::Login {
-                shared: &shared,
-                ctx: &ctx,
-                method: &parts.method,
-                tenant: &decode(tenant),
-                headers: &parts.headers,
-                body: &body,
-            };
             return Ok(token::openid_configuration(&login));
         }
     }
-    if let [tenant, oauth2, v2, endpoint] = raw_segs.as_slice() {
+    if let [_, oauth2, v2, endpoint] = raw_segs.as_slice() {
         if oauth2.eq_ignore_ascii_case("oauth2") && v2.eq_ignore_ascii_case("v2.0") {
-            let login = token::Login {
-                shared: &shared,
-                ctx: &ctx,
-                method: &parts.method,
-                tenant: &decode(tenant),
-                headers: &parts.headers,
-                body: &body,
-            };
             if endpoint.eq_ignore_ascii_case("token") {
                 return Ok(token::handle(&login));
             }
