@@ -15,6 +15,8 @@ use kit::keys::{pin_opens, soft_key};
 use kit::pdf::{assert_has, pin_in_letter, text_of_file};
 use kit::station::Station;
 use kit::tenant::plain_tenant;
+use passkey_kiosk::i18n::format::date;
+use passkey_kiosk::i18n::Language::German;
 use passkey_kiosk::letters::file_name;
 
 fn mode(path: &Path) -> u32 {
@@ -98,30 +100,6 @@ fn each_letter_holds_its_persons_pin_and_nothing_else_does() {
     assert_eq!(letters, 0, "one letter per person, nothing else");
 }
 
-/// "6. Dezember 2026" for `date`.
-fn german_date(date: time::Date) -> String {
-    const MONTHS: [&str; 12] = [
-        "Januar",
-        "Februar",
-        "März",
-        "April",
-        "Mai",
-        "Juni",
-        "Juli",
-        "August",
-        "September",
-        "Oktober",
-        "November",
-        "Dezember",
-    ];
-    format!(
-        "{}. {} {}",
-        date.day(),
-        MONTHS[usize::from(u8::from(date.month())) - 1],
-        date.year()
-    )
-}
-
 #[test]
 fn a_german_letter_beside_the_journal_for_a_name_beyond_ascii() {
     let st = Station::new(
@@ -158,7 +136,7 @@ fn a_german_letter_beside_the_journal_for_a_name_beyond_ascii() {
         "{text}"
     );
     assert!(
-        text.contains(&german_date(before)) || text.contains(&german_date(after)),
+        text.contains(&date(German, before)) || text.contains(&date(German, after)),
         "{text}"
     );
     assert_has(

@@ -18,17 +18,3 @@ letter-help-none = Fragen, oder Schlüssel verloren: Ihr IT-Service-Desk.
 letter-fold = Hier falten, PIN innen
 letter-pin-heading = PIN Ihres Sicherheitsschlüssels (vertraulich)
 letter-pin-note = Falten Sie dieses Feld erst auf, wenn Sie allein sind. Geben Sie die PIN niemandem weiter.
-letter-on-date = { $day }. { $month ->
-    [1] Januar
-    [2] Februar
-    [3] März
-    [4] April
-    [5] Mai
-    [6] Juni
-    [7] Juli
-    [8] August
-    [9] September
-    [10] Oktober
-    [11] November
-   *[12] Dezember
-} { $year }

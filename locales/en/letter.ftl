@@ -18,17 +18,3 @@ letter-help-none = Questions, or a lost key: your IT service desk.
 letter-fold = Fold here, PIN inside
 letter-pin-heading = PIN of your security key (confidential)
 letter-pin-note = Keep this panel folded until you are alone. Do not share the PIN.
-letter-on-date = { $day } { $month ->
-    [1] January
-    [2] February
-    [3] March
-    [4] April
-    [5] May
-    [6] June
-    [7] July
-    [8] August
-    [9] September
-    [10] October
-    [11] November
-   *[12] December
-} { $year }

@@ -53,20 +53,24 @@ const MONTHS_DE: [&str; 12] = [
     "Dezember",
 ];
 
+/// A day as the language writes it: `6 December 2026` / `6. Dezember 2026`.
+pub fn date(language: Language, date: time::Date) -> String {
+    let month = usize::from(u8::from(date.month())) - 1;
+    match language {
+        Language::English => format!("{} {} {}", date.day(), MONTHS_EN[month], date.year()),
+        Language::German => format!("{}. {} {}", date.day(), MONTHS_DE[month], date.year()),
+    }
+}
+
 /// A moment (Unix seconds, shown in UTC) as the language writes it:
 /// `6 December 2026, 21:59` / `6. Dezember 2026, 21:59`; `?` when out of range.
 pub fn date_time(language: Language, unix_seconds: i64) -> String {
     let Ok(t) = time::OffsetDateTime::from_unix_timestamp(unix_seconds) else {
         return "?".to_owned();
     };
-    let month = usize::from(u8::from(t.month())) - 1;
-    let (day, name) = match language {
-        Language::English => (t.day().to_string(), MONTHS_EN[month]),
-        Language::German => (format!("{}.", t.day()), MONTHS_DE[month]),
-    };
     format!(
-        "{day} {name} {}, {:02}:{:02}",
-        t.year(),
+        "{}, {:02}:{:02}",
+        date(language, t.date()),
         t.hour(),
         t.minute()
     )

@@ -44,15 +44,7 @@ impl Wording {
 
     /// `date` as the language writes it in a letter ("6 December 2026", "6. Dezember 2026").
     pub fn date(&self, date: time::Date) -> String {
-        self.text(
-            "letter-on-date",
-            &[
-                ("day", FluentValue::from(date.day())),
-                ("month", FluentValue::from(u8::from(date.month()))),
-                // A string: the catalogues group numbers by thousands, which a year is not.
-                ("year", FluentValue::from(date.year().to_string())),
-            ],
-        )
+        crate::i18n::format::date(self.texts.language(), date)
     }
 }
 
