@@ -84,14 +84,16 @@ impl EnrollmentLog for PgJournal {
     }
 
     fn holder(&self, user_id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .client()?
-            .query_opt(
-                "SELECT station FROM claim WHERE user_id = $1 AND station <> $2",
-                &[&user_id, &self.station],
-            )
-            .map_err(|e| self.pg(e))?
-            .map(|r| r.get(0)))
+        self.again_if_lost(|| {
+            Ok(self
+                .client()?
+                .query_opt(
+                    "SELECT station FROM claim WHERE user_id = $1 AND station <> $2",
+                    &[&user_id, &self.station],
+                )
+                .map_err(|e| self.pg(e))?
+                .map(|r| r.get(0)))
+        })
     }
 
     fn take_over_claim(
@@ -393,10 +395,9 @@ impl PgJournal {
         tail: &str,
         args: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Enrollment>, StoreError> {
-        let rows = self
-            .client()?
-            .query(&format!("SELECT {COLUMNS} FROM enrollment {tail}"), args)
-            .map_err(|e| self.pg(e))?;
+        let sql = format!("SELECT {COLUMNS} FROM enrollment {tail}");
+        let rows =
+            self.again_if_lost(|| self.client()?.query(&sql, args).map_err(|e| self.pg(e)))?;
         rows.iter().map(|r| self.decode(r)).collect()
     }
 

@@ -117,6 +117,18 @@ impl PgJournal {
         Ok(client)
     }
 
+    /// Runs `op` again once when the connection was lost under it (the server restarting):
+    /// only for operations that may safely run twice.
+    pub(super) fn again_if_lost<T>(
+        &self,
+        op: impl Fn() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match op() {
+            Err(StoreError::Postgres { source, .. }) if super::connection_lost(&source) => op(),
+            other => other,
+        }
+    }
+
     /// `pin` sealed for enrollment `id`; refused without a key.
     pub(super) fn seal_pin(&self, id: i64, pin: &str) -> Result<Vec<u8>, StoreError> {
         let key = self.key.as_ref().ok_or_else(|| StoreError::NoKey {

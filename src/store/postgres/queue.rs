@@ -103,63 +103,32 @@ impl QueueStore for PgJournal {
         &mut self,
         after: Option<&QueuedUser>,
     ) -> Result<Option<QueuedUser>, StoreError> {
-        let (mut upn, mut user_id) = after
-            .map(|a| (a.upn.clone(), a.user_id.clone()))
-            .unwrap_or_default();
-        let mut client = self.client()?;
-        loop {
-            let mut tx = client.transaction().map_err(|e| self.pg(e))?;
-            // SKIP LOCKED: a person another station is reserving right now is passed by
-            // instead of waited for.
-            let Some(row) = tx
-                .query_opt(
-                    &format!(
-                        "SELECT {COLUMNS} FROM queue q WHERE (q.upn, q.user_id) > ($1, $2)
-                           AND NOT EXISTS (SELECT 1 FROM claim c WHERE c.user_id = q.user_id)
-                         ORDER BY q.upn, q.user_id LIMIT 1
-                         FOR UPDATE OF q SKIP LOCKED"
-                    ),
-                    &[&upn, &user_id],
-                )
-                .map_err(|e| self.pg(e))?
-            else {
-                return Ok(None);
-            };
-            let person = self.decode_queued(&row)?;
-            // A station starting the person without a reservation (a kiosk) may have
-            // claimed them meanwhile: then the next one.
-            let reserved = tx
-                .execute(
-                    "INSERT INTO claim (user_id, station, since, enrollment_id)
-                     VALUES ($1, $2, $3, NULL) ON CONFLICT (user_id) DO NOTHING",
-                    &[&person.user_id, &self.station, &crate::store::now_unix()],
-                )
-                .map_err(|e| self.pg(e))?;
-            tx.commit().map_err(|e| self.pg(e))?;
-            if reserved == 1 {
-                return Ok(Some(person));
-            }
-            (upn, user_id) = (person.upn, person.user_id);
-        }
+        // A reservation whose commit was lost with the connection is given back when this
+        // station starts its next run; the person is never enrolled twice.
+        self.again_if_lost(|| self.reserve_after(after))
     }
 
     fn release_reservation(&mut self, user_id: &str) -> Result<(), StoreError> {
-        self.client()?
-            .execute(
-                "DELETE FROM claim WHERE user_id = $1 AND station = $2 AND enrollment_id IS NULL",
-                &[&user_id, &self.station],
-            )
-            .map_err(|e| self.pg(e))?;
+        self.again_if_lost(|| {
+            self.client()?
+                .execute(
+                    "DELETE FROM claim WHERE user_id = $1 AND station = $2 AND enrollment_id IS NULL",
+                    &[&user_id, &self.station],
+                )
+                .map_err(|e| self.pg(e))
+        })?;
         Ok(())
     }
 
     fn release_reservations(&mut self) -> Result<u64, StoreError> {
-        self.client()?
-            .execute(
-                "DELETE FROM claim WHERE station = $1 AND enrollment_id IS NULL",
-                &[&self.station],
-            )
-            .map_err(|e| self.pg(e))
+        self.again_if_lost(|| {
+            self.client()?
+                .execute(
+                    "DELETE FROM claim WHERE station = $1 AND enrollment_id IS NULL",
+                    &[&self.station],
+                )
+                .map_err(|e| self.pg(e))
+        })
     }
 }
 
@@ -216,6 +185,48 @@ fn entry() -> String {
 }
 
 impl PgJournal {
+    /// The first person after `after` whom no station holds, reserved for this station.
+    fn reserve_after(&self, after: Option<&QueuedUser>) -> Result<Option<QueuedUser>, StoreError> {
+        let (mut upn, mut user_id) = after
+            .map(|a| (a.upn.clone(), a.user_id.clone()))
+            .unwrap_or_default();
+        let mut client = self.client()?;
+        loop {
+            let mut tx = client.transaction().map_err(|e| self.pg(e))?;
+            // SKIP LOCKED: a person another station is reserving right now is passed by
+            // instead of waited for.
+            let Some(row) = tx
+                .query_opt(
+                    &format!(
+                        "SELECT {COLUMNS} FROM queue q WHERE (q.upn, q.user_id) > ($1, $2)
+                           AND NOT EXISTS (SELECT 1 FROM claim c WHERE c.user_id = q.user_id)
+                         ORDER BY q.upn, q.user_id LIMIT 1
+                         FOR UPDATE OF q SKIP LOCKED"
+                    ),
+                    &[&upn, &user_id],
+                )
+                .map_err(|e| self.pg(e))?
+            else {
+                return Ok(None);
+            };
+            let person = self.decode_queued(&row)?;
+            // A station starting the person without a reservation (a kiosk) may have
+            // claimed them meanwhile: then the next one.
+            let reserved = tx
+                .execute(
+                    "INSERT INTO claim (user_id, station, since, enrollment_id)
+                     VALUES ($1, $2, $3, NULL) ON CONFLICT (user_id) DO NOTHING",
+                    &[&person.user_id, &self.station, &crate::store::now_unix()],
+                )
+                .map_err(|e| self.pg(e))?;
+            tx.commit().map_err(|e| self.pg(e))?;
+            if reserved == 1 {
+                return Ok(Some(person));
+            }
+            (upn, user_id) = (person.upn, person.user_id);
+        }
+    }
+
     /// Inserts or refreshes `users` inside the caller's transaction.
     fn upsert(&self, tx: &mut impl GenericClient, users: &[QueuedUser]) -> Result<(), StoreError> {
         let stmt = tx
