@@ -210,8 +210,14 @@ pub fn run(args: &EnrollArgs) -> Result<ExitCode> {
         let person = &person;
         'person: {
             // Another station's claim: asked for by name, the run fails saying where the
-            // person is; else the next person nobody holds is taken.
-            if let Some(station) = journal.holder(&person.user_id)? {
+            // person is; taken from a CSV's order, they are skipped. A reserved person is
+            // held by nobody else: no need to ask.
+            let holder = if next_free {
+                None
+            } else {
+                journal.holder(&person.user_id)?
+            };
+            if let Some(station) = holder {
                 let why = crate::store::StoreError::Claimed {
                     upn: person.upn.clone(),
                     station,
